@@ -1,0 +1,112 @@
+//! The one error type of the core. Every failure carries a stable code that the
+//! binding hands to JavaScript unchanged, and a message that names the argument
+//! and the value.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong, as a closed set: each kind has one stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file does not exist and the mode does not create it.
+    NotFound,
+    /// The path names a directory.
+    IsDirectory,
+    /// The path names something that is neither a regular file nor a directory
+    /// (a FIFO, a socket, a device): mapping it would hang or fail.
+    NotRegularFile,
+    /// The operating system refused access.
+    PermissionDenied,
+    /// The file is empty and the mode may not extend it.
+    EmptyFile,
+    /// The file is shorter than `offset + nbytes` and the mode may not extend it.
+    FileTooShort,
+    /// Without a shape, the bytes after `offset` are not a whole number of items.
+    NotWholeItems,
+    /// The byte count does not fit in this process's address space.
+    TooLarge,
+    /// The disk has no room for the blocks a writable map needs.
+    NoSpace,
+    /// Too many maps are alive at once: the kernel's map limit is near.
+    TooManyMaps,
+    /// A file descriptor that is not open, or not open for what the mode needs.
+    BadFileDescriptor,
+    /// This platform lacks the facility (for example file descriptors on Windows).
+    Unsupported,
+    /// Any other operating system error.
+    Io,
+}
+
+impl ErrorKind {
+    /// The stable code JavaScript sees as `error.code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "ERR_MEMMAP_FILE_NOT_FOUND",
+            ErrorKind::IsDirectory => "ERR_MEMMAP_IS_DIRECTORY",
+            ErrorKind::NotRegularFile => "ERR_MEMMAP_NOT_REGULAR_FILE",
+            ErrorKind::PermissionDenied => "ERR_MEMMAP_PERMISSION_DENIED",
+            ErrorKind::EmptyFile => "ERR_MEMMAP_EMPTY_FILE",
+            ErrorKind::FileTooShort => "ERR_MEMMAP_FILE_TOO_SHORT",
+            ErrorKind::NotWholeItems => "ERR_MEMMAP_NOT_WHOLE_ITEMS",
+            ErrorKind::TooLarge => "ERR_MEMMAP_TOO_LARGE",
+            ErrorKind::NoSpace => "ERR_MEMMAP_NO_SPACE",
+            ErrorKind::TooManyMaps => "ERR_MEMMAP_TOO_MANY_MAPS",
+            ErrorKind::BadFileDescriptor => "ERR_MEMMAP_BAD_FD",
+            ErrorKind::Unsupported => "ERR_MEMMAP_UNSUPPORTED",
+            ErrorKind::Io => "ERR_MEMMAP_IO",
+        }
+    }
+}
+
+/// A core failure: a kind (and so a code) and a message for people.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps an I/O error, saying what was being done (`what`) when it happened.
+    pub(crate) fn io(err: io::Error, what: impl fmt::Display) -> Error {
+        let kind = match err.kind() {
+            io::ErrorKind::NotFound => ErrorKind::NotFound,
+            io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+            io::ErrorKind::IsADirectory => ErrorKind::IsDirectory,
+            _ => match err.raw_os_error() {
+                Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => ErrorKind::NoSpace,
+                Some(libc::EBADF) => ErrorKind::BadFileDescriptor,
+                _ => ErrorKind::Io,
+            },
+        };
+        Error::new(kind, format!("{what}: {err}"))
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code())
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

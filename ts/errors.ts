@@ -1,0 +1,107 @@
+/**
+ * Every error memmap throws, in one place: the stable codes, the class each
+ * code is thrown as, and the conversion of errors that come from the native
+ * binding (whose messages start with their code, `ERR_MEMMAP_...: text`).
+ */
+
+/** The stable codes, with the error class each is thrown as. */
+export const ERROR_CLASSES = {
+  // Arguments of the wrong kind, or names that are not known.
+  ERR_MEMMAP_INVALID_ARG: TypeError,
+  ERR_MEMMAP_INVALID_DTYPE: TypeError,
+  ERR_MEMMAP_INVALID_MODE: TypeError,
+  ERR_MEMMAP_INVALID_ORDER: TypeError,
+  ERR_MEMMAP_INVALID_ADVICE: TypeError,
+  ERR_MEMMAP_INVALID_INDEX: TypeError,
+  ERR_MEMMAP_UNKNOWN_OPTION: TypeError,
+  ERR_MEMMAP_SHAPE_REQUIRED: TypeError,
+  ERR_MEMMAP_READ_ONLY: TypeError,
+  ERR_MEMMAP_NOT_ITERABLE: TypeError,
+  // Numbers out of range.
+  ERR_MEMMAP_OUT_OF_RANGE: RangeError,
+  ERR_MEMMAP_INDEX_OUT_OF_RANGE: RangeError,
+  ERR_MEMMAP_TOO_LARGE: RangeError,
+  ERR_MEMMAP_VALUE_OUT_OF_RANGE: RangeError,
+  ERR_MEMMAP_SHAPE_MISMATCH: RangeError,
+  // `data` unavailable for this view (the message says what to use instead).
+  ERR_MEMMAP_NO_TYPED_ARRAY: TypeError,
+  ERR_MEMMAP_DATA_TOO_LARGE: RangeError,
+  // State and the file system.
+  ERR_MEMMAP_CLOSED: Error,
+  ERR_MEMMAP_FILE_NOT_FOUND: Error,
+  ERR_MEMMAP_IS_DIRECTORY: Error,
+  ERR_MEMMAP_NOT_REGULAR_FILE: Error,
+  ERR_MEMMAP_PERMISSION_DENIED: Error,
+  ERR_MEMMAP_EMPTY_FILE: Error,
+  ERR_MEMMAP_FILE_TOO_SHORT: Error,
+  ERR_MEMMAP_NOT_WHOLE_ITEMS: Error,
+  ERR_MEMMAP_NO_SPACE: Error,
+  ERR_MEMMAP_TOO_MANY_MAPS: Error,
+  ERR_MEMMAP_BAD_FD: Error,
+  ERR_MEMMAP_UNSUPPORTED: Error,
+  ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED: Error,
+  ERR_MEMMAP_BUFFER_FAILED: Error,
+  ERR_MEMMAP_IO: Error,
+  // .npy files.
+  ERR_NPY_BAD_MAGIC: Error,
+  ERR_NPY_UNSUPPORTED_VERSION: Error,
+  ERR_NPY_TRUNCATED: Error,
+  ERR_NPY_BAD_HEADER: Error,
+  ERR_NPY_OBJECT_DTYPE: TypeError,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CLASSES;
+
+/** An Error (or TypeError/RangeError) with a stable `code`. */
+export type MemmapError = Error & { code: ErrorCode };
+
+/** Builds the error for `code`, of the class the table gives it. */
+export function memmapError(code: ErrorCode, message: string, cause?: unknown): MemmapError {
+  const ErrorClass = ERROR_CLASSES[code];
+  const error = new ErrorClass(message, cause === undefined ? undefined : { cause }) as MemmapError;
+  Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: true, configurable: true });
+  return error;
+}
+
+/** Shows a value in a message the way a person would type it. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return value.name ? `[function ${value.name}]` : '[function]';
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const name = value.constructor?.name;
+    return name && name !== 'Object' ? `[object ${name}]` : safeJson(value);
+  }
+  return String(value);
+}
+
+function safeJson(value: object): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+const NATIVE_CODE = /^(ERR_[A-Z0-9_]+): ([\s\S]*)$/;
+
+/** Converts an error thrown by the native binding into a coded error. */
+export function fromNative(error: unknown): unknown {
+  // Not `instanceof Error`: errors made by native code belong to the main
+  // realm, and under jest (one realm per test file) that check fails.
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string') return error;
+  const match = NATIVE_CODE.exec(message);
+  if (match === null || !(match[1] in ERROR_CLASSES)) return error;
+  return memmapError(match[1] as ErrorCode, match[2]);
+}
+
+/** Runs a native call, converting what it throws. */
+export function callNative<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * numpy's repr of an array, as numpy/_core/arrayprint.py builds it with the
+ * default options (linewidth 75, precision 8, floatmode 'maxprec', threshold
+ * 1000, edgeitems 3): one formatter per array, fitted to all the values shown,
+ * then rows wrapped and nested the way `_formatArray` does.
+ */
+import { Complex, DType, Scalar } from './dtype';
+import { floatToHalf } from './float16';
+
+const LINE_WIDTH = 75;
+const PRECISION = 8;
+const THRESHOLD = 1000;
+const EDGE_ITEMS = 3;
+
+type Formatter = (value: Scalar) => string;
+
+/** Shortest decimal digits that read back as the same value of `key`'s width. */
+function roundTrips(key: string): (text: string, value: number) => boolean {
+  if (key === 'f4' || key === 'c8') return (text, value) => Math.fround(Number(text)) === value;
+  if (key === 'f2') return (text, value) => floatToHalf(Number(text)) === floatToHalf(value);
+  return (text, value) => Number(text) === value;
+}
+
+/** numpy's dragon4 positional with unique digits, cut at PRECISION fraction digits. */
+function positionalParts(value: number, same: (text: string, value: number) => boolean, plus: boolean): [string, string] {
+  let text = '';
+  for (let digits = 1; digits <= 17; digits++) {
+    text = Math.abs(value).toPrecision(digits);
+    if (same(text, Math.abs(value))) break;
+  }
+  let plain = String(Number(text));
+  const [, fraction = ''] = plain.split('.');
+  if (fraction.length > PRECISION) plain = Math.abs(value).toFixed(PRECISION).replace(/0+$/, '');
+  const [integer, frac = ''] = plain.split('.');
+  const negative = value < 0 || Object.is(value, -0);
+  return [(negative ? '-' : plus ? '+' : '') + integer, frac];
+}
+
+/** numpy's dragon4 scientific with unique digits: mantissa parts and exponent. */
+function scientificParts(value: number, same: (text: string, value: number) => boolean, plus: boolean): [string, string, string] {
+  const magnitude = Math.abs(value);
+  let text = magnitude.toExponential();
+  for (let digits = 0; digits <= 16; digits++) {
+    const candidate = magnitude.toExponential(digits);
+    if (same(candidate, magnitude)) {
+      text = candidate;
+      break;
+    }
+  }
+  let [mantissa, exponent] = text.split('e');
+  if ((mantissa.split('.')[1] ?? '').length > PRECISION) [mantissa, exponent] = magnitude.toExponential(PRECISION).split('e');
+  const [integer, frac = ''] = mantissa.split('.');
+  const negative = value < 0 || Object.is(value, -0);
+  return [(negative ? '-' : plus ? '+' : '') + integer, frac.replace(/0+$/, ''), exponent];
+}
+
+/** numpy's FloatingFormat: fitted once to the values shown. */
+function floatFormatter(values: number[], key: string, plus = false): (value: number) => string {
+  const same = roundTrips(key);
+  const finite = values.filter(Number.isFinite);
+  const nonZero = finite.filter((v) => v !== 0).map(Math.abs);
+  const max = nonZero.length ? Math.max(...nonZero) : 0;
+  const min = nonZero.length ? Math.min(...nonZero) : 0;
+  const exponential = nonZero.length > 0 && (max >= 1e8 || min < 0.0001 || max / min > 1000);
+  let padLeft = 0;
+  let padRight = 0;
+  let fractionDigits = 0;
+  let exponentDigits = 0;
+  if (finite.length > 0 && exponential) {
+    const parts = finite.map((v) => scientificParts(v, same, plus));
+    fractionDigits = Math.max(...parts.map((p) => p[1].length));
+    exponentDigits = Math.max(...parts.map((p) => p[2].replace(/^[+-]/, '').length), 2);
+    padLeft = Math.max(...parts.map((p) => p[0].length));
+    padRight = exponentDigits + 2 + fractionDigits;
+  } else if (finite.length > 0) {
+    const parts = finite.map((v) => positionalParts(v, same, plus));
+    padLeft = Math.max(...parts.map((p) => p[0].length));
+    padRight = Math.max(...parts.map((p) => p[1].length));
+  }
+  if (finite.length !== values.length) {
+    const negativeInfinity = plus || values.some((v) => v === -Infinity);
+    padLeft = Math.max(padLeft, 3 - (padRight + 1), 3 + (negativeInfinity ? 1 : 0) - (padRight + 1));
+  }
+  return (value) => {
+    if (!Number.isFinite(value)) {
+      const text = Number.isNaN(value) ? `${plus ? '+' : ''}nan` : `${value < 0 ? '-' : plus ? '+' : ''}inf`;
+      return text.padStart(padLeft + padRight + 1);
+    }
+    if (exponential) {
+      const [integer, frac, exponent] = scientificParts(value, same, plus);
+      const sign = exponent.startsWith('-') ? '-' : '+';
+      const digits = exponent.replace(/^[+-]/, '').padStart(exponentDigits, '0');
+      return `${integer.padStart(padLeft)}.${frac.padEnd(fractionDigits, '0')}e${sign}${digits}`;
+    }
+    const [integer, frac] = positionalParts(value, same, plus);
+    return `${integer.padStart(padLeft)}.${frac.padEnd(padRight)}`;
+  };
+}
+
+/** The formatter for one array's dtype, fitted to the values that will show. */
+function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean): Formatter {
+  const { kind } = dtype.row;
+  const key = `${kind}${dtype.itemsize}`;
+  if (kind === 'b') {
+    return (value) => (value ? (zeroDimensional ? 'True' : ' True') : 'False');
+  }
+  if (kind === 'i' || kind === 'u') {
+    const width = Math.max(0, ...values.map((v) => String(v).length));
+    return (value) => String(value).padStart(width);
+  }
+  if (kind === 'c') {
+    const complex = values as Complex[];
+    const real = floatFormatter(complex.map((c) => c.re), key);
+    const imag = floatFormatter(complex.map((c) => c.im), key, true);
+    return (value) => {
+      const { re, im } = value as Complex;
+      const imagText = imag(im);
+      const end = imagText.trimEnd().length;
+      return `${real(re)}${imagText.slice(0, end)}j${imagText.slice(end)}`;
+    };
+  }
+  const floats = floatFormatter(values as number[], key);
+  return (value) => floats(value as number);
+}
+
+/** numpy's `_extendLine`: wrap before `word` if the line would grow too long. */
+function extendLine(state: { text: string; line: string }, word: string, width: number, indent: string): void {
+  if (state.line.length + word.length > width && state.line.length > indent.length) {
+    state.text += state.line.trimEnd() + '\n';
+    state.line = indent;
+  }
+  state.line += word;
+}
+
+/** The indices shown along an axis of `length`: all, or the edges around '...'. */
+function shownIndices(length: number, summarize: boolean): (number | null)[] {
+  if (!summarize || length <= 2 * EDGE_ITEMS) return Array.from({ length }, (_, i) => i);
+  const head = Array.from({ length: EDGE_ITEMS }, (_, i) => i);
+  const tail = Array.from({ length: EDGE_ITEMS }, (_, i) => length - EDGE_ITEMS + i);
+  return [...head, null, ...tail];
+}
+
+/** Python's repr of a shape tuple. */
+function tupleRepr(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/** Types numpy leaves out of the repr because they are the default. */
+const IMPLIED = new Set(['float64', 'int64', 'complex128', 'bool']);
+
+/**
+ * numpy's `repr(arr)` for an array of `shape` and `dtype`, whose elements
+ * `valueAt` reads. `className` is `'memmap'` for a memmap.
+ */
+export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (index: number[]) => Scalar, className: string): string {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const summarize = size > THRESHOLD;
+  const prefix = `${className}(`;
+  let body: string;
+  if (size === 0) {
+    body = '[]';
+  } else {
+    // Gather the values that will show, to fit the formatter to them.
+    const shown: Scalar[] = [];
+    const gather = (index: number[]): void => {
+      if (index.length === shape.length) {
+        shown.push(valueAt(index));
+        return;
+      }
+      for (const i of shownIndices(shape[index.length], summarize)) if (i !== null) gather([...index, i]);
+    };
+    gather([]);
+    const format = formatterFor(dtype, shown, shape.length === 0);
+    const width = LINE_WIDTH - 1; // the closing ')'
+    const recurse = (index: number[], indent: string, currentWidth: number): string => {
+      const axis = index.length;
+      if (axis === shape.length) return format(valueAt(index));
+      const nextIndent = indent + ' ';
+      const nextWidth = currentWidth - 1;
+      const indices = shownIndices(shape[axis], summarize);
+      const axesLeft = shape.length - axis;
+      let text: string;
+      if (axesLeft === 1) {
+        const elementWidth = currentWidth - 1;
+        const state = { text: '', line: indent };
+        indices.forEach((i, n) => {
+          const word = i === null ? '...' : recurse([...index, i], nextIndent, nextWidth);
+          extendLine(state, word, n === indices.length - 1 ? elementWidth : elementWidth, indent);
+          if (n < indices.length - 1) state.line += ', ';
+        });
+        text = state.text + state.line;
+      } else {
+        const separator = ',' + '\n'.repeat(axesLeft - 1);
+        text = indices
+          .map((i) => indent + (i === null ? '...' : recurse([...index, i], nextIndent, nextWidth)))
+          .join(separator);
+      }
+      return '[' + text.slice(indent.length) + ']';
+    };
+    body = recurse([], ' '.repeat(prefix.length + 1), width);
+    if (shape.length === 0) body = format(valueAt([]));
+  }
+  const extras: string[] = [];
+  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${tupleRepr(shape)}`);
+  if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${dtype.native ? dtype.str : `'${dtype.str}'`}`);
+  if (extras.length === 0) return `${prefix}${body})`;
+  const head = `${prefix}${body},`;
+  const tail = `${extras.join(', ')})`;
+  const lastLine = head.length - (head.lastIndexOf('\n') + 1);
+  const spacer = lastLine + tail.length + 1 > LINE_WIDTH ? '\n' + ' '.repeat(prefix.length) : ' ';
+  return head + spacer + tail;
+}

@@ -1,0 +1,120 @@
+/**
+ * numpy basic indexing: parses an index string (`'1:, ::2'`, `'...'`, `'-1'`,
+ * `'None'`) and applies it to a view's geometry. Pure; no binding.
+ */
+import { memmapError, show } from './errors';
+
+export type IndexItem =
+  | { kind: 'integer'; value: number }
+  | { kind: 'slice'; start: number | null; stop: number | null; step: number | null }
+  | { kind: 'ellipsis' }
+  | { kind: 'newaxis' };
+
+/** A view's geometry: shape, byte strides and the byte offset of element 0. */
+export interface Geometry {
+  shape: number[];
+  strides: number[];
+  byteOffset: number;
+}
+
+const INTEGER = /^[+-]?\d+$/;
+
+function parseInteger(text: string, spec: string): number {
+  if (!INTEGER.test(text)) {
+    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(text)} is not an integer, a slice (start:stop:step), '...' or 'None'`);
+  }
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${show(spec)}: ${text} is too large`);
+  }
+  return value;
+}
+
+/** Parses an index string, or accepts an integer for a single axis. */
+export function parseIndex(spec: unknown): IndexItem[] {
+  if (typeof spec === 'number') {
+    if (!Number.isSafeInteger(spec)) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index must be an integer or an index string such as '1:, ::2'; got ${show(spec)}`);
+    return [{ kind: 'integer', value: spec }];
+  }
+  if (typeof spec !== 'string') {
+    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index must be an index string such as '1:, ::2' or an integer; got ${show(spec)}`);
+  }
+  let parts = spec.split(',').map((part) => part.trim());
+  // numpy allows a trailing comma (`'0,'` is the tuple `(0,)`); `''` is `()`.
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts = parts.slice(0, -1);
+  if (parts.length === 1 && parts[0] === '') return [];
+  return parts.map((part): IndexItem => {
+    if (part === '...' || part === 'Ellipsis') return { kind: 'ellipsis' };
+    if (part === 'None' || part === 'newaxis' || part === 'np.newaxis') return { kind: 'newaxis' };
+    if (part.includes(':')) {
+      const bounds = part.split(':').map((bound) => bound.trim());
+      if (bounds.length > 3) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(part)} has more than two ':'`);
+      const [start, stop, step] = bounds.map((bound) => (bound === '' || bound === 'None' ? null : parseInteger(bound, spec)));
+      if (step === 0) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: slice step cannot be zero`);
+      return { kind: 'slice', start, stop, step: step ?? null };
+    }
+    return { kind: 'integer', value: parseInteger(part, spec) };
+  });
+}
+
+/** Python's `slice.indices(length)` followed by the element count. */
+export function resolveSlice(start: number | null, stop: number | null, step: number | null, length: number): [number, number, number] {
+  const by = step ?? 1;
+  const [lower, upper] = by > 0 ? [0, length] : [-1, length - 1];
+  const clamp = (bound: number | null, fallback: number): number => {
+    if (bound === null) return fallback;
+    return bound < 0 ? Math.max(bound + length, lower) : Math.min(bound, upper);
+  };
+  const from = clamp(start, by > 0 ? lower : upper);
+  const to = clamp(stop, by > 0 ? upper : lower);
+  const count = by > 0 ? Math.max(0, Math.ceil((to - from) / by)) : Math.max(0, Math.ceil((from - to) / -by));
+  return [from, by, count];
+}
+
+/** Normalises one integer index against an axis (negative counts from the end). */
+export function resolveInteger(index: number, length: number, axis: number): number {
+  const resolved = index < 0 ? index + length : index;
+  if (resolved < 0 || resolved >= length) {
+    throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${index} is out of bounds for axis ${axis} with size ${length}`);
+  }
+  return resolved;
+}
+
+/** Applies parsed index items to a geometry, as numpy's basic indexing does. */
+export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
+  const ellipses = items.filter((item) => item.kind === 'ellipsis').length;
+  if (ellipses > 1) throw memmapError('ERR_MEMMAP_INVALID_INDEX', "an index can only have a single ellipsis ('...')");
+  const consuming = items.filter((item) => item.kind === 'integer' || item.kind === 'slice').length;
+  const ndim = geometry.shape.length;
+  if (consuming > ndim) {
+    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `too many indices: the array is ${ndim}-dimensional, but ${consuming} were indexed`);
+  }
+  // Expand '...' (or the implicit trailing one) to full slices.
+  const fill: IndexItem[] = Array.from({ length: ndim - consuming }, () => ({ kind: 'slice', start: null, stop: null, step: null }));
+  const at = items.findIndex((item) => item.kind === 'ellipsis');
+  const full = at < 0 ? [...items, ...fill] : [...items.slice(0, at), ...fill, ...items.slice(at + 1)];
+
+  const shape: number[] = [];
+  const strides: number[] = [];
+  let byteOffset = geometry.byteOffset;
+  let axis = 0;
+  for (const item of full) {
+    if (item.kind === 'newaxis') {
+      shape.push(1);
+      strides.push(0);
+      continue;
+    }
+    const length = geometry.shape[axis];
+    const stride = geometry.strides[axis];
+    if (item.kind === 'integer') {
+      byteOffset += resolveInteger(item.value, length, axis) * stride;
+    } else if (item.kind === 'slice') {
+      const [start, step, count] = resolveSlice(item.start, item.stop, item.step, length);
+      if (count > 0) byteOffset += start * stride;
+      shape.push(count);
+      strides.push(stride * step);
+    }
+    axis += 1;
+  }
+  return { shape, strides, byteOffset };
+}

@@ -1,0 +1,617 @@
+/**
+ * The Memmap class and `memmap()`: numpy.memmap over the native mapping.
+ * A Memmap is metadata (dtype, shape, strides, byte offset) over a Storage
+ * that it shares with every view sliced from it.
+ */
+import { readlinkSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { inspect } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { binding, NativeMap } from './binding';
+import { AnyTypedArray, DType, DTypeLike, parseDType, Scalar } from './dtype';
+import { callNative, fromNative, memmapError, show } from './errors';
+import { formatRepr } from './format';
+import { applyIndex, Geometry, parseIndex, resolveInteger } from './indexing';
+import { byteExtent, contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
+
+/** numpy's modes, canonical form. */
+export type Mode = 'r' | 'r+' | 'w+' | 'c';
+/** Every spelling numpy accepts. */
+export type ModeLike = Mode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed';
+/** A path (string, file: URL, Buffer) or an open file descriptor. */
+export type FileLike = string | URL | Buffer | number;
+
+export interface MemmapOptions {
+  /** numpy spelling or TypedArray constructor; default `'uint8'`. */
+  dtype?: DTypeLike;
+  /** Default `'r+'`. */
+  mode?: ModeLike;
+  /** Byte offset of the array in the file; default 0. */
+  offset?: number | bigint;
+  /** Default: 1-D over the rest of the file. */
+  shape?: number | readonly number[];
+  /** Default `'C'`. */
+  order?: Order | 'c' | 'f';
+  /** madvise hint applied at open. */
+  advice?: Advice;
+}
+
+const MODES: Readonly<Record<string, Mode>> = {
+  r: 'r', readonly: 'r', 'r+': 'r+', readwrite: 'r+', 'w+': 'w+', write: 'w+', c: 'c', copyonwrite: 'c',
+};
+const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed'];
+const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice']);
+
+/**
+ * Bytes per ArrayBuffer. Node 20 refuses external ArrayBuffers over 2^32 bytes
+ * and TypedArrays over 2^32 elements, so a larger map is several buffers over
+ * disjoint ranges. 2^32 is a multiple of every itemsize, so no element ever
+ * straddles two buffers. MEMMAP_CHUNK_BYTES lowers it (tests of big maps).
+ */
+function chunkBytes(): number {
+  const limit = 2 ** 32;
+  const requested = Number(process.env.MEMMAP_CHUNK_BYTES);
+  return Number.isSafeInteger(requested) && requested >= 4096 && requested <= limit ? requested - (requested % 4096) : limit;
+}
+
+/** What a base and all its views share: the native map and its buffers. */
+interface Storage {
+  readonly native: NativeMap;
+  readonly byteLength: number;
+  readonly chunkBytes: number;
+  readonly chunks: (ArrayBuffer | undefined)[];
+  readonly dataViews: (DataView | undefined)[];
+  readonly filename: string | null;
+  readonly mode: Mode;
+  readonly offset: number;
+  closed: boolean;
+}
+
+function chunkBuffer(storage: Storage, chunk: number): ArrayBuffer {
+  let buffer = storage.chunks[chunk];
+  if (buffer === undefined) {
+    buffer = callNative(() => storage.native.buffer(chunk));
+    storage.chunks[chunk] = buffer;
+  }
+  return buffer;
+}
+
+function chunkDataView(storage: Storage, chunk: number): DataView {
+  let view = storage.dataViews[chunk];
+  if (view === undefined) {
+    view = new DataView(chunkBuffer(storage, chunk));
+    storage.dataViews[chunk] = view;
+  }
+  return view;
+}
+
+/**
+ * How a view reaches its elements, chosen once per view on first access:
+ * `lanes` is a TypedArray over the chunk holding the whole view (native byte
+ * order, lane-aligned); otherwise every access goes through a DataView.
+ */
+interface Access {
+  readonly lanes: AnyTypedArray | null;
+  /** Lane index of element 0 in `lanes`, and strides in lanes per axis. */
+  readonly laneOffset: number;
+  readonly laneStrides: number[];
+}
+
+const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
+
+const DISPOSE: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('nodejs.dispose')) as typeof Symbol.dispose;
+
+/** numpy.memmap: a file's bytes seen as a typed N-dimensional array. */
+export class Memmap implements Iterable<Scalar | Memmap> {
+  /** numpy's `str(dtype)`: `'float32'`, `'>f4'`, ... */
+  readonly dtype: string;
+  readonly itemsize: number;
+  readonly shape: readonly number[];
+  /** In bytes, as numpy's. */
+  readonly strides: readonly number[];
+  readonly ndim: number;
+  readonly size: number;
+  readonly nbytes: number;
+
+  readonly #storage: Storage;
+  readonly #dtype: DType;
+  /** Bytes from the start of the mapping to element 0 of this view. */
+  readonly #byteOffset: number;
+  readonly #isBase: boolean;
+  #closed = false;
+  #access: Access | null = null;
+  #data: AnyTypedArray | null = null;
+
+  /** @internal Use `memmap()` or `slice()`. */
+  constructor(storage: Storage, dtype: DType, geometry: Geometry, isBase: boolean) {
+    this.#storage = storage;
+    this.#dtype = dtype;
+    this.dtype = dtype.str;
+    this.itemsize = dtype.itemsize;
+    this.shape = Object.freeze(geometry.shape.slice());
+    this.strides = Object.freeze(geometry.strides.slice());
+    this.ndim = geometry.shape.length;
+    this.size = sizeOf(geometry.shape, dtype.itemsize);
+    this.nbytes = this.size * dtype.itemsize;
+    this.#byteOffset = geometry.byteOffset;
+    this.#isBase = isBase;
+  }
+
+  /** Absolute path of the mapped file; null where none can be known. */
+  get filename(): string | null {
+    return this.#storage.filename;
+  }
+
+  /** Byte offset of the base array in the file, as opened (views inherit it, as in numpy). */
+  get offset(): number {
+    return this.#storage.offset;
+  }
+
+  /** `'r'`, `'r+'`, `'w+'` or `'c'`. */
+  get mode(): Mode {
+    return this.#storage.mode;
+  }
+
+  /** numpy's `flags.writeable`. */
+  get writable(): boolean {
+    return this.#storage.mode !== 'r';
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#storage.closed;
+  }
+
+  /**
+   * A zero-copy TypedArray over the elements, in memory order. Only for
+   * contiguous, native-byte-order views that one ArrayBuffer can hold.
+   */
+  get data(): AnyTypedArray {
+    this.#checkOpen();
+    if (this.#data !== null) return this.#data;
+    const { row } = this.#dtype;
+    if (!this.#dtype.native) {
+      throw memmapError('ERR_MEMMAP_NO_TYPED_ARRAY', `data is not available for dtype '${this.dtype}': its bytes are not in this machine's byte order, so a TypedArray would show them swapped. Use get(), toArray() or set(), which convert.`);
+    }
+    if (!isContiguous(this.shape, this.strides, this.itemsize, 'C') && !isContiguous(this.shape, this.strides, this.itemsize, 'F')) {
+      throw memmapError('ERR_MEMMAP_NO_TYPED_ARRAY', `data is only available for contiguous views; this view (shape ${show(this.shape)}, strides ${show(this.strides)}) is strided. Use toArray() for a copy, or get()/set().`);
+    }
+    const lanesPerItem = row.codec.lanes;
+    if (this.size === 0) {
+      this.#data = new row.TypedArray(0);
+      return this.#data;
+    }
+    const chunk = Math.floor(this.#byteOffset / this.#storage.chunkBytes);
+    const within = this.#byteOffset - chunk * this.#storage.chunkBytes;
+    if (within + this.nbytes > this.#storage.chunkBytes) {
+      throw memmapError('ERR_MEMMAP_DATA_TOO_LARGE', `data is not available for this view: it spans ${this.nbytes} bytes across a ${this.#storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${this.#storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit (for example slice('0:${Math.max(1, Math.floor(this.#storage.chunkBytes / 2 / Math.max(1, this.nbytes / Math.max(1, this.shape[0] ?? 1))))}')), or get()/set().`);
+    }
+    this.#data = new row.TypedArray(chunkBuffer(this.#storage, chunk), within, this.size * lanesPerItem);
+    return this.#data;
+  }
+
+  /** One element: exactly `ndim` integer indices, negative from the end. */
+  get(...index: number[]): Scalar {
+    const position = this.#position(index);
+    return this.#read(position);
+  }
+
+  /** Writes one element: `set(...index, value)`. */
+  set(...indexAndValue: [...number[], unknown]): void {
+    this.#checkWritable();
+    const value = indexAndValue[indexAndValue.length - 1];
+    const index = indexAndValue.slice(0, -1) as number[];
+    const position = this.#position(index);
+    this.#write(position, this.#dtype.row.codec.coerce(value, this.#dtype.row));
+  }
+
+  /** numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no copy. */
+  slice(spec: string | number): Memmap {
+    this.#checkOpen();
+    const geometry = applyIndex(parseIndex(spec), { shape: [...this.shape], strides: [...this.strides], byteOffset: this.#byteOffset });
+    return new Memmap(this.#storage, this.#dtype, geometry, false);
+  }
+
+  /** numpy's `fp[:] = value`. */
+  fill(value: unknown): void {
+    this.#checkWritable();
+    const lanes = this.#dtype.row.codec.coerce(value, this.#dtype.row);
+    const access = this.#bind();
+    if (access.lanes !== null && this.#dtype.row.codec.lanes === 1 && (isContiguous(this.shape, this.strides, this.itemsize, 'C') || isContiguous(this.shape, this.strides, this.itemsize, 'F'))) {
+      // One native fill over the contiguous run of lanes.
+      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill(lanes[0], access.laneOffset, access.laneOffset + this.size);
+      return;
+    }
+    this.#forEachPosition((position) => this.#write(position, lanes));
+  }
+
+  /**
+   * numpy's `fp[:] = source`: nested arrays, a TypedArray or a Memmap,
+   * broadcast to this view's shape as numpy broadcasts. A TypedArray (or flat
+   * array) holding exactly `size` values also fills the view in C order.
+   */
+  assign(source: unknown): void {
+    this.#checkWritable();
+    const { values, shape } = flatten(source);
+    const sourceStrides = broadcastElementStrides(shape, this.shape, values.length === this.size && shape.length === 1 && this.ndim > 1);
+    const { codec } = this.#dtype.row;
+    const coerced = values.map((value) => codec.coerce(value, this.#dtype.row));
+    const counters = new Array<number>(this.ndim).fill(0);
+    this.#forEachPosition((position) => {
+      let at = 0;
+      for (let axis = 0; axis < counters.length; axis++) at += counters[axis] * sourceStrides[axis];
+      this.#write(position, coerced[at]);
+      for (let axis = counters.length - 1; axis >= 0; axis--) {
+        if (++counters[axis] < this.shape[axis]) break;
+        counters[axis] = 0;
+      }
+    });
+  }
+
+  /** A copy as nested JS arrays (a scalar for 0-d). */
+  toArray(): unknown {
+    this.#checkOpen();
+    const build = (axis: number, position: number): unknown => {
+      if (axis === this.ndim) return this.#read(position);
+      const out = new Array(this.shape[axis]);
+      for (let i = 0; i < this.shape[axis]; i++) out[i] = build(axis + 1, position + i * this.strides[axis]);
+      return out;
+    };
+    return build(0, this.#byteOffset);
+  }
+
+  /** Iterates over the first axis, as numpy does: scalars for 1-D, views otherwise. */
+  *[Symbol.iterator](): Iterator<Scalar | Memmap> {
+    this.#checkOpen();
+    if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d memmap');
+    for (let i = 0; i < this.shape[0]; i++) yield this.ndim === 1 ? this.get(i) : this.slice(i);
+  }
+
+  /** Writes changes in this view's bytes to the file (msync); a no-op for modes r and c. */
+  flush(): void {
+    this.#checkOpen();
+    const [start, length] = this.#byteRange();
+    callNative(() => this.#storage.native.flush(start, length));
+  }
+
+  /** flush() off the main thread. */
+  async flushAsync(): Promise<void> {
+    this.#checkOpen();
+    const [start, length] = this.#byteRange();
+    await callNative(() => this.#storage.native.flushAsync(start, length)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+
+  /** Access-pattern hint (madvise) for this view's bytes. */
+  madvise(advice: Advice): void {
+    this.#checkOpen();
+    const parsed = parseAdvice(advice);
+    const [start, length] = this.#byteRange();
+    callNative(() => this.#storage.native.advise(parsed, start, length));
+  }
+
+  /**
+   * Flushes and unmaps; idempotent. On the base, every view closes too and every
+   * ArrayBuffer handed out is detached (reads as length 0). On a view, only the
+   * view closes; the mapping stays until its base closes.
+   */
+  close(): void {
+    if (this.closed) return;
+    if (!this.#isBase) {
+      try {
+        this.flush();
+      } finally {
+        this.#closed = true;
+        this.#drop();
+      }
+      return;
+    }
+    this.#storage.closed = true;
+    this.#closed = true;
+    this.#drop();
+    callNative(() => this.#storage.native.close());
+  }
+
+  [DISPOSE](): void {
+    this.close();
+  }
+
+  /** numpy's repr. */
+  [inspect.custom](): string {
+    if (this.closed) return 'memmap(<closed>)';
+    return formatRepr(this.shape, this.#dtype, (index) => this.get(...index), 'memmap');
+  }
+
+  toString(): string {
+    return this[inspect.custom]();
+  }
+
+  // ----- internals -------------------------------------------------------
+
+  #drop(): void {
+    this.#access = null;
+    this.#data = null;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || this.#storage.closed) throw closedError();
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.#storage.mode === 'r') {
+      throw memmapError('ERR_MEMMAP_READ_ONLY', "assignment destination is read-only: the memmap was opened with mode 'r' (use 'r+' to write to the file, or 'c' to write to private memory)");
+    }
+  }
+
+  /** [start, length) of this view's bytes within the mapping. */
+  #byteRange(): [number, number] {
+    if (this.#isBase) return [0, this.#storage.byteLength];
+    const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
+    return high > low ? [this.#byteOffset + low, high - low] : [0, 0];
+  }
+
+  /** Byte position in the mapping of the element at `index`. */
+  #position(index: number[]): number {
+    this.#checkOpen();
+    if (index.length !== this.ndim) {
+      throw memmapError('ERR_MEMMAP_INVALID_INDEX', `expected ${this.ndim} indices for a ${this.ndim}-dimensional memmap, got ${index.length}: ${show(index)}`);
+    }
+    let position = this.#byteOffset;
+    for (let axis = 0; axis < index.length; axis++) {
+      const i = index[axis];
+      if (typeof i !== 'number' || !Number.isInteger(i)) {
+        throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
+      }
+      position += resolveInteger(i, this.shape[axis], axis) * this.strides[axis];
+    }
+    return position;
+  }
+
+  #bind(): Access {
+    if (this.#access !== null) return this.#access;
+    const { row } = this.#dtype;
+    const laneBytes = row.itemsize / row.codec.lanes;
+    const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
+    const first = this.#byteOffset + low;
+    const chunk = Math.floor(first / this.#storage.chunkBytes);
+    const chunkStart = chunk * this.#storage.chunkBytes;
+    const fits = this.size > 0 && this.#byteOffset + high <= chunkStart + this.#storage.chunkBytes;
+    const aligned = (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
+    if (this.#dtype.native && fits && aligned) {
+      const buffer = chunkBuffer(this.#storage, chunk);
+      this.#access = {
+        lanes: new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes)),
+        laneOffset: (this.#byteOffset - chunkStart) / laneBytes,
+        laneStrides: this.strides.map((stride) => stride / laneBytes),
+      };
+    } else {
+      this.#access = { lanes: null, laneOffset: 0, laneStrides: [] };
+    }
+    return this.#access;
+  }
+
+  #read(position: number): Scalar {
+    const { codec } = this.#dtype.row;
+    const access = this.#bind();
+    if (access.lanes !== null) {
+      const lane = access.laneOffset + (position - this.#byteOffset) / (this.#dtype.row.itemsize / codec.lanes);
+      return codec.fromLanes(access.lanes[lane], codec.lanes === 2 ? access.lanes[lane + 1] : 0);
+    }
+    const { row, littleEndian } = this.#dtype;
+    const chunk = Math.floor(position / this.#storage.chunkBytes);
+    const within = position - chunk * this.#storage.chunkBytes;
+    const view = chunkDataView(this.#storage, chunk) as unknown as Record<string, (at: number, little: boolean) => number | bigint>;
+    const lane0 = view[row.getLane](within, littleEndian);
+    const lane1 = codec.lanes === 2 ? view[row.getLane](within + row.itemsize / 2, littleEndian) : 0;
+    return codec.fromLanes(lane0, lane1);
+  }
+
+  #write(position: number, lanes: [number | bigint, number | bigint]): void {
+    const { codec } = this.#dtype.row;
+    const access = this.#bind();
+    if (access.lanes !== null) {
+      const lane = access.laneOffset + (position - this.#byteOffset) / (this.#dtype.row.itemsize / codec.lanes);
+      (access.lanes as unknown as (number | bigint)[])[lane] = lanes[0];
+      if (codec.lanes === 2) (access.lanes as unknown as (number | bigint)[])[lane + 1] = lanes[1];
+      return;
+    }
+    const { row, littleEndian } = this.#dtype;
+    const chunk = Math.floor(position / this.#storage.chunkBytes);
+    const within = position - chunk * this.#storage.chunkBytes;
+    const view = chunkDataView(this.#storage, chunk) as unknown as Record<string, (at: number, value: number | bigint, little: boolean) => void>;
+    view[row.setLane](within, lanes[0], littleEndian);
+    if (codec.lanes === 2) view[row.setLane](within + row.itemsize / 2, lanes[1], littleEndian);
+  }
+
+  /** Calls `visit` with the byte position of every element, in C order. */
+  #forEachPosition(visit: (position: number) => void): void {
+    if (this.size === 0) return;
+    const counters = new Array<number>(this.ndim).fill(0);
+    let position = this.#byteOffset;
+    for (let n = 0; n < this.size; n++) {
+      visit(position);
+      for (let axis = this.ndim - 1; axis >= 0; axis--) {
+        position += this.strides[axis];
+        if (++counters[axis] < this.shape[axis]) break;
+        position -= this.strides[axis] * this.shape[axis];
+        counters[axis] = 0;
+      }
+    }
+  }
+}
+
+/** Flattens an assign() source to values in C order and its shape. */
+function flatten(source: unknown): { values: unknown[]; shape: number[] } {
+  if (source instanceof Memmap) return { values: flatten(source.toArray()).values, shape: [...source.shape] };
+  if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
+    return { values: Array.from(source as unknown as ArrayLike<unknown>), shape: [(source as unknown as ArrayLike<unknown>).length] };
+  }
+  if (!Array.isArray(source)) return { values: [source], shape: [] };
+  const shape: number[] = [];
+  for (let level: unknown = source; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const values: unknown[] = [];
+  const walk = (node: unknown, axis: number): void => {
+    if (axis === shape.length) {
+      if (Array.isArray(node)) throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);
+      values.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[axis]) {
+      throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);
+    }
+    for (const child of node) walk(child, axis + 1);
+  };
+  walk(source, 0);
+  return { values, shape };
+}
+
+/**
+ * Element strides that read a C-ordered source of `sourceShape` at each index
+ * of `targetShape`, numpy's broadcasting rules (0 on broadcast axes).
+ */
+function broadcastElementStrides(sourceShape: number[], targetShape: readonly number[], flatFill: boolean): number[] {
+  if (flatFill) return contiguousStrides(targetShape, 1, 'C');
+  if (sourceShape.length > targetShape.length) {
+    throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`);
+  }
+  const padded = [...new Array<number>(targetShape.length - sourceShape.length).fill(1), ...sourceShape];
+  const sourceStrides = contiguousStrides(padded, 1, 'C');
+  return targetShape.map((dim, axis) => {
+    if (padded[axis] === dim) return sourceStrides[axis];
+    if (padded[axis] === 1) return 0;
+    throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`);
+  });
+}
+
+function parseMode(mode: unknown): Mode {
+  const parsed = typeof mode === 'string' ? MODES[mode] : undefined;
+  if (parsed === undefined) {
+    throw memmapError('ERR_MEMMAP_INVALID_MODE', `mode must be one of "r", "r+", "w+", "c" (or "readonly", "readwrite", "write", "copyonwrite"); got ${show(mode)}`);
+  }
+  return parsed;
+}
+
+function parseAdvice(advice: unknown): Advice {
+  if (typeof advice !== 'string' || !ADVICE.includes(advice as Advice)) {
+    throw memmapError('ERR_MEMMAP_INVALID_ADVICE', `advice must be one of ${ADVICE.map((a) => `"${a}"`).join(', ')}; got ${show(advice)}`);
+  }
+  return advice as Advice;
+}
+
+function parseOrder(order: unknown): Order {
+  if (order === 'C' || order === 'c') return 'C';
+  if (order === 'F' || order === 'f') return 'F';
+  throw memmapError('ERR_MEMMAP_INVALID_ORDER', `order must be "C" or "F"; got ${show(order)}`);
+}
+
+function parseOffset(offset: unknown): number {
+  if (typeof offset === 'bigint') {
+    if (offset < 0n) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset must be a non-negative integer; got ${show(offset)}`);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset ${show(offset)} is larger than any file (2^53 - 1 bytes)`);
+    return Number(offset);
+  }
+  if (typeof offset !== 'number' || !Number.isInteger(offset)) {
+    throw memmapError(typeof offset === 'number' ? 'ERR_MEMMAP_OUT_OF_RANGE' : 'ERR_MEMMAP_INVALID_ARG', `offset must be a non-negative integer (number or bigint); got ${show(offset)}`);
+  }
+  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
+    throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset must be a non-negative integer no larger than 2^53 - 1; got ${show(offset)}`);
+  }
+  return offset;
+}
+
+/** A path string or a descriptor number, checked. */
+export function parseFile(file: unknown): string | number {
+  if (typeof file === 'number') {
+    if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `file must be a path or an open file descriptor (a non-negative integer); got ${show(file)}`);
+    }
+    return file;
+  }
+  let path: string;
+  if (typeof file === 'string') path = file;
+  else if (file instanceof URL || (typeof file === 'object' && file !== null && (file as { href?: unknown }).href !== undefined && (file as URL).protocol !== undefined)) {
+    const url = file as URL;
+    if (url.protocol !== 'file:') throw memmapError('ERR_MEMMAP_INVALID_ARG', `file URL must use the file: protocol; got ${show(url.href)}`);
+    path = fileURLToPath(url);
+  } else if (Buffer.isBuffer(file)) path = file.toString('utf8');
+  else throw memmapError('ERR_MEMMAP_INVALID_ARG', `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`);
+  if (path.length === 0) throw memmapError('ERR_MEMMAP_INVALID_ARG', 'file must be a non-empty path; got ""');
+  if (path.includes('\0')) throw memmapError('ERR_MEMMAP_INVALID_ARG', `file path must not contain NUL bytes; got ${show(path)}`);
+  return path;
+}
+
+/** numpy's filename for a descriptor: the path the kernel knows, if any. */
+function pathOfDescriptor(fd: number): string | null {
+  try {
+    const path = readlinkSync(`/proc/self/fd/${fd}`);
+    return isAbsolute(path) && !path.endsWith(' (deleted)') ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Checks every option before anything touches the disk. */
+function parseOptions(raw: unknown) {
+  const options: unknown = raw ?? {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.has(key)) {
+      throw memmapError('ERR_MEMMAP_UNKNOWN_OPTION', `unknown option ${show(key)}: memmap takes ${[...OPTIONS].join(', ')}`);
+    }
+  }
+  const given = options as MemmapOptions;
+  const dtype = parseDType(given.dtype ?? 'uint8');
+  const mode = parseMode(given.mode ?? 'r+');
+  const offset = parseOffset(given.offset ?? 0);
+  const shape = given.shape === undefined || given.shape === null ? null : normalizeShape(given.shape);
+  const order = parseOrder(given.order ?? 'C');
+  const advice = given.advice === undefined ? null : parseAdvice(given.advice);
+  if (mode === 'w+' && shape === null) {
+    throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+' (the file is created with exactly that many items)");
+  }
+  const byteLength = shape === null ? null : sizeOf(shape, dtype.itemsize) * dtype.itemsize;
+  if (byteLength !== null && offset + byteLength > Number.MAX_SAFE_INTEGER) {
+    throw memmapError('ERR_MEMMAP_TOO_LARGE', `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`);
+  }
+  return { dtype, mode, offset, shape, order, advice, byteLength };
+}
+
+/**
+ * numpy.memmap: maps `file` as an array.
+ *
+ * @example
+ * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] });
+ * fp.set(0, 1, 2.5);
+ * fp.flush();
+ * fp.close();
+ */
+export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
+  const target = parseFile(file);
+  const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
+  const source = typeof target === 'string' ? resolve(target) : target;
+  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, dtype.itemsize, chunkBytes()));
+  try {
+    const mapped = native.byteLength;
+    const finalShape = shape ?? [mapped / dtype.itemsize];
+    if (advice !== null && mapped > 0) callNative(() => native.advise(advice, 0, mapped));
+    const storage: Storage = {
+      native,
+      byteLength: mapped,
+      chunkBytes: chunkBytes(),
+      chunks: [],
+      dataViews: [],
+      filename: typeof source === 'string' ? native.path ?? source : pathOfDescriptor(source),
+      mode,
+      offset,
+      closed: false,
+    };
+    return new Memmap(storage, dtype, { shape: finalShape, strides: contiguousStrides(finalShape, dtype.itemsize, order), byteOffset: 0 }, true);
+  } catch (error) {
+    native.close();
+    throw error;
+  }
+}

@@ -1,0 +1,418 @@
+/**
+ * The `.npy` format (numpy/lib/format.py): reading and writing the header the
+ * way numpy does, byte for byte, and `openMemmap`, numpy's
+ * `numpy.lib.format.open_memmap`. The header code is pure (bytes in, values
+ * out) so it can be fuzzed without a file.
+ */
+import { closeSync, fstatSync, openSync, readSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
+import { DType, DTypeLike, parseDType } from './dtype';
+import { memmapError, show } from './errors';
+import { memmap, Memmap, ModeLike, parseFile } from './memmap';
+import { normalizeShape, sizeOf } from './shape';
+
+export const MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
+const ARRAY_ALIGN = 64;
+/** numpy leaves room to grow the first (C) or last (F) axis in place. */
+const GROWTH_AXIS_MAX_DIGITS = 21;
+/**
+ * Longest header read. numpy's default limit is 10000 bytes; larger headers
+ * (big structured dtypes) exist, so this allows more while still bounding what
+ * a damaged length field can make us allocate.
+ */
+export const MAX_HEADER_BYTES = 1 << 20;
+/** Deepest nesting of the header literal (a damaged `((((...` stays cheap). */
+const MAX_DEPTH = 64;
+
+export type NpyVersion = [1, 0] | [2, 0] | [3, 0];
+
+/** What a header says. */
+export interface NpyHeader {
+  version: NpyVersion;
+  /** numpy's `descr` as written (a string for the dtypes memmap maps). */
+  descr: unknown;
+  fortranOrder: boolean;
+  shape: number[];
+  /** Byte offset of the data: magic + version + length field + header. */
+  dataOffset: number;
+}
+
+const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);
+
+// ----- A reader for the Python literals numpy writes (ast.literal_eval's subset) -----
+
+type PyValue = string | number | bigint | boolean | null | PyValue[] | PyTuple | Map<PyValue, PyValue>;
+/** A Python tuple, told apart from a list. */
+export class PyTuple {
+  constructor(readonly items: PyValue[]) {}
+}
+
+/** Parses one Python literal (dict, tuple, list, str, int, True/False/None). */
+export function parsePyLiteral(text: string): PyValue {
+  let at = 0;
+  const skip = () => {
+    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
+  };
+  const fail = (what: string): never => {
+    throw bad(`the header dict does not parse: ${what} at character ${at} of ${show(text.length > 200 ? text.slice(0, 200) + '...' : text)}`);
+  };
+  const value = (depth: number): PyValue => {
+    if (depth > MAX_DEPTH) fail('nesting too deep');
+    skip();
+    const c = text[at];
+    if (c === '{') {
+      at++;
+      const map = new Map<PyValue, PyValue>();
+      for (;;) {
+        skip();
+        if (text[at] === '}') {
+          at++;
+          return map;
+        }
+        const key = value(depth + 1);
+        skip();
+        if (text[at] !== ':') fail("expected ':'");
+        at++;
+        map.set(key, value(depth + 1));
+        skip();
+        if (text[at] === ',') at++;
+        else if (text[at] !== '}') fail("expected ',' or '}'");
+      }
+    }
+    if (c === '(' || c === '[') {
+      const close = c === '(' ? ')' : ']';
+      at++;
+      const items: PyValue[] = [];
+      let sawComma = false;
+      for (;;) {
+        skip();
+        if (text[at] === close) {
+          at++;
+          // `(x)` is x; `(x,)` and `()` are tuples.
+          if (c === '(' && items.length === 1 && !sawComma) return items[0];
+          return c === '(' ? new PyTuple(items) : items;
+        }
+        items.push(value(depth + 1));
+        skip();
+        if (text[at] === ',') {
+          at++;
+          sawComma = true;
+        } else if (text[at] !== close) fail(`expected ',' or '${close}'`);
+      }
+    }
+    if (c === "'" || c === '"' || ((c === 'u' || c === 'b') && (text[at + 1] === "'" || text[at + 1] === '"'))) {
+      if (c === 'u' || c === 'b') at++;
+      return pyString();
+    }
+    const word = /^(?:True|False|None|[+-]?\d+L?)/.exec(text.slice(at, at + 40));
+    if (word === null) return fail('expected a value');
+    at += word[0].length;
+    if (word[0] === 'True') return true;
+    if (word[0] === 'False') return false;
+    if (word[0] === 'None') return null;
+    const digits = word[0].replace(/L$/, ''); // Python 2 wrote long integers as 3L
+    const n = Number(digits);
+    return Number.isSafeInteger(n) ? n : BigInt(digits);
+  };
+  const pyString = (): string => {
+    const quote = text[at++];
+    let out = '';
+    for (;;) {
+      if (at >= text.length) fail('unterminated string');
+      const c = text[at++];
+      if (c === quote) return out;
+      if (c !== '\\') {
+        out += c;
+        continue;
+      }
+      const e = text[at++];
+      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
+      if (e in simple) out += simple[e];
+      else if (e === 'x' || e === 'u' || e === 'U') {
+        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+        const hex = text.slice(at, at + len);
+        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) fail('bad escape');
+        const code = parseInt(hex, 16);
+        if (code > 0x10ffff) fail('bad escape');
+        out += String.fromCodePoint(code);
+        at += len;
+      } else fail('bad escape');
+    }
+  };
+  const result = value(0);
+  skip();
+  if (at !== text.length) fail('unexpected text after the dict');
+  return result;
+}
+
+/** Python's repr of the values numpy puts in a header. */
+export function pyRepr(value: unknown): string {
+  if (typeof value === 'string') {
+    // Python prefers single quotes, and switches to double if the text holds ' but not ".
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+    let out = quote;
+    for (const ch of value) {
+      const code = ch.codePointAt(0)!;
+      if (ch === '\\' || ch === quote) out += '\\' + ch;
+      else if (ch === '\n') out += '\\n';
+      else if (ch === '\r') out += '\\r';
+      else if (ch === '\t') out += '\\t';
+      else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
+      else out += ch;
+    }
+    return out + quote;
+  }
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (value === null) return 'None';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (value instanceof PyTuple) return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  throw new TypeError(`no Python repr for ${show(value)}`);
+}
+
+// ----- Header reading -----
+
+/** How long the fixed prefix is for a version: magic (6) + version (2) + length (2 or 4). */
+function prefixLength(major: number): number {
+  return major === 1 ? 10 : 12;
+}
+
+/**
+ * Reads the header at the start of `bytes` (which may be just the first part
+ * of a file of `fileSize` bytes). Throws coded errors, never anything else.
+ */
+export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
+  if (bytes.length < 8 || fileSize < 8) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the file is ${fileSize} bytes, too short for a .npy header (at least 10)`);
+  }
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw memmapError('ERR_NPY_BAD_MAGIC', `not a .npy file: the first bytes are ${show(Buffer.from(bytes.subarray(0, 6)).toString('latin1'))}, expected "\\x93NUMPY"`);
+    }
+  }
+  const major = bytes[6];
+  const minor = bytes[7];
+  if (!((major === 1 || major === 2 || major === 3) && minor === 0)) {
+    throw memmapError('ERR_NPY_UNSUPPORTED_VERSION', `.npy format version ${major}.${minor} is not one memmap reads (1.0, 2.0, 3.0)`);
+  }
+  const prefix = prefixLength(major);
+  if (bytes.length < prefix) throw memmapError('ERR_NPY_TRUNCATED', `the file ends inside the .npy header length field (${fileSize} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw memmapError('ERR_NPY_BAD_HEADER', `the .npy header says it is ${headerLength} bytes long, more than the ${MAX_HEADER_BYTES} bytes memmap reads`);
+  }
+  if (prefix + headerLength > fileSize || prefix + headerLength > bytes.length) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`);
+  }
+  const raw = bytes.subarray(prefix, prefix + headerLength);
+  let text: string;
+  if (major === 3) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw bad('the version 3.0 header is not valid UTF-8');
+    }
+  } else {
+    text = Buffer.from(raw).toString('latin1');
+  }
+  const parsed = parsePyLiteral(text);
+  if (!(parsed instanceof Map)) throw bad(`the header is not a dict: ${show(text.slice(0, 200))}`);
+  const keys = [...parsed.keys()].map(String).sort();
+  if (keys.join() !== 'descr,fortran_order,shape' || parsed.size !== 3) {
+    throw bad(`the header dict has keys ${show(keys)}, expected exactly ["descr", "fortran_order", "shape"]`);
+  }
+  const shapeValue = parsed.get('shape');
+  if (!(shapeValue instanceof PyTuple) || !shapeValue.items.every((n) => typeof n === 'number' && n >= 0)) {
+    throw bad(`shape is not a tuple of non-negative integers: ${show(shapeValue instanceof PyTuple ? shapeValue.items : shapeValue)}`);
+  }
+  const fortranOrder = parsed.get('fortran_order');
+  if (typeof fortranOrder !== 'boolean') throw bad(`fortran_order is not a bool: ${show(fortranOrder)}`);
+  return {
+    version: [major, 0] as NpyVersion,
+    descr: parsed.get('descr'),
+    fortranOrder,
+    shape: shapeValue.items as number[],
+    dataOffset: prefix + headerLength,
+  };
+}
+
+/** The dtype a header's descr names, or a coded error (object dtypes are refused). */
+export function descrToDType(descr: unknown): DType {
+  if (typeof descr === 'string' && /^[<>|=]?O\d*$/.test(descr)) {
+    throw memmapError('ERR_NPY_OBJECT_DTYPE', `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`);
+  }
+  if (typeof descr !== 'string') {
+    throw bad(`descr ${show(descr)} is not a dtype memmap maps yet (structured dtypes are not supported)`);
+  }
+  try {
+    return parseDType(descr, 'descr');
+  } catch (error) {
+    throw bad(`descr ${show(descr)} is not a dtype memmap understands`);
+  }
+}
+
+// ----- Header writing -----
+
+/**
+ * The header numpy's `_write_array_header` writes for these values: sorted
+ * dict repr, room to grow the growth axis, padded with spaces and a newline so
+ * the data starts on a 64-byte boundary; the smallest version that fits, or
+ * `version`.
+ */
+export function npyHeaderBytes(descr: string, fortranOrder: boolean, shape: readonly number[], version: NpyVersion | null = null): Uint8Array {
+  let header = `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': ${pyRepr(new PyTuple([...shape]))}, }`;
+  if (shape.length > 0) {
+    const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
+    header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - growth.length));
+  }
+  const wrap = (major: 1 | 2 | 3): Uint8Array | null => {
+    const latin1 = major !== 3;
+    if (latin1 && /[^\x00-\xff]/.test(header)) return null;
+    const encoded = latin1 ? Buffer.from(header, 'latin1') : Buffer.from(header, 'utf8');
+    const prefix = prefixLength(major);
+    const withNewline = encoded.length + 1;
+    const padding = ARRAY_ALIGN - ((prefix + withNewline) % ARRAY_ALIGN);
+    const total = withNewline + padding;
+    if (major === 1 && total > 0xffff) return null;
+    const out = new Uint8Array(prefix + total);
+    out.set(MAGIC, 0);
+    out[6] = major;
+    out[7] = 0;
+    const view = new DataView(out.buffer);
+    if (major === 1) view.setUint16(8, total, true);
+    else view.setUint32(8, total, true);
+    out.set(encoded, prefix);
+    out.fill(0x20, prefix + encoded.length, out.length - 1);
+    out[out.length - 1] = 0x0a;
+    return out;
+  };
+  if (version !== null) {
+    const bytes = wrap(version[0]);
+    if (bytes === null) {
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `version ${show(version)} cannot hold this header (${header.length} characters${version[0] === 1 ? ', at most 65535 bytes' : ', latin-1 only'}): use [${version[0] === 1 ? 2 : 3}, 0]`);
+    }
+    return bytes;
+  }
+  return (wrap(1) ?? wrap(2) ?? wrap(3))!;
+}
+
+// ----- openMemmap -----
+
+export interface OpenMemmapOptions {
+  /** Default `'r+'`. */
+  mode?: ModeLike;
+  /** For `w+`: the dtype (default float64, as numpy's `open_memmap`). */
+  dtype?: DTypeLike;
+  /** For `w+`: required. */
+  shape?: number | readonly number[];
+  /** For `w+`: column-major layout; default false. */
+  fortranOrder?: boolean;
+  /** For `w+`: `[1, 0]`, `[2, 0]` or `[3, 0]`; default the smallest that fits. */
+  version?: NpyVersion | null;
+}
+
+const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version']);
+
+function parseVersion(version: unknown): NpyVersion | null {
+  if (version === undefined || version === null) return null;
+  if (Array.isArray(version) && version.length === 2 && [1, 2, 3].includes(version[0]) && version[1] === 0) return [version[0], 0] as NpyVersion;
+  throw memmapError('ERR_MEMMAP_INVALID_ARG', `version must be [1, 0], [2, 0] or [3, 0]; got ${show(version)}`);
+}
+
+/** Reads the header of the file at `path`, reading only the header's bytes. */
+export function readNpyHeader(path: string): NpyHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw memmapError('ERR_MEMMAP_FILE_NOT_FOUND', `file ${show(path)} does not exist`, error);
+    if (code === 'EACCES' || code === 'EPERM') throw memmapError('ERR_MEMMAP_PERMISSION_DENIED', `cannot open file ${show(path)}: permission denied`, error);
+    throw memmapError('ERR_MEMMAP_IO', `cannot open file ${show(path)}: ${(error as Error).message}`, error);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw memmapError('ERR_MEMMAP_IS_DIRECTORY', `file ${show(path)} is a directory, not a .npy file`);
+    if (!stat.isFile()) throw memmapError('ERR_MEMMAP_NOT_REGULAR_FILE', `file ${show(path)} is not a regular file`);
+    const read = (length: number, position: number): Uint8Array => {
+      const buffer = new Uint8Array(Math.min(length, Math.max(0, stat.size - position)));
+      let done = 0;
+      while (done < buffer.length) {
+        const n = readSync(fd, buffer, done, buffer.length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buffer.subarray(0, done);
+    };
+    const start = read(12, 0);
+    // Validate magic, version and length from the prefix first, then read the
+    // header itself (bounded by MAX_HEADER_BYTES and the file size).
+    try {
+      return parseNpyHeader(start, stat.size);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_NPY_TRUNCATED' || start.length < 12) throw error;
+    }
+    const major = start[6];
+    const headerLength = major === 1 ? start[8] | (start[9] << 8) : new DataView(start.buffer).getUint32(8, true);
+    const whole = read(prefixLength(major) + Math.min(headerLength, MAX_HEADER_BYTES), 0);
+    return parseNpyHeader(whole, stat.size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * numpy.lib.format.open_memmap: maps the data of a `.npy` file.
+ *
+ * @example
+ * const a = openMemmap('weights.npy');              // written by np.save
+ * const b = openMemmap('out.npy', { mode: 'w+', dtype: 'float32', shape: [100, 3] });
+ */
+export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
+  const file = parseFile(path);
+  if (typeof file === 'number') throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
+  const given = (options ?? {}) as OpenMemmapOptions;
+  if (typeof given !== 'object' || Array.isArray(given)) throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
+  for (const key of Object.keys(given)) {
+    if (!OPEN_OPTIONS.has(key)) throw memmapError('ERR_MEMMAP_UNKNOWN_OPTION', `unknown option ${show(key)}: openMemmap takes ${[...OPEN_OPTIONS].join(', ')}`);
+  }
+  const mode = given.mode ?? 'r+';
+  if (mode === 'w+' || mode === 'write') {
+    const dtype = parseDType(given.dtype ?? 'float64');
+    if (given.shape === undefined || given.shape === null) throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+'");
+    const shape = normalizeShape(given.shape);
+    sizeOf(shape, dtype.itemsize);
+    const fortranOrder = given.fortranOrder ?? false;
+    if (typeof fortranOrder !== 'boolean') throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
+    const header = npyHeaderBytes(dtype.descr, fortranOrder, shape, parseVersion(given.version));
+    const existed = existsSync(file);
+    writeFileSync(file, header);
+    try {
+      // numpy reopens in r+, which extends the file to header + data.
+      return memmap(file, { dtype, shape, order: fortranOrder ? 'F' : 'C', mode: 'r+', offset: header.length });
+    } catch (error) {
+      if (!existed) unlinkSync(file);
+      throw error;
+    }
+  }
+  if (given.dtype !== undefined || given.shape !== undefined || given.fortranOrder !== undefined || given.version !== undefined) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `dtype, shape, fortranOrder and version are only for mode 'w+'; mode ${show(mode)} reads them from the file`);
+  }
+  const header = readNpyHeader(file);
+  const dtype = descrToDType(header.descr);
+  const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
+  const fileSize = fstatSize(file);
+  if (header.dataOffset + nbytes > fileSize) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${fileSize - header.dataOffset} after the header`);
+  }
+  return memmap(file, { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset });
+}
+
+function fstatSize(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Shape and strides arithmetic: pure functions, no binding. Public strides are
+ * in bytes (numpy's unit); names say when a unit is different.
+ */
+import { memmapError, show } from './errors';
+
+export type Order = 'C' | 'F';
+
+/** Checks a shape given as an integer or an array of integers. */
+export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
+  const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
+  if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${argument} must be an integer or an array of integers; got ${show(shape)}`);
+  }
+  return Array.from(dims as ArrayLike<unknown>, (dim, axis) => {
+    const n = typeof dim === 'bigint' && dim <= BigInt(Number.MAX_SAFE_INTEGER) && dim >= 0n ? Number(dim) : dim;
+    if (typeof n !== 'number' || !Number.isInteger(n)) {
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`);
+    }
+    if (n < 0 || n > Number.MAX_SAFE_INTEGER) {
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`);
+    }
+    return n;
+  });
+}
+
+/** Number of elements; checks that the byte count stays an exact integer. */
+export function sizeOf(shape: readonly number[], itemsize = 1, argument = 'shape'): number {
+  let size = 1;
+  for (const dim of shape) size *= dim;
+  if (size * itemsize > Number.MAX_SAFE_INTEGER) {
+    throw memmapError('ERR_MEMMAP_TOO_LARGE', `${argument} ${show(shape)} with ${itemsize}-byte items is ${BigInt(shape.reduce((a, b) => a * BigInt(b), 1n)) * BigInt(itemsize)} bytes, more than any file can map (2^53 - 1)`);
+  }
+  return size;
+}
+
+/** numpy's strides, in bytes, for a contiguous array in `order`. */
+export function contiguousStrides(shape: readonly number[], itemsize: number, order: Order): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = itemsize;
+  const axes = order === 'C' ? [...shape.keys()].reverse() : [...shape.keys()];
+  for (const axis of axes) {
+    strides[axis] = step;
+    step *= Math.max(shape[axis], 1);
+  }
+  return strides;
+}
+
+/** numpy's flags.c_contiguous / f_contiguous (axes of length 1 do not count). */
+export function isContiguous(shape: readonly number[], strides: readonly number[], itemsize: number, order: Order): boolean {
+  if (shape.includes(0)) return true;
+  let expected = itemsize;
+  const axes = order === 'C' ? [...shape.keys()].reverse() : [...shape.keys()];
+  for (const axis of axes) {
+    if (shape[axis] === 1) continue;
+    if (strides[axis] !== expected) return false;
+    expected *= shape[axis];
+  }
+  return true;
+}
+
+/**
+ * The bytes a view touches, relative to its first element: `[low, high)`,
+ * where low <= 0 when some stride is negative. Empty views touch nothing.
+ */
+export function byteExtent(shape: readonly number[], strides: readonly number[], itemsize: number): [number, number] {
+  if (shape.includes(0)) return [0, 0];
+  let low = 0;
+  let high = itemsize;
+  shape.forEach((dim, axis) => {
+    const reach = (dim - 1) * strides[axis];
+    if (reach < 0) low += reach;
+    else high += reach;
+  });
+  return [low, high];
+}
