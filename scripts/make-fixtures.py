@@ -67,6 +67,55 @@ def main():
     with open(os.path.join(HERE, 'npy', 'manifest.json'), 'w') as f:
         json.dump(npy, f, indent=0)
 
+    reprs = []
+    for expr in REPR_CASES:
+        a = np.asarray(eval(expr, {'np': np}))
+        reprs.append({'expr': expr, 'dtype': a.dtype.str, 'shape': list(a.shape),
+                      'bytes': a.tobytes(order='C').hex(), 'repr': repr(a.view(np.memmap))})
+    with open(os.path.join(HERE, 'repr.json'), 'w') as f:
+        json.dump(reprs, f, indent=0)
+
+
+REPR_CASES = [
+    "np.arange(12, dtype='f4').reshape(3, 4)",
+    "np.zeros((3, 4), dtype='f4')",
+    "np.arange(8, dtype='f4') + 4",
+    "np.array([0.5, 1.25, -3])",
+    "np.array([1e-5, 1.5e-5, 1], dtype='f4')",
+    "np.array([1e10, 1])",
+    "np.array(1.5, dtype='f4')",
+    "np.array([], dtype='f4')",
+    "np.zeros((0, 3), dtype='i8')",
+    "np.arange(30)",
+    "np.arange(2000, dtype='f4')",
+    "np.arange(2000).reshape(2, 1000)",
+    "np.arange(3000, dtype='i2').reshape(10, 10, 30)",
+    "np.array([True, False])",
+    "np.array(True)",
+    "np.array([1 + 2j, 3 - 1j], dtype='c8')",
+    "np.array([0.5 - 2.25j, -3 + 1e-3j])",
+    "np.array([np.nan, 1, -np.inf], dtype='f4')",
+    "np.array([np.nan, np.inf])",
+    "np.array([0.1, 0.2], dtype='f4')",
+    "np.array([1, 2], dtype='>f4')",
+    "np.array([1, -2], dtype='i2')",
+    "np.array([1, 2], dtype='>i8')",
+    "np.array([1.5, 2], dtype='f2')",
+    "np.array([-0.0, 2])",
+    "np.array(3, dtype='i8')",
+    "np.array([1 / 3, 2 / 3])",
+    "np.array([123456789.0, 1.0])",
+    "np.array([1e-5, 1e5])",
+    "np.array([2**64 - 1, 0], dtype='u8')",
+    "np.array([-2**63, 2**63 - 1], dtype='i8')",
+    "np.linspace(-1, 1, 24, dtype='f4').reshape(2, 3, 4)",
+    "np.arange(100, dtype='u1')",
+    "np.array([3.14159265358979, 2.718281828], dtype='f8')",
+    "np.array([65504, 6.1e-5, 1e-7], dtype='f2')",
+    "np.arange(24, dtype='f8').reshape(2, 3, 4) / 7",
+    "np.ones((2, 2, 2, 2), dtype='?')",
+]
+
 
 if __name__ == '__main__':
     main()

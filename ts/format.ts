@@ -61,7 +61,9 @@ function floatFormatter(values: number[], key: string, plus = false): (value: nu
   const nonZero = finite.filter((v) => v !== 0).map(Math.abs);
   const max = nonZero.length ? Math.max(...nonZero) : 0;
   const min = nonZero.length ? Math.min(...nonZero) : 0;
-  const exponential = nonZero.length > 0 && (max >= 1e8 || min < 0.0001 || max / min > 1000);
+  // numpy >= 2.3: the cutoff is 10 ** min(8, finfo(dtype).precision).
+  const cutoff = key === 'f2' ? 1e3 : key === 'f4' || key === 'c8' ? 1e6 : 1e8;
+  const exponential = nonZero.length > 0 && (max >= cutoff || min < 0.0001 || max / min > 1000);
   let padLeft = 0;
   let padRight = 0;
   let fractionDigits = 0;
@@ -87,10 +89,14 @@ function floatFormatter(values: number[], key: string, plus = false): (value: nu
       return text.padStart(padLeft + padRight + 1);
     }
     if (exponential) {
-      const [integer, frac, exponent] = scientificParts(value, same, plus);
-      const sign = exponent.startsWith('-') ? '-' : '+';
+      // Every value gets the same number of digits; past a value's own shortest
+      // digits numpy prints the exact value's next digits (Dragon4 min_digits),
+      // which is the exact value rounded: toExponential.
+      const [mantissa, exponent] = Math.abs(value).toExponential(fractionDigits).split('e');
+      const [integer, frac = ''] = mantissa.split('.');
+      const sign = value < 0 || Object.is(value, -0) ? '-' : plus ? '+' : '';
       const digits = exponent.replace(/^[+-]/, '').padStart(exponentDigits, '0');
-      return `${integer.padStart(padLeft)}.${frac.padEnd(fractionDigits, '0')}e${sign}${digits}`;
+      return `${(sign + integer).padStart(padLeft)}.${frac}e${exponent.startsWith('-') ? '-' : '+'}${digits}`;
     }
     const [integer, frac] = positionalParts(value, same, plus);
     return `${integer.padStart(padLeft)}.${frac.padEnd(padRight)}`;

@@ -1,0 +1,128 @@
+/**
+ * numpy is the oracle. Files numpy wrote (committed fixtures, and live ones
+ * when numpy imports) read back equal here; files written here read back
+ * equal in numpy; file sizes after w+ and r+ match numpy's.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memmap } from '../ts/index';
+import { describeNumpy, FIXTURES, python, pythonJson, tempDir, toJson } from './helpers';
+
+interface RawFixture {
+  file: string;
+  dtype: string;
+  str: string;
+  shape: number[];
+  order: 'C' | 'F';
+  offset: number;
+  values: unknown;
+}
+
+const raw: RawFixture[] = JSON.parse(readFileSync(join(FIXTURES, 'raw', 'manifest.json'), 'utf8'));
+const dir = tempDir();
+
+describe('files written by numpy (committed fixtures)', () => {
+  test.each(raw.map((f) => [f.file, f] as const))('%s reads back equal', (_name, fixture) => {
+    const fp = memmap(join(FIXTURES, 'raw', fixture.file), { dtype: fixture.dtype, mode: 'r', shape: fixture.shape, order: fixture.order, offset: fixture.offset });
+    expect(fp.dtype).toBe(fixture.str);
+    expect(toJson(fp.toArray())).toEqual(fixture.values);
+    fp.close();
+  });
+
+  test('every dtype is covered in both byte orders and both orders', () => {
+    const dtypes = new Set(raw.map((f) => f.dtype));
+    expect(dtypes.size).toBe(25);
+    expect(new Set(raw.map((f) => f.order))).toEqual(new Set(['C', 'F']));
+  });
+});
+
+describeNumpy('live round trips with numpy', () => {
+  const DTYPES = pythonJson<string[]>('import json, numpy_json; print(json.dumps(numpy_json.DTYPES))');
+
+  test.each(DTYPES)('numpy writes %s (random, both orders, odd offsets); memmap reads it equal', (descr) => {
+    for (const [order, offset, shape] of [['C', 0, [5, 3]], ['F', 7, [2, 3, 4]], ['C', 4097, [11]]] as const) {
+      const path = join(dir, `np-${descr.replace(/[<>|]/g, '_')}-${order}-${offset}.bin`);
+      const expected = JSON.parse(
+        python(
+          `
+import sys, json, numpy as np, numpy_json
+path, descr, order, offset, shape = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), tuple(json.loads(sys.argv[5]))
+data = numpy_json.sample(descr, shape, seed=offset)
+fp = np.memmap(path, dtype=descr, mode='w+', shape=shape, order=order, offset=offset)
+fp[...] = data
+fp.flush()
+print(json.dumps(numpy_json.to_json(np.asarray(fp))))
+`,
+          path, descr, order, String(offset), JSON.stringify(shape),
+        ),
+      );
+      const fp = memmap(path, { dtype: descr, mode: 'r', shape: [...shape], order, offset });
+      expect(toJson(fp.toArray())).toEqual(expected);
+      fp.close();
+    }
+  });
+
+  test.each(DTYPES)('memmap writes %s; numpy reads it equal', (descr) => {
+    const source = join(FIXTURES, 'raw', raw.find((f) => f.dtype === descr)!.file);
+    const fixture = raw.find((f) => f.dtype === descr)!;
+    const path = join(dir, `js-${descr.replace(/[<>|]/g, '_')}.bin`);
+    const src = memmap(source, { dtype: descr, mode: 'r', shape: fixture.shape, order: fixture.order, offset: fixture.offset });
+    const out = memmap(path, { dtype: descr, mode: 'w+', shape: [3, 4], order: 'F', offset: 5 });
+    out.assign(src);
+    out.close();
+    src.close();
+    const numpySees = pythonJson(
+      `
+import sys, json, numpy as np, numpy_json
+fp = np.memmap(sys.argv[1], dtype=sys.argv[2], mode='r', shape=(3, 4), order='F', offset=5)
+print(json.dumps(numpy_json.to_json(np.asarray(fp))))
+`,
+      path, descr,
+    );
+    expect(numpySees).toEqual(fixture.values);
+  });
+
+  test('file sizes after w+ and r+ match numpy', () => {
+    const cases: [string, string, number, number[], number][] = [
+      ['w+', 'float32', 0, [3, 4], 0],
+      ['w+', 'int16', 3, [7], 0],
+      ['w+', 'complex128', 4096, [2, 2], 0],
+      ['r+', 'float64', 0, [10], 5],
+      ['r+', 'uint8', 100, [1], 10],
+      ['r+', 'int32', 8, [2], 100], // already long enough: unchanged
+    ];
+    for (const [mode, dtype, offset, shape, initial] of cases) {
+      const ours = join(dir, `size-js-${mode}-${dtype}-${offset}`);
+      const theirs = join(dir, `size-np-${mode}-${dtype}-${offset}`);
+      writeFileSync(ours, Buffer.alloc(initial, 1));
+      writeFileSync(theirs, Buffer.alloc(initial, 1));
+      memmap(ours, { mode: mode as 'w+', dtype, offset, shape }).close();
+      python(
+        `
+import sys, json, numpy as np
+fp = np.memmap(sys.argv[1], mode=sys.argv[2], dtype=sys.argv[3], offset=int(sys.argv[4]), shape=tuple(json.loads(sys.argv[5])))
+fp.flush(); del fp
+`,
+        theirs, mode, dtype, String(offset), JSON.stringify(shape),
+      );
+      expect([mode, dtype, statSync(ours).size]).toEqual([mode, dtype, statSync(theirs).size]);
+      expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+    }
+  });
+
+  test('copy-on-write and read-only maps leave the file exactly as numpy leaves it', () => {
+    const path = join(dir, 'cow.bin');
+    python(`import numpy as np, sys; np.arange(6, dtype='<i4').tofile(sys.argv[1])`, path);
+    const before = readFileSync(path);
+    const fpc = memmap(path, { dtype: 'int32', mode: 'c' });
+    fpc.fill(-1);
+    fpc.flush();
+    expect(fpc.get(5)).toBe(-1);
+    fpc.close();
+    const fpr = memmap(path, { dtype: 'int32', mode: 'r' });
+    (fpr.data as Int32Array)[0] = 99; // a stray write through data: private memory only
+    fpr.close();
+    expect(readFileSync(path)).toEqual(before);
+    expect(pythonJson(`import numpy as np, sys, json; print(json.dumps(np.fromfile(sys.argv[1], dtype='<i4').tolist()))`, path)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,56 @@
+/** util.inspect(fp) is numpy's repr: compared with what numpy printed for the same bytes. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { memmap } from '../ts/index';
+import { describeNumpy, FIXTURES, pythonJson, tempDir } from './helpers';
+
+interface ReprCase {
+  expr: string;
+  dtype: string;
+  shape: number[];
+  bytes: string;
+  repr: string;
+}
+
+const cases: ReprCase[] = JSON.parse(readFileSync(join(FIXTURES, 'repr.json'), 'utf8'));
+const dir = tempDir();
+
+test.each(cases.map((c, i) => [c.expr, i, c] as const))('repr of %s', (_expr, i, c) => {
+  const path = join(dir, `repr${i}.bin`);
+  const bytes = Buffer.from(c.bytes, 'hex');
+  writeFileSync(path, bytes.length ? bytes : Buffer.alloc(1));
+  const fp = memmap(path, { dtype: c.dtype, mode: 'r', shape: c.shape });
+  expect(inspect(fp)).toBe(c.repr);
+  expect(String(fp)).toBe(c.repr);
+  fp.close();
+  expect(inspect(fp)).toBe('memmap(<closed>)');
+});
+
+describeNumpy('repr of random arrays, live against numpy', () => {
+  const live: ReprCase[] = pythonJson(`
+import json, numpy as np
+rng = np.random.default_rng(7)
+out = []
+for i in range(60):
+    descr = rng.choice(['<f4', '<f8', '<f2', '<i4', '<u2', '|i1', '<c8', '>f8', '|b1', '<i8'])
+    ndim = int(rng.integers(0, 4))
+    shape = tuple(int(x) for x in rng.integers(1, 6, ndim))
+    scale = 10.0 ** int(rng.integers(-6, 9))
+    a = (rng.standard_normal(shape) * scale)
+    if np.dtype(descr).kind == 'c':
+        a = a + 1j * rng.standard_normal(shape)
+    if np.dtype(descr).kind in 'iub':
+        a = np.clip(a, -100, 100)
+    a = np.asarray(a).astype(descr)
+    out.append({'expr': f'random {i}', 'dtype': descr, 'shape': list(shape), 'bytes': a.tobytes().hex(), 'repr': repr(a.view(np.memmap))})
+print(json.dumps(out))
+`);
+  test.each(live.map((c, i) => [i, c.dtype, c.shape.join('x'), c] as const))('random %i: %s %s', (i, _d, _s, c) => {
+    const path = join(dir, `live${i}.bin`);
+    writeFileSync(path, Buffer.from(c.bytes, 'hex'));
+    const fp = memmap(path, { dtype: c.dtype, mode: 'r', shape: c.shape });
+    expect(inspect(fp)).toBe(c.repr);
+    fp.close();
+  });
+});
