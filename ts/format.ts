@@ -21,6 +21,25 @@ function roundTrips(key: string): (text: string, value: number) => boolean {
   return (text, value) => Number(text) === value;
 }
 
+/**
+ * `x.toExponential(digits)` / `x.toFixed(digits)` of a non-negative number,
+ * except that an exact tie rounds to even, as numpy's Dragon4 does (JS rounds
+ * ties up). A tie shows as '5' followed by zeros in the exact expansion.
+ */
+function roundHalfEven(x: number, digits: number, style: 'exponential' | 'fixed'): string {
+  const rounded = style === 'exponential' ? x.toExponential(digits) : x.toFixed(digits);
+  if (digits + 40 > 100) return rounded;
+  const longer = style === 'exponential' ? x.toExponential(digits + 40) : x.toFixed(digits + 40);
+  const [mantissa, exponent] = longer.split('e');
+  const cut = mantissa.indexOf('.') + 1 + digits - (digits === 0 ? 1 : 0);
+  const rest = mantissa.slice(digits === 0 ? mantissa.indexOf('.') + 1 : cut);
+  if (!/^50*$/.test(rest)) return rounded;
+  const kept = digits === 0 ? mantissa.slice(0, mantissa.indexOf('.')) : mantissa.slice(0, cut);
+  const last = Number(kept.replace('.', '').slice(-1));
+  if (last % 2 === 1) return rounded; // odd: rounding up (JS's choice) makes it even
+  return exponent === undefined ? kept : `${kept}e${exponent}`;
+}
+
 /** numpy's dragon4 positional with unique digits, cut at PRECISION fraction digits. */
 function positionalParts(value: number, same: (text: string, value: number) => boolean, plus: boolean): [string, string] {
   let text = '';
@@ -30,7 +49,7 @@ function positionalParts(value: number, same: (text: string, value: number) => b
   }
   let plain = String(Number(text));
   const [, fraction = ''] = plain.split('.');
-  if (fraction.length > PRECISION) plain = Math.abs(value).toFixed(PRECISION).replace(/0+$/, '');
+  if (fraction.length > PRECISION) plain = roundHalfEven(Math.abs(value), PRECISION, 'fixed').replace(/0+$/, '');
   const [integer, frac = ''] = plain.split('.');
   const negative = value < 0 || Object.is(value, -0);
   return [(negative ? '-' : plus ? '+' : '') + integer, frac];
@@ -48,7 +67,7 @@ function scientificParts(value: number, same: (text: string, value: number) => b
     }
   }
   let [mantissa, exponent] = text.split('e');
-  if ((mantissa.split('.')[1] ?? '').length > PRECISION) [mantissa, exponent] = magnitude.toExponential(PRECISION).split('e');
+  if ((mantissa.split('.')[1] ?? '').length > PRECISION) [mantissa, exponent] = roundHalfEven(magnitude, PRECISION, 'exponential').split('e');
   const [integer, frac = ''] = mantissa.split('.');
   const negative = value < 0 || Object.is(value, -0);
   return [(negative ? '-' : plus ? '+' : '') + integer, frac.replace(/0+$/, ''), exponent];
@@ -92,7 +111,7 @@ function floatFormatter(values: number[], key: string, plus = false): (value: nu
       // Every value gets the same number of digits; past a value's own shortest
       // digits numpy prints the exact value's next digits (Dragon4 min_digits),
       // which is the exact value rounded: toExponential.
-      const [mantissa, exponent] = Math.abs(value).toExponential(fractionDigits).split('e');
+      const [mantissa, exponent] = roundHalfEven(Math.abs(value), fractionDigits, 'exponential').split('e');
       const [integer, frac = ''] = mantissa.split('.');
       const sign = value < 0 || Object.is(value, -0) ? '-' : plus ? '+' : '';
       const digits = exponent.replace(/^[+-]/, '').padStart(exponentDigits, '0');
