@@ -110,9 +110,10 @@ export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
       byteOffset += resolveInteger(item.value, length, axis) * stride;
     } else if (item.kind === 'slice') {
       const [start, step, count] = resolveSlice(item.start, item.stop, item.step, length);
+      // numpy makes an empty slice start at 0 with step 1 (so its stride is the axis's).
       if (count > 0) byteOffset += start * stride;
       shape.push(count);
-      strides.push(stride * step);
+      strides.push(count > 0 ? stride * step : stride);
     }
     axis += 1;
   }
