@@ -1,0 +1,185 @@
+/**
+ * Bad input: each case asserts the error class, the stable code, that the
+ * message names the value, and that the disk is exactly as before.
+ */
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { memmap, openMemmap, MemmapOptions } from '../ts/index';
+import { tempDir } from './helpers';
+
+const dir = tempDir();
+const existing = join(dir, 'existing.bin');
+const short = join(dir, 'short.bin');
+const empty = join(dir, 'empty.bin');
+const odd = join(dir, 'odd.bin');
+const subdir = join(dir, 'subdir');
+const fifo = join(dir, 'fifo');
+const missing = join(dir, 'missing.bin');
+writeFileSync(existing, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
+writeFileSync(short, Buffer.from([9, 9, 9]));
+writeFileSync(empty, '');
+writeFileSync(odd, Buffer.alloc(7, 1));
+mkdirSync(subdir);
+symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
+try {
+  execFileSync('mkfifo', [fifo]);
+} catch {
+  /* no mkfifo: the FIFO case is skipped below */
+}
+
+function snapshot(): string {
+  return readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const stat = lstatSync(join(dir, name));
+      return `${name}:${stat.isFile() ? readFileSync(join(dir, name)).toString('hex') : stat.isDirectory() ? 'dir' : 'other'}`;
+    })
+    .join('\n');
+}
+
+type Case = [string, () => unknown, string, 'TypeError' | 'RangeError' | 'Error', RegExp?];
+const open = (file: unknown, options?: unknown) => () => memmap(file as string, options as MemmapOptions);
+
+const cases: Case[] = [
+  ['file is an object', open({}), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /\{\}/],
+  ['file is undefined', open(undefined), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /undefined/],
+  ['file is a negative fd', open(-1), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /-1/],
+  ['file is a fractional fd', open(3.5), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /3\.5/],
+  ['file is an empty path', open(''), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
+  ['file path has a NUL byte', open(`${missing}\0x`, { mode: 'w+', shape: 1 }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /NUL/],
+  ['file is an http URL', open(new URL('http://example.invalid/x')), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /file: protocol/],
+  ['file descriptor is not open', open(987654), 'ERR_MEMMAP_BAD_FD', 'Error', /987654/],
+  ['options is a string', open(existing, 'r'), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"r"/],
+  ['unknown option', open(existing, { dtpye: 'f4' }), 'ERR_MEMMAP_UNKNOWN_OPTION', 'TypeError', /dtpye/],
+  ['unknown dtype', open(existing, { dtype: 'float33' }), 'ERR_MEMMAP_INVALID_DTYPE', 'TypeError', /float33/],
+  ['dtype is a number', open(existing, { dtype: 4 }), 'ERR_MEMMAP_INVALID_DTYPE', 'TypeError', /4/],
+  ['object dtype', open(existing, { dtype: 'O' }), 'ERR_MEMMAP_INVALID_DTYPE', 'TypeError', /"O"/],
+  ['unknown mode', open(existing, { mode: 'rw' }), 'ERR_MEMMAP_INVALID_MODE', 'TypeError', /"rw"/],
+  ['mode in capitals', open(existing, { mode: 'R' }), 'ERR_MEMMAP_INVALID_MODE', 'TypeError', /"R"/],
+  ['negative offset', open(existing, { offset: -1 }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1/],
+  ['fractional offset', open(existing, { offset: 1.5 }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /1\.5/],
+  ['NaN offset', open(existing, { offset: NaN }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /NaN/],
+  ['Infinity offset', open(existing, { offset: Infinity }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /Infinity/],
+  ['negative bigint offset', open(existing, { offset: -1n }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1n/],
+  ['huge bigint offset', open(existing, { offset: 2n ** 64n }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /18446744073709551616n/],
+  ['offset is a string', open(existing, { offset: '8' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"8"/],
+  ['negative shape', open(existing, { shape: -1 }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1/],
+  ['fractional shape', open(existing, { shape: [2, 1.5] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /1\.5/],
+  ['NaN in shape', open(existing, { shape: [NaN] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /NaN/],
+  ['shape is a string', open(existing, { shape: '3' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"3"/],
+  ['shape overflows 2^53 bytes', open(missing, { mode: 'w+', shape: [2 ** 30, 2 ** 30, 2 ** 10], dtype: 'f8' }), 'ERR_MEMMAP_TOO_LARGE', 'RangeError'],
+  ['offset + nbytes past 2^53', open(missing, { mode: 'w+', shape: 16, offset: Number.MAX_SAFE_INTEGER - 8 }), 'ERR_MEMMAP_TOO_LARGE', 'RangeError'],
+  ['shape past the address space', open(missing, { mode: 'w+', shape: [2 ** 52], dtype: 'u1' }), 'ERR_MEMMAP_', 'Error'],
+  ['unknown order', open(existing, { order: 'K' }), 'ERR_MEMMAP_INVALID_ORDER', 'TypeError', /"K"/],
+  ['unknown advice', open(existing, { advice: 'fast' }), 'ERR_MEMMAP_INVALID_ADVICE', 'TypeError', /"fast"/],
+  ['w+ without shape', open(missing, { mode: 'w+' }), 'ERR_MEMMAP_SHAPE_REQUIRED', 'TypeError', /w\+/],
+  ['missing file in r', open(missing, { mode: 'r' }), 'ERR_MEMMAP_FILE_NOT_FOUND', 'Error', /missing\.bin/],
+  ['missing file in r+', open(missing, { mode: 'r+', shape: 4 }), 'ERR_MEMMAP_FILE_NOT_FOUND', 'Error', /missing\.bin/],
+  ['missing file in c', open(missing, { mode: 'c' }), 'ERR_MEMMAP_FILE_NOT_FOUND', 'Error', /missing\.bin/],
+  ['empty file in r', open(empty, { mode: 'r' }), 'ERR_MEMMAP_EMPTY_FILE', 'Error', /empty/],
+  ['empty file in r+ without shape', open(empty, { mode: 'r+' }), 'ERR_MEMMAP_EMPTY_FILE', 'Error', /empty/],
+  ['empty file in c', open(empty, { mode: 'c', shape: 1 }), 'ERR_MEMMAP_EMPTY_FILE', 'Error', /empty/],
+  ['short file in r', open(short, { mode: 'r', shape: 4 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /3 bytes/],
+  ['short file in c', open(short, { mode: 'c', shape: 1, offset: 3 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /offset 3/],
+  ['offset past the end, no shape', open(short, { mode: 'r', offset: 10 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /offset 10/],
+  ['not a whole number of items', open(odd, { mode: 'r', dtype: 'f4' }), 'ERR_MEMMAP_NOT_WHOLE_ITEMS', 'Error', /7 bytes/],
+  ['not whole items after offset', open(existing, { mode: 'r', dtype: 'i2', offset: 1 }), 'ERR_MEMMAP_NOT_WHOLE_ITEMS', 'Error', /offset 1/],
+  ['a directory in r', open(subdir, { mode: 'r' }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
+  ['a directory in r+', open(subdir, { mode: 'r+', shape: 1 }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
+  ['a directory in w+', open(subdir, { mode: 'w+', shape: 1 }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
+  ['a /proc file', open('/proc/self/status', { mode: 'r' }), 'ERR_MEMMAP_', 'Error'],
+  ['/dev/null', open('/dev/null', { mode: 'r' }), 'ERR_MEMMAP_NOT_REGULAR_FILE', 'Error', /dev\/null/],
+  ['a path through a file', open(join(existing, 'x'), { mode: 'w+', shape: 1 }), 'ERR_MEMMAP_', 'Error'],
+  ['a dangling symlink in r', open(join(dir, 'dangling'), { mode: 'r' }), 'ERR_MEMMAP_FILE_NOT_FOUND', 'Error'],
+  ['openMemmap of a raw file', () => openMemmap(existing, { mode: 'r' }), 'ERR_NPY_', 'Error'],
+  ['openMemmap with a descriptor', () => openMemmap(3 as unknown as string), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
+  ['openMemmap w+ without shape', () => openMemmap(missing, { mode: 'w+' }), 'ERR_MEMMAP_SHAPE_REQUIRED', 'TypeError'],
+  ['openMemmap with a bad version', () => openMemmap(missing, { mode: 'w+', shape: 1, version: [4, 0] as never }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /\[4, 0\]/],
+  ['openMemmap with dtype in r', () => openMemmap(existing, { mode: 'r', dtype: 'f4' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
+];
+if (statSync(fifo, { throwIfNoEntry: false })?.isFIFO()) {
+  cases.push(['a FIFO (numpy hangs forever)', open(fifo, { mode: 'r' }), 'ERR_MEMMAP_NOT_REGULAR_FILE', 'Error', /FIFO/]);
+}
+
+test(`at least 50 bad inputs are tabled (${cases.length})`, () => {
+  expect(cases.length).toBeGreaterThanOrEqual(50);
+});
+
+test.each(cases.map((row) => [row[0], row] as const))('%s', (_name, [, call, code, errorClass, message]) => {
+  const before = snapshot();
+  let thrown: unknown;
+  try {
+    (call() as { close?: () => void } | undefined)?.close?.();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeDefined();
+  const error = thrown as Error & { code: string };
+  if (errorClass !== 'Error') expect(error.name).toBe(errorClass);
+  expect(error.code.startsWith(code)).toBe(true);
+  if (message) expect(error.message).toMatch(message);
+  expect(snapshot()).toBe(before);
+});
+
+describe('misuse of an open map', () => {
+  const path = join(dir, 'open.bin');
+  writeFileSync(path, Buffer.alloc(48));
+
+  test('set on a mode r map is a TypeError and writes nothing', () => {
+    const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
+    expect(() => fp.set(0, 0, 1)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_READ_ONLY' }));
+    expect(() => fp.fill(1)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_READ_ONLY' }));
+    expect(() => fp.assign([1, 2, 3, 4])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_READ_ONLY' }));
+    fp.close();
+    expect(readFileSync(path)).toEqual(Buffer.alloc(48));
+  });
+
+  test('get with the wrong number of indices, or out of range', () => {
+    const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
+    expect(() => fp.get(0)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => fp.get(3, 0)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE', message: 'index 3 is out of bounds for axis 0 with size 3' }));
+    expect(() => fp.get(-4, 0)).toThrow(expect.objectContaining({ name: 'RangeError' }));
+    expect(() => fp.get(0.5, 0)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(fp.get(-1, -1)).toBe(0);
+    fp.close();
+  });
+
+  test('values out of a dtype range are refused (numpy 2 raises OverflowError)', () => {
+    const fp = memmap(path, { mode: 'r+', dtype: 'u1', shape: 4 });
+    expect(() => fp.set(0, 256)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE', message: expect.stringMatching(/256.*uint8/) }));
+    expect(() => fp.set(0, -1)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
+    expect(() => fp.set(0, 'x')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_ARG' }));
+    fp.set(0, 2.9); // numpy truncates toward zero
+    expect(fp.get(0)).toBe(2);
+    const big = memmap(path, { mode: 'r+', dtype: 'i8', shape: 2 });
+    expect(() => big.set(0, 2n ** 63n)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
+    big.set(0, -(2n ** 63n));
+    expect(big.get(0)).toBe(-(2n ** 63n));
+    big.close();
+    fp.close();
+  });
+
+  test('assign with a shape that does not broadcast', () => {
+    const fp = memmap(path, { mode: 'r+', dtype: 'f4', shape: [3, 4] });
+    expect(() => fp.assign([1, 2, 3])).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_SHAPE_MISMATCH', message: expect.stringMatching(/\[3\].*\[3, 4\]/) }));
+    expect(() => fp.assign([[1, 2], [3]])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_SHAPE_MISMATCH' }));
+    fp.assign([1, 2, 3, 4]); // broadcasts over rows, as numpy
+    expect(fp.toArray()).toEqual([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]);
+    fp.assign([[1], [2], [3]]);
+    expect(fp.get(2, 3)).toBe(3);
+    fp.close();
+  });
+
+  test('data refuses strided and non-native views, saying what to use instead', () => {
+    writeFileSync(path, Buffer.alloc(48));
+    const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
+    expect(() => fp.slice(':, ::2').data).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_NO_TYPED_ARRAY', message: expect.stringMatching(/toArray/) }));
+    const be = memmap(path, { mode: 'r', dtype: '>f4', shape: [3, 4] });
+    expect(() => be.data).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_NO_TYPED_ARRAY', message: expect.stringMatching(/byte order/) }));
+    expect(fp.slice('1').data).toHaveLength(4);
+    expect(fp.slice(':, 1:2').toArray()).toEqual([[0], [0], [0]]);
+    be.close();
+    fp.close();
+  });
+});
