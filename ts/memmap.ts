@@ -100,7 +100,10 @@ interface Access {
 
 const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
 
-const DISPOSE: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('nodejs.dispose')) as typeof Symbol.dispose;
+// Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
+// that lack it (vm contexts, jest) get the same symbol so `using` works there.
+if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
+const DISPOSE: typeof Symbol.dispose = Symbol.dispose;
 
 /** numpy.memmap: a file's bytes seen as a typed N-dimensional array. */
 export class Memmap implements Iterable<Scalar | Memmap> {

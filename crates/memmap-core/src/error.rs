@@ -82,6 +82,8 @@ impl Error {
             _ => match err.raw_os_error() {
                 Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => ErrorKind::NoSpace,
                 Some(libc::EBADF) => ErrorKind::BadFileDescriptor,
+                // Out of descriptors or of mappings: the same advice applies.
+                Some(libc::EMFILE) | Some(libc::ENFILE) => ErrorKind::TooManyMaps,
                 _ => ErrorKind::Io,
             },
         };

@@ -158,12 +158,22 @@ pub struct Mapping {
     /// `None` for a zero-length range: there is nothing to map.
     map: Option<MmapRaw>,
     mode: Mode,
-    /// The open file until `close()`; flush and close serialise on this lock.
-    file: Mutex<Option<File>>,
+    /// Open until `close()`; flush and close serialise on this lock.
+    state: Mutex<State>,
     /// Set when this process grew the file: the new size must reach the disk
     /// on the next flush (`fdatasync`), not only the pages (`msync`).
     grew_file: AtomicBool,
     path: Option<PathBuf>,
+}
+
+/// Whether the map is open, and the file a writable map keeps for `fdatasync`.
+/// Read-only and copy-on-write maps let go of their descriptor right after
+/// mapping (POSIX: the mapping keeps its own reference to the file), so
+/// thousands of them do not exhaust the descriptor limit.
+#[derive(Debug)]
+struct State {
+    open: bool,
+    file: Option<File>,
 }
 
 impl Mapping {
@@ -255,7 +265,10 @@ impl Mapping {
         Ok(Mapping {
             map,
             mode,
-            file: Mutex::new(Some(file)),
+            state: Mutex::new(State {
+                open: true,
+                file: mode.writes_file().then_some(file),
+            }),
             grew_file: AtomicBool::new(grew),
             path,
         })
@@ -289,7 +302,7 @@ impl Mapping {
 
     /// Whether `close()` has run.
     pub fn is_closed(&self) -> bool {
-        self.lock_file().is_none()
+        !self.lock_state().open
     }
 
     /// Writes the dirty pages of `[start, start + len)` to the file and waits
@@ -302,13 +315,10 @@ impl Mapping {
     /// A range outside the map, or the system call's failure (EIO on a bad disk).
     pub fn flush_range(&self, start: usize, len: usize) -> Result<()> {
         self.check_range(start, len)?;
-        let file = self.lock_file();
-        let (Some(file), Some(map)) = (file.as_ref(), self.map.as_ref()) else {
+        let state = self.lock_state();
+        let (true, Some(file), Some(map)) = (state.open, state.file.as_ref(), self.map.as_ref()) else {
             return Ok(());
         };
-        if !self.mode.writes_file() {
-            return Ok(());
-        }
         if len > 0 {
             map.flush_range(start, len).map_err(|e| Error::io(e, "msync failed"))?;
         }
@@ -368,8 +378,10 @@ impl Mapping {
     /// The flush's failure; the map is closed all the same.
     pub fn close_keeping_address(&self, keep_address: bool) -> Result<()> {
         let flushed = self.flush();
-        let mut file = self.lock_file();
-        if file.take().is_some() && keep_address {
+        let mut state = self.lock_state();
+        let was_open = std::mem::replace(&mut state.open, false);
+        state.file = None;
+        if was_open && keep_address {
             if let Some(map) = self.map.as_ref() {
                 // SAFETY: `map` is a whole mapping this struct owns and no Rust
                 // reference points into it (crate docs). Failure leaves the file
@@ -389,9 +401,9 @@ impl Mapping {
         self.close_keeping_address(false)
     }
 
-    fn lock_file(&self) -> std::sync::MutexGuard<'_, Option<File>> {
-        // A panic while holding the lock cannot leave the Option half-written.
-        self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn check_range(&self, start: usize, len: usize) -> Result<()> {

@@ -8,6 +8,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,14 +83,15 @@ impl ToNapiValue for ArrayBufferValue {
 /// One mapped byte range of a file, as JavaScript holds it.
 #[napi(custom_finalize)]
 pub struct NativeMap {
-    /// `None` after `close()`.
-    mapping: Option<Arc<Mapping>>,
+    /// `None` after `close()`. Interior mutability: napi-rs refuses a `&mut self`
+    /// call while a promise from this object (`flushAsync`) is pending.
+    mapping: RefCell<Option<Arc<Mapping>>>,
     /// Bytes per ArrayBuffer: the runtime's limit (2^32 on Node 20), so a map
     /// past it is covered by several buffers over disjoint ranges.
     chunk_bytes: usize,
     /// A weak reference to the ArrayBuffer handed out for each chunk, if any:
     /// what `close()` detaches. Never two live buffers over the same bytes.
-    buffers: Vec<Option<sys::napi_ref>>,
+    buffers: RefCell<Vec<Option<sys::napi_ref>>>,
 }
 
 /// Finalizer of every external ArrayBuffer: lets go of the buffer's share of
@@ -135,33 +137,34 @@ impl NativeMap {
         let mapping = Mapping::open(source, mode, offset, length).map_err(to_js_error)?;
         let chunks = mapping.len().div_ceil(chunk_bytes);
         Ok(NativeMap {
-            mapping: Some(Arc::new(mapping)),
+            mapping: RefCell::new(Some(Arc::new(mapping))),
             chunk_bytes,
-            buffers: vec![None; chunks],
+            buffers: RefCell::new(vec![None; chunks]),
         })
     }
 
     /// Mapped bytes.
     #[napi(getter)]
     pub fn byte_length(&self) -> f64 {
-        self.mapping.as_ref().map_or(0, |m| m.len()) as f64
+        self.mapping.borrow().as_ref().map_or(0, |m| m.len()) as f64
     }
 
     /// Absolute path of the file, if opened by path.
     #[napi(getter)]
     pub fn path(&self) -> Option<String> {
-        let mapping = self.mapping.as_ref()?;
-        mapping.path().map(|p| p.to_string_lossy().into_owned())
+        let mapping = self.mapping.borrow();
+        mapping.as_ref()?.path().map(|p| p.to_string_lossy().into_owned())
     }
 
     /// The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
     /// created on first use: creating it at open would make V8 count the whole
     /// map as allocated memory and collect garbage for nothing.
     #[napi(ts_return_type = "ArrayBuffer")]
-    pub fn buffer(&mut self, env: Env, index: u32) -> Result<ArrayBufferValue> {
-        let mapping = self.live()?.clone();
+    pub fn buffer(&self, env: Env, index: u32) -> Result<ArrayBufferValue> {
+        let mapping = self.live()?;
         let index = index as usize;
-        let Some(slot) = self.buffers.get_mut(index) else {
+        let mut buffers = self.buffers.borrow_mut();
+        let Some(slot) = buffers.get_mut(index) else {
             return Err(coded(
                 "ERR_MEMMAP_INVALID_ARG",
                 format!("chunk {index} is past the end of the map"),
@@ -248,7 +251,7 @@ impl NativeMap {
     pub fn flush_async(&self, start: f64, len: f64) -> Result<AsyncTask<FlushTask>> {
         let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
         Ok(AsyncTask::new(FlushTask {
-            mapping: self.live()?.clone(),
+            mapping: self.live()?,
             start,
             len,
         }))
@@ -272,8 +275,8 @@ impl NativeMap {
     /// operation that captured a view) are swapped for zero pages until that
     /// buffer is collected. Idempotent.
     #[napi]
-    pub fn close(&mut self, env: Env) -> Result<()> {
-        let Some(mapping) = self.mapping.take() else {
+    pub fn close(&self, env: Env) -> Result<()> {
+        let Some(mapping) = self.mapping.borrow_mut().take() else {
             return Ok(());
         };
         let flushed = mapping.flush();
@@ -285,14 +288,15 @@ impl NativeMap {
         flushed.and(closed).map_err(to_js_error)
     }
 
-    fn live(&self) -> Result<&Arc<Mapping>> {
+    fn live(&self) -> Result<Arc<Mapping>> {
         self.mapping
-            .as_ref()
+            .borrow()
+            .clone()
             .ok_or_else(|| coded("ERR_MEMMAP_CLOSED", "the memmap is closed"))
     }
 
-    fn drop_references(&mut self, env: sys::napi_env, detach: bool) {
-        for reference in self.buffers.iter_mut().filter_map(Option::take) {
+    fn drop_references(&self, env: sys::napi_env, detach: bool) {
+        for reference in self.buffers.borrow_mut().iter_mut().filter_map(Option::take) {
             let mut value = ptr::null_mut();
             // SAFETY: `reference` belongs to this object and `env`; it is read
             // and then deleted exactly once. Only buffers this object created
@@ -313,7 +317,7 @@ impl NativeMap {
 impl ObjectFinalize for NativeMap {
     /// Collected without `close()`: let go of this object's share. Buffers still
     /// alive keep theirs, so the pages stay until the last of them is collected.
-    fn finalize(mut self, env: Env) -> Result<()> {
+    fn finalize(self, env: Env) -> Result<()> {
         self.drop_references(env.raw(), false);
         Ok(())
     }
