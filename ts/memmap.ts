@@ -476,6 +476,8 @@ function flatten(source: unknown): { values: unknown[]; shape: number[] } {
  */
 function broadcastElementStrides(sourceShape: number[], targetShape: readonly number[], flatFill: boolean): number[] {
   if (flatFill) return contiguousStrides(targetShape, 1, 'C');
+  // numpy's assignment drops leading length-1 axes of the source first.
+  while (sourceShape.length > targetShape.length && sourceShape[0] === 1) sourceShape = sourceShape.slice(1);
   if (sourceShape.length > targetShape.length) {
     throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`);
   }
