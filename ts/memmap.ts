@@ -49,11 +49,11 @@ const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice'])
  * disjoint ranges. 2^32 is a multiple of every itemsize, so no element ever
  * straddles two buffers. MEMMAP_CHUNK_BYTES lowers it (tests of big maps).
  */
-function chunkBytes(): number {
+const CHUNK_BYTES = ((): number => {
   const limit = 2 ** 32;
   const requested = Number(process.env.MEMMAP_CHUNK_BYTES);
   return Number.isSafeInteger(requested) && requested >= 4096 && requested <= limit ? requested - (requested % 4096) : limit;
-}
+})();
 
 /** What a base and all its views share: the native map and its buffers. */
 interface Storage {
@@ -598,7 +598,7 @@ export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
   const target = parseFile(file);
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
   const source = typeof target === 'string' ? resolve(target) : target;
-  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, dtype.itemsize, chunkBytes()));
+  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, dtype.itemsize, CHUNK_BYTES));
   try {
     const mapped = native.byteLength;
     const finalShape = shape ?? [mapped / dtype.itemsize];
@@ -606,7 +606,7 @@ export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
     const storage: Storage = {
       native,
       byteLength: mapped,
-      chunkBytes: chunkBytes(),
+      chunkBytes: CHUNK_BYTES,
       chunks: [],
       dataViews: [],
       filename: typeof source === 'string' ? native.path ?? source : pathOfDescriptor(source),

@@ -442,8 +442,9 @@ fn open_file(source: &Source, mode: Mode) -> Result<(File, Option<PathBuf>, bool
     match source {
         Source::Path(path) => {
             let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let existed = std::fs::symlink_metadata(path).is_ok();
             let create = mode == Mode::Create;
+            // Only w+ needs to know, to remove a file it created if it then fails.
+            let existed = !create || std::fs::symlink_metadata(path).is_ok();
             let file = sys::open_nonblocking(path, mode.writes_file(), create).map_err(|e| {
                 let mut err = Error::io(
                     e,
