@@ -210,7 +210,7 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
         const state = { text: '', line: indent };
         indices.forEach((i, n) => {
           const word = i === null ? '...' : recurse([...index, i], nextIndent, nextWidth);
-          extendLine(state, word, n === indices.length - 1 ? elementWidth : elementWidth, indent);
+          extendLine(state, word, elementWidth, indent);
           if (n < indices.length - 1) state.line += ', ';
         });
         text = state.text + state.line;
@@ -223,7 +223,6 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
       return '[' + text.slice(indent.length) + ']';
     };
     body = recurse([], ' '.repeat(prefix.length + 1), width);
-    if (shape.length === 0) body = format(valueAt([]));
   }
   const extras: string[] = [];
   if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${tupleRepr(shape)}`);

@@ -187,7 +187,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const chunk = Math.floor(this.#byteOffset / this.#storage.chunkBytes);
     const within = this.#byteOffset - chunk * this.#storage.chunkBytes;
     if (within + this.nbytes > this.#storage.chunkBytes) {
-      throw memmapError('ERR_MEMMAP_DATA_TOO_LARGE', `data is not available for this view: it spans ${this.nbytes} bytes across a ${this.#storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${this.#storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit (for example slice('0:${Math.max(1, Math.floor(this.#storage.chunkBytes / 2 / Math.max(1, this.nbytes / Math.max(1, this.shape[0] ?? 1))))}')), or get()/set().`);
+      throw memmapError('ERR_MEMMAP_DATA_TOO_LARGE', `data is not available for this view: it spans ${this.nbytes} bytes across a ${this.#storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${this.#storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit within one ${this.#storage.chunkBytes}-byte range, or get()/set()/toArray().`);
     }
     this.#data = new row.TypedArray(chunkBuffer(this.#storage, chunk), within, this.size * lanesPerItem);
     return this.#data;

@@ -34,6 +34,8 @@ export interface NpyHeader {
   shape: number[];
   /** Byte offset of the data: magic + version + length field + header. */
   dataOffset: number;
+  /** Size of the whole file, as given to the parser. */
+  fileSize: number;
 }
 
 const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);
@@ -233,6 +235,7 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
     fortranOrder,
     shape: shapeValue.items as number[],
     dataOffset: prefix + headerLength,
+    fileSize,
   };
 }
 
@@ -401,18 +404,8 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
   const header = readNpyHeader(file);
   const dtype = descrToDType(header.descr);
   const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
-  const fileSize = fstatSize(file);
-  if (header.dataOffset + nbytes > fileSize) {
-    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${fileSize - header.dataOffset} after the header`);
+  if (header.dataOffset + nbytes > header.fileSize) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${header.fileSize - header.dataOffset} after the header`);
   }
   return memmap(file, { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset });
-}
-
-function fstatSize(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
 }
