@@ -9,7 +9,7 @@
  * fp.close();
  */
 export { memmap, Memmap } from './memmap';
-export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './memmap';
+export type { Advice, FileLike, MemmapDescriptor, MemmapOptions, Mode, ModeLike } from './memmap';
 export { openMemmap } from './npy';
 export type { OpenMemmapOptions } from './npy';
 export { DType, parseDType } from './dtype';

@@ -316,6 +316,25 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     callNative(() => this.#storage.native.close());
   }
 
+  /**
+   * A structured-cloneable description of this view (path, dtype, shape,
+   * strides, offset, mode) for `memmap.fromDescriptor` in another worker or
+   * process. Sending the view itself to a worker would copy it.
+   */
+  descriptor(): MemmapDescriptor {
+    this.#checkOpen();
+    if (this.#storage.filename === null) throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'descriptor() needs a map opened from a path (or a descriptor with a known path)');
+    const mode = this.#storage.mode;
+    return {
+      path: this.#storage.filename,
+      dtype: this.#dtype.descr,
+      shape: [...this.shape],
+      strides: [...this.strides],
+      offset: this.#storage.offset + this.#byteOffset,
+      mode: mode === 'w+' ? 'r+' : mode,
+    };
+  }
+
   [DISPOSE](): void {
     this.close();
   }
@@ -585,6 +604,30 @@ function parseOptions(raw: unknown) {
   return { dtype, mode, offset, shape, order, advice, byteLength };
 }
 
+/** Opens `byteLength` bytes (or the rest of the file) at `offset` as a Storage. */
+function openStorage(target: string | number, mode: Mode, offset: number, byteLength: number | null, itemsize: number, advice: Advice | null): Storage {
+  const source = typeof target === 'string' ? resolve(target) : target;
+  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
+  try {
+    const mapped = native.byteLength;
+    if (advice !== null && mapped > 0) callNative(() => native.advise(advice, 0, mapped));
+    return {
+      native,
+      byteLength: mapped,
+      chunkBytes: CHUNK_BYTES,
+      chunks: [],
+      dataViews: [],
+      filename: typeof source === 'string' ? native.path ?? source : pathOfDescriptor(source),
+      mode,
+      offset,
+      closed: false,
+    };
+  } catch (error) {
+    native.close();
+    throw error;
+  }
+}
+
 /**
  * numpy.memmap: maps `file` as an array.
  *
@@ -597,26 +640,48 @@ function parseOptions(raw: unknown) {
 export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
   const target = parseFile(file);
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
-  const source = typeof target === 'string' ? resolve(target) : target;
-  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, dtype.itemsize, CHUNK_BYTES));
-  try {
-    const mapped = native.byteLength;
-    const finalShape = shape ?? [mapped / dtype.itemsize];
-    if (advice !== null && mapped > 0) callNative(() => native.advise(advice, 0, mapped));
-    const storage: Storage = {
-      native,
-      byteLength: mapped,
-      chunkBytes: CHUNK_BYTES,
-      chunks: [],
-      dataViews: [],
-      filename: typeof source === 'string' ? native.path ?? source : pathOfDescriptor(source),
-      mode,
-      offset,
-      closed: false,
-    };
-    return new Memmap(storage, dtype, { shape: finalShape, strides: contiguousStrides(finalShape, dtype.itemsize, order), byteOffset: 0 }, true);
-  } catch (error) {
-    native.close();
-    throw error;
-  }
+  const storage = openStorage(target, mode, offset, byteLength, dtype.itemsize, advice);
+  const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
+  return new Memmap(storage, dtype, { shape: finalShape, strides: contiguousStrides(finalShape, dtype.itemsize, order), byteOffset: 0 }, true);
 }
+
+/**
+ * A plain, structured-cloneable description of a map or view: what another
+ * worker or process passes to `memmap.fromDescriptor` to map the same bytes.
+ */
+export interface MemmapDescriptor {
+  /** Absolute path of the file. */
+  path: string;
+  /** numpy's `dtype.str`, byte order included (`'<f4'`). */
+  dtype: string;
+  shape: number[];
+  /** In bytes. */
+  strides: number[];
+  /** Byte offset in the file of element 0 of the view. */
+  offset: number;
+  /** `'r'`, `'r+'` or `'c'` (a `w+` map is described as `r+`: the file exists now). */
+  mode: Exclude<Mode, 'w+'>;
+}
+
+function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
+  if (descriptor === null || typeof descriptor !== 'object') {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`);
+  }
+  const { path, dtype: spelling, shape, strides, offset, mode } = descriptor;
+  const target = parseFile(path);
+  if (typeof target !== 'string') throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
+  const dtype = parseDType(spelling, 'descriptor.dtype');
+  const dims = normalizeShape(shape, 'descriptor.shape');
+  if (!Array.isArray(strides) || strides.length !== dims.length || !strides.every(Number.isSafeInteger)) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.strides must be ${dims.length} integers; got ${show(strides)}`);
+  }
+  const parsedMode = parseMode(mode);
+  const start = parseOffset(offset);
+  const [low, high] = byteExtent(dims, strides, dtype.itemsize);
+  if (start + low < 0) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `descriptor reaches ${-(start + low)} bytes before the start of the file`);
+  const storage = openStorage(target, parsedMode === 'w+' ? 'r+' : parsedMode, start + low, high - low, 1, null);
+  return new Memmap(storage, dtype, { shape: dims, strides: [...strides], byteOffset: -low }, true);
+}
+
+/** Reopens what `Memmap.descriptor()` described: the same bytes of the same file, in this thread or process. */
+memmap.fromDescriptor = fromDescriptor;

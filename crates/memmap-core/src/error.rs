@@ -33,6 +33,8 @@ pub enum ErrorKind {
     BadFileDescriptor,
     /// This platform lacks the facility (for example file descriptors on Windows).
     Unsupported,
+    /// Another process truncated the file below the end of a live map.
+    FileShrunk,
     /// Any other operating system error.
     Io,
 }
@@ -53,6 +55,7 @@ impl ErrorKind {
             ErrorKind::TooManyMaps => "ERR_MEMMAP_TOO_MANY_MAPS",
             ErrorKind::BadFileDescriptor => "ERR_MEMMAP_BAD_FD",
             ErrorKind::Unsupported => "ERR_MEMMAP_UNSUPPORTED",
+            ErrorKind::FileShrunk => "ERR_MEMMAP_FILE_SHRUNK",
             ErrorKind::Io => "ERR_MEMMAP_IO",
         }
     }

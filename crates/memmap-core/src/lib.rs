@@ -164,6 +164,8 @@ pub struct Mapping {
     /// on the next flush (`fdatasync`), not only the pages (`msync`).
     grew_file: AtomicBool,
     path: Option<PathBuf>,
+    /// File offset of the first mapped byte.
+    offset: u64,
 }
 
 /// Whether the map is open, and the file a writable map keeps for `fdatasync`.
@@ -271,6 +273,7 @@ impl Mapping {
             }),
             grew_file: AtomicBool::new(grew),
             path,
+            offset,
         })
     }
 
@@ -319,6 +322,19 @@ impl Mapping {
         let (true, Some(file), Some(map)) = (state.open, state.file.as_ref(), self.map.as_ref()) else {
             return Ok(());
         };
+        // Another process may have truncated the file: the pages past its end
+        // are gone (touching them is SIGBUS), so say so instead of flushing.
+        let end = self.offset + self.len() as u64;
+        let size = file.metadata().map_err(|e| Error::io(e, "fstat failed"))?.len();
+        if size < end {
+            return Err(Error::new(
+                ErrorKind::FileShrunk,
+                format!(
+                    "the file was truncated to {size} bytes by someone else while mapped up to byte {end}: \
+                     the bytes past its end are lost, and touching them raises SIGBUS"
+                ),
+            ));
+        }
         if len > 0 {
             map.flush_range(start, len).map_err(|e| Error::io(e, "msync failed"))?;
         }
