@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { memmap } from '../ts/index';
 import { describeNumpy, FIXTURES, python, pythonJson, tempDir, toJson } from './helpers';
 
@@ -124,5 +125,64 @@ fp.flush(); del fp
     fpr.close();
     expect(readFileSync(path)).toEqual(before);
     expect(pythonJson(`import numpy as np, sys, json; print(json.dumps(np.fromfile(sys.argv[1], dtype='<i4').tolist()))`, path)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describeNumpy('property-based: generated dtype/shape/order/offset/slice combinations against numpy', () => {
+  const DTYPES = ['|b1', '|i1', '<u2', '>i4', '<i8', '>u8', '<f2', '>f4', '<f8', '<c8', '>c16'];
+  const dim = fc.integer({ min: 0, max: 5 });
+  const bound = fc.option(fc.integer({ min: -6, max: 6 }), { nil: undefined });
+  const sliceItem = fc.oneof(
+    fc.integer({ min: -2, max: 1 }).map(String),
+    fc.tuple(bound, bound, fc.constantFrom(undefined, 1, 2, -1, -2)).map(([a, b, c]) => `${a ?? ''}:${b ?? ''}${c === undefined ? '' : `:${c}`}`),
+  );
+  const combos = fc.sample(
+    fc.record({
+      dtype: fc.constantFrom(...DTYPES),
+      shape: fc.array(dim, { minLength: 0, maxLength: 3 }),
+      order: fc.constantFrom('C' as const, 'F' as const),
+      offset: fc.integer({ min: 0, max: 70 }),
+      index: fc.array(sliceItem, { maxLength: 3 }),
+      seed: fc.nat(1000),
+    }),
+    { numRuns: 120, seed: 7 },
+  );
+  const cases = combos.map((c, i) => ({ ...c, path: join(dir, `prop${i}.bin`), index: c.index.slice(0, c.shape.length).join(', ') }));
+  const numpy = pythonJson<({ values: unknown; shape: number[]; strides: number[] } | { error: string })[]>(
+    `
+import sys, json, numpy as np, numpy_json
+out = []
+for c in json.loads(sys.argv[1]):
+    shape = tuple(c['shape'])
+    fp = np.memmap(c['path'], dtype=c['dtype'], mode='w+', shape=shape, order=c['order'], offset=c['offset'])
+    fp[...] = numpy_json.sample(c['dtype'], shape, seed=c['seed'])
+    fp.flush()
+    try:
+        v = eval('fp[' + c['index'] + ']') if c['index'] else fp[...]
+        v = np.asarray(v)
+        out.append({'values': numpy_json.to_json(v), 'shape': list(v.shape), 'strides': list(v.strides) if v.ndim else []})
+    except IndexError as e:
+        out.append({'error': str(e)})
+    del fp
+print(json.dumps(out))
+`,
+    JSON.stringify(cases),
+  );
+
+  test.each(cases.map((c, i) => [i, c.dtype, c.order, c.offset, c.shape.join('x'), c.index, c] as const))('#%i %s %s offset %i shape %s [%s]', (i, _d, _o, _off, _s, _idx, c) => {
+    const expected = numpy[i];
+    const fp = memmap(c.path, { dtype: c.dtype, mode: 'r', shape: c.shape, order: c.order, offset: c.offset });
+    try {
+      if ('error' in expected) {
+        expect(() => fp.slice(c.index)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }));
+        return;
+      }
+      const view = c.index ? fp.slice(c.index) : fp;
+      expect(view.shape).toEqual(expected.shape);
+      if (view.ndim && view.size) expect(view.strides).toEqual(expected.strides);
+      expect(toJson(view.toArray())).toEqual(expected.values);
+    } finally {
+      fp.close();
+    }
   });
 });
