@@ -61,7 +61,13 @@ describe('TestMemmap', () => {
     const fp = memmap(tmpfp, { dtype, mode: 'w+', shape, offset: 1 });
     expect(fp.offset).toBe(1);
     expect(fp.mode).toBe('w+');
+    fp.assign(data);
     fp.close();
+    // offset may be a bigint; offset 1 is not item-aligned and data still works
+    const again = memmap(tmpfp, { dtype, mode: 'r', shape, offset: 1n });
+    expect(again.offset).toBe(1);
+    expect(Array.from(again.data as Float32Array)).toEqual(data);
+    again.close();
   });
 
   test('test_filename', () => {
