@@ -43,10 +43,39 @@ export declare class NativeMap {
    * buffer is collected. Idempotent.
    */
   close(): void
+  /**
+   * `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
+   * min/max of an empty view.
+   */
+  reduce(request: ReduceRequest): ReduceResult | null
+  /** The same reduction on the thread pool; the task holds the mapping. */
+  reduceAsync(request: ReduceRequest): Promise<ReduceResult | null>
 }
 
 /** How many mappings this process holds, and the most it may hold. */
 export declare function liveMaps(): Array<number>
+
+/** What to reduce: the op, numpy's kind+size code, byte order, and the view. */
+export interface ReduceRequest {
+  op: string
+  element: string
+  littleEndian: boolean
+  byteOffset: number
+  shape: Array<number>
+  strides: Array<number>
+}
+
+/**
+ * A reduction's value: `int` (a decimal string, for 64-bit exactness),
+ * `float`, or `float` + `imag` for complex; `bool` for bool min/max.
+ */
+export interface ReduceResult {
+  kind: string
+  int?: string
+  float?: number
+  imag?: number
+  bool?: boolean
+}
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

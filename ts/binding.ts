@@ -5,7 +5,26 @@
  */
 import { familySync } from './libc';
 
+export interface ReduceRequest {
+  op: 'sum' | 'fsum' | 'min' | 'max';
+  element: string;
+  littleEndian: boolean;
+  byteOffset: number;
+  shape: number[];
+  strides: number[];
+}
+
+export interface ReduceResult {
+  kind: 'int' | 'float' | 'complex' | 'bool';
+  int?: string | null;
+  float?: number | null;
+  imag?: number | null;
+  bool?: boolean | null;
+}
+
 export interface NativeMap {
+  reduce(request: ReduceRequest): ReduceResult | null;
+  reduceAsync(request: ReduceRequest): Promise<ReduceResult | null>;
   readonly byteLength: number;
   readonly path: string | null;
   buffer(index: number): ArrayBuffer;

@@ -23,6 +23,7 @@ export const ERROR_CLASSES = {
   ERR_MEMMAP_TOO_LARGE: RangeError,
   ERR_MEMMAP_VALUE_OUT_OF_RANGE: RangeError,
   ERR_MEMMAP_SHAPE_MISMATCH: RangeError,
+  ERR_MEMMAP_EMPTY_REDUCTION: RangeError,
   // `data` unavailable for this view (the message says what to use instead).
   ERR_MEMMAP_NO_TYPED_ARRAY: TypeError,
   ERR_MEMMAP_DATA_TOO_LARGE: RangeError,

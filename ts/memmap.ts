@@ -7,8 +7,8 @@ import { readlinkSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { binding, NativeMap } from './binding';
-import { AnyTypedArray, DType, DTypeLike, parseDType, Scalar } from './dtype';
+import { binding, NativeMap, ReduceRequest, ReduceResult } from './binding';
+import { AnyTypedArray, Complex, DType, DTypeLike, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, Geometry, parseIndex, resolveInteger } from './indexing';
@@ -270,6 +270,47 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     for (let i = 0; i < this.shape[0]; i++) yield this.ndim === 1 ? this.get(i) : this.slice(i);
   }
 
+  /**
+   * numpy's `fp.sum()` over the whole view (strided views included), natively.
+   * Integer and bool sums are `bigint` (numpy's int64/uint64, wrapping as numpy
+   * does); float sums accumulate in float64; complex sums are `{ re, im }`.
+   */
+  sum(): Scalar {
+    return this.#reduced(this.#reduceNow('sum'), 'sum');
+  }
+
+  /** numpy's `fp.min()`: NaN if any element is NaN; a RangeError on an empty view. */
+  min(): Scalar {
+    return this.#reduced(this.#reduceNow('min'), 'min');
+  }
+
+  /** numpy's `fp.max()`: NaN if any element is NaN; a RangeError on an empty view. */
+  max(): Scalar {
+    return this.#reduced(this.#reduceNow('max'), 'max');
+  }
+
+  /** numpy's `fp.mean()` as float64 (`{ re, im }` for complex); NaN for an empty view. */
+  mean(): number | Complex {
+    return this.#meanOf(this.#reduceNow('fsum'));
+  }
+
+  /** sum() on the thread pool; the mapping stays alive until it settles. */
+  async sumAsync(): Promise<Scalar> {
+    return this.#reduced(await this.#reduceLater('sum'), 'sum');
+  }
+
+  async minAsync(): Promise<Scalar> {
+    return this.#reduced(await this.#reduceLater('min'), 'min');
+  }
+
+  async maxAsync(): Promise<Scalar> {
+    return this.#reduced(await this.#reduceLater('max'), 'max');
+  }
+
+  async meanAsync(): Promise<number | Complex> {
+    return this.#meanOf(await this.#reduceLater('fsum'));
+  }
+
   /** Writes changes in this view's bytes to the file (msync); a no-op for modes r and c. */
   flush(): void {
     this.#checkOpen();
@@ -350,6 +391,53 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   }
 
   // ----- internals -------------------------------------------------------
+
+  #reduceRequest(op: ReduceRequest['op']): ReduceRequest {
+    this.#checkOpen();
+    const { row, littleEndian } = this.#dtype;
+    return { op, element: `${row.kind}${row.itemsize}`, littleEndian, byteOffset: this.#byteOffset, shape: [...this.shape], strides: [...this.strides] };
+  }
+
+  #reduceNow(op: ReduceRequest['op']): ReduceResult | null {
+    const request = this.#reduceRequest(op);
+    if (this.size === 0) return null;
+    return callNative(() => this.#storage.native.reduce(request));
+  }
+
+  async #reduceLater(op: ReduceRequest['op']): Promise<ReduceResult | null> {
+    const request = this.#reduceRequest(op);
+    if (this.size === 0) return null;
+    return callNative(() => this.#storage.native.reduceAsync(request)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+
+  /** The native result in numpy's result type for this dtype. */
+  #reduced(result: ReduceResult | null, op: ReduceRequest['op']): Scalar {
+    if (result === null) {
+      if (op === 'sum') return this.#dtype.row.kind === 'c' ? { re: 0, im: 0 } : this.#dtype.row.kind === 'f' ? 0 : 0n;
+      throw memmapError('ERR_MEMMAP_EMPTY_REDUCTION', `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`);
+    }
+    switch (result.kind) {
+      case 'bool':
+        return result.bool!;
+      case 'float':
+        return result.float!;
+      case 'complex':
+        return { re: result.float!, im: result.imag! };
+      default: {
+        const value = BigInt(result.int!);
+        // Sums are int64/uint64 as in numpy; min/max keep the dtype (number below 64 bits).
+        return op === 'sum' || this.itemsize === 8 ? value : Number(value);
+      }
+    }
+  }
+
+  #meanOf(sum: ReduceResult | null): number | Complex {
+    if (sum === null) return this.#dtype.row.kind === 'c' ? { re: NaN, im: NaN } : NaN;
+    if (sum.kind === 'complex') return { re: sum.float! / this.size, im: sum.imag! / this.size };
+    return (sum.kind === 'float' ? sum.float! : Number(sum.int!)) / this.size;
+  }
 
   #drop(): void {
     this.#access = null;

@@ -23,6 +23,7 @@
 //! ```
 
 mod error;
+mod reduce;
 #[cfg(not(unix))]
 #[path = "other.rs"]
 mod sys;
@@ -38,6 +39,7 @@ use std::sync::{Mutex, OnceLock};
 use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
 
 pub use error::{Error, ErrorKind, Result};
+pub use reduce::{Element, Reduction, Scalar, View};
 
 /// numpy's four modes. Parsed once, from numpy's spelling, at the JavaScript
 /// boundary; from there on, what a map may do follows from this type.

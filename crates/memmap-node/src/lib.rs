@@ -14,7 +14,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memmap_core::{Advice, Length, Mapping, Mode, Source};
+use memmap_core::{Advice, Element, Length, Mapping, Mode, Reduction, Scalar, Source, View};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
@@ -288,6 +288,20 @@ impl NativeMap {
         flushed.and(closed).map_err(to_js_error)
     }
 
+    /// `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
+    /// min/max of an empty view.
+    #[napi]
+    pub fn reduce(&self, request: ReduceRequest) -> Result<Option<ReduceResult>> {
+        let job = ReduceTask::new(self.live()?, request)?;
+        job.run()
+    }
+
+    /// The same reduction on the thread pool; the task holds the mapping.
+    #[napi(ts_return_type = "Promise<ReduceResult | null>")]
+    pub fn reduce_async(&self, request: ReduceRequest) -> Result<AsyncTask<ReduceTask>> {
+        Ok(AsyncTask::new(ReduceTask::new(self.live()?, request)?))
+    }
+
     fn live(&self) -> Result<Arc<Mapping>> {
         self.mapping
             .borrow()
@@ -339,5 +353,118 @@ impl Task for FlushTask {
 
     fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What to reduce: the op, numpy's kind+size code, byte order, and the view.
+#[napi(object)]
+pub struct ReduceRequest {
+    pub op: String,
+    pub element: String,
+    pub little_endian: bool,
+    pub byte_offset: f64,
+    pub shape: Vec<f64>,
+    pub strides: Vec<f64>,
+}
+
+/// A reduction's value: `int` (a decimal string, for 64-bit exactness),
+/// `float`, or `float` + `imag` for complex; `bool` for bool min/max.
+#[napi(object)]
+pub struct ReduceResult {
+    pub kind: String,
+    pub int: Option<String>,
+    pub float: Option<f64>,
+    pub imag: Option<f64>,
+    pub bool: Option<bool>,
+}
+
+pub struct ReduceTask {
+    mapping: Arc<Mapping>,
+    element: Element,
+    little_endian: bool,
+    op: Reduction,
+    view: View,
+}
+
+impl ReduceTask {
+    fn new(mapping: Arc<Mapping>, request: ReduceRequest) -> Result<ReduceTask> {
+        let op = match request.op.as_str() {
+            "sum" => Reduction::Sum,
+            "fsum" => Reduction::FloatSum,
+            "min" => Reduction::Min,
+            "max" => Reduction::Max,
+            other => return Err(coded("ERR_MEMMAP_INVALID_ARG", format!("unknown reduction '{other}'"))),
+        };
+        let element = Element::parse(&request.element).ok_or_else(|| {
+            coded(
+                "ERR_MEMMAP_INVALID_DTYPE",
+                format!("no reduction for dtype '{}'", request.element),
+            )
+        })?;
+        let shape = request
+            .shape
+            .iter()
+            .map(|&d| to_usize(d, "shape"))
+            .collect::<Result<Vec<_>>>()?;
+        let strides = request
+            .strides
+            .iter()
+            .map(|&s| {
+                if s.is_finite() && s.fract() == 0.0 && s.abs() <= isize::MAX as f64 {
+                    Ok(s as isize)
+                } else {
+                    Err(coded("ERR_MEMMAP_INVALID_ARG", format!("stride {s} is not an integer")))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let view = View {
+            byte_offset: to_usize(request.byte_offset, "byteOffset")?,
+            shape,
+            strides,
+        };
+        Ok(ReduceTask {
+            mapping,
+            element,
+            little_endian: request.little_endian,
+            op,
+            view,
+        })
+    }
+
+    fn run(&self) -> Result<Option<ReduceResult>> {
+        let value = self
+            .mapping
+            .reduce(self.element, self.little_endian, &self.view, self.op)
+            .map_err(to_js_error)?;
+        Ok(value.map(|scalar| {
+            let mut out = ReduceResult {
+                kind: String::new(),
+                int: None,
+                float: None,
+                imag: None,
+                bool: None,
+            };
+            match scalar {
+                Scalar::Bool(b) => (out.kind, out.bool) = ("bool".into(), Some(b)),
+                Scalar::Int(i) => (out.kind, out.int) = ("int".into(), Some(i.to_string())),
+                Scalar::UInt(u) => (out.kind, out.int) = ("int".into(), Some(u.to_string())),
+                Scalar::Float(f) => (out.kind, out.float) = ("float".into(), Some(f)),
+                Scalar::Complex(re, im) => (out.kind, out.float, out.imag) = ("complex".into(), Some(re), Some(im)),
+            }
+            out
+        }))
+    }
+}
+
+impl Task for ReduceTask {
+    type Output = Option<ReduceResult>;
+    type JsValue = Option<ReduceResult>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.run()
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
     }
 }

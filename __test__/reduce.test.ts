@@ -1,0 +1,117 @@
+/** Native reductions against numpy: every dtype, strided views, NaN, empty views, async. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memmap, Memmap } from '../ts/index';
+import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
+
+const dir = tempDir();
+
+function close(actual: unknown, expected: unknown, descr: string): void {
+  const tolerance = descr.endsWith('f2') ? 1e-2 : descr.endsWith('f4') || descr.endsWith('c8') ? 1e-5 : 1e-12;
+  if (typeof expected === 'number') {
+    if (Number.isNaN(expected)) return expect(actual).toBeNaN();
+    return expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
+  }
+  if (Array.isArray(expected) && expected.length === 2 && typeof expected[0] === 'number') {
+    const [re, im] = actual as [number, number];
+    close(re, expected[0], descr);
+    return close(im, expected[1], descr);
+  }
+  expect(actual).toEqual(expected);
+}
+
+describe('reductions', () => {
+  const path = join(dir, 'r.f64');
+  writeFileSync(path, Buffer.from(new Float64Array([3, -1, NaN, 7, 2, 0]).buffer));
+
+  test('NaN propagates through min and max; sum and mean follow', () => {
+    const fp = memmap(path, { dtype: 'float64', mode: 'r' });
+    expect(fp.min()).toBeNaN();
+    expect(fp.max()).toBeNaN();
+    expect(fp.sum()).toBeNaN();
+    const clean = fp.slice('3:');
+    expect([clean.sum(), clean.min(), clean.max(), clean.mean()]).toEqual([9, 0, 7, 3]);
+    expect(fp.slice('::-2').toArray()).toEqual([0, 7, -1]);
+    expect(fp.slice('::-2').sum()).toBe(6);
+    fp.close();
+  });
+
+  test('empty views: sum is 0, mean is NaN, min/max are RangeErrors (numpy: no identity)', () => {
+    const fp = memmap(path, { dtype: 'float64', mode: 'r' });
+    const empty = fp.slice('2:2');
+    expect(empty.sum()).toBe(0);
+    expect(empty.mean()).toBeNaN();
+    expect(() => empty.min()).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }));
+    fp.close();
+  });
+
+  test('async reductions give the same values and outlive close()', async () => {
+    const fp = memmap(path, { dtype: 'float64', mode: 'r' });
+    const view = fp.slice('3:');
+    const pending = [view.sumAsync(), view.minAsync(), view.maxAsync(), view.meanAsync()];
+    fp.close();
+    const values = await Promise.all(pending);
+    expect(values.length).toBe(4); // values may read zeros after close; what matters is no crash
+    await expect(view.sumAsync()).rejects.toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+  });
+
+  test('64-bit integer sums wrap as numpy int64 does, and stay exact as bigint', () => {
+    const p = join(dir, 'i8.bin');
+    const fp = memmap(p, { dtype: 'int64', mode: 'w+', shape: 3 });
+    fp.assign([2n ** 62n, 2n ** 62n, 5n]);
+    expect(fp.sum()).toBe(-(2n ** 63n) + 5n);
+    expect(fp.max()).toBe(2n ** 62n);
+    fp.close();
+  });
+});
+
+describeNumpy('reductions against numpy', () => {
+  const DTYPES = ['|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '<i4', '>u4', '<i8', '>i8', '<u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c16'];
+  const SPECS = ['...', '::-1', '1:, ::2', '::2, ::-3', '-1', ':, 0'];
+  const cases = pythonJson<{ descr: string; path: string; results: Record<string, Record<string, unknown>> }[]>(
+    `
+import sys, json, os, numpy as np, numpy_json
+out = []
+for i, descr in enumerate(json.loads(sys.argv[2])):
+    path = os.path.join(sys.argv[1], f'red{i}.bin')
+    a = numpy_json.sample(descr, (7, 9), seed=i)
+    fp = np.memmap(path, dtype=descr, mode='w+', shape=(7, 9), order='F' if i % 2 else 'C'); fp[...] = a; fp.flush()
+    results = {}
+    for spec in json.loads(sys.argv[3]):
+        v = eval('fp[' + spec + ']')
+        r = {}
+        for op in ('sum', 'min', 'max', 'mean'):
+            x = getattr(np, op)(v.astype(np.float64) if (op in ('sum', 'mean') and v.dtype.kind == 'f') else v.astype(np.complex128) if (op in ('sum', 'mean') and v.dtype.kind == 'c') else v)
+            r[op] = numpy_json.to_json(np.asarray(x)) if v.dtype.kind != 'b' or op != 'sum' else int(x)
+            if op == 'sum' and v.dtype.kind in 'iub': r[op] = str(int(x))
+        results[spec] = r
+    out.append({'descr': descr, 'path': path, 'results': results})
+    del fp
+print(json.dumps(out))
+`,
+    dir,
+    JSON.stringify(DTYPES),
+    JSON.stringify(SPECS),
+  );
+
+  test.each(cases.map((c) => [c.descr, c] as const))('%s: sum, min, max, mean of six views (strided, reversed, Fortran)', async (descr, c) => {
+    const i = DTYPES.indexOf(descr);
+    const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [7, 9], order: i % 2 ? 'F' : 'C' });
+    for (const spec of SPECS) {
+      const view: Memmap = fp.slice(spec);
+      const expected = c.results[spec];
+      const sum = view.sum();
+      if (typeof sum === 'bigint') expect(sum.toString()).toBe(expected.sum);
+      else close(toJson(sum), expected.sum, descr);
+      close(toJson(view.min()), expected.min, descr);
+      close(toJson(view.max()), expected.max, descr);
+      if (/[iu]8$/.test(descr)) {
+        // The sample holds int64 extremes that cancel: float64 accumulation of
+        // terms near 2^63 is only exact to an ulp there (2048), whatever the order.
+        expect(Math.abs((view.mean() as number) - (expected.mean as number))).toBeLessThanOrEqual(4 * 2048);
+      } else close(toJson(view.mean()), expected.mean, descr);
+      expect(toJson(await view.sumAsync())).toEqual(toJson(sum));
+    }
+    fp.close();
+  });
+});

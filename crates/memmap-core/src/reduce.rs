@@ -1,0 +1,446 @@
+//! Reductions (sum, min, max) over any strided view of a [`Mapping`], as numpy
+//! computes them: integer sums in 64 bits with wraparound (numpy's `int64` /
+//! `uint64` accumulator), float sums in `f64` (numpy keeps `float32` sums in
+//! `float32`; ours are at least as exact), NaN propagating through min and
+//! max, complex min/max ordered by real then imaginary part.
+//!
+//! The mapping is one address range here, so views past 4 GiB reduce like any
+//! other. Bytes are read with unaligned raw loads: never a Rust reference into
+//! memory that JavaScript may be writing (see the crate docs).
+
+use crate::{Error, ErrorKind, Mapping, Result};
+
+/// What a view's elements are: numpy's kind and itemsize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    Bool,
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    F16,
+    F32,
+    F64,
+    C64,
+    C128,
+}
+
+impl Element {
+    /// Parses numpy's kind + itemsize code (`"f4"`, `"b1"`, `"c16"`).
+    pub fn parse(code: &str) -> Option<Element> {
+        Some(match code {
+            "b1" => Element::Bool,
+            "i1" => Element::I8,
+            "u1" => Element::U8,
+            "i2" => Element::I16,
+            "u2" => Element::U16,
+            "i4" => Element::I32,
+            "u4" => Element::U32,
+            "i8" => Element::I64,
+            "u8" => Element::U64,
+            "f2" => Element::F16,
+            "f4" => Element::F32,
+            "f8" => Element::F64,
+            "c8" => Element::C64,
+            "c16" => Element::C128,
+            _ => return None,
+        })
+    }
+
+    pub fn itemsize(self) -> usize {
+        match self {
+            Element::Bool | Element::I8 | Element::U8 => 1,
+            Element::I16 | Element::U16 | Element::F16 => 2,
+            Element::I32 | Element::U32 | Element::F32 => 4,
+            Element::I64 | Element::U64 | Element::F64 | Element::C64 => 8,
+            Element::C128 => 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduction {
+    Sum,
+    /// The sum accumulated in `f64` whatever the dtype: numpy's `mean` of
+    /// integers (`np.add.reduce(a, dtype=float64)`), which never wraps.
+    FloatSum,
+    Min,
+    Max,
+}
+
+/// A reduction's result, in numpy's result type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Complex(f64, f64),
+}
+
+/// A view's geometry: element 0 at `byte_offset` from the start of the map,
+/// byte strides per axis (negative allowed).
+#[derive(Debug, Clone)]
+pub struct View {
+    pub byte_offset: usize,
+    pub shape: Vec<usize>,
+    pub strides: Vec<isize>,
+}
+
+/// One contiguous or strided run of elements the fold visits.
+#[derive(Clone, Copy)]
+struct Run {
+    start: *const u8,
+    count: usize,
+    stride: isize,
+}
+
+impl Mapping {
+    /// Reduces the elements of `view`. `None` for min/max of an empty view
+    /// (numpy raises: the reduction has no identity).
+    ///
+    /// # Errors
+    ///
+    /// A view that reaches outside the map, or whose shape and strides disagree.
+    pub fn reduce(&self, element: Element, little_endian: bool, view: &View, op: Reduction) -> Result<Option<Scalar>> {
+        let runs = self.runs(element.itemsize(), view)?;
+        let swap = little_endian != cfg!(target_endian = "little") && element.itemsize() > 1;
+        Ok(if swap {
+            fold::<true>(element, op, &runs)
+        } else {
+            fold::<false>(element, op, &runs)
+        })
+    }
+
+    /// Splits a view into runs along its innermost (smallest-stride) axis, or
+    /// one run when the view is contiguous in any axis order.
+    fn runs(&self, itemsize: usize, view: &View) -> Result<Vec<Run>> {
+        if view.shape.len() != view.strides.len() {
+            return Err(Error::new(ErrorKind::Io, "reduce: shape and strides differ in length"));
+        }
+        if view.shape.contains(&0) {
+            return Ok(Vec::new());
+        }
+        // The bytes the view touches must lie inside the map.
+        let (mut low, mut high) = (view.byte_offset as i128, view.byte_offset as i128 + itemsize as i128);
+        for (&dim, &stride) in view.shape.iter().zip(&view.strides) {
+            let reach = (dim as i128 - 1) * stride as i128;
+            if reach < 0 {
+                low += reach;
+            } else {
+                high += reach;
+            }
+        }
+        if low < 0 || high > self.len() as i128 {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "reduce: the view's bytes {low}..{high} are outside the {}-byte map",
+                    self.len()
+                ),
+            ));
+        }
+        let base = self.as_ptr() as *const u8;
+        // Axes by increasing |stride|, length-1 axes dropped.
+        let mut axes: Vec<(usize, isize)> = view
+            .shape
+            .iter()
+            .zip(&view.strides)
+            .filter(|(&dim, _)| dim > 1)
+            .map(|(&dim, &stride)| (dim, stride))
+            .collect();
+        axes.sort_by_key(|&(_, stride)| stride.unsigned_abs());
+        let size: usize = axes.iter().map(|&(dim, _)| dim).product();
+        let mut expected = itemsize;
+        let contiguous = axes.iter().all(|&(dim, stride)| {
+            let ok = stride.unsigned_abs() == expected;
+            expected *= dim;
+            ok
+        });
+        if contiguous {
+            // SAFETY: `low` was checked to lie within the map above.
+            let start = unsafe { base.add(low as usize) };
+            return Ok(vec![Run {
+                start,
+                count: size,
+                stride: itemsize as isize,
+            }]);
+        }
+        let (inner_dim, inner_stride) = axes[0];
+        let outer = &axes[1..];
+        let mut runs = Vec::with_capacity(size / inner_dim);
+        let mut counters = vec![0usize; outer.len()];
+        let mut offset = view.byte_offset as isize;
+        loop {
+            // SAFETY: every element offset lies within [low, high), checked above.
+            let start = unsafe { base.offset(offset) };
+            runs.push(Run {
+                start,
+                count: inner_dim,
+                stride: inner_stride,
+            });
+            let mut axis = 0;
+            loop {
+                if axis == outer.len() {
+                    return Ok(runs);
+                }
+                counters[axis] += 1;
+                offset += outer[axis].1;
+                if counters[axis] < outer[axis].0 {
+                    break;
+                }
+                offset -= outer[axis].1 * outer[axis].0 as isize;
+                counters[axis] = 0;
+                axis += 1;
+            }
+        }
+    }
+}
+
+/// Loads one value of a primitive type from possibly unaligned memory.
+trait Load: Copy {
+    /// # Safety
+    ///
+    /// `p` must point at `size_of::<Self>()` readable bytes.
+    unsafe fn load<const SWAP: bool>(p: *const u8) -> Self;
+}
+
+macro_rules! load_int {
+    ($($t:ty),*) => {$(
+        impl Load for $t {
+            #[inline(always)]
+            unsafe fn load<const SWAP: bool>(p: *const u8) -> Self {
+                // SAFETY: the caller promises the bytes are readable.
+                let v = unsafe { std::ptr::read_unaligned(p as *const $t) };
+                if SWAP { v.swap_bytes() } else { v }
+            }
+        }
+    )*};
+}
+load_int!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+impl Load for f32 {
+    #[inline(always)]
+    unsafe fn load<const SWAP: bool>(p: *const u8) -> Self {
+        // SAFETY: forwarded from the caller.
+        f32::from_bits(unsafe { u32::load::<SWAP>(p) })
+    }
+}
+
+impl Load for f64 {
+    #[inline(always)]
+    unsafe fn load<const SWAP: bool>(p: *const u8) -> Self {
+        // SAFETY: forwarded from the caller.
+        f64::from_bits(unsafe { u64::load::<SWAP>(p) })
+    }
+}
+
+/// Visits every element of every run as `f64` (floats) through `visit`.
+#[inline(always)]
+fn each<T: Load, const SWAP: bool>(runs: &[Run], mut visit: impl FnMut(T)) {
+    for run in runs {
+        let mut p = run.start;
+        for _ in 0..run.count {
+            // SAFETY: runs were built from a view checked to lie inside the map.
+            visit(unsafe { T::load::<SWAP>(p) });
+            p = p.wrapping_offset(run.stride);
+        }
+    }
+}
+
+/// Sums `f64`-convertible values with eight accumulators per contiguous run,
+/// which the compiler turns into vector adds.
+#[inline(always)]
+fn sum_float<T: Load, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(T) -> f64 + Copy) -> f64 {
+    let mut total = 0.0;
+    for run in runs {
+        let mut lanes = [0.0f64; 8];
+        let blocks = run.count / 8;
+        let mut p = run.start;
+        for _ in 0..blocks {
+            for (k, lane) in lanes.iter_mut().enumerate() {
+                // SAFETY: inside the run, which lies inside the map.
+                *lane += to_f64(unsafe { T::load::<SWAP>(p.wrapping_offset(k as isize * run.stride)) });
+            }
+            p = p.wrapping_offset(8 * run.stride);
+        }
+        for _ in blocks * 8..run.count {
+            // SAFETY: as above.
+            lanes[0] += to_f64(unsafe { T::load::<SWAP>(p) });
+            p = p.wrapping_offset(run.stride);
+        }
+        total += lanes.iter().sum::<f64>();
+    }
+    total
+}
+
+fn extreme_float<T: Load, const SWAP: bool>(runs: &[Run], op: Reduction, to_f64: impl Fn(T) -> f64) -> f64 {
+    let mut best = if op == Reduction::Min {
+        f64::INFINITY
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mut nan = false;
+    each::<T, SWAP>(runs, |v| {
+        let x = to_f64(v);
+        nan |= x.is_nan();
+        best = if op == Reduction::Min { best.min(x) } else { best.max(x) };
+    });
+    if nan {
+        f64::NAN
+    } else {
+        best
+    }
+}
+
+fn fold<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> Option<Scalar> {
+    let empty = runs.iter().all(|run| run.count == 0);
+    if empty && !matches!(op, Reduction::Sum | Reduction::FloatSum) {
+        return None;
+    }
+    if op == Reduction::FloatSum {
+        return Some(match element {
+            Element::Bool => Scalar::Float(sum_float::<u8, SWAP>(runs, |v| (v != 0) as u8 as f64)),
+            Element::U8 => Scalar::Float(sum_float::<u8, SWAP>(runs, f64::from)),
+            Element::I8 => Scalar::Float(sum_float::<i8, SWAP>(runs, f64::from)),
+            Element::I16 => Scalar::Float(sum_float::<i16, SWAP>(runs, f64::from)),
+            Element::U16 => Scalar::Float(sum_float::<u16, SWAP>(runs, f64::from)),
+            Element::I32 => Scalar::Float(sum_float::<i32, SWAP>(runs, f64::from)),
+            Element::U32 => Scalar::Float(sum_float::<u32, SWAP>(runs, f64::from)),
+            Element::I64 => Scalar::Float(sum_float::<i64, SWAP>(runs, |v| v as f64)),
+            Element::U64 => Scalar::Float(sum_float::<u64, SWAP>(runs, |v| v as f64)),
+            _ => return fold::<SWAP>(element, Reduction::Sum, runs),
+        });
+    }
+    macro_rules! signed {
+        ($t:ty) => {{
+            let (mut sum, mut min, mut max) = (0i64, i64::MAX, i64::MIN);
+            match op {
+                Reduction::Sum | Reduction::FloatSum => each::<$t, SWAP>(runs, |v| sum = sum.wrapping_add(v as i64)),
+                Reduction::Min => each::<$t, SWAP>(runs, |v| min = min.min(v as i64)),
+                Reduction::Max => each::<$t, SWAP>(runs, |v| max = max.max(v as i64)),
+            }
+            Scalar::Int(match op {
+                Reduction::Sum | Reduction::FloatSum => sum,
+                Reduction::Min => min,
+                Reduction::Max => max,
+            })
+        }};
+    }
+    macro_rules! unsigned {
+        ($t:ty) => {{
+            let (mut sum, mut min, mut max) = (0u64, u64::MAX, 0u64);
+            match op {
+                Reduction::Sum | Reduction::FloatSum => each::<$t, SWAP>(runs, |v| sum = sum.wrapping_add(v as u64)),
+                Reduction::Min => each::<$t, SWAP>(runs, |v| min = min.min(v as u64)),
+                Reduction::Max => each::<$t, SWAP>(runs, |v| max = max.max(v as u64)),
+            }
+            Scalar::UInt(match op {
+                Reduction::Sum | Reduction::FloatSum => sum,
+                Reduction::Min => min,
+                Reduction::Max => max,
+            })
+        }};
+    }
+    let half = |bits: u16| half_to_f64(bits);
+    Some(match element {
+        Element::Bool => {
+            let (mut count, mut all) = (0i64, true);
+            each::<u8, SWAP>(runs, |v| {
+                count += (v != 0) as i64;
+                all &= v != 0;
+            });
+            match op {
+                Reduction::Sum | Reduction::FloatSum => Scalar::Int(count),
+                Reduction::Min => Scalar::Bool(all),
+                Reduction::Max => Scalar::Bool(count > 0),
+            }
+        }
+        Element::I8 => signed!(i8),
+        Element::I16 => signed!(i16),
+        Element::I32 => signed!(i32),
+        Element::I64 => signed!(i64),
+        Element::U8 => unsigned!(u8),
+        Element::U16 => unsigned!(u16),
+        Element::U32 => unsigned!(u32),
+        Element::U64 => unsigned!(u64),
+        Element::F16 => Scalar::Float(match op {
+            Reduction::Sum | Reduction::FloatSum => sum_float::<u16, SWAP>(runs, half),
+            _ => extreme_float::<u16, SWAP>(runs, op, half),
+        }),
+        Element::F32 => Scalar::Float(match op {
+            Reduction::Sum | Reduction::FloatSum => sum_float::<f32, SWAP>(runs, f64::from),
+            _ => extreme_float::<f32, SWAP>(runs, op, f64::from),
+        }),
+        Element::F64 => Scalar::Float(match op {
+            Reduction::Sum | Reduction::FloatSum => sum_float::<f64, SWAP>(runs, |x| x),
+            _ => extreme_float::<f64, SWAP>(runs, op, |x| x),
+        }),
+        Element::C64 | Element::C128 => complex::<SWAP>(element, op, runs),
+    })
+}
+
+fn complex<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> Scalar {
+    let lane = element.itemsize() as isize / 2;
+    // SAFETY (for the loads below): each complex element is two lanes inside the run.
+    let load = |p: *const u8| -> (f64, f64) {
+        if element == Element::C64 {
+            // SAFETY: see above.
+            unsafe {
+                (
+                    f32::load::<SWAP>(p) as f64,
+                    f32::load::<SWAP>(p.wrapping_offset(lane)) as f64,
+                )
+            }
+        } else {
+            // SAFETY: see above.
+            unsafe { (f64::load::<SWAP>(p), f64::load::<SWAP>(p.wrapping_offset(lane))) }
+        }
+    };
+    let mut acc: Option<(f64, f64)> = None;
+    for run in runs {
+        let mut p = run.start;
+        for _ in 0..run.count {
+            let (re, im) = load(p);
+            acc = Some(match (op, acc) {
+                (Reduction::Sum | Reduction::FloatSum, Some((r, i))) => (r + re, i + im),
+                (_, None) => (re, im),
+                // numpy orders complex numbers by real part, then imaginary part; NaN wins.
+                (_, Some(best)) => {
+                    if best.0.is_nan() || best.1.is_nan() {
+                        best
+                    } else if re.is_nan() || im.is_nan() {
+                        (re, im)
+                    } else {
+                        let less = re < best.0 || (re == best.0 && im < best.1);
+                        if less == (op == Reduction::Min) && (re, im) != best {
+                            (re, im)
+                        } else {
+                            best
+                        }
+                    }
+                }
+            });
+            p = p.wrapping_offset(run.stride);
+        }
+    }
+    let (re, im) = acc.unwrap_or((0.0, 0.0));
+    Scalar::Complex(re, im)
+}
+
+/// IEEE binary16 to f64.
+fn half_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = (bits >> 10) & 0x1f;
+    let fraction = (bits & 0x3ff) as f64;
+    match exponent {
+        0 => sign * fraction * 2f64.powi(-24),
+        0x1f if fraction == 0.0 => sign * f64::INFINITY,
+        0x1f => f64::NAN,
+        _ => sign * (1.0 + fraction / 1024.0) * 2f64.powi(exponent as i32 - 15),
+    }
+}
