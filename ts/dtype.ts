@@ -42,6 +42,26 @@ interface Codec {
   lanes: number;
   fromLanes(lane0: Lane, lane1: Lane): Scalar;
   coerce(value: unknown, row: DTypeRow): [Lane, Lane];
+  /** Element read/write closures over one TypedArray (`at` is a lane index). */
+  laneAccess(lanes: AnyTypedArray): LaneAccess;
+}
+
+export interface LaneAccess {
+  read(at: number): Scalar;
+  write(at: number, lanes: [Lane, Lane]): void;
+}
+
+type LaneArray = { [at: number]: Lane };
+
+/** One lane per element, read as is (ints, floats). */
+function plainLanes(typed: AnyTypedArray): LaneAccess {
+  const lanes = typed as unknown as LaneArray;
+  return {
+    read: (at) => lanes[at] as number | bigint,
+    write: (at, value) => {
+      lanes[at] = value[0];
+    },
+  };
 }
 
 export interface DTypeRow {
@@ -81,6 +101,7 @@ function toIntegerBigInt(value: unknown, row: DTypeRow): bigint {
 const integer: Codec = {
   lanes: 1,
   fromLanes: (lane) => lane,
+  laneAccess: plainLanes,
   coerce(value, row) {
     // numpy truncates floats toward zero on assignment, and refuses integers
     // out of the dtype's range (numpy 2: OverflowError).
@@ -98,6 +119,7 @@ const integer: Codec = {
 const bigInteger: Codec = {
   lanes: 1,
   fromLanes: (lane) => lane,
+  laneAccess: plainLanes,
   coerce(value, row) {
     const big = toIntegerBigInt(value, row);
     if (big < row.min! || big > row.max!) outOfRange(value, row);
@@ -115,18 +137,37 @@ function toFloat(value: unknown, row: DTypeRow): number {
 const float: Codec = {
   lanes: 1,
   fromLanes: (lane) => lane,
+  laneAccess: plainLanes,
   coerce: (value, row) => [toFloat(value, row), 0],
 };
 
 const half: Codec = {
   lanes: 1,
   fromLanes: (lane) => halfToFloat(lane as number),
+  laneAccess(typed) {
+    const lanes = typed as unknown as number[];
+    return {
+      read: (at) => halfToFloat(lanes[at]),
+      write: (at, value) => {
+        lanes[at] = value[0] as number;
+      },
+    };
+  },
   coerce: (value, row) => [floatToHalf(toFloat(value, row)), 0],
 };
 
 const boolean: Codec = {
   lanes: 1,
   fromLanes: (lane) => lane !== 0,
+  laneAccess(typed) {
+    const lanes = typed as unknown as number[];
+    return {
+      read: (at) => lanes[at] !== 0,
+      write: (at, value) => {
+        lanes[at] = value[0] as number;
+      },
+    };
+  },
   coerce(value, row) {
     if (typeof value === 'boolean') return [value ? 1 : 0, 0];
     if (typeof value === 'number' || typeof value === 'bigint') return [value ? 1 : 0, 0];
@@ -137,6 +178,16 @@ const boolean: Codec = {
 const complex: Codec = {
   lanes: 2,
   fromLanes: (re, im) => ({ re: re as number, im: im as number }),
+  laneAccess(typed) {
+    const lanes = typed as unknown as number[];
+    return {
+      read: (at) => ({ re: lanes[at], im: lanes[at + 1] }),
+      write: (at, value) => {
+        lanes[at] = value[0] as number;
+        lanes[at + 1] = value[1] as number;
+      },
+    };
+  },
   coerce(value, row) {
     if (value !== null && typeof value === 'object' && 're' in value) {
       const { re, im } = value as Partial<Complex>;

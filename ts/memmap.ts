@@ -11,7 +11,7 @@ import { binding, NativeMap, ReduceRequest, ReduceResult } from './binding';
 import { AnyTypedArray, Complex, DType, DTypeLike, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
-import { applyIndex, Geometry, parseIndex, resolveInteger } from './indexing';
+import { applyIndex, Geometry, IndexItem, parseIndex, resolveInteger } from './indexing';
 import { byteExtent, contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
 
 /** numpy's modes, canonical form. */
@@ -86,16 +86,57 @@ function chunkDataView(storage: Storage, chunk: number): DataView {
   return view;
 }
 
+type Lanes = [number | bigint, number | bigint];
+
 /**
- * How a view reaches its elements, chosen once per view on first access:
- * `lanes` is a TypedArray over the chunk holding the whole view (native byte
- * order, lane-aligned); otherwise every access goes through a DataView.
+ * How a view reaches its elements, bound once per view on first access.
+ * Positions (`at`) are in the accessor's own unit: TypedArray lanes on the
+ * fast path (native byte order, the whole view inside one lane-aligned
+ * chunk), bytes from the start of the mapping otherwise (DataView, any order,
+ * any chunk). `read`/`write` are closures made for this view alone, so the
+ * hot call sites stay monomorphic.
  */
 interface Access {
+  /** `at` of element 0, and the step in `at` per index on each axis. */
+  readonly origin: number;
+  readonly steps: readonly number[];
+  /** The first two axes' lengths and steps, unpacked for the 1-D/2-D fast paths. */
+  readonly d0: number;
+  readonly s0: number;
+  readonly d1: number;
+  readonly s1: number;
+  /** The TypedArray on the fast path (fill() uses it), else null. */
   readonly lanes: AnyTypedArray | null;
-  /** Lane index of element 0 in `lanes`, and strides in lanes per axis. */
-  readonly laneOffset: number;
-  readonly laneStrides: number[];
+  /** `lanes` when one lane is one element read as is (ints, floats), else null: get() reads it directly. */
+  readonly plain: { readonly [at: number]: number | bigint } | null;
+  read(at: number): Scalar;
+  write(at: number, lanes: Lanes): void;
+}
+
+/** The DataView accessor: any byte order, any chunk. `at` is a byte position. */
+function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
+  const { row, littleEndian } = dtype;
+  const { codec } = row;
+  const half = row.itemsize / 2;
+  type Reader = (at: number, little: boolean) => number | bigint;
+  type Writer = (at: number, value: number | bigint, little: boolean) => void;
+  const locate = (at: number): [DataView, number] => {
+    const chunk = Math.floor(at / storage.chunkBytes);
+    return [chunkDataView(storage, chunk), at - chunk * storage.chunkBytes];
+  };
+  return {
+    read(at) {
+      const [view, within] = locate(at);
+      const get = (view as unknown as Record<string, Reader>)[row.getLane];
+      return codec.fromLanes(get.call(view, within, littleEndian), codec.lanes === 2 ? get.call(view, within + half, littleEndian) : 0);
+    },
+    write(at, lanes) {
+      const [view, within] = locate(at);
+      const set = (view as unknown as Record<string, Writer>)[row.setLane];
+      set.call(view, within, lanes[0], littleEndian);
+      if (codec.lanes === 2) set.call(view, within + half, lanes[1], littleEndian);
+    },
+  };
 }
 
 const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
@@ -116,6 +157,13 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   readonly ndim: number;
   readonly size: number;
   readonly nbytes: number;
+  /**
+   * One element: exactly `ndim` integer indices, negative counting from the
+   * end; out of range is a RangeError. int64/uint64 give bigint, bool gives
+   * boolean, complex gives `{ re, im }`. (A per-instance function, bound to
+   * this view's number of dimensions, so the hot path stays monomorphic.)
+   */
+  readonly get: (...index: number[]) => Scalar;
 
   readonly #storage: Storage;
   readonly #dtype: DType;
@@ -139,6 +187,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.nbytes = this.size * dtype.itemsize;
     this.#byteOffset = geometry.byteOffset;
     this.#isBase = isBase;
+    this.get = this.ndim === 1 ? Memmap.#get1 : this.ndim === 2 ? (Memmap.#get2 as (...index: number[]) => Scalar) : Memmap.#getN;
   }
 
   /** Absolute path of the mapped file; null where none can be known. */
@@ -193,25 +242,20 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     return this.#data;
   }
 
-  /** One element: exactly `ndim` integer indices, negative from the end. */
-  get(...index: number[]): Scalar {
-    const position = this.#position(index);
-    return this.#read(position);
-  }
 
   /** Writes one element: `set(...index, value)`. */
   set(...indexAndValue: [...number[], unknown]): void {
     this.#checkWritable();
     const value = indexAndValue[indexAndValue.length - 1];
     const index = indexAndValue.slice(0, -1) as number[];
-    const position = this.#position(index);
-    this.#write(position, this.#dtype.row.codec.coerce(value, this.#dtype.row));
+    const access = this.#access ?? this.#bind();
+    access.write(this.#at(access, index), this.#dtype.row.codec.coerce(value, this.#dtype.row));
   }
 
   /** numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no copy. */
   slice(spec: string | number): Memmap {
     this.#checkOpen();
-    const geometry = applyIndex(parseIndex(spec), { shape: [...this.shape], strides: [...this.strides], byteOffset: this.#byteOffset });
+    const geometry = applyIndex(parseIndexCached(spec), { shape: this.shape as number[], strides: this.strides as number[], byteOffset: this.#byteOffset });
     return new Memmap(this.#storage, this.#dtype, geometry, false);
   }
 
@@ -219,13 +263,16 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   fill(value: unknown): void {
     this.#checkWritable();
     const lanes = this.#dtype.row.codec.coerce(value, this.#dtype.row);
+    if (this.size === 0) return;
     const access = this.#bind();
     if (access.lanes !== null && this.#dtype.row.codec.lanes === 1 && (isContiguous(this.shape, this.strides, this.itemsize, 'C') || isContiguous(this.shape, this.strides, this.itemsize, 'F'))) {
-      // One native fill over the contiguous run of lanes.
-      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill(lanes[0], access.laneOffset, access.laneOffset + this.size);
+      // One native fill over the contiguous run of lanes (which starts at the lowest address).
+      const [low] = byteExtent(this.shape, this.strides, this.itemsize);
+      const first = access.origin + low / this.itemsize;
+      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill(lanes[0], first, first + this.size);
       return;
     }
-    this.#forEachPosition((position) => this.#write(position, lanes));
+    this.#forEach(access, (at) => access.write(at, lanes));
   }
 
   /**
@@ -239,11 +286,13 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const sourceStrides = broadcastElementStrides(shape, this.shape, values.length === this.size && shape.length === 1 && this.ndim > 1);
     const { codec } = this.#dtype.row;
     const coerced = values.map((value) => codec.coerce(value, this.#dtype.row));
+    if (this.size === 0) return;
+    const access = this.#bind();
     const counters = new Array<number>(this.ndim).fill(0);
-    this.#forEachPosition((position) => {
-      let at = 0;
-      for (let axis = 0; axis < counters.length; axis++) at += counters[axis] * sourceStrides[axis];
-      this.#write(position, coerced[at]);
+    this.#forEach(access, (at) => {
+      let from = 0;
+      for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
+      access.write(at, coerced[from]);
       for (let axis = counters.length - 1; axis >= 0; axis--) {
         if (++counters[axis] < this.shape[axis]) break;
         counters[axis] = 0;
@@ -254,13 +303,15 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   /** A copy as nested JS arrays (a scalar for 0-d). */
   toArray(): unknown {
     this.#checkOpen();
-    const build = (axis: number, position: number): unknown => {
-      if (axis === this.ndim) return this.#read(position);
+    if (this.size === 0) return emptyNested(this.shape, 0);
+    const access = this.#bind();
+    const build = (axis: number, at: number): unknown => {
+      if (axis === this.ndim) return access.read(at);
       const out = new Array(this.shape[axis]);
-      for (let i = 0; i < this.shape[axis]; i++) out[i] = build(axis + 1, position + i * this.strides[axis]);
+      for (let i = 0; i < this.shape[axis]; i++) out[i] = build(axis + 1, at + i * access.steps[axis]);
       return out;
     };
-    return build(0, this.#byteOffset);
+    return build(0, access.origin);
   }
 
   /** Iterates over the first axis, as numpy does: scalars for 1-D, views otherwise. */
@@ -462,94 +513,134 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     return high > low ? [this.#byteOffset + low, high - low] : [0, 0];
   }
 
-  /** Byte position in the mapping of the element at `index`. */
-  #position(index: number[]): number {
-    this.#checkOpen();
-    if (index.length !== this.ndim) {
-      throw memmapError('ERR_MEMMAP_INVALID_INDEX', `expected ${this.ndim} indices for a ${this.ndim}-dimensional memmap, got ${index.length}: ${show(index)}`);
-    }
-    let position = this.#byteOffset;
+  /** `at` (in the accessor's unit) of the element at `index`; the errors are #indexError's. */
+  #at(access: Access, index: number[]): number {
+    const shape = this.shape;
+    if (index.length !== shape.length) throw this.#indexError(index);
+    let at = access.origin;
     for (let axis = 0; axis < index.length; axis++) {
-      const i = index[axis];
-      if (typeof i !== 'number' || !Number.isInteger(i)) {
-        throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
-      }
-      position += resolveInteger(i, this.shape[axis], axis) * this.strides[axis];
+      const dim = shape[axis];
+      let i = index[axis];
+      if (!(i >= -dim && i < dim && Number.isInteger(i))) throw this.#indexError(index);
+      if (i < 0) i += dim;
+      at += i * access.steps[axis];
     }
-    return position;
+    return at;
   }
 
+  /** The precise error for a bad index (off the hot path). */
+  #indexError(index: unknown[]): Error {
+    if (index.length !== this.ndim) {
+      return memmapError('ERR_MEMMAP_INVALID_INDEX', `expected ${this.ndim} indices for a ${this.ndim}-dimensional memmap, got ${index.length}: ${show(index)}`);
+    }
+    for (let axis = 0; axis < index.length; axis++) {
+      const i = index[axis];
+      if (typeof i !== 'number' || !Number.isInteger(i)) return memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
+      resolveInteger(i, this.shape[axis], axis); // throws the RangeError
+    }
+    return memmapError('ERR_MEMMAP_INVALID_INDEX', `bad index ${show(index)}`);
+  }
+
+  /** Binds the accessor for this view (see Access). */
   #bind(): Access {
     if (this.#access !== null) return this.#access;
     const { row } = this.#dtype;
     const laneBytes = row.itemsize / row.codec.lanes;
     const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
-    const first = this.#byteOffset + low;
-    const chunk = Math.floor(first / this.#storage.chunkBytes);
+    const chunk = Math.floor((this.#byteOffset + low) / this.#storage.chunkBytes);
     const chunkStart = chunk * this.#storage.chunkBytes;
     const fits = this.size > 0 && this.#byteOffset + high <= chunkStart + this.#storage.chunkBytes;
     const aligned = (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
     if (this.#dtype.native && fits && aligned) {
       const buffer = chunkBuffer(this.#storage, chunk);
-      this.#access = {
-        lanes: new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes)),
-        laneOffset: (this.#byteOffset - chunkStart) / laneBytes,
-        laneStrides: this.strides.map((stride) => stride / laneBytes),
-      };
+      const lanes = new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes));
+      const steps = this.strides.map((stride) => stride / laneBytes);
+      // Ints and float32/64 read as is; bool, float16 and complex convert (read()).
+      const plain = row.kind === 'i' || row.kind === 'u' || (row.kind === 'f' && row.itemsize > 2) ? lanes : null;
+      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, ...this.#firstAxes(steps), lanes, plain, ...row.codec.laneAccess(lanes) };
     } else {
-      this.#access = { lanes: null, laneOffset: 0, laneStrides: [] };
+      this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...byteAccess(this.#storage, this.#dtype) };
     }
     return this.#access;
   }
 
-  #read(position: number): Scalar {
-    const { codec } = this.#dtype.row;
-    const access = this.#bind();
-    if (access.lanes !== null) {
-      const lane = access.laneOffset + (position - this.#byteOffset) / (this.#dtype.row.itemsize / codec.lanes);
-      return codec.fromLanes(access.lanes[lane], codec.lanes === 2 ? access.lanes[lane + 1] : 0);
-    }
-    const { row, littleEndian } = this.#dtype;
-    const chunk = Math.floor(position / this.#storage.chunkBytes);
-    const within = position - chunk * this.#storage.chunkBytes;
-    const view = chunkDataView(this.#storage, chunk) as unknown as Record<string, (at: number, little: boolean) => number | bigint>;
-    const lane0 = view[row.getLane](within, littleEndian);
-    const lane1 = codec.lanes === 2 ? view[row.getLane](within + row.itemsize / 2, littleEndian) : 0;
-    return codec.fromLanes(lane0, lane1);
+  #firstAxes(steps: readonly number[]): { d0: number; s0: number; d1: number; s1: number } {
+    return { d0: this.shape[0] ?? 0, s0: steps[0] ?? 0, d1: this.shape[1] ?? 0, s1: steps[1] ?? 0 };
   }
 
-  #write(position: number, lanes: [number | bigint, number | bigint]): void {
-    const { codec } = this.#dtype.row;
-    const access = this.#bind();
-    if (access.lanes !== null) {
-      const lane = access.laneOffset + (position - this.#byteOffset) / (this.#dtype.row.itemsize / codec.lanes);
-      (access.lanes as unknown as (number | bigint)[])[lane] = lanes[0];
-      if (codec.lanes === 2) (access.lanes as unknown as (number | bigint)[])[lane + 1] = lanes[1];
-      return;
-    }
-    const { row, littleEndian } = this.#dtype;
-    const chunk = Math.floor(position / this.#storage.chunkBytes);
-    const within = position - chunk * this.#storage.chunkBytes;
-    const view = chunkDataView(this.#storage, chunk) as unknown as Record<string, (at: number, value: number | bigint, little: boolean) => void>;
-    view[row.setLane](within, lanes[0], littleEndian);
-    if (codec.lanes === 2) view[row.setLane](within + row.itemsize / 2, lanes[1], littleEndian);
+  /** get() for any index: negatives, huge indices, the errors. */
+  #getAny(index: number[]): Scalar {
+    if (this.#closed || this.#storage.closed) throw closedError();
+    const access = this.#access ?? this.#bind();
+    return access.read(this.#at(access, index));
   }
 
-  /** Calls `visit` with the byte position of every element, in C order. */
-  #forEachPosition(visit: (position: number) => void): void {
-    if (this.size === 0) return;
+  // The getters bound per ndim in the constructor: the common case (in-range,
+  // non-negative, below 2^32) costs two compares and one closure call;
+  // anything else takes #getAny. `(i >>> 0) === i` is "a uint32 integer".
+  // A trailing `extra` catches a surplus index without `arguments`.
+  static readonly #get1 = function (this: Memmap, i: number, ...extra: number[]): Scalar {
+    const a = this.#access;
+    if (a !== null && !this.#storage.closed && i >>> 0 === i && i < a.d0 && extra.length === 0) {
+      const at = a.origin + i * a.s0;
+      return a.plain !== null ? a.plain[at] : a.read(at);
+    }
+    return this.#getAny(presentIndices([i, ...extra]));
+  };
+
+  static readonly #get2 = function (this: Memmap, i: number, j: number, ...extra: number[]): Scalar {
+    const a = this.#access;
+    if (a !== null && !this.#storage.closed && i >>> 0 === i && j >>> 0 === j && i < a.d0 && j < a.d1 && extra.length === 0) {
+      const at = a.origin + i * a.s0 + j * a.s1;
+      return a.plain !== null ? a.plain[at] : a.read(at);
+    }
+    return this.#getAny(presentIndices([i, j, ...extra]));
+  };
+
+  static readonly #getN = function (this: Memmap, ...index: number[]): Scalar {
+    return this.#getAny(index);
+  };
+
+  /** Calls `visit` with the `at` of every element, in C order. */
+  #forEach(access: Access, visit: (at: number) => void): void {
     const counters = new Array<number>(this.ndim).fill(0);
-    let position = this.#byteOffset;
+    let at = access.origin;
     for (let n = 0; n < this.size; n++) {
-      visit(position);
+      visit(at);
       for (let axis = this.ndim - 1; axis >= 0; axis--) {
-        position += this.strides[axis];
+        at += access.steps[axis];
         if (++counters[axis] < this.shape[axis]) break;
-        position -= this.strides[axis] * this.shape[axis];
+        at -= access.steps[axis] * this.shape[axis];
         counters[axis] = 0;
       }
     }
   }
+}
+
+/** The indices a call really passed: trailing `undefined`s are absent parameters. */
+function presentIndices(index: number[]): number[] {
+  let length = index.length;
+  while (length > 0 && index[length - 1] === undefined) length--;
+  return index.slice(0, length);
+}
+
+/** Nested empty arrays of `shape` (some axis is 0). */
+function emptyNested(shape: readonly number[], axis: number): unknown {
+  if (axis === shape.length) return [];
+  return Array.from({ length: shape[axis] }, () => emptyNested(shape, axis + 1));
+}
+
+/** Parsed index strings, by spec: slicing in a loop parses each spelling once. */
+const parsedIndexes = new Map<string | number, IndexItem[]>();
+function parseIndexCached(spec: unknown): IndexItem[] {
+  if (typeof spec !== 'string' && typeof spec !== 'number') return parseIndex(spec);
+  let items = parsedIndexes.get(spec);
+  if (items === undefined) {
+    items = parseIndex(spec);
+    if (parsedIndexes.size >= 512) parsedIndexes.clear();
+    parsedIndexes.set(spec, items);
+  }
+  return items;
 }
 
 /** Flattens an assign() source to values in C order and its shape. */
