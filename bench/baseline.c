@@ -1,0 +1,107 @@
+/* The C baseline for bench/run.js: the same work over mmap(2), compiled on the
+ * spot with -O3 -march=native. Each mode prints one number.
+ *   openclose PATH N        microseconds per open + mmap + munmap + close (read-only)
+ *   sum PATH                seconds for a float32 sum of the whole file (SIMD)
+ *   random PATH N SEED      seconds for N scattered 4-byte reads with MADV_RANDOM
+ *   create PATH BYTES STEP  seconds to create, fallocate, touch every STEP bytes, msync, close
+ *   resident PATH           bytes of PATH in the page cache (mincore)
+ *   evict PATH              drops PATH from the page cache (POSIX_FADV_DONTNEED)
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static size_t size_of(int fd) {
+  struct stat st;
+  fstat(fd, &st);
+  return (size_t)st.st_size;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  const char *mode = argv[1], *path = argv[2];
+  if (!strcmp(mode, "openclose")) {
+    long n = atol(argv[3]);
+    double t = now();
+    for (long i = 0; i < n; i++) {
+      int fd = open(path, O_RDONLY);
+      size_t len = size_of(fd);
+      void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+      munmap(p, len);
+      close(fd);
+    }
+    printf("%.4f\n", (now() - t) / n * 1e6);
+  } else if (!strcmp(mode, "sum")) {
+    int fd = open(path, O_RDONLY);
+    size_t len = size_of(fd);
+    const float *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    double t = now();
+    float acc[16] = {0};
+    size_t n = len / 4, i = 0;
+    for (; i + 16 <= n; i += 16)
+      for (int k = 0; k < 16; k++) acc[k] += p[i + k];
+    double s = 0;
+    for (int k = 0; k < 16; k++) s += acc[k];
+    for (; i < n; i++) s += p[i];
+    double dt = now() - t;
+    fprintf(stderr, "sum %f\n", s);
+    printf("%.6f\n", dt);
+  } else if (!strcmp(mode, "random")) {
+    long n = atol(argv[3]);
+    unsigned long long x = strtoull(argv[4], NULL, 10) | 1;
+    int fd = open(path, O_RDONLY);
+    size_t len = size_of(fd);
+    const float *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    madvise((void *)p, len, MADV_RANDOM);
+    double t = now(), s = 0;
+    for (long i = 0; i < n; i++) {
+      x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+      s += p[x % (len / 4)];
+    }
+    double dt = now() - t;
+    fprintf(stderr, "sum %f\n", s);
+    printf("%.6f\n", dt);
+  } else if (!strcmp(mode, "create")) {
+    size_t bytes = strtoull(argv[3], NULL, 10), step = strtoull(argv[4], NULL, 10);
+    double t = now();
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ftruncate(fd, bytes);
+    fallocate(fd, 0, 0, bytes);
+    char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    for (size_t i = 0; i < bytes; i += step) p[i] = 1;
+    msync(p, bytes, MS_SYNC);
+    fdatasync(fd);
+    munmap(p, bytes);
+    close(fd);
+    printf("%.6f\n", now() - t);
+  } else if (!strcmp(mode, "resident")) {
+    int fd = open(path, O_RDONLY);
+    size_t len = size_of(fd), page = sysconf(_SC_PAGESIZE), pages = (len + page - 1) / page, count = 0;
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *vec = malloc(pages);
+    mincore(p, len, vec);
+    for (size_t i = 0; i < pages; i++) count += vec[i] & 1;
+    printf("%zu\n", count * page);
+  } else if (!strcmp(mode, "evict")) {
+    int fd = open(path, O_RDONLY);
+    fdatasync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    printf("0\n");
+  } else {
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,295 @@
+// memmap's benchmarks, each against its baseline in the same run: numpy.memmap
+// (python3), C over mmap(2) compiled on the spot, an in-heap TypedArray, fs.
+// Several rounds in alternating order; medians, min-max and the paired ratio,
+// PASS/FAIL per target. Writes bench/results.md and bench/results.svg.
+//
+//   npm run bench              the full run (several minutes; needs ~20 GB of free disk)
+//   npm run bench -- --quick   a smoke test in under a minute (smaller files, fewer rounds)
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { memmap } = require('..');
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 3 : 7;
+const GiB = 2 ** 30;
+const dir = fs.mkdtempSync(path.join(process.env.MEMMAP_BENCH_DIR || os.tmpdir(), 'memmap-bench-'));
+const baseline = path.join(dir, 'baseline');
+execFileSync('cc', ['-O3', '-march=native', '-o', baseline, path.join(__dirname, 'baseline.c')]);
+const c = (...args) => Number(execFileSync(baseline, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+const py = (code, ...args) => Number(execFileSync('python3', ['-c', code, ...args.map(String)], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: undefined } }));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (f) => {
+  const t = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+};
+const sparse = (name, bytes) => {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'w');
+  fs.ftruncateSync(fd, bytes);
+  fs.closeSync(fd);
+  return file;
+};
+/** A file of float32 values 0, 1, 2, ... written in 64 MiB pieces. */
+const floats = (name, bytes) => {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'w');
+  const piece = new Float32Array(16 << 20);
+  for (let done = 0; done < bytes; done += piece.byteLength) {
+    for (let i = 0; i < piece.length; i++) piece[i] = (done / 4 + i) % 1000;
+    fs.writeSync(fd, piece, 0, Math.min(piece.byteLength, bytes - done));
+  }
+  fs.closeSync(fd);
+  return file;
+};
+
+/**
+ * Runs `ours` and `theirs` ROUNDS times in alternating order. Each returns a
+ * cost (lower is better); the ratio is ours / theirs per round.
+ */
+async function paired(ours, theirs) {
+  const a = [];
+  const b = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      a.push(await ours());
+      b.push(await theirs());
+    } else {
+      b.push(await theirs());
+      a.push(await ours());
+    }
+  }
+  return { ours: a, theirs: b, ratios: a.map((x, i) => x / b[i]) };
+}
+
+const results = [];
+function report(name, unit, baselineName, { ours, theirs, ratios }, target, pass, note = '') {
+  const r = median(ratios);
+  const row = {
+    name,
+    unit,
+    baseline: baselineName,
+    ours: { median: median(ours), min: Math.min(...ours), max: Math.max(...ours) },
+    theirs: { median: median(theirs), min: Math.min(...theirs), max: Math.max(...theirs) },
+    ratio: { median: r, min: Math.min(...ratios), max: Math.max(...ratios) },
+    target,
+    pass: pass(r),
+    note,
+  };
+  results.push(row);
+  const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
+  console.log(
+    `${row.pass ? 'PASS' : 'FAIL'}  ${name}: memmap ${f(row.ours.median)} ${unit} (${f(row.ours.min)}-${f(row.ours.max)}), ` +
+      `${baselineName} ${f(row.theirs.median)} ${unit} (${f(row.theirs.min)}-${f(row.theirs.max)}); ratio ${f(r)} (${f(row.ratio.min)}-${f(row.ratio.max)}), target ${target}${note ? `; ${note}` : ''}`,
+  );
+}
+
+async function main() {
+  const big = quick ? GiB / 4 : GiB;
+  const data = floats('data.f32', big);
+  const n = big / 4;
+
+  // 1. open + close of a read-only map.
+  const opens = quick ? 2000 : 20000;
+  const ocOurs = () => seconds(() => { for (let i = 0; i < opens; i++) memmap(data, { dtype: 'float32', mode: 'r' }).close(); }) / opens * 1e6;
+  const ocNumpy = () => py(`
+import sys, time, numpy as np
+path, n = sys.argv[1], int(sys.argv[2])
+t = time.perf_counter()
+for _ in range(n):
+    m = np.memmap(path, dtype='float32', mode='r'); m._mmap.close(); del m
+print((time.perf_counter() - t) / n * 1e6)`, data, opens);
+  report('open + close (read-only map)', 'us', 'numpy.memmap', await paired(ocOurs, ocNumpy), '<= 0.5x', (r) => r <= 0.5, `C mmap(2): ${c('openclose', data, opens).toFixed(2)} us`);
+
+  // 2. Hot scan through data vs the same loop over an in-heap Float32Array.
+  const heap = new Float32Array(n);
+  for (let i = 0; i < n; i++) heap[i] = i % 1000;
+  const scan = (array) => seconds(() => {
+    let s = 0;
+    for (let i = 0; i < array.length; i++) s += array[i];
+    if (s < 0) console.log(s);
+  });
+  const mapped = memmap(data, { dtype: 'float32', mode: 'r' });
+  const view = mapped.data;
+  scan(view);
+  scan(heap);
+  report('hot scan, JS loop over data', 's', 'in-heap Float32Array', await paired(() => scan(view), () => scan(heap)), 'speed >= 0.95x (time <= 1.053x)', (r) => r <= 1 / 0.95);
+
+  // 3. get() against a raw typed-array read, and slice().
+  const reads = quick ? 1 << 22 : 1 << 24;
+  const mask = (1 << 20) - 1;
+  const grid = memmap(data, { dtype: 'float32', mode: 'r', shape: [n / 1024, 1024] });
+  const raw = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) s += heap[(i * 7919) & mask]; if (s < 0) console.log(s); }) / reads * 1e9;
+  const get1 = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) s += mapped.get((i * 7919) & mask); if (s < 0) console.log(s); }) / reads * 1e9;
+  const get2 = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) { const x = (i * 7919) & mask; s += grid.get(x >> 10, x & 1023); } if (s < 0) console.log(s); }) / reads * 1e9;
+  raw(); get1(); get2();
+  report('get(i) on 1-D', 'ns', 'raw typed-array read', await paired(get1, raw), '<= 1.5x', (r) => r <= 1.5);
+  report('get(i, j) on 2-D', 'ns', 'raw typed-array read', await paired(get2, raw), '<= 2x', (r) => r <= 2);
+  const slices = quick ? 20000 : 200000;
+  const sliceCost = () => seconds(() => { for (let i = 0; i < slices; i++) grid.slice('1:, ::2'); }) / slices * 1e6;
+  const oneMicro = () => 1;
+  report('slice()', 'us', '1 us', await paired(sliceCost, oneMicro), '< 1 us', (r) => r < 1);
+
+  // 4. Time to the first element vs reading the whole file.
+  const first = () => seconds(() => { const fp = memmap(data, { dtype: 'float32', mode: 'r' }); fp.get(12345); fp.close(); });
+  const readAll = () => seconds(() => { const b = fs.readFileSync(data); if (b.readFloatLE(4 * 12345) < 0) console.log('x'); });
+  report('time to the first element', 's', 'fs.readFileSync', await paired(first, readAll), '>= 10000x faster (ratio <= 1e-4)', (r) => r <= 1e-4);
+
+  // 5. Native reductions vs np.sum on the same file (hot in the page cache).
+  const sumOurs = () => seconds(() => mapped.sum());
+  const sumNumpy = () => py(`
+import sys, time, numpy as np
+m = np.memmap(sys.argv[1], dtype='float32', mode='r'); m.sum()
+t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
+  sumOurs();
+  const sumC = median([c('sum', data), c('sum', data), c('sum', data)]);
+  const sums = await paired(sumOurs, sumNumpy);
+  report('sum() of float32', 's', 'np.sum', sums, 'time <= 1x numpy (aim: 1.25x C)', (r) => r <= 1, `C SIMD ${(big / sumC / 1e9).toFixed(1)} GB/s, memmap ${(big / median(sums.ours) / 1e9).toFixed(1)} GB/s, memmap/C time ${(median(sums.ours) / sumC).toFixed(2)}`);
+  const strided = mapped.slice('::2');
+  const stridedOurs = () => seconds(() => strided.sum());
+  const stridedNumpy = () => py(`
+import sys, time, numpy as np
+m = np.memmap(sys.argv[1], dtype='float32', mode='r')[::2]; m.sum()
+t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
+  report('sum() of a strided view (::2)', 's', 'np.sum', await paired(stridedOurs, stridedNumpy), 'time <= 1x numpy', (r) => r <= 1);
+  const asyncSum = await paired(async () => { const t = process.hrtime.bigint(); await mapped.sumAsync(); return Number(process.hrtime.bigint() - t) / 1e9; }, sumOurs);
+  report('sumAsync() vs sum()', 's', 'sum()', asyncSum, 'informational', () => true);
+  mapped.close();
+
+  // 6. flushAsync of dirty pages: the event loop's worst lag meanwhile.
+  const dirtyFile = path.join(dir, 'dirty.bin');
+  const dirty = memmap(dirtyFile, { dtype: 'uint8', mode: 'w+', shape: big });
+  const lagOurs = async () => {
+    dirty.fill(Math.floor(Math.random() * 255));
+    let worst = 0;
+    let last = process.hrtime.bigint();
+    const timer = setInterval(() => {
+      const nowT = process.hrtime.bigint();
+      worst = Math.max(worst, Number(nowT - last) / 1e6 - 1);
+      last = nowT;
+    }, 1);
+    await dirty.flushAsync();
+    clearInterval(timer);
+    return Math.max(worst, 0.001);
+  };
+  const syncFlush = () => {
+    dirty.fill(Math.floor(Math.random() * 255));
+    return seconds(() => dirty.flush()) * 1e3;
+  };
+  report('flushAsync(): worst event-loop lag', 'ms', 'sync flush() blocking', await paired(lagOurs, syncFlush), 'lag < 5 ms', (r) => true, '');
+  results[results.length - 1].pass = results[results.length - 1].ours.median < 5;
+  dirty.close();
+
+  // 7. 1000 scattered reads over a 64 GiB sparse file with advice 'random'.
+  const huge = sparse('sparse64.f32', 64 * GiB);
+  const scattered = 1000;
+  let growth = 0;
+  const randomOurs = () => {
+    c('evict', huge);
+    const before = c('resident', huge);
+    const t = seconds(() => {
+      const fp = memmap(huge, { dtype: 'float32', mode: 'r', advice: 'random' });
+      let x = 88172645463325252n;
+      let s = 0;
+      const count = BigInt(fp.size);
+      for (let i = 0; i < scattered; i++) {
+        x ^= (x << 13n) & 0xffffffffffffffffn; x ^= x >> 7n; x ^= (x << 17n) & 0xffffffffffffffffn;
+        s += fp.get(Number(x % count));
+      }
+      fp.close();
+      if (s < 0) console.log(s);
+    });
+    growth = Math.max(growth, c('resident', huge) - before);
+    return t;
+  };
+  const randomC = () => {
+    c('evict', huge);
+    return c('random', huge, scattered, 88172645463325252n);
+  };
+  report('1000 scattered reads, 64 GiB sparse, advice random', 's', 'C with MADV_RANDOM', await paired(randomOurs, randomC), '<= 2x C, page cache < 10 MB', (r) => r <= 2 && growth < 10e6, `page cache growth ${(growth / 1e6).toFixed(1)} MB`);
+  fs.rmSync(huge);
+
+  // 8. Create, touch, flush, close a large w+ file; RSS afterwards.
+  const createBytes = quick ? GiB : 16 * GiB;
+  const step = 1 << 20;
+  let rssGrowth = 0;
+  const createOurs = () => {
+    const file = path.join(dir, 'created.bin');
+    const before = process.memoryUsage().rss;
+    const t = seconds(() => {
+      const fp = memmap(file, { dtype: 'uint8', mode: 'w+', shape: createBytes });
+      for (let i = 0; i < createBytes; i += step) fp.set(i, 1);
+      fp.flush();
+      fp.close();
+    });
+    rssGrowth = Math.max(rssGrowth, process.memoryUsage().rss - before);
+    fs.rmSync(file);
+    return t;
+  };
+  const createC = () => {
+    const file = path.join(dir, 'created-c.bin');
+    const t = c('create', file, createBytes, step);
+    fs.rmSync(file);
+    return t;
+  };
+  report(`w+ create ${createBytes / GiB} GiB, touch, flush, close`, 's', 'C', await paired(createOurs, createC), '<= 2x C, RSS growth < 1 MB', (r) => r <= 2 && rssGrowth < 1 << 20, `RSS growth ${(rssGrowth / 1e6).toFixed(2)} MB`);
+
+  // 9. Past 4 GiB (several ArrayBuffers): the same GB/s as a small map.
+  const past = floats('past4g.f32', quick ? GiB / 2 : 5 * GiB);
+  const pastMap = memmap(past, { dtype: 'float32', mode: 'r', shape: [(quick ? GiB / 2 : 5 * GiB) / 4] });
+  const smallMap = memmap(data, { dtype: 'float32', mode: 'r' });
+  const gbps = (fp) => fp.nbytes / seconds(() => fp.sum()) / 1e9;
+  gbps(pastMap);
+  gbps(smallMap);
+  report(`sum() GB/s, ${quick ? '0.5' : '5'} GiB map vs ${big / GiB} GiB map`, 'GB/s', 'small map', await paired(() => 1 / gbps(pastMap), () => 1 / gbps(smallMap)), 'same speed (time ratio <= 1.1)', (r) => r <= 1.1);
+  pastMap.close();
+  smallMap.close();
+
+  writeReports();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const failed = results.filter((r) => !r.pass).length;
+  console.log(`\n${results.length - failed} targets passed, ${failed} failed`);
+}
+
+function machine() {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / GiB).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}, ${execFileSync('python3', ['-c', 'import numpy; print("numpy", numpy.__version__)'], { encoding: 'utf8' }).trim()}`;
+}
+
+function writeReports() {
+  const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
+  const lines = [
+    `Machine: ${machine()}. ${quick ? 'Quick run' : 'Full run'}, ${ROUNDS} rounds in alternating order; medians (min-max). Generated by \`npm run bench\`.`,
+    '',
+    '| case | memmap | baseline | ratio | target | |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...results.map((r) => `| ${r.name} | ${f(r.ours.median)} ${r.unit} (${f(r.ours.min)}-${f(r.ours.max)}) | ${r.baseline}: ${f(r.theirs.median)} ${r.unit} (${f(r.theirs.min)}-${f(r.theirs.max)}) | ${f(r.ratio.median)} (${f(r.ratio.min)}-${f(r.ratio.max)}) | ${r.target}${r.note ? `; ${r.note}` : ''} | ${r.pass ? 'PASS' : 'FAIL'} |`),
+    '',
+  ];
+  fs.writeFileSync(path.join(__dirname, quick ? 'results-quick.md' : 'results.md'), lines.join('\n'));
+  // A bar per case: the median ratio on a log scale, green when it meets its target.
+  const width = 760;
+  const rowHeight = 26;
+  const height = 40 + results.length * rowHeight;
+  const scale = (r) => 300 + 60 * Math.log10(Math.max(r, 1e-6));
+  const bars = results.map((r, i) => {
+    const y = 30 + i * rowHeight;
+    const x0 = scale(1);
+    const x1 = scale(r.ratio.median);
+    return `<text x="290" y="${y + 15}" text-anchor="end" font-size="11">${r.name.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>` +
+      `<rect x="${Math.min(x0, x1)}" y="${y + 3}" width="${Math.max(2, Math.abs(x1 - x0))}" height="16" fill="${r.pass ? '#2e7d32' : '#c62828'}"/>` +
+      `<text x="${Math.max(x0, x1) + 4}" y="${y + 15}" font-size="11">${f(r.ratio.median)}</text>`;
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
+    `<text x="10" y="18" font-size="13">memmap / baseline, median ratio (log scale; left of the line is cheaper). Green: target met.</text>` +
+    `<line x1="${scale(1)}" y1="26" x2="${scale(1)}" y2="${height - 4}" stroke="#555"/>${bars.join('')}</svg>\n`;
+  fs.writeFileSync(path.join(__dirname, quick ? 'results-quick.svg' : 'results.svg'), svg);
+}
+
+main().catch((error) => {
+  console.error(error);
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(1);
+});
