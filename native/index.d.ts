@@ -27,6 +27,13 @@ export declare class NativeMap {
    * map as allocated memory and collect garbage for nothing.
    */
   buffer(index: number): ArrayBuffer
+  /**
+   * A copy of `len` (at most 64) bytes at byte `start`: one element, read
+   * without creating an ArrayBuffer over the whole chunk.
+   */
+  peek(start: number, len: number): Buffer
+  /** Writes `bytes` (one element) at byte `start`. */
+  poke(start: number, bytes: Buffer): void
   /** `msync` of a byte range, then `fdatasync` if the map grew the file. */
   flush(start: number, len: number): void
   /**

@@ -28,6 +28,8 @@ export interface NativeMap {
   readonly byteLength: number;
   readonly path: string | null;
   buffer(index: number): ArrayBuffer;
+  peek(start: number, len: number): Buffer;
+  poke(start: number, bytes: Buffer): void;
   flush(start: number, len: number): void;
   flushAsync(start: number, len: number): Promise<void>;
   advise(advice: string, start: number, len: number): void;

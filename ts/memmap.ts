@@ -66,6 +66,8 @@ interface Storage {
   readonly mode: Mode;
   readonly offset: number;
   closed: boolean;
+  /** Set when the runtime refused external ArrayBuffers (Electron): views use native copies. */
+  refused: boolean;
 }
 
 function chunkBuffer(storage: Storage, chunk: number): ArrayBuffer {
@@ -139,6 +141,33 @@ function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
   };
 }
 
+/**
+ * The accessor of last resort, where the runtime refuses external ArrayBuffers
+ * (Electron): each element is copied in or out by the binding. `at` is a byte
+ * position. Slower, but get/set/toArray/fill/assign all work; only `data` cannot.
+ */
+function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
+  const { row, littleEndian } = dtype;
+  const { codec } = row;
+  const half = row.itemsize / 2;
+  return {
+    read(at) {
+      const bytes = callNative(() => storage.native.peek(at, row.itemsize));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const get = (view as unknown as Record<string, (at: number, little: boolean) => number | bigint>)[row.getLane];
+      return codec.fromLanes(get.call(view, 0, littleEndian), codec.lanes === 2 ? get.call(view, half, littleEndian) : 0);
+    },
+    write(at, lanes) {
+      const bytes = Buffer.alloc(row.itemsize);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const set = (view as unknown as Record<string, (at: number, value: number | bigint, little: boolean) => void>)[row.setLane];
+      set.call(view, 0, lanes[0], littleEndian);
+      if (codec.lanes === 2) set.call(view, half, lanes[1], littleEndian);
+      callNative(() => storage.native.poke(at, bytes));
+    },
+  };
+}
+
 const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
 
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
@@ -172,6 +201,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   readonly #isBase: boolean;
   #closed = false;
   #access: Access | null = null;
+  /** get() calls served by a native copy before this view binds a buffer (see #getAny). */
+  #coldReads = 0;
   #data: AnyTypedArray | null = null;
 
   /** @internal Use `memmap()` or `slice()`. */
@@ -551,28 +582,85 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const chunkStart = chunk * this.#storage.chunkBytes;
     const fits = this.size > 0 && this.#byteOffset + high <= chunkStart + this.#storage.chunkBytes;
     const aligned = (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
-    if (this.#dtype.native && fits && aligned) {
-      const buffer = chunkBuffer(this.#storage, chunk);
+    if (this.#storage.refused) {
+      this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...nativeAccess(this.#storage, this.#dtype) };
+    } else if (this.#dtype.native && fits && aligned) {
+      const buffer = this.#chunkOrRefusal(chunk);
+      if (buffer === null) return this.#bind();
       const lanes = new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes));
       const steps = this.strides.map((stride) => stride / laneBytes);
       // Ints and float32/64 read as is; bool, float16 and complex convert (read()).
       const plain = row.kind === 'i' || row.kind === 'u' || (row.kind === 'f' && row.itemsize > 2) ? lanes : null;
       this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, ...this.#firstAxes(steps), lanes, plain, ...row.codec.laneAccess(lanes) };
     } else {
+      if (this.size > 0 && this.#chunkOrRefusal(chunk) === null) return this.#bind();
       this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...byteAccess(this.#storage, this.#dtype) };
     }
     return this.#access;
+  }
+
+  /** The chunk's buffer, or null (and `storage.refused` set) where the runtime refuses external buffers. */
+  #chunkOrRefusal(chunk: number): ArrayBuffer | null {
+    try {
+      return chunkBuffer(this.#storage, chunk);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED') throw error;
+      this.#storage.refused = true;
+      return null;
+    }
   }
 
   #firstAxes(steps: readonly number[]): { d0: number; s0: number; d1: number; s1: number } {
     return { d0: this.shape[0] ?? 0, s0: steps[0] ?? 0, d1: this.shape[1] ?? 0, s1: steps[1] ?? 0 };
   }
 
-  /** get() for any index: negatives, huge indices, the errors. */
+  /**
+   * get() for any index: negatives, huge indices, the errors, and the first
+   * reads of a view. Creating the ArrayBuffer over a chunk makes V8 count up to
+   * 4 GiB of external memory and collect garbage (milliseconds), so a view
+   * whose chunk has no buffer yet first reads through a native copy of the one
+   * element (about a microsecond), and binds a buffer only once those reads
+   * would have paid for it: one read per 512 KiB of the view's bytes, at least
+   * 8 (ski rental: never more than twice the better choice in hindsight).
+   */
   #getAny(index: number[]): Scalar {
     if (this.#closed || this.#storage.closed) throw closedError();
+    if (this.#access === null && this.#staysCold()) {
+      this.#coldReads++;
+      return this.#coldRead(this.#byteAt(index));
+    }
     const access = this.#access ?? this.#bind();
     return access.read(this.#at(access, index));
+  }
+
+  #staysCold(): boolean {
+    const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
+    if (high <= low) return false;
+    const chunkBytes = this.#storage.chunkBytes;
+    const first = Math.floor((this.#byteOffset + low) / chunkBytes);
+    const last = Math.floor((this.#byteOffset + high - 1) / chunkBytes);
+    let missing = false;
+    for (let chunk = first; chunk <= last && !missing; chunk++) missing = this.#storage.chunks[chunk] === undefined;
+    return missing && this.#coldReads < Math.max(8, (high - low) / 2 ** 19);
+  }
+
+  /** Byte position in the mapping of the element at `index` (errors as #at's). */
+  #byteAt(index: number[]): number {
+    if (index.length !== this.ndim) throw this.#indexError(index);
+    let position = this.#byteOffset;
+    for (let axis = 0; axis < index.length; axis++) {
+      const dim = this.shape[axis];
+      let i = index[axis];
+      if (!(i >= -dim && i < dim && Number.isInteger(i))) throw this.#indexError(index);
+      if (i < 0) i += dim;
+      position += i * this.strides[axis];
+    }
+    return position;
+  }
+
+  /** One element through a native copy of its bytes. */
+  #coldRead(position: number): Scalar {
+    return nativeAccess(this.#storage, this.#dtype).read(position);
   }
 
   // The getters bound per ndim in the constructor: the common case (in-range,
@@ -800,6 +888,7 @@ function openStorage(target: string | number, mode: Mode, offset: number, byteLe
       mode,
       offset,
       closed: false,
+      refused: false,
     };
   } catch (error) {
     native.close();

@@ -349,6 +349,38 @@ impl Mapping {
         Ok(())
     }
 
+    /// Copies `out.len()` bytes starting at byte `start` of the map into `out`
+    /// (one element's worth, for reads that should not create a JavaScript
+    /// buffer over the whole map).
+    ///
+    /// # Errors
+    ///
+    /// A range outside the map.
+    pub fn read_into(&self, start: usize, out: &mut [u8]) -> Result<()> {
+        self.check_range(start, out.len())?;
+        if !out.is_empty() {
+            // SAFETY: the range was checked to lie inside the map; the copy
+            // forms no reference into the mapping, and `out` cannot overlap it.
+            unsafe { std::ptr::copy_nonoverlapping(self.as_ptr().add(start), out.as_mut_ptr(), out.len()) };
+        }
+        Ok(())
+    }
+
+    /// Copies `bytes` into the map at byte `start`.
+    ///
+    /// # Errors
+    ///
+    /// A range outside the map.
+    pub fn write_from(&self, start: usize, bytes: &[u8]) -> Result<()> {
+        self.check_range(start, bytes.len())?;
+        if !bytes.is_empty() {
+            // SAFETY: the range was checked to lie inside the (writable: private
+            // or shared read-write) map; no reference into it exists.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.as_ptr().add(start), bytes.len()) };
+        }
+        Ok(())
+    }
+
     /// Flushes the whole map.
     ///
     /// # Errors

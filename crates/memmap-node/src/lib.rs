@@ -238,6 +238,25 @@ impl NativeMap {
         Ok(ArrayBufferValue(value))
     }
 
+    /// A copy of `len` (at most 64) bytes at byte `start`: one element, read
+    /// without creating an ArrayBuffer over the whole chunk.
+    #[napi]
+    pub fn peek(&self, start: f64, len: u32) -> Result<Buffer> {
+        let mut out = vec![0u8; (len as usize).min(64)];
+        self.live()?
+            .read_into(to_usize(start, "start")?, &mut out)
+            .map_err(to_js_error)?;
+        Ok(out.into())
+    }
+
+    /// Writes `bytes` (one element) at byte `start`.
+    #[napi]
+    pub fn poke(&self, start: f64, bytes: Buffer) -> Result<()> {
+        self.live()?
+            .write_from(to_usize(start, "start")?, &bytes)
+            .map_err(to_js_error)
+    }
+
     /// `msync` of a byte range, then `fdatasync` if the map grew the file.
     #[napi]
     pub fn flush(&self, start: f64, len: f64) -> Result<()> {
