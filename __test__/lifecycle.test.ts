@@ -197,7 +197,8 @@ describe('in a child process (a crash fails the test)', () => {
       for (let i = 0; i < 100; i++) fp.get(1, 1);
       console.log(JSON.stringify([fp.get(1, 2), fp.slice('::2, 3').toArray(), fp.sum()]));
       fp.close();
-      console.log(JSON.stringify(Array.from(new Float32Array(require('fs').readFileSync(path).buffer.slice(0)))));
+      const bytes = require('fs').readFileSync(path);
+      console.log(JSON.stringify(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))));
     `);
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
