@@ -28,10 +28,11 @@ export declare class NativeMap {
    */
   buffer(index: number): ArrayBuffer
   /**
-   * A copy of `len` (at most 64) bytes at byte `start`: one element, read
-   * without creating an ArrayBuffer over the whole chunk.
+   * Copies the bytes at byte `start` into `target` (one element's worth, a
+   * scratch buffer the caller reuses): a read that creates no ArrayBuffer
+   * over the whole chunk and allocates nothing.
    */
-  peek(start: number, len: number): Buffer
+  peek(start: number, target: Buffer): void
   /** Writes `bytes` (one element) at byte `start`. */
   poke(start: number, bytes: Buffer): void
   /** `msync` of a byte range, then `fdatasync` if the map grew the file. */

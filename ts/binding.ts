@@ -28,7 +28,7 @@ export interface NativeMap {
   readonly byteLength: number;
   readonly path: string | null;
   buffer(index: number): ArrayBuffer;
-  peek(start: number, len: number): Buffer;
+  peek(start: number, target: Buffer): void;
   poke(start: number, bytes: Buffer): void;
   flush(start: number, len: number): void;
   flushAsync(start: number, len: number): Promise<void>;

@@ -150,12 +150,14 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
   const { row, littleEndian } = dtype;
   const { codec } = row;
   const half = row.itemsize / 2;
+  // One scratch buffer per accessor: the binding copies the element into it.
+  const scratch = Buffer.alloc(row.itemsize);
+  const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  const get = (scratchView as unknown as Record<string, (at: number, little: boolean) => number | bigint>)[row.getLane];
   return {
     read(at) {
-      const bytes = callNative(() => storage.native.peek(at, row.itemsize));
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const get = (view as unknown as Record<string, (at: number, little: boolean) => number | bigint>)[row.getLane];
-      return codec.fromLanes(get.call(view, 0, littleEndian), codec.lanes === 2 ? get.call(view, half, littleEndian) : 0);
+      callNative(() => storage.native.peek(at, scratch));
+      return codec.fromLanes(get.call(scratchView, 0, littleEndian), codec.lanes === 2 ? get.call(scratchView, half, littleEndian) : 0);
     },
     write(at, lanes) {
       const bytes = Buffer.alloc(row.itemsize);
@@ -203,6 +205,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #access: Access | null = null;
   /** get() calls served by a native copy before this view binds a buffer (see #getAny). */
   #coldReads = 0;
+  #cold: Pick<Access, 'read'> | null = null;
   #data: AnyTypedArray | null = null;
 
   /** @internal Use `memmap()` or `slice()`. */
@@ -660,7 +663,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
 
   /** One element through a native copy of its bytes. */
   #coldRead(position: number): Scalar {
-    return nativeAccess(this.#storage, this.#dtype).read(position);
+    this.#cold ??= nativeAccess(this.#storage, this.#dtype);
+    return this.#cold.read(position);
   }
 
   // The getters bound per ndim in the constructor: the common case (in-range,
@@ -873,7 +877,7 @@ function parseOptions(raw: unknown) {
 
 /** Opens `byteLength` bytes (or the rest of the file) at `offset` as a Storage. */
 function openStorage(target: string | number, mode: Mode, offset: number, byteLength: number | null, itemsize: number, advice: Advice | null): Storage {
-  const source = typeof target === 'string' ? resolve(target) : target;
+  const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
   const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
   try {
     const mapped = native.byteLength;

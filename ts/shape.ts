@@ -36,10 +36,11 @@ export function sizeOf(shape: readonly number[], itemsize = 1, argument = 'shape
 
 /** numpy's strides, in bytes, for a contiguous array in `order`. */
 export function contiguousStrides(shape: readonly number[], itemsize: number, order: Order): number[] {
-  const strides = new Array<number>(shape.length);
+  const ndim = shape.length;
+  const strides = new Array<number>(ndim);
   let step = itemsize;
-  const axes = order === 'C' ? [...shape.keys()].reverse() : [...shape.keys()];
-  for (const axis of axes) {
+  for (let k = 0; k < ndim; k++) {
+    const axis = order === 'C' ? ndim - 1 - k : k;
     strides[axis] = step;
     step *= Math.max(shape[axis], 1);
   }
@@ -48,10 +49,11 @@ export function contiguousStrides(shape: readonly number[], itemsize: number, or
 
 /** numpy's flags.c_contiguous / f_contiguous (axes of length 1 do not count). */
 export function isContiguous(shape: readonly number[], strides: readonly number[], itemsize: number, order: Order): boolean {
-  if (shape.includes(0)) return true;
+  const ndim = shape.length;
   let expected = itemsize;
-  const axes = order === 'C' ? [...shape.keys()].reverse() : [...shape.keys()];
-  for (const axis of axes) {
+  for (let k = 0; k < ndim; k++) {
+    const axis = order === 'C' ? ndim - 1 - k : k;
+    if (shape[axis] === 0) return true;
     if (shape[axis] === 1) continue;
     if (strides[axis] !== expected) return false;
     expected *= shape[axis];
@@ -64,13 +66,13 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
  * where low <= 0 when some stride is negative. Empty views touch nothing.
  */
 export function byteExtent(shape: readonly number[], strides: readonly number[], itemsize: number): [number, number] {
-  if (shape.includes(0)) return [0, 0];
   let low = 0;
   let high = itemsize;
-  shape.forEach((dim, axis) => {
-    const reach = (dim - 1) * strides[axis];
+  for (let axis = 0; axis < shape.length; axis++) {
+    if (shape[axis] === 0) return [0, 0];
+    const reach = (shape[axis] - 1) * strides[axis];
     if (reach < 0) low += reach;
     else high += reach;
-  });
+  }
   return [low, high];
 }

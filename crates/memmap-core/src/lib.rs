@@ -212,7 +212,8 @@ impl Mapping {
             }
             err
         };
-        let described = describe(&source);
+        // Built only on error paths: formatting it on every open is measurable.
+        let described = Described(&source);
         let meta = file
             .metadata()
             .map_err(|e| Error::io(e, format!("cannot stat {described}")))
@@ -479,10 +480,15 @@ impl Drop for Mapping {
     }
 }
 
-fn describe(source: &Source) -> String {
-    match source {
-        Source::Path(path) => format!("'{}'", path.display()),
-        Source::Fd(fd) => format!("descriptor {fd}"),
+/// How messages name the file: `'path'` or `descriptor N`, formatted on demand.
+struct Described<'a>(&'a Source);
+
+impl std::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Source::Path(path) => write!(f, "'{}'", path.display()),
+            Source::Fd(fd) => write!(f, "descriptor {fd}"),
+        }
     }
 }
 
@@ -545,7 +551,7 @@ fn open_file(source: &Source, mode: Mode) -> Result<(File, Option<PathBuf>, bool
 }
 
 /// numpy's rules for how many bytes to map, given what the file holds.
-fn resolve_length(length: Length, offset: u64, file_len: u64, mode: Mode, described: &str) -> Result<u64> {
+fn resolve_length(length: Length, offset: u64, file_len: u64, mode: Mode, described: &Described) -> Result<u64> {
     match length {
         Length::Exact(n) => {
             if !mode.writes_file() {
@@ -599,7 +605,7 @@ fn resolve_length(length: Length, offset: u64, file_len: u64, mode: Mode, descri
 
 /// Sizes the file for `w+`/`r+`: truncate (`w+` by path), extend to `end`, and
 /// reserve the new blocks. On failure the old size is put back.
-fn resize(file: &File, mode: Mode, old_len: u64, start_len: u64, end: u64, described: &str) -> Result<()> {
+fn resize(file: &File, mode: Mode, old_len: u64, start_len: u64, end: u64, described: &Described) -> Result<()> {
     let grow = |from: u64| -> Result<()> {
         file.set_len(end)
             .map_err(|e| Error::io(e, format!("cannot extend file {described} to {end} bytes")))?;
@@ -623,7 +629,7 @@ fn resize(file: &File, mode: Mode, old_len: u64, start_len: u64, end: u64, descr
     })
 }
 
-fn map_range(file: &File, mode: Mode, offset: u64, len: usize, described: &str) -> Result<MmapRaw> {
+fn map_range(file: &File, mode: Mode, offset: u64, len: usize, described: &Described) -> Result<MmapRaw> {
     let mut options = MmapOptions::new();
     options.offset(offset).len(len);
     let mapped = match mode {

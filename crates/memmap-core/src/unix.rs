@@ -10,6 +10,8 @@ use std::path::Path;
 /// return at once instead of waiting for a writer (numpy hangs there), and the
 /// caller rejects anything that is not a regular file right after. The flag is
 /// cleared again so that later I/O on a regular file behaves as usual.
+/// A descriptor opened only to be mapped and closed (read-only maps) keeps the
+/// flag: no read or write ever goes through it.
 pub fn open_nonblocking(path: &Path, write: bool, create: bool) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
@@ -17,6 +19,9 @@ pub fn open_nonblocking(path: &Path, write: bool, create: bool) -> io::Result<Fi
         .create(create)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)?;
+    if !write {
+        return Ok(file);
+    }
     let fd = file.as_raw_fd();
     // SAFETY: `fd` is open for the lifetime of `file`; F_GETFL/F_SETFL only read
     // and set status flags of that descriptor.

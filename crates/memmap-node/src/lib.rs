@@ -238,15 +238,14 @@ impl NativeMap {
         Ok(ArrayBufferValue(value))
     }
 
-    /// A copy of `len` (at most 64) bytes at byte `start`: one element, read
-    /// without creating an ArrayBuffer over the whole chunk.
+    /// Copies the bytes at byte `start` into `target` (one element's worth, a
+    /// scratch buffer the caller reuses): a read that creates no ArrayBuffer
+    /// over the whole chunk and allocates nothing.
     #[napi]
-    pub fn peek(&self, start: f64, len: u32) -> Result<Buffer> {
-        let mut out = vec![0u8; (len as usize).min(64)];
+    pub fn peek(&self, start: f64, mut target: Buffer) -> Result<()> {
         self.live()?
-            .read_into(to_usize(start, "start")?, &mut out)
-            .map_err(to_js_error)?;
-        Ok(out.into())
+            .read_into(to_usize(start, "start")?, target.as_mut())
+            .map_err(to_js_error)
     }
 
     /// Writes `bytes` (one element) at byte `start`.
