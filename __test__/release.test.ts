@@ -79,3 +79,23 @@ describeRelease('release rehearsal', () => {
     run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'use.ts'], project, env);
   });
 });
+
+describe('the loader when no binary fits', () => {
+  const work = tempDir();
+  test('says which platform it looked for, how to build from source, and keeps the load errors as cause', () => {
+    const pkg = join(work, 'pkg');
+    mkdirSync(join(pkg, 'native'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+    copyFileSync(join(ROOT, 'native', 'index.js'), join(pkg, 'native', 'index.js')); // no .node beside it, no platform package
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'memmap', version: '0.1.0', main: 'dist/index.js' }));
+    const result = spawnSync(process.execPath, ['-e', `
+      try { require(${JSON.stringify(join(pkg, 'dist', 'index.js'))}); console.log('loaded?!'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: String(e.cause && (e.cause.message || e.cause)) })); }`], { encoding: 'utf8', cwd: work });
+    const { code, message, cause } = JSON.parse(result.stdout);
+    expect(code).toBe('ERR_MEMMAP_NO_BINARY');
+    expect(message).toContain(`${process.platform}-${process.arch}`);
+    expect(message).toMatch(/npm run build/);
+    expect(message).toMatch(/memmap-linux-x64-(gnu|musl)|memmap-/);
+    expect(cause).toMatch(/Cannot find|native binding|memmap/i);
+  });
+});
