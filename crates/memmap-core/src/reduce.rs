@@ -409,30 +409,16 @@ fn fold<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> Opti
             _ => return fold::<SWAP>(element, Reduction::Sum, runs),
         });
     }
-    macro_rules! signed {
-        ($t:ty) => {{
-            let (mut sum, mut min, mut max) = (0i64, i64::MAX, i64::MIN);
+    // Integer folds: numpy accumulates sums in int64/uint64 (wrapping).
+    macro_rules! integer {
+        ($t:ty, $acc:ty, $result:ident) => {{
+            let (mut sum, mut min, mut max) = (0 as $acc, <$acc>::MAX, <$acc>::MIN);
             match op {
-                Reduction::Sum | Reduction::FloatSum => each::<$t, SWAP>(runs, |v| sum = sum.wrapping_add(v as i64)),
-                Reduction::Min => each::<$t, SWAP>(runs, |v| min = min.min(v as i64)),
-                Reduction::Max => each::<$t, SWAP>(runs, |v| max = max.max(v as i64)),
+                Reduction::Sum | Reduction::FloatSum => each::<$t, SWAP>(runs, |v| sum = sum.wrapping_add(v as $acc)),
+                Reduction::Min => each::<$t, SWAP>(runs, |v| min = min.min(v as $acc)),
+                Reduction::Max => each::<$t, SWAP>(runs, |v| max = max.max(v as $acc)),
             }
-            Scalar::Int(match op {
-                Reduction::Sum | Reduction::FloatSum => sum,
-                Reduction::Min => min,
-                Reduction::Max => max,
-            })
-        }};
-    }
-    macro_rules! unsigned {
-        ($t:ty) => {{
-            let (mut sum, mut min, mut max) = (0u64, u64::MAX, 0u64);
-            match op {
-                Reduction::Sum | Reduction::FloatSum => each::<$t, SWAP>(runs, |v| sum = sum.wrapping_add(v as u64)),
-                Reduction::Min => each::<$t, SWAP>(runs, |v| min = min.min(v as u64)),
-                Reduction::Max => each::<$t, SWAP>(runs, |v| max = max.max(v as u64)),
-            }
-            Scalar::UInt(match op {
+            Scalar::$result(match op {
                 Reduction::Sum | Reduction::FloatSum => sum,
                 Reduction::Min => min,
                 Reduction::Max => max,
@@ -453,14 +439,14 @@ fn fold<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> Opti
                 Reduction::Max => Scalar::Bool(count > 0),
             }
         }
-        Element::I8 => signed!(i8),
-        Element::I16 => signed!(i16),
-        Element::I32 => signed!(i32),
-        Element::I64 => signed!(i64),
-        Element::U8 => unsigned!(u8),
-        Element::U16 => unsigned!(u16),
-        Element::U32 => unsigned!(u32),
-        Element::U64 => unsigned!(u64),
+        Element::I8 => integer!(i8, i64, Int),
+        Element::I16 => integer!(i16, i64, Int),
+        Element::I32 => integer!(i32, i64, Int),
+        Element::I64 => integer!(i64, i64, Int),
+        Element::U8 => integer!(u8, u64, UInt),
+        Element::U16 => integer!(u16, u64, UInt),
+        Element::U32 => integer!(u32, u64, UInt),
+        Element::U64 => integer!(u64, u64, UInt),
         Element::F16 => Scalar::Float(match op {
             Reduction::Sum | Reduction::FloatSum => sum_float::<u16, SWAP>(runs, half),
             _ => extreme_float::<u16, SWAP>(runs, op, half),
