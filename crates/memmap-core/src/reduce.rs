@@ -291,79 +291,53 @@ fn is_f32<T: 'static>() -> bool {
     std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
 }
 
-/// Float32 sum of `count` contiguous values at `start`: 32 float32 lanes
-/// summed over blocks of 4096 values (so the compiler vectorises the adds),
-/// each block's total folded into an f64. Block-wise accumulation keeps the
-/// error near numpy's pairwise float32 sum while running at memory speed.
+/// Float32 sum of a strided run (any stride): sixteen float32 accumulators
+/// per block of 4096 values, each block's total folded into an f64.
+fn sum_f32_strided(start: *const u8, count: usize, stride: isize) -> f64 {
+    sum_f32_blocks::<16>(start, count, stride)
+}
+
+/// Float32 sum of `count` contiguous values: the same blocks with 32 lanes and
+/// a constant stride, which the compiler turns into vector loads and adds
+/// (AVX2 chosen at run time). Block-wise accumulation keeps the error near
+/// numpy's pairwise float32 sum while running at memory speed.
 fn sum_f32_contiguous(start: *const u8, count: usize) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (just checked); the range is inside the map.
         return unsafe { sum_f32_avx2(start, count) };
     }
-    sum_f32_portable(start, count)
-}
-
-/// Float32 sum of a strided run: sixteen float32 accumulators per block of 4096
-/// (independent adds pipeline even though the loads cannot be vector loads).
-fn sum_f32_strided(start: *const u8, count: usize, stride: isize) -> f64 {
-    const LANES: usize = 16;
-    const BLOCK: usize = 4096;
-    let mut total = 0.0f64;
-    let mut done = 0;
-    while done < count {
-        let n = (count - done).min(BLOCK);
-        let mut acc = [0.0f32; LANES];
-        let mut p = start.wrapping_offset(done as isize * stride);
-        let full = n / LANES * LANES;
-        for _ in (0..full).step_by(LANES) {
-            for (k, lane) in acc.iter_mut().enumerate() {
-                // SAFETY: element `done + i + k` of the run, inside the map.
-                *lane += unsafe { f32::load::<false>(p.wrapping_offset(k as isize * stride)) };
-            }
-            p = p.wrapping_offset(LANES as isize * stride);
-        }
-        let mut block: f64 = acc.iter().map(|&x| x as f64).sum();
-        for _ in full..n {
-            // SAFETY: as above.
-            block += unsafe { f32::load::<false>(p) } as f64;
-            p = p.wrapping_offset(stride);
-        }
-        total += block;
-        done += n;
-    }
-    total
+    sum_f32_blocks::<32>(start, count, 4)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn sum_f32_avx2(start: *const u8, count: usize) -> f64 {
-    sum_f32_portable(start, count)
+    sum_f32_blocks::<32>(start, count, 4)
 }
 
 #[inline(always)]
-fn sum_f32_portable(start: *const u8, count: usize) -> f64 {
-    const LANES: usize = 32;
+fn sum_f32_blocks<const LANES: usize>(start: *const u8, count: usize, stride: isize) -> f64 {
     const BLOCK: usize = 4096;
     let mut total = 0.0f64;
     let mut done = 0;
     while done < count {
         let n = (count - done).min(BLOCK);
         let mut acc = [0.0f32; LANES];
-        let base = start.wrapping_add(done * 4);
+        let base = start.wrapping_offset(done as isize * stride);
         let full = n / LANES * LANES;
         let mut i = 0;
         while i < full {
             for (k, lane) in acc.iter_mut().enumerate() {
-                // SAFETY: `done + i + k < count`: inside the run, inside the map.
-                *lane += unsafe { f32::load::<false>(base.wrapping_add((i + k) * 4)) };
+                // SAFETY: element `done + i + k` of the run, inside the map.
+                *lane += unsafe { f32::load::<false>(base.wrapping_offset((i + k) as isize * stride)) };
             }
             i += LANES;
         }
         let mut block: f64 = acc.iter().map(|&x| x as f64).sum();
         for j in full..n {
             // SAFETY: as above.
-            block += unsafe { f32::load::<false>(base.wrapping_add(j * 4)) } as f64;
+            block += unsafe { f32::load::<false>(base.wrapping_offset(j as isize * stride)) } as f64;
         }
         total += block;
         done += n;
