@@ -382,6 +382,26 @@ impl Mapping {
         Ok(())
     }
 
+    /// [`Mapping::flush_range`] at low thread priority: for the thread pool,
+    /// so that a long writeback does not starve the event loop of CPU.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mapping::flush_range`].
+    pub fn flush_range_in_background(&self, start: usize, len: usize) -> Result<()> {
+        // In pieces: one msync over gigabytes holds kernel locks long enough to
+        // stall the event loop's own memory calls; 16 MiB at a time does not.
+        const PIECE: usize = 16 << 20;
+        sys::with_low_priority(|| {
+            let mut done = 0;
+            while done + PIECE < len {
+                self.flush_range(start + done, PIECE)?;
+                done += PIECE;
+            }
+            self.flush_range(start + done, len - done)
+        })
+    }
+
     /// Flushes the whole map.
     ///
     /// # Errors

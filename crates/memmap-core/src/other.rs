@@ -35,3 +35,7 @@ pub unsafe fn replace_with_placeholder(_ptr: *mut u8, _len: usize) -> io::Result
 pub fn max_map_count() -> Option<usize> {
     None
 }
+
+pub fn with_low_priority<T>(work: impl FnOnce() -> T) -> T {
+    work()
+}

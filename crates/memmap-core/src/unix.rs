@@ -136,3 +136,26 @@ pub fn max_map_count() -> Option<usize> {
         .parse()
         .ok()
 }
+
+/// Runs `work` with this thread's scheduling priority lowered (Linux: nice is
+/// per thread), so that a long msync on a worker thread yields the CPU to the
+/// event loop on a machine with few cores. Restored afterwards.
+pub fn with_low_priority<T>(work: impl FnOnce() -> T) -> T {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and get/setpriority have no memory-safety preconditions;
+        // `who` is this thread's id, so only this thread's priority changes.
+        let (tid, before) = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            (tid, libc::getpriority(libc::PRIO_PROCESS, tid))
+        };
+        // SAFETY: as above.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, 10) };
+        let out = work();
+        // SAFETY: as above; lowering nice back needs no privilege for a value we had.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, before) };
+        out
+    }
+    #[cfg(not(target_os = "linux"))]
+    work()
+}

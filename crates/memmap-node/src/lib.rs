@@ -367,7 +367,9 @@ impl Task for FlushTask {
     type JsValue = ();
 
     fn compute(&mut self) -> Result<()> {
-        self.mapping.flush_range(self.start, self.len).map_err(to_js_error)
+        self.mapping
+            .flush_range_in_background(self.start, self.len)
+            .map_err(to_js_error)
     }
 
     fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
