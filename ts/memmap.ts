@@ -156,7 +156,11 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
   const get = (scratchView as unknown as Record<string, (at: number, little: boolean) => number | bigint>)[row.getLane];
   return {
     read(at) {
-      callNative(() => storage.native.peek(at, scratch));
+      try {
+        storage.native.peek(at, scratch);
+      } catch (error) {
+        throw fromNative(error);
+      }
       return codec.fromLanes(get.call(scratchView, 0, littleEndian), codec.lanes === 2 ? get.call(scratchView, half, littleEndian) : 0);
     },
     write(at, lanes) {
@@ -205,6 +209,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #access: Access | null = null;
   /** get() calls served by a native copy before this view binds a buffer (see #getAny). */
   #coldReads = 0;
+  /** How many cold reads this view may make (computed on its first get; see #getAny). */
+  #coldLimit = -1;
   #cold: Pick<Access, 'read'> | null = null;
   #data: AnyTypedArray | null = null;
 
@@ -637,14 +643,17 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   }
 
   #staysCold(): boolean {
-    const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
-    if (high <= low) return false;
-    const chunkBytes = this.#storage.chunkBytes;
-    const first = Math.floor((this.#byteOffset + low) / chunkBytes);
-    const last = Math.floor((this.#byteOffset + high - 1) / chunkBytes);
-    let missing = false;
-    for (let chunk = first; chunk <= last && !missing; chunk++) missing = this.#storage.chunks[chunk] === undefined;
-    return missing && this.#coldReads < Math.max(8, (high - low) / 2 ** 19);
+    if (this.#coldLimit < 0) {
+      // Decided once per view: no cold reads if its chunks already have buffers.
+      const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
+      const chunkBytes = this.#storage.chunkBytes;
+      const first = Math.floor((this.#byteOffset + low) / chunkBytes);
+      const last = Math.floor((this.#byteOffset + high - 1) / chunkBytes);
+      let missing = false;
+      for (let chunk = first; chunk <= last && !missing; chunk++) missing = this.#storage.chunks[chunk] === undefined;
+      this.#coldLimit = high > low && missing ? Math.max(8, (high - low) / 2 ** 19) : 0;
+    }
+    return this.#coldReads < this.#coldLimit;
   }
 
   /** Byte position in the mapping of the element at `index` (errors as #at's). */

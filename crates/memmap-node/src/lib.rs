@@ -242,7 +242,7 @@ impl NativeMap {
     /// scratch buffer the caller reuses): a read that creates no ArrayBuffer
     /// over the whole chunk and allocates nothing.
     #[napi]
-    pub fn peek(&self, start: f64, mut target: Buffer) -> Result<()> {
+    pub fn peek(&self, start: f64, mut target: BufferSlice) -> Result<()> {
         self.live()?
             .read_into(to_usize(start, "start")?, target.as_mut())
             .map_err(to_js_error)
@@ -250,7 +250,7 @@ impl NativeMap {
 
     /// Writes `bytes` (one element) at byte `start`.
     #[napi]
-    pub fn poke(&self, start: f64, bytes: Buffer) -> Result<()> {
+    pub fn poke(&self, start: f64, bytes: BufferSlice) -> Result<()> {
         self.live()?
             .write_from(to_usize(start, "start")?, &bytes)
             .map_err(to_js_error)
