@@ -8,13 +8,31 @@ DTYPES = ['|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '>u2', '<i4', '>i4', '<u4', 
           '<c8', '>c8', '<c16', '>c16']
 
 
+# Bytes, unicode, void, datetime64 and timedelta64 (issue 4, first part).
+EXTRA_DTYPES = ['|S5', '<U3', '>U3', '|V4', '<M8[ns]', '>M8[s]', '<M8[D]', '<M8[us]', '<m8[h]', '>m8[ms]']
+
+
 def sample(descr, shape, seed=None):
     """Values of every sign and size the dtype holds, in the given shape."""
     dt = np.dtype(descr)
     n = int(np.prod(shape)) if len(shape) else 1
     rng = np.random.default_rng(seed) if seed is not None else None
     base = np.arange(n, dtype=np.float64) if rng is None else rng.integers(-1000, 1000, n).astype(np.float64)
-    if dt.kind == 'b':
+    ints = base.astype(np.int64)
+    if dt.kind == 'S':
+        words = [b'', b'a', b'ab\x00c', b'xyz\x7f\x80', b"it's", b'\x00\x00z']
+        out = np.array([words[int(i) % len(words)] for i in ints], dtype=dt)
+    elif dt.kind == 'U':
+        words = ['', 'a', '\u00e9t\u00e9', '\U0001f600!', 'x\x00y', "it's"]
+        out = np.array([words[int(i) % len(words)] for i in ints], dtype=dt)
+    elif dt.kind == 'V':
+        out = np.array([bytes([(int(i) * 37 + k) % 256 for k in range(dt.itemsize)]) for i in ints], dtype=dt)
+    elif dt.kind in 'Mm':
+        vals = (np.abs(ints) * 1000 + 123) * np.where(ints % 2 == 0, 1, -1)
+        out = vals.astype('<i8').view('<' + dt.str[1:]).astype(dt)
+        if n >= 2:
+            out[1] = np.datetime64('NaT') if dt.kind == 'M' else np.timedelta64('NaT')
+    elif dt.kind == 'b':
         out = (base % 3 == 0)
     elif dt.kind in 'iu':
         info = np.iinfo(dt)
@@ -38,6 +56,14 @@ def to_json(a):
     kind = a.dtype.kind
 
     def one(x):
+        if kind == 'S':
+            return list(bytes(x))
+        if kind == 'V':
+            return list(bytes(x))
+        if kind == 'U':
+            return str(x)
+        if kind in 'Mm':
+            return str(int(np.asarray(x).view('i8')))
         if kind == 'b':
             return bool(x)
         if kind in 'iu':

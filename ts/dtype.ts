@@ -13,8 +13,13 @@ export interface Complex {
   im: number;
 }
 
-/** One element's value: bigint for 64-bit integers, boolean for bool. */
-export type Scalar = number | bigint | boolean | Complex;
+/**
+ * One element's value: bigint for 64-bit integers and datetime64/timedelta64
+ * (in their unit), boolean for bool, `{ re, im }` for complex, a string for
+ * unicode `U<n>`, a Uint8Array for bytes `S<n>` (trailing NULs trimmed, as
+ * numpy does) and void `V<n>`.
+ */
+export type Scalar = number | bigint | boolean | Complex | string | Uint8Array;
 
 type TypedArrayConstructor =
   | Int8ArrayConstructor
@@ -39,16 +44,26 @@ type LaneSetter = 'setInt8' | 'setUint8' | 'setInt16' | 'setUint16' | 'setInt32'
  * values once, so fill() checks once and writes many times.
  */
 interface Codec {
+  /** TypedArray lanes per element, when fixed by the codec (numeric kinds); else the row's. */
   lanes: number;
   fromLanes(lane0: Lane, lane1: Lane): Scalar;
-  coerce(value: unknown, row: DTypeRow): [Lane, Lane];
+  /** A checked value, ready to write: `[lane, lane]` for numeric kinds, bytes or code points otherwise. */
+  coerce(value: unknown, row: DTypeRow): Coerced;
   /** Element read/write closures over one TypedArray (`at` is a lane index). */
-  laneAccess(lanes: AnyTypedArray): LaneAccess;
+  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess;
+  /** Reads/writes through a DataView at byte `at` in either byte order; absent: numeric lanes. */
+  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): Scalar;
+  viewWrite?(view: DataView, at: number, value: Coerced, little: boolean, row: DTypeRow): void;
+  /** Whether `coerce()[0]` is one lane value that TypedArray.fill can spread. */
+  fillsLanes: boolean;
 }
+
+/** What coerce() returns: opaque outside the codec that made it. */
+export type Coerced = [Lane, Lane] | Uint8Array | Uint32Array;
 
 export interface LaneAccess {
   read(at: number): Scalar;
-  write(at: number, lanes: [Lane, Lane]): void;
+  write(at: number, value: Coerced): void;
 }
 
 type LaneArray = { [at: number]: Lane };
@@ -59,17 +74,23 @@ function plainLanes(typed: AnyTypedArray): LaneAccess {
   return {
     read: (at) => lanes[at] as number | bigint,
     write: (at, value) => {
-      lanes[at] = value[0];
+      lanes[at] = (value as [Lane, Lane])[0];
     },
   };
 }
 
 export interface DTypeRow {
-  /** numpy's name for the native-order dtype (`str(np.dtype('f4'))`). */
-  readonly name: string;
-  /** numpy's kind character: b, i, u, f, c. */
-  readonly kind: 'b' | 'i' | 'u' | 'f' | 'c';
+  /** numpy's name for the native-order dtype (`str(np.dtype('f4'))`), or null where numpy prints the descr (`'|S5'`, `'<U3'`). */
+  readonly name: string | null;
+  /** numpy's kind character. */
+  readonly kind: 'b' | 'i' | 'u' | 'f' | 'c' | 'S' | 'U' | 'V' | 'M' | 'm';
+  /** numpy's type code without byte order: `'f4'`, `'S5'`, `'M8[ns]'`. */
+  readonly code: string;
   readonly itemsize: number;
+  /** TypedArray lanes per element (2 for complex, n for `S<n>`/`U<n>`/`V<n>`). */
+  readonly lanes: number;
+  /** True when byte order does not apply (one-byte numbers, bytes, void). */
+  readonly orderless: boolean;
   /** The TypedArray over the element's lanes (what `data` returns). */
   readonly TypedArray: TypedArrayConstructor;
   readonly codec: Codec;
@@ -100,6 +121,7 @@ function toIntegerBigInt(value: unknown, row: DTypeRow): bigint {
 
 const integer: Codec = {
   lanes: 1,
+  fillsLanes: true,
   fromLanes: (lane) => lane,
   laneAccess: plainLanes,
   coerce(value, row) {
@@ -118,6 +140,7 @@ const integer: Codec = {
 
 const bigInteger: Codec = {
   lanes: 1,
+  fillsLanes: true,
   fromLanes: (lane) => lane,
   laneAccess: plainLanes,
   coerce(value, row) {
@@ -136,6 +159,7 @@ function toFloat(value: unknown, row: DTypeRow): number {
 
 const float: Codec = {
   lanes: 1,
+  fillsLanes: true,
   fromLanes: (lane) => lane,
   laneAccess: plainLanes,
   coerce: (value, row) => [toFloat(value, row), 0],
@@ -149,11 +173,12 @@ const half: Codec = {
     return {
       read: (at) => halfToFloat(lanes[at]),
       write: (at, value) => {
-        lanes[at] = value[0] as number;
+        lanes[at] = (value as [Lane, Lane])[0] as number;
       },
     };
   },
   coerce: (value, row) => [floatToHalf(toFloat(value, row)), 0],
+  fillsLanes: true,
 };
 
 const boolean: Codec = {
@@ -164,10 +189,11 @@ const boolean: Codec = {
     return {
       read: (at) => lanes[at] !== 0,
       write: (at, value) => {
-        lanes[at] = value[0] as number;
+        lanes[at] = (value as [Lane, Lane])[0] as number;
       },
     };
   },
+  fillsLanes: true,
   coerce(value, row) {
     if (typeof value === 'boolean') return [value ? 1 : 0, 0];
     if (typeof value === 'number' || typeof value === 'bigint') return [value ? 1 : 0, 0];
@@ -177,14 +203,16 @@ const boolean: Codec = {
 
 const complex: Codec = {
   lanes: 2,
+  fillsLanes: false,
   fromLanes: (re, im) => ({ re: re as number, im: im as number }),
   laneAccess(typed) {
     const lanes = typed as unknown as number[];
     return {
       read: (at) => ({ re: lanes[at], im: lanes[at + 1] }),
       write: (at, value) => {
-        lanes[at] = value[0] as number;
-        lanes[at + 1] = value[1] as number;
+        const [re, im] = value as [Lane, Lane];
+        lanes[at] = re as number;
+        lanes[at + 1] = im as number;
       },
     };
   },
@@ -209,7 +237,10 @@ function row(
   return Object.freeze({
     name,
     kind,
+    code: `${kind}${itemsize}`,
     itemsize,
+    lanes: codec.lanes,
+    orderless: itemsize === 1,
     TypedArray,
     codec,
     getLane: `get${lane}` as LaneGetter,
@@ -217,6 +248,165 @@ function row(
     min: range?.[0],
     max: range?.[1],
   });
+}
+
+// ----- Bytes, unicode, void, datetime64 and timedelta64 -----------------
+
+/** Bytes `S<n>` and void `V<n>`: one byte lane each; bytes trim trailing NULs on read (numpy). */
+function bytesCodec(trim: boolean): Codec {
+  const read = (source: Uint8Array): Uint8Array => {
+    let end = source.length;
+    if (trim) while (end > 0 && source[end - 1] === 0) end--;
+    return source.slice(0, end);
+  };
+  return {
+    lanes: 0,
+    fillsLanes: false,
+    fromLanes: () => new Uint8Array(0),
+    coerce(value, row) {
+      const out = new Uint8Array(row.itemsize);
+      if (typeof value === 'string' && trim) {
+        // numpy encodes str into bytes_ as ASCII, and refuses anything else.
+        for (let i = 0; i < Math.min(value.length, row.itemsize); i++) {
+          const code = value.charCodeAt(i);
+          if (code > 127) throw memmapError('ERR_MEMMAP_INVALID_ARG', `value ${show(value)} cannot be stored in dtype ${row.code}: only ASCII text (or a Uint8Array) fits bytes`);
+          out[i] = code;
+        }
+        return out;
+      }
+      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+        const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        out.set(bytes.subarray(0, row.itemsize)); // numpy truncates longer values
+        return out;
+      }
+      return wrongKind(value, row, trim ? 'a Uint8Array or an ASCII string' : 'a Uint8Array');
+    },
+    laneAccess(typed, row) {
+      const bytes = typed as Uint8Array;
+      return {
+        read: (at) => read(bytes.subarray(at, at + row.itemsize)),
+        write: (at, value) => bytes.set(value as Uint8Array, at),
+      };
+    },
+    viewRead: (view, at, _little, row) => read(new Uint8Array(view.buffer, view.byteOffset + at, row.itemsize)),
+    viewWrite: (view, at, value) => new Uint8Array(view.buffer, view.byteOffset + at, (value as Uint8Array).length).set(value as Uint8Array),
+  };
+}
+
+/** Unicode `U<n>`: n UTF-32 code units (4-byte lanes), trailing NULs trimmed on read. */
+const unicode: Codec = {
+  lanes: 0,
+  fillsLanes: false,
+  fromLanes: () => '',
+  coerce(value, row) {
+    if (typeof value !== 'string') return wrongKind(value, row, 'a string');
+    const units = new Uint32Array(row.itemsize / 4);
+    let i = 0;
+    for (const ch of value) {
+      if (i === units.length) break; // numpy truncates longer strings
+      units[i++] = ch.codePointAt(0)!;
+    }
+    return units;
+  },
+  laneAccess(typed, row) {
+    const units = typed as Uint32Array;
+    const n = row.itemsize / 4;
+    return {
+      read: (at) => codePointsToString(units.subarray(at, at + n)),
+      write: (at, value) => units.set(value as Uint32Array, at),
+    };
+  },
+  viewRead(view, at, little, row) {
+    const n = row.itemsize / 4;
+    const units = new Uint32Array(n);
+    for (let k = 0; k < n; k++) units[k] = view.getUint32(at + 4 * k, little);
+    return codePointsToString(units);
+  },
+  viewWrite(view, at, value, little) {
+    (value as Uint32Array).forEach((unit, k) => view.setUint32(at + 4 * k, unit, little));
+  },
+};
+
+function codePointsToString(units: Uint32Array): string {
+  let end = units.length;
+  while (end > 0 && units[end - 1] === 0) end--;
+  let out = '';
+  for (let k = 0; k < end; k++) out += String.fromCodePoint(Math.min(units[k], 0x10ffff));
+  return out;
+}
+
+/** numpy's NaT: the smallest int64. */
+export const NAT = -(2n ** 63n);
+
+/** datetime64/timedelta64: int64 counts of their unit; 'NaT' is accepted on write. */
+const timelike: Codec = {
+  lanes: 1,
+  fillsLanes: true,
+  fromLanes: (lane) => lane,
+  coerce(value, row) {
+    if (value === 'NaT') return [NAT, 0n];
+    const big = toIntegerBigInt(value, row);
+    if (big < NAT || big > 2n ** 63n - 1n) outOfRange(value, row);
+    return [big, 0n];
+  },
+  laneAccess: plainLanes,
+  viewRead: (view, at, little) => view.getBigInt64(at, little),
+  viewWrite: (view, at, value, little) => view.setBigInt64(at, (value as [Lane, Lane])[0] as bigint, little),
+};
+
+const BYTES = bytesCodec(true);
+const VOID = bytesCodec(false);
+export const TIME_UNITS = ['Y', 'M', 'W', 'D', 'h', 'm', 's', 'ms', 'us', 'ns', 'ps', 'fs', 'as'] as const;
+
+const parametricRows = new Map<string, DTypeRow>();
+
+/** The row for a parametric code (`'S5'`, `'U3'`, `'V8'`, `'M8[ns]'`, `'m8[h]'`), made once. */
+function parametricRow(code: string): DTypeRow | undefined {
+  let found = parametricRows.get(code);
+  if (found !== undefined) return found;
+  const sized = /^([SUV])(\d+)$/.exec(code);
+  const timed = /^([Mm])8\[(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$/.exec(code);
+  const base = { min: undefined, max: undefined, getLane: 'getUint8' as LaneGetter, setLane: 'setUint8' as LaneSetter };
+  if (sized !== null && Number(sized[2]) > 0) {
+    const n = Number(sized[2]);
+    const kind = sized[1] as 'S' | 'U' | 'V';
+    const unicodeKind = kind === 'U';
+    found = Object.freeze({
+      ...base,
+      name: null,
+      kind,
+      code,
+      itemsize: unicodeKind ? 4 * n : n,
+      lanes: n,
+      orderless: !unicodeKind,
+      TypedArray: unicodeKind ? Uint32Array : Uint8Array,
+      codec: kind === 'S' ? BYTES : kind === 'V' ? VOID : unicode,
+    });
+  } else if (timed !== null) {
+    const kind = timed[1] as 'M' | 'm';
+    found = Object.freeze({
+      ...base,
+      name: `${kind === 'M' ? 'datetime64' : 'timedelta64'}[${timed[2]}]`,
+      kind,
+      code,
+      itemsize: 8,
+      lanes: 1,
+      orderless: false,
+      TypedArray: BigInt64Array,
+      codec: timelike,
+      getLane: 'getBigInt64',
+      setLane: 'setBigInt64',
+      min: NAT,
+      max: 2n ** 63n - 1n,
+    });
+  }
+  if (found !== undefined) parametricRows.set(code, found);
+  return found;
+}
+
+/** The row for any code: the numeric table, or a parametric row. */
+function rowFor(code: string): DTypeRow | undefined {
+  return DTYPE_ROWS[code] ?? parametricRow(code);
 }
 
 const int = (bits: number): [bigint, bigint] => [-(2n ** BigInt(bits - 1)), 2n ** BigInt(bits - 1) - 1n];
@@ -280,11 +470,9 @@ export class DType {
 
   private constructor(readonly row: DTypeRow, readonly littleEndian: boolean) {
     this.itemsize = row.itemsize;
-    const single = row.itemsize === 1;
-    this.native = single || littleEndian === NATIVE_LITTLE_ENDIAN;
-    const code = `${row.kind}${row.itemsize}`;
-    this.descr = `${single ? '|' : littleEndian ? '<' : '>'}${code}`;
-    this.str = this.native ? row.name : this.descr;
+    this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
+    this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
+    this.str = this.native && row.name !== null ? row.name : this.descr;
     Object.freeze(this);
   }
 
@@ -292,8 +480,9 @@ export class DType {
 
   /** The dtype for table key `key` (`'f4'`) in the given byte order. */
   static of(key: string, littleEndian: boolean = NATIVE_LITTLE_ENDIAN): DType {
-    const row = DTYPE_ROWS[key];
-    const little = row.itemsize === 1 ? NATIVE_LITTLE_ENDIAN : littleEndian;
+    const row = rowFor(key);
+    if (row === undefined) throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `no dtype ${show(key)}`);
+    const little = row.orderless ? NATIVE_LITTLE_ENDIAN : littleEndian;
     const id = `${key}${little ? '<' : '>'}`;
     let dtype = DType.cache.get(id);
     if (dtype === undefined) {
@@ -326,6 +515,17 @@ export function parseDType(spec: unknown, argument = 'dtype'): DType {
   }
   const named = NAMES[spec];
   if (named !== undefined) return DType.of(named);
+  // Bytes, unicode, void: S5 / a5 / |S5, U3 / <U3 / >U3, V8; datetime64 and
+  // timedelta64 with a unit: M8[ns], <m8[s], datetime64[ms], timedelta64[h].
+  const sized = /^([<>=|]?)([SaUV])(\d+)$/.exec(spec);
+  if (sized !== null && Number(sized[3]) > 0) {
+    return DType.of(`${sized[2] === 'a' ? 'S' : sized[2]}${Number(sized[3])}`, sized[1] === '<' ? true : sized[1] === '>' ? false : NATIVE_LITTLE_ENDIAN);
+  }
+  const timed = /^(?:([<>=|]?)([Mm])8|(datetime64|timedelta64))\[(\w+)\]$/.exec(spec);
+  if (timed !== null && (TIME_UNITS as readonly string[]).includes(timed[4])) {
+    const kind = timed[2] ?? (timed[3] === 'datetime64' ? 'M' : 'm');
+    return DType.of(`${kind}8[${timed[4]}]`, timed[1] === '<' ? true : timed[1] === '>' ? false : NATIVE_LITTLE_ENDIAN);
+  }
   const match = SPELLING.exec(spec);
   if (match !== null) {
     const [, order, char, size] = match;

@@ -4,7 +4,7 @@
  * 1000, edgeitems 3): one formatter per array, fitted to all the values shown,
  * then rows wrapped and nested the way `_formatArray` does.
  */
-import { Complex, DType, Scalar } from './dtype';
+import { Complex, DType, NAT, Scalar } from './dtype';
 import { floatToHalf } from './float16';
 
 const LINE_WIDTH = 75;
@@ -122,9 +122,79 @@ function floatFormatter(values: number[], key: string, plus = false): (value: nu
   };
 }
 
+/** Python's repr of a bytes or str value. */
+export function pythonRepr(value: Uint8Array | string): string {
+  const bytes = typeof value !== 'string';
+  const chars = bytes ? Array.from(value as Uint8Array, (b) => String.fromCharCode(b)) : Array.from(value as string);
+  const text = chars.join('');
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of chars) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '\\' || ch === quote) out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0)) out += '\\x' + code.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return `${bytes ? 'b' : ''}${quote}${out}${quote}`;
+}
+
+/** Days since 1970-01-01 to a proleptic Gregorian [year, month, day] (Howard Hinnant's civil_from_days). */
+function civil(days: bigint): [bigint, number, number] {
+  const z = days + 719468n;
+  const era = (z >= 0n ? z : z - 146096n) / 146097n;
+  const doe = z - era * 146097n;
+  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
+  const mp = (5n * doy + 2n) / 153n;
+  const day = Number(doy - (153n * mp + 2n) / 5n + 1n);
+  const month = Number(mp < 10n ? mp + 3n : mp - 9n);
+  return [yoe + era * 400n + (month <= 2 ? 1n : 0n), month, day];
+}
+
+const floorDiv = (a: bigint, b: bigint): bigint => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+/** C's `%0{width}d`: the sign counts toward the width. */
+const pad = (n: bigint | number, width: number): string => (n < 0 ? '-' + String(-n).padStart(width - 1, '0') : String(n).padStart(width, '0'));
+
+/** numpy's datetime_as_string for a datetime64 value in `unit`. */
+export function datetimeString(value: bigint, unit: string): string {
+  if (value === NAT) return 'NaT';
+  if (unit === 'Y') return pad(1970n + value, 4);
+  if (unit === 'M') return `${pad(1970n + floorDiv(value, 12n), 4)}-${pad(Number(value - floorDiv(value, 12n) * 12n) + 1, 2)}`;
+  const perDay: Record<string, bigint> = { W: 1n, D: 1n, h: 24n, m: 1440n, s: 86400n, ms: 86400000n, us: 86400000000n, ns: 86400000000000n, ps: 86400000000000000n, fs: 86400000000000000000n, as: 86400000000000000000000n };
+  const scaled = unit === 'W' ? value * 7n : value;
+  const days = floorDiv(scaled, perDay[unit]);
+  const [year, month, day] = civil(days);
+  const date = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+  if (unit === 'W' || unit === 'D') return date;
+  const within = scaled - days * perDay[unit]; // in units, non-negative
+  const unitsPerSecond = perDay[unit] / 86400n;
+  if (unit === 'h') return `${date}T${pad(within, 2)}`;
+  if (unit === 'm') return `${date}T${pad(within / 60n, 2)}:${pad(within % 60n, 2)}`;
+  const seconds = unit === 's' ? within : within / unitsPerSecond;
+  const clock = `${date}T${pad(seconds / 3600n, 2)}:${pad((seconds / 60n) % 60n, 2)}:${pad(seconds % 60n, 2)}`;
+  if (unit === 's') return clock;
+  const digits = { ms: 3, us: 6, ns: 9, ps: 12, fs: 15, as: 18 }[unit as 'ms']!;
+  return `${clock}.${pad(within % unitsPerSecond, digits)}`;
+}
+
 /** The formatter for one array's dtype, fitted to the values that will show. */
 function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean): Formatter {
   const { kind } = dtype.row;
+  if (kind === 'S' || kind === 'U') return (value) => pythonRepr(value as Uint8Array | string);
+  // numpy prints void scalars byte by byte: b'\x01\xAB'.
+  if (kind === 'V') return (value) => `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
+  if (kind === 'M' || kind === 'm') {
+    const unit = /\[(\w+)\]/.exec(dtype.row.code)![1];
+    const text = (value: Scalar): string => {
+      if (value === NAT) return "'NaT'";
+      return kind === 'M' ? `'${datetimeString(value as bigint, unit)}'` : String(value);
+    };
+    const width = Math.max(0, ...values.map((v) => text(v).length));
+    return (value) => text(value).padStart(width);
+  }
   const key = `${kind}${dtype.itemsize}`;
   if (kind === 'b') {
     return (value) => (value ? (zeroDimensional ? 'True' : ' True') : 'False');
@@ -226,7 +296,9 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
   }
   const extras: string[] = [];
   if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${tupleRepr(shape)}`);
-  if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${dtype.native ? dtype.str : `'${dtype.str}'`}`);
+  // numpy's dtype_short_repr: a bare name only when it reads as an identifier.
+  const bare = dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str);
+  if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${bare ? dtype.str : `'${dtype.str}'`}`);
   if (extras.length === 0) return `${prefix}${body})`;
   const head = `${prefix}${body},`;
   const tail = `${extras.join(', ')})`;

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { binding, NativeMap, ReduceRequest, ReduceResult } from './binding';
-import { AnyTypedArray, Complex, DType, DTypeLike, parseDType, Scalar } from './dtype';
+import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, Geometry, IndexItem, parseIndex, resolveInteger } from './indexing';
@@ -88,7 +88,6 @@ function chunkDataView(storage: Storage, chunk: number): DataView {
   return view;
 }
 
-type Lanes = [number | bigint, number | bigint];
 
 /**
  * How a view reaches its elements, bound once per view on first access.
@@ -112,16 +111,37 @@ interface Access {
   /** `lanes` when one lane is one element read as is (ints, floats), else null: get() reads it directly. */
   readonly plain: { readonly [at: number]: number | bigint } | null;
   read(at: number): Scalar;
-  write(at: number, lanes: Lanes): void;
+  write(at: number, value: Coerced): void;
+}
+
+/** Reads and writes one element through a DataView at byte `at`: the codec's own, or numeric lanes. */
+function viewCodec(dtype: DType): { read(view: DataView, at: number): Scalar; write(view: DataView, at: number, value: Coerced): void } {
+  const { row, littleEndian } = dtype;
+  const { codec } = row;
+  if (codec.viewRead !== undefined && codec.viewWrite !== undefined) {
+    const [read, write] = [codec.viewRead, codec.viewWrite];
+    return { read: (view, at) => read(view, at, littleEndian, row), write: (view, at, value) => write(view, at, value, littleEndian, row) };
+  }
+  const half = row.itemsize / 2;
+  type Reader = (at: number, little: boolean) => number | bigint;
+  type Writer = (at: number, value: number | bigint, little: boolean) => void;
+  return {
+    read(view, at) {
+      const get = (view as unknown as Record<string, Reader>)[row.getLane];
+      return codec.fromLanes(get.call(view, at, littleEndian), codec.lanes === 2 ? get.call(view, at + half, littleEndian) : 0);
+    },
+    write(view, at, value) {
+      const [lane0, lane1] = value as [number | bigint, number | bigint];
+      const set = (view as unknown as Record<string, Writer>)[row.setLane];
+      set.call(view, at, lane0, littleEndian);
+      if (codec.lanes === 2) set.call(view, at + half, lane1, littleEndian);
+    },
+  };
 }
 
 /** The DataView accessor: any byte order, any chunk. `at` is a byte position. */
 function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
-  const { row, littleEndian } = dtype;
-  const { codec } = row;
-  const half = row.itemsize / 2;
-  type Reader = (at: number, little: boolean) => number | bigint;
-  type Writer = (at: number, value: number | bigint, little: boolean) => void;
+  const element = viewCodec(dtype);
   const locate = (at: number): [DataView, number] => {
     const chunk = Math.floor(at / storage.chunkBytes);
     return [chunkDataView(storage, chunk), at - chunk * storage.chunkBytes];
@@ -129,14 +149,11 @@ function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
   return {
     read(at) {
       const [view, within] = locate(at);
-      const get = (view as unknown as Record<string, Reader>)[row.getLane];
-      return codec.fromLanes(get.call(view, within, littleEndian), codec.lanes === 2 ? get.call(view, within + half, littleEndian) : 0);
+      return element.read(view, within);
     },
-    write(at, lanes) {
+    write(at, value) {
       const [view, within] = locate(at);
-      const set = (view as unknown as Record<string, Writer>)[row.setLane];
-      set.call(view, within, lanes[0], littleEndian);
-      if (codec.lanes === 2) set.call(view, within + half, lanes[1], littleEndian);
+      element.write(view, within, value);
     },
   };
 }
@@ -147,13 +164,10 @@ function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
  * position. Slower, but get/set/toArray/fill/assign all work; only `data` cannot.
  */
 function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
-  const { row, littleEndian } = dtype;
-  const { codec } = row;
-  const half = row.itemsize / 2;
+  const element = viewCodec(dtype);
   // One scratch buffer per accessor: the binding copies the element into it.
-  const scratch = Buffer.alloc(row.itemsize);
+  const scratch = Buffer.alloc(dtype.itemsize);
   const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
-  const get = (scratchView as unknown as Record<string, (at: number, little: boolean) => number | bigint>)[row.getLane];
   return {
     read(at) {
       try {
@@ -161,14 +175,11 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
       } catch (error) {
         throw fromNative(error);
       }
-      return codec.fromLanes(get.call(scratchView, 0, littleEndian), codec.lanes === 2 ? get.call(scratchView, half, littleEndian) : 0);
+      return element.read(scratchView, 0);
     },
-    write(at, lanes) {
-      const bytes = Buffer.alloc(row.itemsize);
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const set = (view as unknown as Record<string, (at: number, value: number | bigint, little: boolean) => void>)[row.setLane];
-      set.call(view, 0, lanes[0], littleEndian);
-      if (codec.lanes === 2) set.call(view, half, lanes[1], littleEndian);
+    write(at, value) {
+      const bytes = Buffer.alloc(dtype.itemsize);
+      element.write(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, value);
       callNative(() => storage.native.poke(at, bytes));
     },
   };
@@ -268,7 +279,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     if (!isContiguous(this.shape, this.strides, this.itemsize, 'C') && !isContiguous(this.shape, this.strides, this.itemsize, 'F')) {
       throw memmapError('ERR_MEMMAP_NO_TYPED_ARRAY', `data is only available for contiguous views; this view (shape ${show(this.shape)}, strides ${show(this.strides)}) is strided. Use toArray() for a copy, or get()/set().`);
     }
-    const lanesPerItem = row.codec.lanes;
+    const lanesPerItem = row.lanes;
     if (this.size === 0) {
       this.#data = new row.TypedArray(0);
       return this.#data;
@@ -305,11 +316,11 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const lanes = this.#dtype.row.codec.coerce(value, this.#dtype.row);
     if (this.size === 0) return;
     const access = this.#bind();
-    if (access.lanes !== null && this.#dtype.row.codec.lanes === 1 && (isContiguous(this.shape, this.strides, this.itemsize, 'C') || isContiguous(this.shape, this.strides, this.itemsize, 'F'))) {
+    if (access.lanes !== null && this.#dtype.row.codec.fillsLanes && (isContiguous(this.shape, this.strides, this.itemsize, 'C') || isContiguous(this.shape, this.strides, this.itemsize, 'F'))) {
       // One native fill over the contiguous run of lanes (which starts at the lowest address).
       const [low] = byteExtent(this.shape, this.strides, this.itemsize);
       const first = access.origin + low / this.itemsize;
-      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill(lanes[0], first, first + this.size);
+      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill((lanes as [number | bigint, number])[0], first, first + this.size);
       return;
     }
     this.#forEach(access, (at) => access.write(at, lanes));
@@ -585,7 +596,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #bind(): Access {
     if (this.#access !== null) return this.#access;
     const { row } = this.#dtype;
-    const laneBytes = row.itemsize / row.codec.lanes;
+    const laneBytes = row.itemsize / row.lanes;
     const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
     const chunk = Math.floor((this.#byteOffset + low) / this.#storage.chunkBytes);
     const chunkStart = chunk * this.#storage.chunkBytes;
@@ -599,8 +610,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
       const lanes = new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes));
       const steps = this.strides.map((stride) => stride / laneBytes);
       // Ints and float32/64 read as is; bool, float16 and complex convert (read()).
-      const plain = row.kind === 'i' || row.kind === 'u' || (row.kind === 'f' && row.itemsize > 2) ? lanes : null;
-      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, ...this.#firstAxes(steps), lanes, plain, ...row.codec.laneAccess(lanes) };
+      const plain = row.kind === 'i' || row.kind === 'u' || row.kind === 'M' || row.kind === 'm' || (row.kind === 'f' && row.itemsize > 2) ? lanes : null;
+      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, ...this.#firstAxes(steps), lanes, plain, ...row.codec.laneAccess(lanes, row) };
     } else {
       if (this.size > 0 && this.#chunkOrRefusal(chunk) === null) return this.#bind();
       this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...byteAccess(this.#storage, this.#dtype) };
