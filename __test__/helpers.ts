@@ -43,9 +43,15 @@ export function pythonJson<T = unknown>(code: string, ...args: string[]): T {
 export function toJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toJson);
   if (typeof value === 'bigint') return value.toString();
-  if (value !== null && typeof value === 'object' && 're' in value) {
-    const c = value as { re: number; im: number };
-    return [c.re, c.im];
+  if (value instanceof Uint8Array) return Array.from(value);
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 2 && keys[0] === 're' && keys[1] === 'im') {
+      const c = value as { re: number; im: number };
+      return [c.re, c.im];
+    }
+    // A record: each field's value in the same JSON form.
+    return Object.fromEntries(keys.map((key) => [key, toJson((value as Record<string, unknown>)[key])]));
   }
   return value;
 }

@@ -53,6 +53,10 @@ def sample(descr, shape, seed=None):
 def to_json(a):
     """Nested lists; bigint-safe and exact."""
     a = np.asarray(a)
+    if a.dtype.names is not None:
+        if a.ndim == 0:
+            return {name: to_json(a[name]) for name in a.dtype.names}
+        return [to_json(x) for x in a]
     kind = a.dtype.kind
 
     def one(x):

@@ -6,6 +6,8 @@
 import { endianness } from 'node:os';
 import { memmapError, show } from './errors';
 import { floatToHalf, halfToFloat } from './float16';
+import type { Field } from './structured';
+import { parseStructured } from './structured';
 
 /** A complex number as get()/toArray() give it. */
 export interface Complex {
@@ -19,7 +21,7 @@ export interface Complex {
  * unicode `U<n>`, a Uint8Array for bytes `S<n>` (trailing NULs trimmed, as
  * numpy does) and void `V<n>`.
  */
-export type Scalar = number | bigint | boolean | Complex | string | Uint8Array;
+export type Scalar = number | bigint | boolean | Complex | string | Uint8Array | { [field: string]: unknown };
 
 type TypedArrayConstructor =
   | Int8ArrayConstructor
@@ -43,7 +45,7 @@ type LaneSetter = 'setInt8' | 'setUint8' | 'setInt16' | 'setUint16' | 'setInt32'
  * element (2 for complex). `coerce` checks a JS value and turns it into lane
  * values once, so fill() checks once and writes many times.
  */
-interface Codec {
+export interface Codec {
   /** TypedArray lanes per element, when fixed by the codec (numeric kinds); else the row's. */
   lanes: number;
   fromLanes(lane0: Lane, lane1: Lane): Scalar;
@@ -99,6 +101,10 @@ export interface DTypeRow {
   /** Integer range (for checks on write); absent for floats. */
   readonly min?: bigint;
   readonly max?: bigint;
+  /** Record dtypes: the fields, whether laid out with `align`, and the record's alignment. */
+  readonly fields?: readonly Field[];
+  readonly aligned?: boolean;
+  readonly alignment?: number;
 }
 
 function outOfRange(value: unknown, row: DTypeRow): never {
@@ -478,6 +484,16 @@ export class DType {
 
   private static readonly cache = new Map<string, DType>();
 
+  /** @internal A dtype over a row made elsewhere (record dtypes: ts/structured.ts). */
+  static fromRow(row: DTypeRow, littleEndian: boolean): DType {
+    return new DType(row, littleEndian);
+  }
+
+  /** A record dtype's fields, in order; null for other dtypes. */
+  get fields(): readonly Field[] | null {
+    return this.row.fields ?? null;
+  }
+
   /** The dtype for table key `key` (`'f4'`) in the given byte order. */
   static of(key: string, littleEndian: boolean = NATIVE_LITTLE_ENDIAN): DType {
     const row = rowFor(key);
@@ -497,8 +513,25 @@ export class DType {
   }
 }
 
-/** Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType. */
-export type DTypeLike = string | DType | TypedArrayConstructor;
+/** One field of a structured dtype in list form: `[name, format]` or `[name, format, shape]`; name may be `[title, name]`. */
+export type FieldSpec =
+  | readonly [name: string | readonly [title: string, name: string], format: DTypeLike]
+  | readonly [name: string | readonly [title: string, name: string], format: DTypeLike, shape: number | readonly number[]];
+
+/** numpy's dict form of a structured dtype. */
+export interface StructuredDict {
+  readonly names: readonly string[];
+  /** A format, or `[format, shape]` for a sub-array field. */
+  readonly formats: readonly (DTypeLike | readonly [DTypeLike, number | readonly number[]])[];
+  readonly offsets?: readonly number[];
+  readonly titles?: readonly (string | null)[];
+  readonly itemsize?: number;
+  /** numpy's `align=True`: fields padded to their alignment. */
+  readonly aligned?: boolean;
+}
+
+/** Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form). */
+export type DTypeLike = string | DType | TypedArrayConstructor | readonly FieldSpec[] | StructuredDict | { readonly fields: readonly FieldSpec[]; readonly align?: boolean };
 
 const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
 
@@ -510,8 +543,10 @@ export function parseDType(spec: unknown, argument = 'dtype'): DType {
     if (key !== undefined) return DType.of(key);
     throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} ${show(spec)} is not a TypedArray constructor memmap knows (Int8Array ... Float64Array)`);
   }
+  const structured = parseStructured(spec, argument);
+  if (structured !== undefined) return structured;
   if (typeof spec !== 'string') {
-    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} must be a string such as 'float32' or '<f4', or a TypedArray constructor; got ${show(spec)}`);
+    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} must be a string such as 'float32' or '<f4', a TypedArray constructor, or a structured dtype ([[name, format], ...] or { names, formats }); got ${show(spec)}`);
   }
   const named = NAMES[spec];
   if (named !== undefined) return DType.of(named);
@@ -550,4 +585,29 @@ function typedArrayKeyByName(name: string): string | undefined {
     if ((ctor as { name: string }).name === name) return key;
   }
   return undefined;
+}
+
+/** Reads and writes one element of `dtype` through a DataView at byte `at`: the codec's own, or numeric lanes. */
+export function elementView(dtype: DType): { read(view: DataView, at: number): Scalar; write(view: DataView, at: number, value: Coerced): void } {
+  const { row, littleEndian } = dtype;
+  const { codec } = row;
+  if (codec.viewRead !== undefined && codec.viewWrite !== undefined) {
+    const [read, write] = [codec.viewRead, codec.viewWrite];
+    return { read: (view, at) => read(view, at, littleEndian, row), write: (view, at, value) => write(view, at, value, littleEndian, row) };
+  }
+  const half = row.itemsize / 2;
+  type Reader = (at: number, little: boolean) => number | bigint;
+  type Writer = (at: number, value: number | bigint, little: boolean) => void;
+  return {
+    read(view, at) {
+      const get = (view as unknown as Record<string, Reader>)[row.getLane];
+      return codec.fromLanes(get.call(view, at, littleEndian), codec.lanes === 2 ? get.call(view, at + half, littleEndian) : 0);
+    },
+    write(view, at, value) {
+      const [lane0, lane1] = value as [number | bigint, number | bigint];
+      const set = (view as unknown as Record<string, Writer>)[row.setLane];
+      set.call(view, at, lane0, littleEndian);
+      if (codec.lanes === 2) set.call(view, at + half, lane1, littleEndian);
+    },
+  };
 }

@@ -183,6 +183,22 @@ export function datetimeString(value: bigint, unit: string): string {
 /** The formatter for one array's dtype, fitted to the values that will show. */
 function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean): Formatter {
   const { kind } = dtype.row;
+  const fields = dtype.fields;
+  if (fields !== null) {
+    // numpy's StructuredVoidFormat: one formatter per field, fitted to that
+    // field's values across the array; sub-array fields print as lists.
+    const formatters = fields.map((field) => {
+      const own = values.map((record) => (record as Record<string, unknown>)[field.name]);
+      const flat = field.shape.length > 0 ? own.flatMap((v) => (v as unknown[]).flat(field.shape.length) as Scalar[]) : (own as Scalar[]);
+      const format = formatterFor(field.dtype, flat, false);
+      const nested = (v: unknown): string => (Array.isArray(v) ? `[${v.map(nested).join(', ')}]` : format(v as Scalar));
+      return (record: Record<string, unknown>) => nested(record[field.name]);
+    });
+    return (value) => {
+      const parts = formatters.map((f) => f(value as Record<string, unknown>));
+      return parts.length === 1 ? `(${parts[0]},)` : `(${parts.join(', ')})`;
+    };
+  }
   if (kind === 'S' || kind === 'U') return (value) => pythonRepr(value as Uint8Array | string);
   // numpy prints void scalars byte by byte: b'\x01\xAB'.
   if (kind === 'V') return (value) => `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
@@ -297,7 +313,7 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
   const extras: string[] = [];
   if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${tupleRepr(shape)}`);
   // numpy's dtype_short_repr: a bare name only when it reads as an identifier.
-  const bare = dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str);
+  const bare = dtype.fields !== null || (dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str));
   if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${bare ? dtype.str : `'${dtype.str}'`}`);
   if (extras.length === 0) return `${prefix}${body})`;
   const head = `${prefix}${body},`;

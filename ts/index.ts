@@ -13,6 +13,7 @@ export type { Advice, FileLike, MemmapDescriptor, MemmapOptions, Mode, ModeLike 
 export { openMemmap } from './npy';
 export type { OpenMemmapOptions } from './npy';
 export { DType, parseDType } from './dtype';
-export type { Complex, DTypeLike, Scalar } from './dtype';
+export type { Complex, DTypeLike, FieldSpec, Scalar, StructuredDict } from './dtype';
+export type { Field, RecordValue } from './structured';
 export { ERROR_CLASSES } from './errors';
 export type { ErrorCode, MemmapError } from './errors';

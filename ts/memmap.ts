@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { binding, NativeMap, ReduceRequest, ReduceResult } from './binding';
-import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, parseDType, Scalar } from './dtype';
+import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, elementView, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, Geometry, IndexItem, parseIndex, resolveInteger } from './indexing';
@@ -114,34 +114,9 @@ interface Access {
   write(at: number, value: Coerced): void;
 }
 
-/** Reads and writes one element through a DataView at byte `at`: the codec's own, or numeric lanes. */
-function viewCodec(dtype: DType): { read(view: DataView, at: number): Scalar; write(view: DataView, at: number, value: Coerced): void } {
-  const { row, littleEndian } = dtype;
-  const { codec } = row;
-  if (codec.viewRead !== undefined && codec.viewWrite !== undefined) {
-    const [read, write] = [codec.viewRead, codec.viewWrite];
-    return { read: (view, at) => read(view, at, littleEndian, row), write: (view, at, value) => write(view, at, value, littleEndian, row) };
-  }
-  const half = row.itemsize / 2;
-  type Reader = (at: number, little: boolean) => number | bigint;
-  type Writer = (at: number, value: number | bigint, little: boolean) => void;
-  return {
-    read(view, at) {
-      const get = (view as unknown as Record<string, Reader>)[row.getLane];
-      return codec.fromLanes(get.call(view, at, littleEndian), codec.lanes === 2 ? get.call(view, at + half, littleEndian) : 0);
-    },
-    write(view, at, value) {
-      const [lane0, lane1] = value as [number | bigint, number | bigint];
-      const set = (view as unknown as Record<string, Writer>)[row.setLane];
-      set.call(view, at, lane0, littleEndian);
-      if (codec.lanes === 2) set.call(view, at + half, lane1, littleEndian);
-    },
-  };
-}
-
 /** The DataView accessor: any byte order, any chunk. `at` is a byte position. */
 function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
-  const element = viewCodec(dtype);
+  const element = elementView(dtype);
   const locate = (at: number): [DataView, number] => {
     const chunk = Math.floor(at / storage.chunkBytes);
     return [chunkDataView(storage, chunk), at - chunk * storage.chunkBytes];
@@ -164,7 +139,7 @@ function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
  * position. Slower, but get/set/toArray/fill/assign all work; only `data` cannot.
  */
 function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
-  const element = viewCodec(dtype);
+  const element = elementView(dtype);
   // One scratch buffer per accessor: the binding copies the element into it.
   const scratch = Buffer.alloc(dtype.itemsize);
   const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
@@ -241,6 +216,14 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.get = this.ndim === 1 ? Memmap.#get1 : this.ndim === 2 ? (Memmap.#get2 as (...index: number[]) => Scalar) : Memmap.#getN;
   }
 
+  /**
+   * The dtype as an object (its fields, byte order, itemsize): what to pass as
+   * `dtype` to make another map of the same dtype (`dtype` is numpy's string).
+   */
+  get dtypeObject(): DType {
+    return this.#dtype;
+  }
+
   /** Absolute path of the mapped file; null where none can be known. */
   get filename(): string | null {
     return this.#storage.filename;
@@ -308,6 +291,24 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#checkOpen();
     const geometry = applyIndex(parseIndexCached(spec), { shape: this.shape as number[], strides: this.strides as number[], byteOffset: this.#byteOffset });
     return new Memmap(this.#storage, this.#dtype, geometry, false);
+  }
+
+  /**
+   * numpy's `fp['x']` for a structured dtype: a view of one field (by name or
+   * title) that shares the mapping, with the field's dtype; a sub-array field
+   * adds its axes. Views of views work the same way.
+   */
+  field(name: string): Memmap {
+    this.#checkOpen();
+    const fields = this.#dtype.fields;
+    if (fields === null) throw memmapError('ERR_MEMMAP_INVALID_ARG', `field() needs a structured dtype; this memmap's dtype is ${this.dtype}`);
+    const field = fields.find((f) => f.name === name) ?? fields.find((f) => f.title === name);
+    if (field === undefined) throw memmapError('ERR_MEMMAP_INVALID_ARG', `no field ${show(name)}: the fields are ${fields.map((f) => show(f.name)).join(', ')}`);
+    return new Memmap(this.#storage, field.dtype, {
+      shape: [...this.shape, ...field.shape],
+      strides: [...this.strides, ...contiguousStrides(field.shape, field.dtype.itemsize, 'C')],
+      byteOffset: this.#byteOffset + field.offset,
+    }, false);
   }
 
   /** numpy's `fp[:] = value`. */

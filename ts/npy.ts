@@ -9,6 +9,10 @@ import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
 import { memmap, Memmap, ModeLike, parseFile } from './memmap';
 import { normalizeShape, sizeOf } from './shape';
+import { parsePyLiteral, PyTuple, pyRepr, PyValue } from './pyliteral';
+import { descrOf, descrToRecord } from './structured';
+
+export { parsePyLiteral, PyTuple, pyRepr };
 
 export const MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
 const ARRAY_ALIGN = 64;
@@ -20,8 +24,6 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
  * a damaged length field can make us allocate.
  */
 export const MAX_HEADER_BYTES = 1 << 20;
-/** Deepest nesting of the header literal (a damaged `((((...` stays cheap). */
-const MAX_DEPTH = 64;
 
 export type NpyVersion = [1, 0] | [2, 0] | [3, 0];
 
@@ -39,137 +41,6 @@ export interface NpyHeader {
 }
 
 const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);
-
-// ----- A reader for the Python literals numpy writes (ast.literal_eval's subset) -----
-
-type PyValue = string | number | bigint | boolean | null | PyValue[] | PyTuple | Map<PyValue, PyValue>;
-/** A Python tuple, told apart from a list. */
-export class PyTuple {
-  constructor(readonly items: PyValue[]) {}
-}
-
-/** Parses one Python literal (dict, tuple, list, str, int, True/False/None). */
-export function parsePyLiteral(text: string): PyValue {
-  let at = 0;
-  const skip = () => {
-    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
-  };
-  const fail = (what: string): never => {
-    throw bad(`the header dict does not parse: ${what} at character ${at} of ${show(text.length > 200 ? text.slice(0, 200) + '...' : text)}`);
-  };
-  const value = (depth: number): PyValue => {
-    if (depth > MAX_DEPTH) fail('nesting too deep');
-    skip();
-    const c = text[at];
-    if (c === '{') {
-      at++;
-      const map = new Map<PyValue, PyValue>();
-      for (;;) {
-        skip();
-        if (text[at] === '}') {
-          at++;
-          return map;
-        }
-        const key = value(depth + 1);
-        skip();
-        if (text[at] !== ':') fail("expected ':'");
-        at++;
-        map.set(key, value(depth + 1));
-        skip();
-        if (text[at] === ',') at++;
-        else if (text[at] !== '}') fail("expected ',' or '}'");
-      }
-    }
-    if (c === '(' || c === '[') {
-      const close = c === '(' ? ')' : ']';
-      at++;
-      const items: PyValue[] = [];
-      let sawComma = false;
-      for (;;) {
-        skip();
-        if (text[at] === close) {
-          at++;
-          // `(x)` is x; `(x,)` and `()` are tuples.
-          if (c === '(' && items.length === 1 && !sawComma) return items[0];
-          return c === '(' ? new PyTuple(items) : items;
-        }
-        items.push(value(depth + 1));
-        skip();
-        if (text[at] === ',') {
-          at++;
-          sawComma = true;
-        } else if (text[at] !== close) fail(`expected ',' or '${close}'`);
-      }
-    }
-    if (c === "'" || c === '"' || ((c === 'u' || c === 'b') && (text[at + 1] === "'" || text[at + 1] === '"'))) {
-      if (c === 'u' || c === 'b') at++;
-      return pyString();
-    }
-    const word = /^(?:True|False|None|[+-]?\d+L?)/.exec(text.slice(at, at + 40));
-    if (word === null) return fail('expected a value');
-    at += word[0].length;
-    if (word[0] === 'True') return true;
-    if (word[0] === 'False') return false;
-    if (word[0] === 'None') return null;
-    const digits = word[0].replace(/L$/, ''); // Python 2 wrote long integers as 3L
-    const n = Number(digits);
-    return Number.isSafeInteger(n) ? n : BigInt(digits);
-  };
-  const pyString = (): string => {
-    const quote = text[at++];
-    let out = '';
-    for (;;) {
-      if (at >= text.length) fail('unterminated string');
-      const c = text[at++];
-      if (c === quote) return out;
-      if (c !== '\\') {
-        out += c;
-        continue;
-      }
-      const e = text[at++];
-      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
-      if (e in simple) out += simple[e];
-      else if (e === 'x' || e === 'u' || e === 'U') {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = text.slice(at, at + len);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) fail('bad escape');
-        const code = parseInt(hex, 16);
-        if (code > 0x10ffff) fail('bad escape');
-        out += String.fromCodePoint(code);
-        at += len;
-      } else fail('bad escape');
-    }
-  };
-  const result = value(0);
-  skip();
-  if (at !== text.length) fail('unexpected text after the dict');
-  return result;
-}
-
-/** Python's repr of the values numpy puts in a header. */
-export function pyRepr(value: unknown): string {
-  if (typeof value === 'string') {
-    // Python prefers single quotes, and switches to double if the text holds ' but not ".
-    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
-    let out = quote;
-    for (const ch of value) {
-      const code = ch.codePointAt(0)!;
-      if (ch === '\\' || ch === quote) out += '\\' + ch;
-      else if (ch === '\n') out += '\\n';
-      else if (ch === '\r') out += '\\r';
-      else if (ch === '\t') out += '\\t';
-      else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
-      else out += ch;
-    }
-    return out + quote;
-  }
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (value === null) return 'None';
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (value instanceof PyTuple) return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
-  throw new TypeError(`no Python repr for ${show(value)}`);
-}
 
 // ----- Header reading -----
 
@@ -241,12 +112,17 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
 
 /** The dtype a header's descr names, or a coded error (object dtypes are refused). */
 export function descrToDType(descr: unknown): DType {
-  if (typeof descr === 'string' && /^[<>|=]?O\d*$/.test(descr)) {
+  if ((typeof descr === 'string' || Array.isArray(descr)) && /'[<>|=]?O\d*'/.test(pyRepr(descr))) {
     throw memmapError('ERR_NPY_OBJECT_DTYPE', `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`);
   }
-  if (typeof descr !== 'string') {
-    throw bad(`descr ${show(descr)} is not a dtype memmap maps yet (structured dtypes are not supported)`);
+  if (Array.isArray(descr)) {
+    try {
+      return descrToRecord(descr, 'descr');
+    } catch (error) {
+      throw bad(`descr ${pyRepr(descr).slice(0, 200)} is not a record dtype memmap understands: ${(error as Error).message}`);
+    }
   }
+  if (typeof descr !== 'string') throw bad(`descr ${show(descr)} is not a dtype`);
   try {
     return parseDType(descr, 'descr');
   } catch (error) {
@@ -262,7 +138,7 @@ export function descrToDType(descr: unknown): DType {
  * the data starts on a 64-byte boundary; the smallest version that fits, or
  * `version`.
  */
-export function npyHeaderBytes(descr: string, fortranOrder: boolean, shape: readonly number[], version: NpyVersion | null = null): Uint8Array {
+export function npyHeaderBytes(descr: PyValue, fortranOrder: boolean, shape: readonly number[], version: NpyVersion | null = null): Uint8Array {
   let header = `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': ${pyRepr(new PyTuple([...shape]))}, }`;
   if (shape.length > 0) {
     const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
@@ -387,7 +263,7 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
     sizeOf(shape, dtype.itemsize);
     const fortranOrder = given.fortranOrder ?? false;
     if (typeof fortranOrder !== 'boolean') throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
-    const header = npyHeaderBytes(dtype.descr, fortranOrder, shape, parseVersion(given.version));
+    const header = npyHeaderBytes(descrOf(dtype), fortranOrder, shape, parseVersion(given.version));
     const existed = existsSync(file);
     writeFileSync(file, header);
     try {

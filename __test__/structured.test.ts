@@ -1,0 +1,199 @@
+/**
+ * Structured (record) dtypes against numpy: layout, str(dtype), descr, record
+ * get/set, field views, repr, and .npy files byte-identical to numpy's. Ports
+ * numpy/lib/tests/test_format.py's record cases (test_memmap_roundtrip's
+ * record arrays, test_descr_to_dtype, test_load_padded_dtype,
+ * test_unicode_field_names, test_version_2_0_memmap).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { memmap, openMemmap, parseDType } from '../ts/index';
+import { descrOf } from '../ts/structured';
+import { pyRepr } from '../ts/pyliteral';
+import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
+
+const dir = tempDir();
+let n = 0;
+const temp = (name: string) => join(dir, `${n++}-${name}`);
+
+// numpy/lib/tests/test_format.py's record dtypes, spelled for memmap.
+const Pdescr = [['x', 'i4', [2]], ['y', 'f8', [2, 2]], ['z', 'u1']] as const;
+const Ndescr = [
+  ['x', 'i4', [2]],
+  ['Info', [['value', 'c16'], ['y2', 'f8'], ['Info2', [['name', 'S2'], ['value', 'c16', [2]], ['y3', 'f8', [2]], ['z3', 'u4', [2]]]], ['name', 'S2'], ['z2', 'b1']]],
+  ['color', 'S2'],
+  ['info', [['Name', 'U8'], ['Value', 'c16']]],
+  ['y', 'f8', [2, 2]],
+  ['z', 'u1'],
+] as const;
+
+describe('records without numpy', () => {
+  test('get gives a plain object, set writes one, field() is a view sharing the mapping', () => {
+    const fp = memmap(temp('p.bin'), { dtype: Pdescr, mode: 'w+', shape: 2 });
+    expect(fp.dtype).toBe("[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')]");
+    expect(fp.itemsize).toBe(41);
+    fp.set(0, { x: [3, 2], y: [[6, 4], [6, 4]], z: 8 });
+    fp.set(1, [[4, 3], [[7, 5], [7, 5]], 9]); // or an array in field order
+    expect(fp.get(1)).toEqual({ x: [4, 3], y: [[7, 5], [7, 5]], z: 9 });
+    const y = fp.field('y');
+    expect(y.shape).toEqual([2, 2, 2]);
+    expect(y.strides).toEqual([41, 16, 8]);
+    expect(y.dtype).toBe('float64');
+    y.set(1, 0, 1, -1);
+    expect((fp.get(1) as { y: number[][] }).y).toEqual([[7, -1], [7, 5]]);
+    expect(fp.field('z').toArray()).toEqual([8, 9]);
+    expect(() => fp.field('nope')).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/"x", "y", "z"/) }));
+    expect(() => fp.set(0, { x: [1, 2] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/no field "y"/) }));
+    // numpy 2.4's repr of the same records, character for character.
+    expect(inspect(fp)).toBe("memmap([([3, 2], [[ 6.,  4.], [ 6.,  4.]], 8),\n        ([4, 3], [[ 7., -1.], [ 7.,  5.]], 9)],\n       dtype=[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')])");
+    fp.close();
+  });
+
+  test("align: true pads as numpy's align=True", () => {
+    const dtype = parseDType({ names: ['a', 'b', 'c'], formats: ['u1', '<i4', '<f8'], aligned: true });
+    expect(dtype.fields!.map((f) => f.offset)).toEqual([0, 4, 8]);
+    expect(dtype.itemsize).toBe(16);
+    expect(pyRepr(descrOf(dtype))).toBe("[('a', '|u1'), ('', '|V3'), ('b', '<i4'), ('c', '<f8')]");
+    const same = parseDType({ fields: [['a', 'u1'], ['b', '<i4'], ['c', '<f8']], align: true });
+    expect(same.str).toBe(dtype.str);
+    expect(same.str).toBe("{'names': ['a', 'b', 'c'], 'formats': ['u1', '<i4', '<f8'], 'offsets': [0, 4, 8], 'itemsize': 16, 'aligned': True}");
+  });
+
+  test('bad record specs are coded TypeErrors', () => {
+    expect(() => parseDType([['x', 'f4'], ['x', 'i4']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(/twice/) }));
+    expect(() => parseDType([['x']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+    expect(() => parseDType({ names: ['x'], formats: ['f4', 'i4'] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+    expect(() => parseDType([['x', 'O']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+  });
+});
+
+describeNumpy('records against live numpy', () => {
+  const cases = pythonJson<{ label: string; path: string; str: string; descr: string; itemsize: number; offsets: number[]; values: unknown; repr: string }[]>(
+    `
+import sys, json, os, numpy as np, numpy_json
+Pdescr = [('x', 'i4', (2,)), ('y', 'f8', (2, 2)), ('z', 'u1')]
+PbufferT = [([3, 2], [[6., 4.], [6., 4.]], 8), ([4, 3], [[7., 5.], [7., 5.]], 9)]
+Ndescr = [('x', 'i4', (2,)), ('Info', [('value', 'c16'), ('y2', 'f8'), ('Info2', [('name', 'S2'), ('value', 'c16', (2,)), ('y3', 'f8', (2,)), ('z3', 'u4', (2,))]), ('name', 'S2'), ('z2', 'b1')]), ('color', 'S2'), ('info', [('Name', 'U8'), ('Value', 'c16')]), ('y', 'f8', (2, 2)), ('z', 'u1')]
+NbufferT = [([3, 2], (6j, 6., (b'nn', [6j, 4j], [6., 4.], [1, 2]), b'NN', True), b'cc', ('NN', 6j), [[6., 4.], [6., 4.]], 8),
+            ([4, 3], (7j, 7., (b'oo', [7j, 5j], [7., 5.], [2, 1]), b'OO', False), b'dd', ('OO', 7j), [[7., 5.], [7., 5.]], 9)]
+arrays = {
+  'P little': np.array(PbufferT, dtype=np.dtype(Pdescr).newbyteorder('<')),
+  'N little': np.array(NbufferT, dtype=np.dtype(Ndescr).newbyteorder('<')),
+  'P big': np.array(PbufferT, dtype=np.dtype(Pdescr).newbyteorder('>')),
+  'N big': np.array(NbufferT, dtype=np.dtype(Ndescr).newbyteorder('>')),
+  'aligned': np.array([(1, 2.5, b'ab'), (3, -1.0, b'')], dtype=np.dtype([('a', 'u1'), ('b', '<f8'), ('c', 'S3')], align=True)),
+  'padded': np.array([(1, 2), (3, 4)], dtype=np.dtype({'names': ['x', 'y'], 'formats': ['<f4', '>i4'], 'offsets': [4, 12], 'itemsize': 20})),
+  'titles, strings, datetimes': np.array([(1.5, 'é', np.datetime64('2020-01-02T03:04:05', 's'), True)], dtype=[(('a title', 't'), '<f8'), ('u', '<U2'), ('d', '>M8[s]'), ('b', '?')]),
+}
+out = []
+for i, (label, a) in enumerate(arrays.items()):
+    path = os.path.join(sys.argv[1], f'rec{i}.npy')
+    np.save(path, a)
+    b = np.load(path, mmap_mode='r')  # what numpy itself makes of the file
+    out.append({'label': label, 'path': path, 'str': str(b.dtype), 'descr': repr(b.dtype.descr), 'itemsize': b.dtype.itemsize,
+                'offsets': [b.dtype.fields[k][1] for k in b.dtype.names], 'values': numpy_json.to_json(b), 'repr': repr(b)})
+print(json.dumps(out))
+`,
+    dir,
+  );
+
+  test.each(cases.map((c) => [c.label, c] as const))('%s: numpy\'s .npy opens with the same dtype, values, fields and repr', (_label, c) => {
+    const fp = openMemmap(c.path, { mode: 'r' });
+    expect(fp.itemsize).toBe(c.itemsize);
+    expect(pyRepr(descrOf(parseDTypeOf(fp)))).toBe(c.descr);
+    expect(toJson(fp.toArray())).toEqual(c.values);
+    for (const field of parseDTypeOf(fp).fields!) {
+      expect(toJson(fp.field(field.name).toArray())).toEqual((c.values as Record<string, unknown>[]).map((record) => record[field.name]));
+    }
+    expect(inspect(fp)).toBe(c.repr);
+    fp.close();
+  });
+
+  test.each(cases.map((c) => [c.label, c] as const))('%s: written here, byte-identical to numpy\'s open_memmap, and numpy reads it back', (_label, c) => {
+    const source = openMemmap(c.path, { mode: 'r' });
+    const ours = temp('ours.npy');
+    const out = openMemmap(ours, { mode: 'w+', dtype: parseDTypeOf(source), shape: [...source.shape] });
+    out.assign(source.toArray());
+    out.close();
+    source.close();
+    const theirs = temp('theirs.npy');
+    const numpySees = pythonJson(
+      `
+import sys, json, numpy as np, numpy_json
+from numpy.lib.format import open_memmap
+a = np.load(sys.argv[1])
+m = open_memmap(sys.argv[2], mode='w+', dtype=a.dtype, shape=a.shape); m[...] = a; m.flush(); del m
+print(json.dumps(numpy_json.to_json(a)))
+`,
+      ours, theirs,
+    );
+    expect(numpySees).toEqual(c.values);
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+  });
+
+  test('test_descr_to_dtype: descr lists round-trip as numpy does', () => {
+    const descrs = [
+      "'<i8'", "'<f4'", "[('x', '<i4', (2,)), ('y', '<f8')]",
+      "[('x', '|u1'), ('', '|V3'), ('y', '<i4')]", "[(('a title', 't'), '<f8'), ('', '|V8')]",
+      "[('n', [('a', '<f4'), ('', '|V4'), ('b', '|u1')]), ('c', '>f8')]",
+    ];
+    const expected = pythonJson<{ str: string; descr: string }[]>(
+      `
+import sys, json, ast, numpy as np
+from numpy.lib.format import descr_to_dtype, dtype_to_descr
+print(json.dumps([{'str': str(descr_to_dtype(ast.literal_eval(d))), 'descr': repr(dtype_to_descr(descr_to_dtype(ast.literal_eval(d))))} for d in json.loads(sys.argv[1])]))
+`,
+      JSON.stringify(descrs),
+    );
+    const { parsePyLiteral } = jest.requireActual('../ts/pyliteral') as typeof import('../ts/pyliteral');
+    const { descrToDType } = jest.requireActual('../ts/npy') as typeof import('../ts/npy');
+    descrs.forEach((text, i) => {
+      const dtype = descrToDType(parsePyLiteral(text));
+      expect([text, dtype.str]).toEqual([text, expected[i].str]);
+      const descr = descrOf(dtype);
+      expect([text, typeof descr === 'string' ? `'${descr}'` : pyRepr(descr)]).toEqual([text, expected[i].descr]);
+    });
+  });
+
+  test('test_unicode_field_names: a non-latin-1 name makes version 3.0, as numpy writes it', () => {
+    const ours = temp('ours.npy');
+    const theirs = temp('theirs.npy');
+    const fp = openMemmap(ours, { mode: 'w+', dtype: [['int', 'i4'], ['int_\u1234', 'i4']] as const, shape: 2 });
+    fp.set(1, { int: 1, 'int_\u1234': 2 });
+    fp.close();
+    pythonJson(`
+import sys, json, warnings, numpy as np
+from numpy.lib.format import open_memmap
+warnings.simplefilter('ignore')
+m = open_memmap(sys.argv[1], mode='w+', dtype=[('int', 'i4'), ('int_\\u1234', 'i4')], shape=(2,)); m[1] = (1, 2); m.flush(); del m
+print('{}')`, theirs);
+    expect(readFileSync(ours)[6]).toBe(3);
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+  });
+
+  test('test_version_2_0_memmap: a header past 65535 bytes makes version 2.0, as numpy writes it', () => {
+    const fields = Array.from({ length: 3000 }, (_, i) => [String(i).padStart(20, '0'), '<f8'] as const);
+    const ours = temp('ours.npy');
+    const theirs = temp('theirs.npy');
+    const fp = openMemmap(ours, { mode: 'w+', dtype: fields, shape: 2 });
+    fp.close();
+    pythonJson(`
+import sys, json, warnings, numpy as np
+from numpy.lib.format import open_memmap
+warnings.simplefilter('ignore')
+dt = [('%020d' % i, '<f8') for i in range(3000)]
+m = open_memmap(sys.argv[1], mode='w+', dtype=dt, shape=(2,)); m.flush(); del m
+print('{}')`, theirs);
+    expect(readFileSync(ours)[6]).toBe(2);
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+    const again = openMemmap(ours, { mode: 'r' });
+    expect(again.itemsize).toBe(3000 * 8);
+    again.close();
+  });
+});
+
+/** The DType of an open map, re-parsed from its fields (the public dtype is numpy's str). */
+function parseDTypeOf(fp: ReturnType<typeof memmap>) {
+  return fp.dtypeObject;
+}
