@@ -6,6 +6,7 @@
  */
 import { Complex, DType, NAT, Scalar } from './dtype';
 import { floatToHalf } from './float16';
+import { pythonRepr } from './pyliteral';
 
 const LINE_WIDTH = 75;
 const PRECISION = 8;
@@ -120,25 +121,6 @@ function floatFormatter(values: number[], key: string, plus = false): (value: nu
     const [integer, frac] = positionalParts(value, same, plus);
     return `${integer.padStart(padLeft)}.${frac.padEnd(padRight)}`;
   };
-}
-
-/** Python's repr of a bytes or str value. */
-export function pythonRepr(value: Uint8Array | string): string {
-  const bytes = typeof value !== 'string';
-  const chars = bytes ? Array.from(value as Uint8Array, (b) => String.fromCharCode(b)) : Array.from(value as string);
-  const text = chars.join('');
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = '';
-  for (const ch of chars) {
-    const code = ch.codePointAt(0)!;
-    if (ch === '\\' || ch === quote) out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0)) out += '\\x' + code.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return `${bytes ? 'b' : ''}${quote}${out}${quote}`;
 }
 
 /** Days since 1970-01-01 to a proleptic Gregorian [year, month, day] (Howard Hinnant's civil_from_days). */

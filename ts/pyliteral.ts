@@ -116,25 +116,30 @@ export function parsePyLiteral(text: string): PyValue {
 
 /** Python's repr of the values numpy puts in a header. */
 export function pyRepr(value: unknown): string {
-  if (typeof value === 'string') {
-    // Python prefers single quotes, and switches to double if the text holds ' but not ".
-    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
-    let out = quote;
-    for (const ch of value) {
-      const code = ch.codePointAt(0)!;
-      if (ch === '\\' || ch === quote) out += '\\' + ch;
-      else if (ch === '\n') out += '\\n';
-      else if (ch === '\r') out += '\\r';
-      else if (ch === '\t') out += '\\t';
-      else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
-      else out += ch;
-    }
-    return out + quote;
-  }
+  if (typeof value === 'string' || value instanceof Uint8Array) return pythonRepr(value);
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (value === null) return 'None';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (value instanceof PyTuple) return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   throw new TypeError(`no Python repr for ${show(value)}`);
+}
+
+/** Python's repr of a bytes or str value. */
+export function pythonRepr(value: Uint8Array | string): string {
+  const bytes = typeof value !== 'string';
+  const chars = bytes ? Array.from(value as Uint8Array, (b) => String.fromCharCode(b)) : Array.from(value as string);
+  const text = chars.join('');
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of chars) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '\\' || ch === quote) out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0)) out += '\\x' + code.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return `${bytes ? 'b' : ''}${quote}${out}${quote}`;
 }
