@@ -1,6 +1,6 @@
 /** Shared by the tests: temp dirs, numpy as the oracle, child processes. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -68,7 +68,3 @@ export function runNode(script: string, options: { args?: string[]; env?: Record
 
 /** The compiled package, for child processes (npm test builds it first). */
 export const PACKAGE = JSON.stringify(ROOT);
-
-export function readBytes(path: string): Buffer {
-  return readFileSync(path);
-}

@@ -19,8 +19,6 @@ export declare class NativeMap {
   static open(file: string | number, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): NativeMap
   /** Mapped bytes. */
   get byteLength(): number
-  /** Absolute path of the file, if opened by path. */
-  get path(): string | null
   /**
    * The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
    * created on first use: creating it at open would make V8 count the whole

@@ -5,44 +5,9 @@
  */
 import { familySync } from './libc';
 
-export interface ReduceRequest {
-  op: 'sum' | 'fsum' | 'min' | 'max';
-  element: string;
-  littleEndian: boolean;
-  byteOffset: number;
-  shape: number[];
-  strides: number[];
-}
-
-export interface ReduceResult {
-  kind: 'int' | 'float' | 'complex' | 'bool';
-  int?: string | null;
-  float?: number | null;
-  imag?: number | null;
-  bool?: boolean | null;
-}
-
-export interface NativeMap {
-  reduce(request: ReduceRequest): ReduceResult | null;
-  reduceAsync(request: ReduceRequest): Promise<ReduceResult | null>;
-  readonly byteLength: number;
-  readonly path: string | null;
-  buffer(index: number): ArrayBuffer;
-  peek(start: number, target: Buffer): void;
-  poke(start: number, bytes: Buffer): void;
-  flush(start: number, len: number): void;
-  flushAsync(start: number, len: number): Promise<void>;
-  advise(advice: string, start: number, len: number): void;
-  close(): void;
-}
-
-export interface Binding {
-  NativeMap: {
-    open(file: string | number, mode: string, offset: number, byteLength: number | null, itemSize: number, chunkBytes: number): NativeMap;
-  };
-  liveMaps(): number[];
-  simulateExternalBufferRefusal(on: boolean): void;
-}
+// The binding's types are the ones napi-rs generates from the Rust doc comments.
+export type Binding = typeof import('../native/index');
+export type { NativeMap, ReduceRequest, ReduceResult } from '../native/index';
 
 function load(): Binding {
   try {

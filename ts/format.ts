@@ -6,7 +6,7 @@
  */
 import { Complex, DType, NAT, Scalar } from './dtype';
 import { floatToHalf } from './float16';
-import { pythonRepr } from './pyliteral';
+import { PyTuple, pyRepr, pythonRepr } from './pyliteral';
 
 const LINE_WIDTH = 75;
 const PRECISION = 8;
@@ -233,10 +233,6 @@ function shownIndices(length: number, summarize: boolean): (number | null)[] {
   return [...head, null, ...tail];
 }
 
-/** Python's repr of a shape tuple. */
-function tupleRepr(shape: readonly number[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-}
 
 /** Types numpy leaves out of the repr because they are the default. */
 const IMPLIED = new Set(['float64', 'int64', 'complex128', 'bool']);
@@ -293,7 +289,7 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
     body = recurse([], ' '.repeat(prefix.length + 1), width);
   }
   const extras: string[] = [];
-  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${tupleRepr(shape)}`);
+  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${pyRepr(new PyTuple([...shape]))}`);
   // numpy's dtype_short_repr: a bare name only when it reads as an identifier.
   const bare = dtype.fields !== null || (dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str));
   if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${bare ? dtype.str : `'${dtype.str}'`}`);

@@ -62,7 +62,10 @@ interface Storage {
   readonly chunkBytes: number;
   readonly chunks: (ArrayBuffer | undefined)[];
   readonly dataViews: (DataView | undefined)[];
-  readonly filename: string | null;
+  /** The file as opened: a path (absolute) or a caller's descriptor. */
+  readonly source: string | number;
+  /** numpy's `filename`, computed on first use (`undefined` until then): opening never pays for it. */
+  filename: string | null | undefined;
   readonly mode: Mode;
   readonly offset: number;
   closed: boolean;
@@ -226,7 +229,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
 
   /** Absolute path of the mapped file; null where none can be known. */
   get filename(): string | null {
-    return this.#storage.filename;
+    return filenameOf(this.#storage);
   }
 
   /** Byte offset of the base array in the file, as opened (views inherit it, as in numpy). */
@@ -467,10 +470,11 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    */
   descriptor(): MemmapDescriptor {
     this.#checkOpen();
-    if (this.#storage.filename === null) throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'descriptor() needs a map opened from a path (or a descriptor with a known path)');
+    const path = filenameOf(this.#storage);
+    if (path === null) throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'descriptor() needs a map opened from a path (or a descriptor with a known path)');
     const mode = this.#storage.mode;
     return {
-      path: this.#storage.filename,
+      path,
       dtype: this.#dtype.descr,
       shape: [...this.shape],
       strides: [...this.strides],
@@ -858,6 +862,14 @@ export function parseFile(file: unknown): string | number {
   return path;
 }
 
+/** numpy's `filename`: the absolute, normalised path, or for a descriptor the path the kernel knows. */
+function filenameOf(storage: Storage): string | null {
+  if (storage.filename === undefined) {
+    storage.filename = typeof storage.source === 'string' ? resolve(storage.source) : pathOfDescriptor(storage.source);
+  }
+  return storage.filename;
+}
+
 /** numpy's filename for a descriptor: the path the kernel knows, if any. */
 function pathOfDescriptor(fd: number): string | null {
   try {
@@ -909,7 +921,8 @@ function openStorage(target: string | number, mode: Mode, offset: number, byteLe
       chunkBytes: CHUNK_BYTES,
       chunks: [],
       dataViews: [],
-      filename: typeof source === 'string' ? native.path ?? source : pathOfDescriptor(source),
+      source,
+      filename: undefined,
       mode,
       offset,
       closed: false,

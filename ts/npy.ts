@@ -50,10 +50,10 @@ function prefixLength(major: number): number {
 }
 
 /**
- * Reads the header at the start of `bytes` (which may be just the first part
- * of a file of `fileSize` bytes). Throws coded errors, never anything else.
+ * Checks the fixed prefix (magic, version, header length) from the first 12
+ * bytes of a file of `fileSize` bytes: all a reader needs to know how much to read.
  */
-export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
+function parseNpyPrefix(bytes: Uint8Array, fileSize: number): { major: number; prefix: number; headerLength: number } {
   if (bytes.length < 8 || fileSize < 8) {
     throw memmapError('ERR_NPY_TRUNCATED', `the file is ${fileSize} bytes, too short for a .npy header (at least 10)`);
   }
@@ -74,7 +74,19 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   if (headerLength > MAX_HEADER_BYTES) {
     throw memmapError('ERR_NPY_BAD_HEADER', `the .npy header says it is ${headerLength} bytes long, more than the ${MAX_HEADER_BYTES} bytes memmap reads`);
   }
-  if (prefix + headerLength > fileSize || prefix + headerLength > bytes.length) {
+  if (prefix + headerLength > fileSize) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`);
+  }
+  return { major, prefix, headerLength };
+}
+
+/**
+ * Reads the header at the start of `bytes` (which may be just the first part
+ * of a file of `fileSize` bytes). Throws coded errors, never anything else.
+ */
+export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
+  const { major, prefix, headerLength } = parseNpyPrefix(bytes, fileSize);
+  if (prefix + headerLength > bytes.length) {
     throw memmapError('ERR_NPY_TRUNCATED', `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`);
   }
   const raw = bytes.subarray(prefix, prefix + headerLength);
@@ -223,18 +235,10 @@ export function readNpyHeader(path: string): NpyHeader {
       }
       return buffer.subarray(0, done);
     };
-    const start = read(12, 0);
-    // Validate magic, version and length from the prefix first, then read the
-    // header itself (bounded by MAX_HEADER_BYTES and the file size).
-    try {
-      return parseNpyHeader(start, stat.size);
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_NPY_TRUNCATED' || start.length < 12) throw error;
-    }
-    const major = start[6];
-    const headerLength = major === 1 ? start[8] | (start[9] << 8) : new DataView(start.buffer).getUint32(8, true);
-    const whole = read(prefixLength(major) + Math.min(headerLength, MAX_HEADER_BYTES), 0);
-    return parseNpyHeader(whole, stat.size);
+    // The prefix says how long the header is (checked against the file size
+    // and MAX_HEADER_BYTES); then the header is read once.
+    const { prefix, headerLength } = parseNpyPrefix(read(12, 0), stat.size);
+    return parseNpyHeader(read(prefix + headerLength, 0), stat.size);
   } finally {
     closeSync(fd);
   }

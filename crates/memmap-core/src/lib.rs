@@ -32,7 +32,7 @@ mod sys;
 mod sys;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -165,7 +165,6 @@ pub struct Mapping {
     /// Set when this process grew the file: the new size must reach the disk
     /// on the next flush (`fdatasync`), not only the pages (`msync`).
     grew_file: AtomicBool,
-    path: Option<PathBuf>,
     /// File offset of the first mapped byte.
     offset: u64,
 }
@@ -205,9 +204,9 @@ impl Mapping {
                 ),
             ));
         }
-        let (file, path, created) = open_file(&source, mode)?;
+        let (file, created) = open_file(&source, mode)?;
         let undo_create = |err: Error| {
-            if let (true, Some(path)) = (created, path.as_ref()) {
+            if let (true, Source::Path(path)) = (created, &source) {
                 let _ = std::fs::remove_file(path);
             }
             err
@@ -275,7 +274,6 @@ impl Mapping {
                 file: mode.writes_file().then_some(file),
             }),
             grew_file: AtomicBool::new(grew),
-            path,
             offset,
         })
     }
@@ -299,11 +297,6 @@ impl Mapping {
 
     pub fn mode(&self) -> Mode {
         self.mode
-    }
-
-    /// The path, when the map was opened by path.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
     }
 
     /// Whether `close()` has run.
@@ -514,10 +507,9 @@ impl std::fmt::Display for Described<'_> {
 
 /// Opens the file as numpy does for the mode (`rb` for `r`/`c`, `r+b`, `w+b`),
 /// never blocking and never truncating yet. Returns whether it was created.
-fn open_file(source: &Source, mode: Mode) -> Result<(File, Option<PathBuf>, bool)> {
+fn open_file(source: &Source, mode: Mode) -> Result<(File, bool)> {
     match source {
         Source::Path(path) => {
-            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             let create = mode == Mode::Create;
             // Only w+ needs to know, to remove a file it created if it then fails.
             let existed = !create || std::fs::symlink_metadata(path).is_ok();
@@ -538,7 +530,7 @@ fn open_file(source: &Source, mode: Mode) -> Result<(File, Option<PathBuf>, bool
                 }
                 err
             })?;
-            Ok((file, Some(absolute), create && !existed))
+            Ok((file, create && !existed))
         }
         Source::Fd(fd) => {
             let (file, readable, writable) = sys::dup_caller_fd(*fd).map_err(|e| {
@@ -565,7 +557,7 @@ fn open_file(source: &Source, mode: Mode) -> Result<(File, Option<PathBuf>, bool
                     ),
                 ));
             }
-            Ok((file, None, false))
+            Ok((file, false))
         }
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use std::io::Write;
+use std::path::Path;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("memmap-core-{}-{name}", std::process::id()));

@@ -149,13 +149,6 @@ impl NativeMap {
         self.mapping.borrow().as_ref().map_or(0, |m| m.len()) as f64
     }
 
-    /// Absolute path of the file, if opened by path.
-    #[napi(getter)]
-    pub fn path(&self) -> Option<String> {
-        let mapping = self.mapping.borrow();
-        mapping.as_ref()?.path().map(|p| p.to_string_lossy().into_owned())
-    }
-
     /// The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
     /// created on first use: creating it at open would make V8 count the whole
     /// map as allocated memory and collect garbage for nothing.
