@@ -216,3 +216,23 @@ test('the binding counts live maps', () => {
   fp.close();
   expect(binding.liveMaps()[0]).toBe(before);
 });
+
+test('the binding refuses a stale or forged handle: ERR_MEMMAP_CLOSED, never another map', () => {
+  const owner = {};
+  const handle = binding.open(owner, file, 'r', 0, null, 4, 2 ** 32);
+  expect(binding.byteLength(handle)).toBe(48);
+  binding.close(owner, handle);
+  // The slot is reused by the next map, under a new generation.
+  const next = {};
+  const reused = binding.open(next, file, 'r', 0, null, 4, 2 ** 32);
+  expect(reused).not.toBe(handle);
+  for (const stale of [handle, 2 ** 32 - 1, 0xfffff]) {
+    expect(() => binding.byteLength(stale)).toThrow(/^ERR_MEMMAP_CLOSED/);
+    expect(() => binding.buffer(stale, 0)).toThrow(/^ERR_MEMMAP_CLOSED/);
+    expect(() => binding.peek(stale, 0, Buffer.alloc(4))).toThrow(/^ERR_MEMMAP_CLOSED/);
+    binding.close({}, stale); // a no-op: the live map is untouched
+  }
+  expect(binding.byteLength(reused)).toBe(48);
+  binding.close(next, reused);
+  expect(() => binding.byteLength(reused)).toThrow(/^ERR_MEMMAP_CLOSED/);
+});

@@ -9,57 +9,66 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** One mapped byte range of a file, as JavaScript holds it. */
-export declare class NativeMap {
-  /**
-   * Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
-   * would for `mode`. `byteLength` absent means the rest of the file, in
-   * whole `itemSize` items.
-   */
-  static open(file: string | number, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): NativeMap
-  /** Mapped bytes. */
-  get byteLength(): number
-  /**
-   * The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
-   * created on first use: creating it at open would make V8 count the whole
-   * map as allocated memory and collect garbage for nothing.
-   */
-  buffer(index: number): ArrayBuffer
-  /**
-   * Copies the bytes at byte `start` into `target` (one element's worth, a
-   * scratch buffer the caller reuses): a read that creates no ArrayBuffer
-   * over the whole chunk and allocates nothing.
-   */
-  peek(start: number, target: Buffer): void
-  /** Writes `bytes` (one element) at byte `start`. */
-  poke(start: number, bytes: Buffer): void
-  /** `msync` of a byte range, then `fdatasync` if the map grew the file. */
-  flush(start: number, len: number): void
-  /**
-   * The same flush on the thread pool. The task holds the mapping until it
-   * ends, so `close()` meanwhile cannot pull the pages from under it.
-   */
-  flushAsync(start: number, len: number): Promise<void>
-  /** `madvise` of a byte range. */
-  advise(advice: string, start: number, len: number): void
-  /**
-   * Flushes, detaches every ArrayBuffer handed out, and releases the file.
-   * Pages a buffer's backing store may still point at (a Node-API async
-   * operation that captured a view) are swapped for zero pages until that
-   * buffer is collected. Idempotent.
-   */
-  close(): void
-  /**
-   * `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
-   * min/max of an empty view.
-   */
-  reduce(request: ReduceRequest): ReduceResult | null
-  /** The same reduction on the thread pool; the task holds the mapping. */
-  reduceAsync(request: ReduceRequest): Promise<ReduceResult | null>
-}
+/** `madvise` of a byte range. */
+export declare function advise(handle: number, advice: string, start: number, len: number): void
+
+/**
+ * The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
+ * created on first use: creating it at open would make V8 count the whole map
+ * as allocated memory and collect garbage for nothing.
+ */
+export declare function buffer(handle: number, index: number): ArrayBuffer
+
+/** Mapped bytes. */
+export declare function byteLength(handle: number): number
+
+/**
+ * Flushes, detaches every ArrayBuffer handed out, and releases the file and
+ * the handle (and `owner`'s hold on it). Pages a buffer's backing store may
+ * still point at (a Node-API async operation that captured a view) are
+ * swapped for zero pages until that buffer is collected. A handle that names
+ * no map is a no-op.
+ */
+export declare function close(owner: object, handle: number): void
+
+/** `msync` of a byte range, then `fdatasync` if the map grew the file. */
+export declare function flush(handle: number, start: number, len: number): void
+
+/**
+ * The same flush on the thread pool. The task holds the mapping until it
+ * ends, so `close()` meanwhile cannot pull the pages from under it.
+ */
+export declare function flushAsync(handle: number, start: number, len: number): Promise<void>
 
 /** How many mappings this process holds, and the most it may hold. */
 export declare function liveMaps(): Array<number>
+
+/**
+ * Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
+ * would for `mode`, and returns its handle. `byteLength` absent means the rest
+ * of the file, in whole `itemSize` items. `owner`, the object that stands for
+ * the map in JavaScript, releases it if collected without `close()`.
+ */
+export declare function open(owner: object, file: string | number, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): number
+
+/**
+ * Copies the bytes at byte `start` into `target` (one element's worth, a
+ * scratch buffer the caller reuses): a read that creates no ArrayBuffer over
+ * the whole chunk and allocates nothing.
+ */
+export declare function peek(handle: number, start: number, target: Buffer): void
+
+/** Writes `bytes` (one element) at byte `start`. */
+export declare function poke(handle: number, start: number, bytes: Buffer): void
+
+/**
+ * `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
+ * min/max of an empty view.
+ */
+export declare function reduce(handle: number, request: ReduceRequest): ReduceResult | null
+
+/** The same reduction on the thread pool; the task holds the mapping. */
+export declare function reduceAsync(handle: number, request: ReduceRequest): Promise<ReduceResult | null>
 
 /** What to reduce: the op, numpy's kind+size code, byte order, and the view. */
 export interface ReduceRequest {

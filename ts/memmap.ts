@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { binding, NativeMap, ReduceRequest, ReduceResult } from './binding';
+import { binding, ReduceRequest, ReduceResult } from './binding';
 import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, elementView, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
@@ -57,8 +57,13 @@ const CHUNK_BYTES = ((): number => {
 
 /** What a base and all its views share: the native map and its buffers. */
 interface Storage {
-  readonly native: NativeMap;
-  readonly byteLength: number;
+  /**
+   * The binding's number for this map: every native call takes it. The
+   * Storage is the map's owner: collected without close(), it releases the map.
+   * Set once, by openStorage.
+   */
+  handle: number;
+  byteLength: number;
   readonly chunkBytes: number;
   readonly chunks: (ArrayBuffer | undefined)[];
   readonly dataViews: (DataView | undefined)[];
@@ -76,7 +81,7 @@ interface Storage {
 function chunkBuffer(storage: Storage, chunk: number): ArrayBuffer {
   let buffer = storage.chunks[chunk];
   if (buffer === undefined) {
-    buffer = callNative(() => storage.native.buffer(chunk));
+    buffer = callNative(() => binding.buffer(storage.handle, chunk));
     storage.chunks[chunk] = buffer;
   }
   return buffer;
@@ -149,7 +154,7 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
   return {
     read(at) {
       try {
-        storage.native.peek(at, scratch);
+        binding.peek(storage.handle, at, scratch);
       } catch (error) {
         throw fromNative(error);
       }
@@ -158,7 +163,7 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
     write(at, value) {
       const bytes = Buffer.alloc(dtype.itemsize);
       element.write(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, value);
-      callNative(() => storage.native.poke(at, bytes));
+      callNative(() => binding.poke(storage.handle, at, bytes));
     },
   };
 }
@@ -421,14 +426,14 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   flush(): void {
     this.#checkOpen();
     const [start, length] = this.#byteRange();
-    callNative(() => this.#storage.native.flush(start, length));
+    callNative(() => binding.flush(this.#storage.handle, start, length));
   }
 
   /** flush() off the main thread. */
   async flushAsync(): Promise<void> {
     this.#checkOpen();
     const [start, length] = this.#byteRange();
-    await callNative(() => this.#storage.native.flushAsync(start, length)).catch((error: unknown) => {
+    await callNative(() => binding.flushAsync(this.#storage.handle, start, length)).catch((error: unknown) => {
       throw fromNative(error);
     });
   }
@@ -438,7 +443,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#checkOpen();
     const parsed = parseAdvice(advice);
     const [start, length] = this.#byteRange();
-    callNative(() => this.#storage.native.advise(parsed, start, length));
+    callNative(() => binding.advise(this.#storage.handle, parsed, start, length));
   }
 
   /**
@@ -460,7 +465,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#storage.closed = true;
     this.#closed = true;
     this.#drop();
-    callNative(() => this.#storage.native.close());
+    callNative(() => binding.close(this.#storage, this.#storage.handle));
   }
 
   /**
@@ -508,13 +513,13 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #reduceNow(op: ReduceRequest['op']): ReduceResult | null {
     const request = this.#reduceRequest(op);
     if (this.size === 0) return null;
-    return callNative(() => this.#storage.native.reduce(request));
+    return callNative(() => binding.reduce(this.#storage.handle, request));
   }
 
   async #reduceLater(op: ReduceRequest['op']): Promise<ReduceResult | null> {
     const request = this.#reduceRequest(op);
     if (this.size === 0) return null;
-    return callNative(() => this.#storage.native.reduceAsync(request)).catch((error: unknown) => {
+    return callNative(() => binding.reduceAsync(this.#storage.handle, request)).catch((error: unknown) => {
       throw fromNative(error);
     });
   }
@@ -911,25 +916,26 @@ function parseOptions(raw: unknown) {
 /** Opens `byteLength` bytes (or the rest of the file) at `offset` as a Storage. */
 function openStorage(target: string | number, mode: Mode, offset: number, byteLength: number | null, itemsize: number, advice: Advice | null): Storage {
   const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
-  const native = callNative(() => binding.NativeMap.open(source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
+  const storage: Storage = {
+    handle: -1,
+    byteLength: 0,
+    chunkBytes: CHUNK_BYTES,
+    chunks: [],
+    dataViews: [],
+    source,
+    filename: undefined,
+    mode,
+    offset,
+    closed: false,
+    refused: false,
+  };
+  storage.handle = callNative(() => binding.open(storage, source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
   try {
-    const mapped = native.byteLength;
-    if (advice !== null && mapped > 0) callNative(() => native.advise(advice, 0, mapped));
-    return {
-      native,
-      byteLength: mapped,
-      chunkBytes: CHUNK_BYTES,
-      chunks: [],
-      dataViews: [],
-      source,
-      filename: undefined,
-      mode,
-      offset,
-      closed: false,
-      refused: false,
-    };
+    storage.byteLength = binding.byteLength(storage.handle);
+    if (advice !== null && storage.byteLength > 0) callNative(() => binding.advise(storage.handle, advice, 0, storage.byteLength));
+    return storage;
   } catch (error) {
-    native.close();
+    binding.close(storage, storage.handle);
     throw error;
   }
 }

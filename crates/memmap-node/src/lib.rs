@@ -80,18 +80,100 @@ impl ToNapiValue for ArrayBufferValue {
     }
 }
 
-/// One mapped byte range of a file, as JavaScript holds it.
-#[napi(custom_finalize)]
-pub struct NativeMap {
-    /// `None` after `close()`. Interior mutability: napi-rs refuses a `&mut self`
-    /// call while a promise from this object (`flushAsync`) is pending.
-    mapping: RefCell<Option<Arc<Mapping>>>,
+/// One mapped byte range of a file, as this thread's JavaScript holds it.
+struct NativeMap {
+    mapping: Arc<Mapping>,
     /// Bytes per ArrayBuffer: the runtime's limit (2^32 on Node 20), so a map
     /// past it is covered by several buffers over disjoint ranges.
     chunk_bytes: usize,
     /// A weak reference to the ArrayBuffer handed out for each chunk, if any:
     /// what `close()` detaches. Never two live buffers over the same bytes.
-    buffers: RefCell<Vec<Option<sys::napi_ref>>>,
+    buffers: Vec<Option<sys::napi_ref>>,
+}
+
+/// The maps this thread's JavaScript holds, by handle: a plain number that
+/// JavaScript passes back to every call. A JavaScript object per map (a napi
+/// class) cost more than the mmap itself (napi_new_instance, napi_wrap, a type
+/// tag, napi-rs's reference map), and open + close is a measured target. Every
+/// call checks its handle, so a stale or forged number names no map (or a live
+/// one): never freed memory.
+///
+/// A handle is `slot | generation << 20`; the slot's generation moves on each
+/// time it is freed, so a handle kept past `close()` does not name the next map
+/// in that slot. Thread-local because each worker thread is its own JavaScript
+/// realm with its own maps.
+#[derive(Default)]
+struct Handles {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    map: Option<NativeMap>,
+}
+
+const SLOT_BITS: u32 = 20;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
+impl Handles {
+    fn insert(&mut self, map: NativeMap) -> Result<u32> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None if self.slots.len() <= SLOT_MASK as usize => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+            None => {
+                return Err(coded(
+                    "ERR_MEMMAP_TOO_MANY_MAPS",
+                    format!(
+                        "{} maps are open in this thread, the most allowed is {SLOT_MASK}",
+                        self.slots.len()
+                    ),
+                ))
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.map = Some(map);
+        Ok(index | slot.generation << SLOT_BITS)
+    }
+
+    fn slot(&mut self, handle: u32) -> Option<&mut Slot> {
+        let slot = self.slots.get_mut((handle & SLOT_MASK) as usize)?;
+        (slot.generation == handle >> SLOT_BITS).then_some(slot)
+    }
+
+    fn get(&mut self, handle: u32) -> Option<&mut NativeMap> {
+        self.slot(handle)?.map.as_mut()
+    }
+
+    fn remove(&mut self, handle: u32) -> Option<NativeMap> {
+        let slot = self.slot(handle)?;
+        let map = slot.map.take()?;
+        slot.generation = (slot.generation + 1) & (u32::MAX >> SLOT_BITS);
+        self.free.push(handle & SLOT_MASK);
+        Some(map)
+    }
+}
+
+fn closed_error() -> Error {
+    coded("ERR_MEMMAP_CLOSED", "the memmap is closed")
+}
+
+/// Runs `f` on the map `handle` names; ERR_MEMMAP_CLOSED if it names none.
+fn with_map<R>(handle: u32, f: impl FnOnce(&mut NativeMap) -> Result<R>) -> Result<R> {
+    HANDLES.with_borrow_mut(|handles| f(handles.get(handle).ok_or_else(closed_error)?))
+}
+
+/// A share of the mapping `handle` names, for a call that outlives the borrow.
+fn mapping_of(handle: u32) -> Result<Arc<Mapping>> {
+    with_map(handle, |map| Ok(map.mapping.clone()))
 }
 
 /// Finalizer of every external ArrayBuffer: lets go of the buffer's share of
@@ -102,250 +184,280 @@ unsafe extern "C" fn release_share(_env: sys::napi_env, _data: *mut c_void, hint
     drop(unsafe { Box::from_raw(hint.cast::<Arc<Mapping>>()) });
 }
 
+/// Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
+/// would for `mode`, and returns its handle. `byteLength` absent means the rest
+/// of the file, in whole `itemSize` items. `owner`, the object that stands for
+/// the map in JavaScript, releases it if collected without `close()`.
+// Flat arguments, not an options object: this is the open + close hot path.
+#[allow(clippy::too_many_arguments)]
 #[napi]
-impl NativeMap {
-    /// Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
-    /// would for `mode`. `byteLength` absent means the rest of the file, in
-    /// whole `itemSize` items.
-    #[napi(factory)]
-    pub fn open(
-        file: Either<String, i32>,
-        mode: String,
-        offset: f64,
-        byte_length: Option<f64>,
-        item_size: f64,
-        chunk_bytes: f64,
-    ) -> Result<NativeMap> {
-        let mode = Mode::parse(&mode).ok_or_else(|| {
-            coded(
-                "ERR_MEMMAP_INVALID_MODE",
-                format!("mode must be one of r, r+, w+, c; got '{mode}'"),
-            )
-        })?;
-        let source = match file {
-            Either::A(path) => Source::Path(path.into()),
-            Either::B(fd) => Source::Fd(fd),
-        };
-        let offset = to_usize(offset, "offset")? as u64;
-        let length = match byte_length {
-            Some(n) => Length::Exact(to_usize(n, "byteLength")? as u64),
-            None => Length::RestOfFile {
-                item_size: to_usize(item_size, "itemSize")? as u64,
-            },
-        };
-        let chunk_bytes = to_usize(chunk_bytes, "chunkBytes")?.max(1);
-        let mapping = Mapping::open(source, mode, offset, length).map_err(to_js_error)?;
-        let chunks = mapping.len().div_ceil(chunk_bytes);
-        Ok(NativeMap {
-            mapping: RefCell::new(Some(Arc::new(mapping))),
-            chunk_bytes,
-            buffers: RefCell::new(vec![None; chunks]),
-        })
+pub fn open(
+    env: Env,
+    owner: Object,
+    file: Either<String, i32>,
+    mode: String,
+    offset: f64,
+    byte_length: Option<f64>,
+    item_size: f64,
+    chunk_bytes: f64,
+) -> Result<u32> {
+    let mode = Mode::parse(&mode).ok_or_else(|| {
+        coded(
+            "ERR_MEMMAP_INVALID_MODE",
+            format!("mode must be one of r, r+, w+, c; got '{mode}'"),
+        )
+    })?;
+    let source = match file {
+        Either::A(path) => Source::Path(path.into()),
+        Either::B(fd) => Source::Fd(fd),
+    };
+    let offset = to_usize(offset, "offset")? as u64;
+    let length = match byte_length {
+        Some(n) => Length::Exact(to_usize(n, "byteLength")? as u64),
+        None => Length::RestOfFile {
+            item_size: to_usize(item_size, "itemSize")? as u64,
+        },
+    };
+    let chunk_bytes = to_usize(chunk_bytes, "chunkBytes")?.max(1);
+    let mapping = Mapping::open(source, mode, offset, length).map_err(to_js_error)?;
+    let chunks = mapping.len().div_ceil(chunk_bytes);
+    let map = NativeMap {
+        mapping: Arc::new(mapping),
+        chunk_bytes,
+        buffers: vec![None; chunks],
+    };
+    let handle = HANDLES.with_borrow_mut(|handles| handles.insert(map))?;
+    // The map is released when `owner` is collected, unless `close()` comes first.
+    // SAFETY: `owner` is a live object of this env, the data is the handle as a
+    // number (nothing to free), and no wrap is asked back (`result` null).
+    let status = unsafe {
+        sys::napi_wrap(
+            env.raw(),
+            owner.raw(),
+            handle as usize as *mut c_void,
+            Some(release_collected),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok {
+        let _ = close(env, owner, handle);
+        return Err(coded(
+            "ERR_MEMMAP_INVALID_ARG",
+            format!("owner cannot hold a map (napi status {status})"),
+        ));
     }
+    Ok(handle)
+}
 
-    /// Mapped bytes.
-    #[napi(getter)]
-    pub fn byte_length(&self) -> f64 {
-        self.mapping.borrow().as_ref().map_or(0, |m| m.len()) as f64
-    }
-
-    /// The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
-    /// created on first use: creating it at open would make V8 count the whole
-    /// map as allocated memory and collect garbage for nothing.
-    #[napi(ts_return_type = "ArrayBuffer")]
-    pub fn buffer(&self, env: Env, index: u32) -> Result<ArrayBufferValue> {
-        let mapping = self.live()?;
-        let index = index as usize;
-        let mut buffers = self.buffers.borrow_mut();
-        let Some(slot) = buffers.get_mut(index) else {
-            return Err(coded(
-                "ERR_MEMMAP_INVALID_ARG",
-                format!("chunk {index} is past the end of the map"),
-            ));
-        };
-        let raw_env = env.raw();
-        if let Some(reference) = *slot {
-            let mut value = ptr::null_mut();
-            // SAFETY: `reference` was created by this object in `raw_env`'s
-            // realm and not yet deleted.
-            let status = unsafe { sys::napi_get_reference_value(raw_env, reference, &mut value) };
-            if status == sys::Status::napi_ok && !value.is_null() {
-                return Ok(ArrayBufferValue(value));
-            }
-            // Collected: drop the stale reference and make a new buffer.
-            // SAFETY: as above; the reference is deleted once, here.
-            unsafe { sys::napi_delete_reference(raw_env, reference) };
-            *slot = None;
-        }
-        let start = index * self.chunk_bytes;
-        let len = (mapping.len() - start).min(self.chunk_bytes);
-        // SAFETY: `start` is within the mapping (index < number of chunks).
-        let data = unsafe { mapping.as_ptr().add(start) };
-        let hint = Box::into_raw(Box::new(mapping));
-        let mut value = ptr::null_mut();
-        let status = if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
-            sys::Status::napi_no_external_buffers_allowed
-        } else {
-            // SAFETY: `data..data+len` stays mapped for as long as `hint` (an
-            // `Arc<Mapping>`) lives, and the finalizer drops `hint` exactly once.
-            // The raw call is used instead of napi-rs's `from_external`, which on
-            // refusal silently copies and runs the finalizer at once.
-            unsafe {
-                sys::napi_create_external_arraybuffer(
-                    raw_env,
-                    data.cast(),
-                    len,
-                    Some(release_share),
-                    hint.cast(),
-                    &mut value,
-                )
-            }
-        };
-        if status == sys::Status::napi_no_external_buffers_allowed {
-            // Refused before anything was created: the finalizer never runs.
-            // SAFETY: `hint` came from Box::into_raw above and was not handed on.
-            drop(unsafe { Box::from_raw(hint) });
-            return Err(coded(
-                "ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED",
-                "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so a mapping \
-                 cannot be shown to JavaScript without copying: run memmap in Node.js proper (for \
-                 Electron, in the main process with a Node build without the sandbox, or a utility process)",
-            ));
-        }
-        if status != sys::Status::napi_ok {
-            // Whether the runtime ran the finalizer is unknown here (Node runs it
-            // before failing with ERR_BUFFER_TOO_LARGE), so `hint` is left alone:
-            // a leaked share is safe, a double free is not.
-            return Err(coded(
-                "ERR_MEMMAP_BUFFER_FAILED",
-                format!("the runtime refused a {len}-byte external ArrayBuffer (napi status {status})"),
-            ));
-        }
-        let mut reference = ptr::null_mut();
-        // SAFETY: `value` is the ArrayBuffer just created in this env; a weak
-        // (count 0) reference does not keep it alive.
-        let status = unsafe { sys::napi_create_reference(raw_env, value, 0, &mut reference) };
-        if status == sys::Status::napi_ok {
-            *slot = Some(reference);
-        }
-        Ok(ArrayBufferValue(value))
-    }
-
-    /// Copies the bytes at byte `start` into `target` (one element's worth, a
-    /// scratch buffer the caller reuses): a read that creates no ArrayBuffer
-    /// over the whole chunk and allocates nothing.
-    #[napi]
-    pub fn peek(&self, start: f64, mut target: BufferSlice) -> Result<()> {
-        self.live()?
-            .read_into(to_usize(start, "start")?, target.as_mut())
-            .map_err(to_js_error)
-    }
-
-    /// Writes `bytes` (one element) at byte `start`.
-    #[napi]
-    pub fn poke(&self, start: f64, bytes: BufferSlice) -> Result<()> {
-        self.live()?
-            .write_from(to_usize(start, "start")?, &bytes)
-            .map_err(to_js_error)
-    }
-
-    /// `msync` of a byte range, then `fdatasync` if the map grew the file.
-    #[napi]
-    pub fn flush(&self, start: f64, len: f64) -> Result<()> {
-        let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
-        self.live()?.flush_range(start, len).map_err(to_js_error)
-    }
-
-    /// The same flush on the thread pool. The task holds the mapping until it
-    /// ends, so `close()` meanwhile cannot pull the pages from under it.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn flush_async(&self, start: f64, len: f64) -> Result<AsyncTask<FlushTask>> {
-        let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
-        Ok(AsyncTask::new(FlushTask {
-            mapping: self.live()?,
-            start,
-            len,
-        }))
-    }
-
-    /// `madvise` of a byte range.
-    #[napi]
-    pub fn advise(&self, advice: String, start: f64, len: f64) -> Result<()> {
-        let parsed = Advice::parse(&advice).ok_or_else(|| {
-            coded(
-                "ERR_MEMMAP_INVALID_ADVICE",
-                format!("advice must be one of normal, random, sequential, willneed, dontneed; got '{advice}'"),
-            )
-        })?;
-        let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
-        self.live()?.advise_range(parsed, start, len).map_err(to_js_error)
-    }
-
-    /// Flushes, detaches every ArrayBuffer handed out, and releases the file.
-    /// Pages a buffer's backing store may still point at (a Node-API async
-    /// operation that captured a view) are swapped for zero pages until that
-    /// buffer is collected. Idempotent.
-    #[napi]
-    pub fn close(&self, env: Env) -> Result<()> {
-        let Some(mapping) = self.mapping.borrow_mut().take() else {
-            return Ok(());
-        };
-        self.drop_references(env.raw(), true);
-        // Only this object holds the mapping when no buffer or task does.
-        let shared = Arc::strong_count(&mapping) > 1;
-        // Flushes once (msync costs ~70 us even for clean pages on ext4), then
-        // lets go of the file.
-        let closed = mapping.close_keeping_address(shared);
-        drop(mapping);
-        closed.map_err(to_js_error)
-    }
-
-    /// `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
-    /// min/max of an empty view.
-    #[napi]
-    pub fn reduce(&self, request: ReduceRequest) -> Result<Option<ReduceResult>> {
-        let job = ReduceTask::new(self.live()?, request)?;
-        job.run()
-    }
-
-    /// The same reduction on the thread pool; the task holds the mapping.
-    #[napi(ts_return_type = "Promise<ReduceResult | null>")]
-    pub fn reduce_async(&self, request: ReduceRequest) -> Result<AsyncTask<ReduceTask>> {
-        Ok(AsyncTask::new(ReduceTask::new(self.live()?, request)?))
-    }
-
-    fn live(&self) -> Result<Arc<Mapping>> {
-        self.mapping
-            .borrow()
-            .clone()
-            .ok_or_else(|| coded("ERR_MEMMAP_CLOSED", "the memmap is closed"))
-    }
-
-    fn drop_references(&self, env: sys::napi_env, detach: bool) {
-        for reference in self.buffers.borrow_mut().iter_mut().filter_map(Option::take) {
-            let mut value = ptr::null_mut();
-            // SAFETY: `reference` belongs to this object and `env`; it is read
-            // and then deleted exactly once. Only buffers this object created
-            // are detached (napi would detach any ArrayBuffer, even Node's pool).
-            unsafe {
-                if detach
-                    && sys::napi_get_reference_value(env, reference, &mut value) == sys::Status::napi_ok
-                    && !value.is_null()
-                {
-                    sys::napi_detach_arraybuffer(env, value);
-                }
-                sys::napi_delete_reference(env, reference);
-            }
-        }
+/// Finalizer of an owner collected without `close()`: lets go of its map.
+unsafe extern "C" fn release_collected(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    if let Some(map) = HANDLES.with_borrow_mut(|handles| handles.remove(data as usize as u32)) {
+        drop_references(env, map.buffers, false);
     }
 }
 
-impl ObjectFinalize for NativeMap {
-    /// Collected without `close()`: let go of this object's share. Buffers still
-    /// alive keep theirs, so the pages stay until the last of them is collected.
-    fn finalize(self, env: Env) -> Result<()> {
-        self.drop_references(env.raw(), false);
-        Ok(())
+/// Mapped bytes.
+#[napi]
+pub fn byte_length(handle: u32) -> Result<f64> {
+    with_map(handle, |map| Ok(map.mapping.len() as f64))
+}
+
+/// The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
+/// created on first use: creating it at open would make V8 count the whole map
+/// as allocated memory and collect garbage for nothing.
+#[napi(ts_return_type = "ArrayBuffer")]
+pub fn buffer(env: Env, handle: u32, index: u32) -> Result<ArrayBufferValue> {
+    let raw_env = env.raw();
+    let index = index as usize;
+    // The table is not borrowed across Node-API calls, which may run finalizers.
+    let (mapping, chunk_bytes, existing) = with_map(handle, |map| match map.buffers.get_mut(index) {
+        Some(slot) => Ok((map.mapping.clone(), map.chunk_bytes, slot.take())),
+        None => Err(coded(
+            "ERR_MEMMAP_INVALID_ARG",
+            format!("chunk {index} is past the end of the map"),
+        )),
+    })?;
+    let keep = |reference: sys::napi_ref| {
+        let _ = with_map(handle, |map| {
+            map.buffers[index] = Some(reference);
+            Ok(())
+        });
+    };
+    if let Some(reference) = existing {
+        let mut value = ptr::null_mut();
+        // SAFETY: `reference` was created by this map in `raw_env`'s realm and
+        // not yet deleted.
+        let status = unsafe { sys::napi_get_reference_value(raw_env, reference, &mut value) };
+        if status == sys::Status::napi_ok && !value.is_null() {
+            keep(reference);
+            return Ok(ArrayBufferValue(value));
+        }
+        // Collected: drop the stale reference and make a new buffer.
+        // SAFETY: as above; the reference is deleted once, here.
+        unsafe { sys::napi_delete_reference(raw_env, reference) };
+    }
+    let start = index * chunk_bytes;
+    let len = (mapping.len() - start).min(chunk_bytes);
+    // SAFETY: `start` is within the mapping (index < number of chunks).
+    let data = unsafe { mapping.as_ptr().add(start) };
+    let hint = Box::into_raw(Box::new(mapping));
+    let mut value = ptr::null_mut();
+    let status = if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
+        sys::Status::napi_no_external_buffers_allowed
+    } else {
+        // SAFETY: `data..data+len` stays mapped for as long as `hint` (an
+        // `Arc<Mapping>`) lives, and the finalizer drops `hint` exactly once.
+        // The raw call is used instead of napi-rs's `from_external`, which on
+        // refusal silently copies and runs the finalizer at once.
+        unsafe {
+            sys::napi_create_external_arraybuffer(
+                raw_env,
+                data.cast(),
+                len,
+                Some(release_share),
+                hint.cast(),
+                &mut value,
+            )
+        }
+    };
+    if status == sys::Status::napi_no_external_buffers_allowed {
+        // Refused before anything was created: the finalizer never runs.
+        // SAFETY: `hint` came from Box::into_raw above and was not handed on.
+        drop(unsafe { Box::from_raw(hint) });
+        return Err(coded(
+            "ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED",
+            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so a mapping \
+             cannot be shown to JavaScript without copying: run memmap in Node.js proper (for \
+             Electron, in the main process with a Node build without the sandbox, or a utility process)",
+        ));
+    }
+    if status != sys::Status::napi_ok {
+        // Whether the runtime ran the finalizer is unknown here (Node runs it
+        // before failing with ERR_BUFFER_TOO_LARGE), so `hint` is left alone:
+        // a leaked share is safe, a double free is not.
+        return Err(coded(
+            "ERR_MEMMAP_BUFFER_FAILED",
+            format!("the runtime refused a {len}-byte external ArrayBuffer (napi status {status})"),
+        ));
+    }
+    let mut reference = ptr::null_mut();
+    // SAFETY: `value` is the ArrayBuffer just created in this env; a weak
+    // (count 0) reference does not keep it alive.
+    let status = unsafe { sys::napi_create_reference(raw_env, value, 0, &mut reference) };
+    if status == sys::Status::napi_ok {
+        keep(reference);
+    }
+    Ok(ArrayBufferValue(value))
+}
+
+/// Copies the bytes at byte `start` into `target` (one element's worth, a
+/// scratch buffer the caller reuses): a read that creates no ArrayBuffer over
+/// the whole chunk and allocates nothing.
+#[napi]
+pub fn peek(handle: u32, start: f64, mut target: BufferSlice) -> Result<()> {
+    with_map(handle, |map| {
+        map.mapping
+            .read_into(to_usize(start, "start")?, target.as_mut())
+            .map_err(to_js_error)
+    })
+}
+
+/// Writes `bytes` (one element) at byte `start`.
+#[napi]
+pub fn poke(handle: u32, start: f64, bytes: BufferSlice) -> Result<()> {
+    with_map(handle, |map| {
+        map.mapping
+            .write_from(to_usize(start, "start")?, &bytes)
+            .map_err(to_js_error)
+    })
+}
+
+/// `msync` of a byte range, then `fdatasync` if the map grew the file.
+#[napi]
+pub fn flush(handle: u32, start: f64, len: f64) -> Result<()> {
+    let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
+    mapping_of(handle)?.flush_range(start, len).map_err(to_js_error)
+}
+
+/// The same flush on the thread pool. The task holds the mapping until it
+/// ends, so `close()` meanwhile cannot pull the pages from under it.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn flush_async(handle: u32, start: f64, len: f64) -> Result<AsyncTask<FlushTask>> {
+    let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
+    Ok(AsyncTask::new(FlushTask {
+        mapping: mapping_of(handle)?,
+        start,
+        len,
+    }))
+}
+
+/// `madvise` of a byte range.
+#[napi]
+pub fn advise(handle: u32, advice: String, start: f64, len: f64) -> Result<()> {
+    let parsed = Advice::parse(&advice).ok_or_else(|| {
+        coded(
+            "ERR_MEMMAP_INVALID_ADVICE",
+            format!("advice must be one of normal, random, sequential, willneed, dontneed; got '{advice}'"),
+        )
+    })?;
+    let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
+    mapping_of(handle)?
+        .advise_range(parsed, start, len)
+        .map_err(to_js_error)
+}
+
+/// Flushes, detaches every ArrayBuffer handed out, and releases the file and
+/// the handle (and `owner`'s hold on it). Pages a buffer's backing store may
+/// still point at (a Node-API async operation that captured a view) are
+/// swapped for zero pages until that buffer is collected. A handle that names
+/// no map is a no-op.
+#[napi]
+pub fn close(env: Env, owner: Object, handle: u32) -> Result<()> {
+    let mut wrapped = ptr::null_mut();
+    // SAFETY: `owner` is a live object of this env; removing its wrap cancels
+    // `release_collected`, whose data (a number) needs no freeing. An owner
+    // without a wrap is left as is (the call fails harmlessly).
+    unsafe { sys::napi_remove_wrap(env.raw(), owner.raw(), &mut wrapped) };
+    let Some(map) = HANDLES.with_borrow_mut(|handles| handles.remove(handle)) else {
+        return Ok(());
+    };
+    drop_references(env.raw(), map.buffers, true);
+    // Only this handle holds the mapping when no buffer or task does.
+    let shared = Arc::strong_count(&map.mapping) > 1;
+    // Flushes once (msync costs ~70 us even for clean pages on ext4), then
+    // lets go of the file.
+    map.mapping.close_keeping_address(shared).map_err(to_js_error)
+}
+
+/// `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
+/// min/max of an empty view.
+#[napi]
+pub fn reduce(handle: u32, request: ReduceRequest) -> Result<Option<ReduceResult>> {
+    ReduceTask::new(mapping_of(handle)?, request)?.run()
+}
+
+/// The same reduction on the thread pool; the task holds the mapping.
+#[napi(ts_return_type = "Promise<ReduceResult | null>")]
+pub fn reduce_async(handle: u32, request: ReduceRequest) -> Result<AsyncTask<ReduceTask>> {
+    Ok(AsyncTask::new(ReduceTask::new(mapping_of(handle)?, request)?))
+}
+
+fn drop_references(env: sys::napi_env, buffers: Vec<Option<sys::napi_ref>>, detach: bool) {
+    for reference in buffers.into_iter().flatten() {
+        let mut value = ptr::null_mut();
+        // SAFETY: `reference` belongs to this map and `env`; it is read and
+        // then deleted exactly once. Only buffers this map created are
+        // detached (napi would detach any ArrayBuffer, even Node's pool).
+        unsafe {
+            if detach
+                && sys::napi_get_reference_value(env, reference, &mut value) == sys::Status::napi_ok
+                && !value.is_null()
+            {
+                sys::napi_detach_arraybuffer(env, value);
+            }
+            sys::napi_delete_reference(env, reference);
+        }
     }
 }
 
