@@ -122,6 +122,47 @@ interface Access {
   write(at: number, value: Coerced): void;
 }
 
+/**
+ * get() of a bound 1-D or 2-D view: a closure over its accessor, so the
+ * common call (one in-range uint32 index per axis) costs the compares and
+ * one typed-array load, with no lookups through the view. Anything else
+ * (negative or huge indices, the wrong count, a closed map) goes to `slow`,
+ * which throws numpy's errors; `apply(arguments)` forwards the call without
+ * allocating. Closing a base detaches its buffers, so a lane load then reads
+ * undefined and takes the slow path too (ERR_MEMMAP_CLOSED).
+ */
+function boundGetter(a: Access, ndim: number, storage: Storage, slow: (...index: number[]) => Scalar): (...index: number[]) => Scalar {
+  const { origin, d0, s0, d1, s1, plain } = a;
+  if (plain !== null && ndim === 1) {
+    return function get(i: number): Scalar {
+      if (i >>> 0 === i && i < d0 && arguments.length === 1) {
+        const value = plain[origin + i * s0];
+        if (value !== undefined) return value;
+      }
+      return slow.apply(undefined, arguments as unknown as number[]);
+    };
+  }
+  if (plain !== null) {
+    return function get(i: number, j: number): Scalar {
+      if (i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && arguments.length === 2) {
+        const value = plain[origin + i * s0 + j * s1];
+        if (value !== undefined) return value;
+      }
+      return slow.apply(undefined, arguments as unknown as number[]);
+    };
+  }
+  if (ndim === 1) {
+    return function get(i: number): Scalar {
+      if (i >>> 0 === i && i < d0 && arguments.length === 1 && !storage.closed) return a.read(origin + i * s0);
+      return slow.apply(undefined, arguments as unknown as number[]);
+    };
+  }
+  return function get(i: number, j: number): Scalar {
+    if (i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && arguments.length === 2 && !storage.closed) return a.read(origin + i * s0 + j * s1);
+    return slow.apply(undefined, arguments as unknown as number[]);
+  };
+}
+
 /** The DataView accessor: any byte order, any chunk. `at` is a byte position. */
 function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
   const element = elementView(dtype);
@@ -221,7 +262,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.nbytes = this.size * dtype.itemsize;
     this.#byteOffset = geometry.byteOffset;
     this.#isBase = isBase;
-    this.get = this.ndim === 1 ? Memmap.#get1 : this.ndim === 2 ? (Memmap.#get2 as (...index: number[]) => Scalar) : Memmap.#getN;
+    this.get = Memmap.#getN;
   }
 
   /**
@@ -554,6 +595,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #drop(): void {
     this.#access = null;
     this.#data = null;
+    (this as { get: Memmap['get'] }).get = Memmap.#getN;
   }
 
   #checkOpen(): void {
@@ -626,6 +668,9 @@ export class Memmap implements Iterable<Scalar | Memmap> {
       if (this.size > 0 && this.#chunkOrRefusal(chunk) === null) return this.#bind();
       this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...byteAccess(this.#storage, this.#dtype) };
     }
+    if (this.ndim === 1 || this.ndim === 2) {
+      (this as { get: Memmap['get'] }).get = boundGetter(this.#access, this.ndim, this.#storage, (...index) => this.#getAny(presentIndices(index)));
+    }
     return this.#access;
   }
 
@@ -697,30 +742,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     return this.#cold.read(position);
   }
 
-  // The getters bound per ndim in the constructor: the common case (in-range,
-  // non-negative, below 2^32) costs two compares and one closure call;
-  // anything else takes #getAny. `(i >>> 0) === i` is "a uint32 integer".
-  // A trailing `extra` catches a surplus index without `arguments`.
-  static readonly #get1 = function (this: Memmap, i: number, ...extra: number[]): Scalar {
-    const a = this.#access;
-    if (a !== null && !this.#storage.closed && i >>> 0 === i && i < a.d0 && extra.length === 0) {
-      const at = a.origin + i * a.s0;
-      return a.plain !== null ? a.plain[at] : a.read(at);
-    }
-    return this.#getAny(presentIndices([i, ...extra]));
-  };
-
-  static readonly #get2 = function (this: Memmap, i: number, j: number, ...extra: number[]): Scalar {
-    const a = this.#access;
-    if (a !== null && !this.#storage.closed && i >>> 0 === i && j >>> 0 === j && i < a.d0 && j < a.d1 && extra.length === 0) {
-      const at = a.origin + i * a.s0 + j * a.s1;
-      return a.plain !== null ? a.plain[at] : a.read(at);
-    }
-    return this.#getAny(presentIndices([i, j, ...extra]));
-  };
-
+  // Until a view binds its accessor, get() is this; #bind then puts a closure
+  // over the accessor in its place (boundGetter), and close() puts this back.
   static readonly #getN = function (this: Memmap, ...index: number[]): Scalar {
-    return this.#getAny(index);
+    return this.#getAny(presentIndices(index));
   };
 
   /** Calls `visit` with the `at` of every element, in C order. */
