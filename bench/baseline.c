@@ -48,15 +48,26 @@ int main(int argc, char **argv) {
     int fd = open(path, O_RDONLY);
     size_t len = size_of(fd);
     const float *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    double t = now();
-    float acc[16] = {0};
-    size_t n = len / 4, i = 0;
-    for (; i + 16 <= n; i += 16)
-      for (int k = 0; k < 16; k++) acc[k] += p[i + k];
-    double s = 0;
-    for (int k = 0; k < 16; k++) s += acc[k];
-    for (; i < n; i++) s += p[i];
-    double dt = now() - t;
+    size_t n = len / 4;
+    double s = 0, dt = 0;
+    /* Twice over the same map, timing the second: the page tables are then
+       filled, as for memmap's and numpy's timed (second) sums. Sixteen lanes
+       vectorise under -O3 -march=native; the prefetch 1 KiB ahead is what
+       keeps the loads coming across 4 KiB page edges (hardware prefetchers
+       stop there): about 15.5 -> 19.7 GB/s on the machine in results.md. */
+    for (int round = 0; round < 2; round++) {
+      double t = now();
+      float acc[16] = {0};
+      size_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        __builtin_prefetch((const char *)(p + i) + 1024);
+        for (int k = 0; k < 16; k++) acc[k] += p[i + k];
+      }
+      s = 0;
+      for (int k = 0; k < 16; k++) s += acc[k];
+      for (; i < n; i++) s += p[i];
+      dt = now() - t;
+    }
     fprintf(stderr, "sum %f\n", s);
     printf("%.6f\n", dt);
   } else if (!strcmp(mode, "random")) {

@@ -8,6 +8,8 @@
 //! other. Bytes are read with unaligned raw loads: never a Rust reference into
 //! memory that JavaScript may be writing (see the crate docs).
 
+use std::sync::OnceLock;
+
 use crate::{Error, ErrorKind, Mapping, Result};
 
 /// What a view's elements are: numpy's kind and itemsize.
@@ -99,6 +101,102 @@ struct Run {
     stride: isize,
 }
 
+// SAFETY: a Run points into the Mapping that `Mapping::reduce` borrows for its
+// whole call; the scoped threads a Run is shared with end before that call
+// returns, and they only read through it.
+unsafe impl Send for Run {}
+// SAFETY: as for Send: shared read-only, within the borrow of the Mapping.
+unsafe impl Sync for Run {}
+
+/// Views smaller than this are reduced on the calling thread alone: starting a
+/// thread costs about what summing half a megabyte does.
+const PARALLEL_BYTES: usize = 8 << 20;
+
+/// Threads a large reduction is shared among: one per core this process may
+/// use (cgroup limits included), at most 8. One core cannot draw the memory
+/// bandwidth that two do (a 1 GiB float32 sum here: 54 ms on one, 27 on two).
+fn reduction_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
+}
+
+/// Splits `runs` into `parts` pieces of about equal element counts (a run may
+/// be cut in two), in order.
+fn split(runs: &[Run], parts: usize) -> Vec<Vec<Run>> {
+    let total: usize = runs.iter().map(|run| run.count).sum();
+    let per = total.div_ceil(parts);
+    let mut pieces = Vec::with_capacity(parts);
+    let mut piece = Vec::new();
+    let mut room = per;
+    for &run in runs {
+        let mut rest = run;
+        while rest.count > 0 {
+            let take = rest.count.min(room);
+            piece.push(Run { count: take, ..rest });
+            rest.start = rest.start.wrapping_offset(take as isize * rest.stride);
+            rest.count -= take;
+            room -= take;
+            if room == 0 {
+                pieces.push(std::mem::take(&mut piece));
+                room = per;
+            }
+        }
+    }
+    if !piece.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
+}
+
+/// The result of a fold over consecutive pieces `a` then `b`, from each
+/// piece's result: what one fold over both would have given (up to float
+/// rounding for sums).
+fn combine(op: Reduction, a: Option<Scalar>, b: Option<Scalar>) -> Option<Scalar> {
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (a, None) => return a,
+        (None, b) => return b,
+    };
+    let sum = matches!(op, Reduction::Sum | Reduction::FloatSum);
+    let min = op == Reduction::Min;
+    Some(match (a, b) {
+        (Scalar::Int(x), Scalar::Int(y)) => Scalar::Int(if sum {
+            x.wrapping_add(y)
+        } else if min {
+            x.min(y)
+        } else {
+            x.max(y)
+        }),
+        (Scalar::UInt(x), Scalar::UInt(y)) => Scalar::UInt(if sum {
+            x.wrapping_add(y)
+        } else if min {
+            x.min(y)
+        } else {
+            x.max(y)
+        }),
+        (Scalar::Bool(x), Scalar::Bool(y)) => Scalar::Bool(if min { x && y } else { x || y }),
+        (Scalar::Float(x), Scalar::Float(y)) => Scalar::Float(if sum {
+            x + y
+        } else if x.is_nan() || y.is_nan() {
+            f64::NAN
+        } else if min {
+            x.min(y)
+        } else {
+            x.max(y)
+        }),
+        (Scalar::Complex(r, i), Scalar::Complex(s, j)) => {
+            let (re, im) = if sum {
+                (r + s, i + j)
+            } else {
+                pick_complex(op, (r, i), (s, j))
+            };
+            Scalar::Complex(re, im)
+        }
+        // Every piece of one reduction has the same result type.
+        (a, _) => a,
+    })
+}
+
 impl Mapping {
     /// Reduces the elements of `view`. `None` for min/max of an empty view
     /// (numpy raises: the reduction has no identity).
@@ -109,11 +207,32 @@ impl Mapping {
     pub fn reduce(&self, element: Element, little_endian: bool, view: &View, op: Reduction) -> Result<Option<Scalar>> {
         let runs = self.runs(element.itemsize(), view)?;
         let swap = little_endian != cfg!(target_endian = "little") && element.itemsize() > 1;
-        Ok(if swap {
-            fold::<true>(element, op, &runs)
-        } else {
-            fold::<false>(element, op, &runs)
-        })
+        let fold: fn(Element, Reduction, &[Run]) -> Option<Scalar> = if swap { fold::<true> } else { fold::<false> };
+        let bytes = runs.iter().map(|run| run.count).sum::<usize>() * element.itemsize();
+        let parts = reduction_threads().min(bytes / PARALLEL_BYTES);
+        if parts <= 1 {
+            return Ok(fold(element, op, &runs));
+        }
+        let pieces = split(&runs, parts);
+        Ok(std::thread::scope(|scope| {
+            let started: Vec<_> = pieces[1..]
+                .iter()
+                .map(|piece| {
+                    let thread = std::thread::Builder::new().spawn_scoped(scope, move || fold(element, op, piece));
+                    (piece, thread)
+                })
+                .collect();
+            let mut result = fold(element, op, &pieces[0]);
+            for (piece, thread) in started {
+                let part = match thread {
+                    Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // A piece whose thread could not start is folded here instead.
+                    Err(_) => fold(element, op, piece),
+                };
+                result = combine(op, result, part);
+            }
+            result
+        }))
     }
 
     /// Splits a view into runs along its innermost (smallest-stride) axis, or
@@ -260,10 +379,10 @@ fn sum_float<T: Load + 'static, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(
     let mut total = 0.0;
     for run in runs {
         if !SWAP && is_f32::<T>() {
-            total += if run.stride == 4 {
-                sum_f32_contiguous(run.start, run.count)
-            } else {
-                sum_f32_strided(run.start, run.count, run.stride)
+            total += match run.stride {
+                4 => sum_f32_contiguous(run.start, run.count),
+                8 | 16 | 32 => sum_f32_every(run.start, run.count, run.stride as usize / 4),
+                _ => sum_f32_strided(run.start, run.count, run.stride),
             };
             continue;
         }
@@ -316,6 +435,75 @@ unsafe fn sum_f32_avx2(start: *const u8, count: usize) -> f64 {
     sum_f32_blocks::<32>(start, count, 4)
 }
 
+/// How far ahead of the loads the float32 sums ask for cache lines. Hardware
+/// prefetchers stop at 4 KiB page edges; a hint 1 KiB ahead keeps lines coming
+/// across them: 15.5 -> 19.7 GB/s over a 1 GiB map in the page cache here.
+const PREFETCH_AHEAD: usize = 1024;
+
+/// A hint to load the cache line at `p`. It never faults, whatever the address.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is only a hint: it reads nothing and cannot fault, even
+    // past the end of the map.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Float32 sum of every `step`-th value (step 2, 4 or 8: strides under one
+/// 64-byte cache line, so every line of the span is read anyway). Strided
+/// loads do not vectorise, so this sums the whole span as if contiguous, in
+/// 32 lanes, and keeps only the lanes that hold wanted values: lane `k` always
+/// holds span index `k` mod 32, and `step` divides 32. Twice the adds for
+/// ::2, but vector adds at memory speed instead of one scalar load each.
+fn sum_f32_every(start: *const u8, count: usize, step: usize) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (just checked); the run is inside the map.
+        return unsafe { sum_f32_every_avx2(start, count, step) };
+    }
+    sum_f32_every_blocks(start, count, step)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_f32_every_avx2(start: *const u8, count: usize, step: usize) -> f64 {
+    sum_f32_every_blocks(start, count, step)
+}
+
+#[inline(always)]
+fn sum_f32_every_blocks(start: *const u8, count: usize, step: usize) -> f64 {
+    const LANES: usize = 32;
+    const BLOCK: usize = 4096;
+    debug_assert!(count > 0 && LANES.is_multiple_of(step));
+    // Span indices 0..=last are inside the run; whole vectors stop at or before it.
+    let last = (count - 1) * step;
+    let whole = (last + 1) / LANES * LANES;
+    let mut total = 0.0f64;
+    let mut i = 0;
+    while i < whole {
+        let end = (i + BLOCK).min(whole);
+        let mut acc = [0.0f32; LANES];
+        while i < end {
+            prefetch(start.wrapping_add(i * 4 + PREFETCH_AHEAD));
+            for (k, lane) in acc.iter_mut().enumerate() {
+                // SAFETY: span index `i + k` < `whole` <= `last` + 1, inside the run.
+                *lane += unsafe { f32::load::<false>(start.wrapping_add((i + k) * 4)) };
+            }
+            i += LANES;
+        }
+        total += acc.iter().step_by(step).map(|&x| x as f64).sum::<f64>();
+    }
+    for j in whole.div_ceil(step)..count {
+        // SAFETY: element `j` of the run.
+        total += unsafe { f32::load::<false>(start.wrapping_add(j * step * 4)) } as f64;
+    }
+    total
+}
+
 #[inline(always)]
 fn sum_f32_blocks<const LANES: usize>(start: *const u8, count: usize, stride: isize) -> f64 {
     const BLOCK: usize = 4096;
@@ -328,6 +516,9 @@ fn sum_f32_blocks<const LANES: usize>(start: *const u8, count: usize, stride: is
         let full = n / LANES * LANES;
         let mut i = 0;
         while i < full {
+            if stride == 4 {
+                prefetch(base.wrapping_add(i * 4 + PREFETCH_AHEAD));
+            }
             for (k, lane) in acc.iter_mut().enumerate() {
                 // SAFETY: element `done + i + k` of the run, inside the map.
                 *lane += unsafe { f32::load::<false>(base.wrapping_offset((i + k) as isize * stride)) };
@@ -462,27 +653,30 @@ fn complex<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> S
             acc = Some(match (op, acc) {
                 (Reduction::Sum | Reduction::FloatSum, Some((r, i))) => (r + re, i + im),
                 (_, None) => (re, im),
-                // numpy orders complex numbers by real part, then imaginary part; NaN wins.
-                (_, Some(best)) => {
-                    if best.0.is_nan() || best.1.is_nan() {
-                        best
-                    } else if re.is_nan() || im.is_nan() {
-                        (re, im)
-                    } else {
-                        let less = re < best.0 || (re == best.0 && im < best.1);
-                        if less == (op == Reduction::Min) && (re, im) != best {
-                            (re, im)
-                        } else {
-                            best
-                        }
-                    }
-                }
+                (_, Some(best)) => pick_complex(op, best, (re, im)),
             });
             p = p.wrapping_offset(run.stride);
         }
     }
     let (re, im) = acc.unwrap_or((0.0, 0.0));
     Scalar::Complex(re, im)
+}
+
+/// The min or max of two complex numbers, `best` first: numpy orders them by
+/// real part, then imaginary part, and the first NaN wins.
+fn pick_complex(op: Reduction, best: (f64, f64), (re, im): (f64, f64)) -> (f64, f64) {
+    if best.0.is_nan() || best.1.is_nan() {
+        best
+    } else if re.is_nan() || im.is_nan() {
+        (re, im)
+    } else {
+        let less = re < best.0 || (re == best.0 && im < best.1);
+        if less == (op == Reduction::Min) && (re, im) != best {
+            (re, im)
+        } else {
+            best
+        }
+    }
 }
 
 /// IEEE binary16 to f64.

@@ -188,3 +188,165 @@ fn live_mappings_are_counted() {
     drop(map);
     assert!(max_live_mappings() > 1000);
 }
+
+#[test]
+fn strided_float32_sums_match_a_plain_loop() {
+    // Every step the lane-keeping path takes (2, 4, 8) and the generic one (3,
+    // 16, negative), counts around the 32-lane and 4096-block edges, values
+    // that make a wrong lane visible, and runs that end at the map's last byte.
+    let dir = temp_dir("strided-sums");
+    let path = dir.join("values.f32");
+    let n = 20_000usize;
+    let values: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 - 300.5).collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    write_file(&path, &bytes);
+    let map = Mapping::open(
+        Source::Path(path),
+        Mode::ReadOnly,
+        0,
+        Length::RestOfFile { item_size: 4 },
+    )
+    .unwrap();
+    for step in [2usize, 3, 4, 8, 16] {
+        for count in [1usize, 2, 15, 16, 17, 31, 32, 33, 64, 2047, 2048, 2049, 4097] {
+            let Some(at_end) = (n - 1).checked_sub((count - 1) * step) else {
+                continue;
+            };
+            for first in [0usize, 1, at_end] {
+                if first + (count - 1) * step >= n {
+                    continue;
+                }
+                let expected: f64 = (0..count).map(|j| values[first + j * step] as f64).sum();
+                for (offset, stride) in [(first, step as isize), (first + (count - 1) * step, -(step as isize))] {
+                    let view = View {
+                        byte_offset: offset * 4,
+                        shape: vec![count],
+                        strides: vec![stride * 4],
+                    };
+                    let Some(Scalar::Float(got)) = map
+                        .reduce(
+                            Element::parse("f4").unwrap(),
+                            cfg!(target_endian = "little"),
+                            &view,
+                            Reduction::FloatSum,
+                        )
+                        .unwrap()
+                    else {
+                        panic!("no float sum");
+                    };
+                    assert!(
+                        (got - expected).abs() <= 1e-9 * expected.abs().max(1.0) + 1e-3,
+                        "step {stride} count {count} first {first}: {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reductions_shared_among_threads_agree_with_one_pass() {
+    // 24 MiB: three times the size where reductions start using every core.
+    let dir = temp_dir("parallel-reduce");
+    let path = dir.join("values.i32");
+    let n = 6 << 20;
+    let value = |i: usize| ((i * 2_654_435_761) % 2_000_003) as i32 - 1_000_000;
+    let mut bytes: Vec<u8> = (0..n).flat_map(|i| value(i).to_ne_bytes()).collect();
+    write_file(&path, &bytes);
+    let map = Mapping::open(
+        Source::Path(path.clone()),
+        Mode::ReadOnly,
+        0,
+        Length::RestOfFile { item_size: 4 },
+    )
+    .unwrap();
+    let little = cfg!(target_endian = "little");
+    let whole = |count: usize, stride: isize| View {
+        byte_offset: 0,
+        shape: vec![count],
+        strides: vec![stride],
+    };
+    let i32s = Element::parse("i4").unwrap();
+    let sum: i64 = (0..n).map(|i| value(i) as i64).sum();
+    let (min, max) = ((0..n).map(value).min().unwrap(), (0..n).map(value).max().unwrap());
+    assert_eq!(
+        map.reduce(i32s, little, &whole(n, 4), Reduction::Sum).unwrap(),
+        Some(Scalar::Int(sum))
+    );
+    assert_eq!(
+        map.reduce(i32s, little, &whole(n, 4), Reduction::Min).unwrap(),
+        Some(Scalar::Int(min as i64))
+    );
+    assert_eq!(
+        map.reduce(i32s, little, &whole(n, 4), Reduction::Max).unwrap(),
+        Some(Scalar::Int(max as i64))
+    );
+    let every_third: i64 = (0..n).step_by(3).map(|i| value(i) as i64).sum();
+    assert_eq!(
+        map.reduce(i32s, little, &whole(n.div_ceil(3), 12), Reduction::Sum)
+            .unwrap(),
+        Some(Scalar::Int(every_third))
+    );
+    // 2-D, C order over the inner axis of 1000 (many runs, split between them).
+    let grid = View {
+        byte_offset: 0,
+        shape: vec![n / 1000, 500],
+        strides: vec![4000, 8],
+    };
+    let grid_sum: i64 = (0..n / 1000)
+        .flat_map(|r| (0..500).map(move |c| r * 1000 + 2 * c))
+        .map(|i| value(i) as i64)
+        .sum();
+    assert_eq!(
+        map.reduce(i32s, little, &grid, Reduction::Sum).unwrap(),
+        Some(Scalar::Int(grid_sum))
+    );
+    drop(map);
+
+    // Floats: a NaN in the last piece still wins min and max; complex pairs compare as numpy's.
+    let floats: Vec<f32> = (0..n).map(|i| value(i) as f32 / 7.0).collect();
+    bytes = floats.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    write_file(&path, &bytes);
+    let map = Mapping::open(
+        Source::Path(path.clone()),
+        Mode::ReadOnly,
+        0,
+        Length::RestOfFile { item_size: 4 },
+    )
+    .unwrap();
+    let f32s = Element::parse("f4").unwrap();
+    let Some(Scalar::Float(total)) = map.reduce(f32s, little, &whole(n, 4), Reduction::Sum).unwrap() else {
+        panic!("no float sum")
+    };
+    let exact: f64 = floats.iter().map(|&v| v as f64).sum();
+    assert!((total - exact).abs() <= 1e-6 * floats.iter().map(|v| v.abs() as f64).sum::<f64>());
+    let smallest = floats.iter().cloned().fold(f32::INFINITY, f32::min) as f64;
+    assert_eq!(
+        map.reduce(f32s, little, &whole(n, 4), Reduction::Min).unwrap(),
+        Some(Scalar::Float(smallest))
+    );
+    let c64 = Element::parse("c8").unwrap();
+    let Some(Scalar::Complex(re, _)) = map.reduce(c64, little, &whole(n / 2, 8), Reduction::Max).unwrap() else {
+        panic!("no complex max")
+    };
+    let largest_re = floats.iter().step_by(2).cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    assert_eq!(re, largest_re);
+    drop(map);
+    bytes[(n - 1) * 4..].copy_from_slice(&f32::NAN.to_ne_bytes());
+    write_file(&path, &bytes);
+    let map = Mapping::open(
+        Source::Path(path),
+        Mode::ReadOnly,
+        0,
+        Length::RestOfFile { item_size: 4 },
+    )
+    .unwrap();
+    for op in [Reduction::Min, Reduction::Max] {
+        let Some(Scalar::Float(x)) = map.reduce(f32s, little, &whole(n, 4), op).unwrap() else {
+            panic!("no float extreme")
+        };
+        assert!(x.is_nan());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
