@@ -92,3 +92,59 @@ print(json.dumps(out))
     expect((view.ndim ? view.slice('..., ::-1') : view).toArray()).toEqual(expected.again);
   });
 });
+
+describe('get() over every kind of view, before and after it binds a buffer, and after close', () => {
+  // 24 float32 values 0..23 (a 4 x 6 grid), and the same bytes behind a 1-byte header.
+  const path = join(dir, 'get-views.f32');
+  const shifted = join(dir, 'get-views-shifted.bin');
+  const values = Float32Array.from({ length: 24 }, (_, i) => i);
+  writeFileSync(path, Buffer.from(values.buffer));
+  writeFileSync(shifted, Buffer.concat([Buffer.alloc(1), Buffer.from(values.buffer)]));
+
+  // [how the view is made, its expected elements as nested arrays]
+  const grid = (rows: number[], cols: number[]) => rows.map((r) => cols.map((c) => r * 6 + c));
+  const cases: [string, () => ReturnType<typeof memmap>, unknown][] = [
+    ['1-D base', () => memmap(path, { dtype: 'float32', mode: 'r' }), [...values]],
+    ['1-D ::3', () => memmap(path, { dtype: 'float32', mode: 'r' }).slice('::3'), [0, 3, 6, 9, 12, 15, 18, 21]],
+    ['1-D ::-5', () => memmap(path, { dtype: 'float32', mode: 'r' }).slice('::-5'), [23, 18, 13, 8, 3]],
+    ['1-D 5:9', () => memmap(path, { dtype: 'float32', mode: 'r' }).slice('5:9'), [5, 6, 7, 8]],
+    ['1-D unaligned (offset 1)', () => memmap(shifted, { dtype: 'float32', mode: 'r', offset: 1 }), [...values]],
+    ['2-D C', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }), grid([0, 1, 2, 3], [0, 1, 2, 3, 4, 5])],
+    ['2-D F', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [6, 4], order: 'F' }), [0, 1, 2, 3, 4, 5].map((r) => [0, 1, 2, 3].map((c) => c * 6 + r))],
+    ['2-D 1:3, 2:5', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('1:3, 2:5'), grid([1, 2], [2, 3, 4])],
+    ['2-D ::-1, ::2', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('::-1, ::2'), grid([3, 2, 1, 0], [0, 2, 4])],
+    ['2-D int16 pairs', () => memmap(path, { dtype: '<i2', mode: 'r', shape: [24, 2] }), null],
+    ['2-D big-endian', () => memmap(path, { dtype: '>f4', mode: 'r', shape: [4, 6] }), null],
+  ];
+
+  test.each(cases)('%s', (_name, open, expected) => {
+    const view = open();
+    const want = (expected ?? view.toArray()) as unknown[];
+    const read = () => (view.ndim === 1 ? Array.from({ length: view.shape[0] }, (_, i) => view.get(i)) : Array.from({ length: view.shape[0] }, (_, i) => Array.from({ length: view.shape[1] }, (_, j) => view.get(i, j))));
+    // Cold reads first (no buffer yet), then enough to bind one, then bound.
+    for (let round = 0; round < 40; round++) expect(read()).toEqual(want);
+    expect(view.toArray()).toEqual(want);
+    const last = view.shape.map((d) => d - 1);
+    const lastValue = view.ndim === 1 ? (want as unknown[])[last[0]] : (want as unknown[][])[last[0]][last[1]];
+    expect(view.get(...last.map(() => -1))).toEqual(lastValue); // negative indices count from the end
+    for (let axis = 0; axis < view.ndim; axis++) {
+      const outside = [...last];
+      outside[axis] = view.shape[axis];
+      expect(() => view.get(...outside)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }));
+    }
+    expect(() => view.get(...last, 0)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => view.get(...last.slice(1))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => view.get(...last.map(() => 0.5))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => (view.get as (...index: unknown[]) => unknown)(...last.map(() => '0'))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    view.close();
+    expect(() => view.get(...last)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+  });
+
+  test('closing the base makes its bound views throw ERR_MEMMAP_CLOSED, never read', () => {
+    const base = memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] });
+    const views = [base.slice('1:'), base.slice(':, ::2'), base.slice('0'), base.slice('::-1, 1')];
+    for (let round = 0; round < 40; round++) for (const view of views) view.get(...view.shape.map(() => 0));
+    base.close();
+    for (const view of [base, ...views]) expect(() => view.get(...view.shape.map(() => 0))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+  });
+});
