@@ -143,9 +143,10 @@ const NO_LANES: Lanes = new Float64Array(0);
  * common call (one in-range uint32 index per axis) costs the compares and one
  * load. Anything else (negative or huge indices, the wrong count, a view not
  * yet bound or closed) goes to `slow`, which reads cold, binds, or throws
- * numpy's errors. Measured against a raw typed-array read: ~1.1x 1-D and
- * ~1.4x 2-D; a closure made afresh at each bind did 1.1x while V8 could
- * specialise it, 2.3x once cold reads had run its slow path.
+ * numpy's errors. Measured against a raw typed-array read (bench/run.js):
+ * 1.3x 1-D and 1.7x 2-D, whatever ran before; a closure made afresh at each
+ * bind did 1.1x while V8 could specialise it to one closure, 2.3x once cold
+ * reads had run it first.
  *
  * Shape details that the numbers depend on: the slow call passes indices as
  * parameters (touching `arguments` as a value would make V8 build it on every
@@ -340,6 +341,13 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   /** get() for any call: what the fast get() falls back to. */
   /** get() of a 1-D or 2-D view (see laneGetter); null for other ndims, whose get is #getN. */
   #getter: Getter | null = null;
+  /**
+   * What the getter falls back to. Called through a Proxy because V8 never
+   * inlines a Proxy call: cold reads run this path thousands of times while
+   * code warms up, and an inlined copy of #getAny's chain in the caller's loop
+   * slowed every fast get() (4.8 -> 11.8 ns).
+   */
+  readonly #slowGet: SlowGet = new Proxy((...index: number[]): Scalar => this.#getAny(presentIndices(index)), {});
 
   /** @internal Use `memmap()` or `slice()`. */
   constructor(storage: Storage, dtype: DType, geometry: Geometry, isBase: boolean) {
@@ -355,12 +363,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#byteOffset = geometry.byteOffset;
     this.#isBase = isBase;
     if (this.ndim === 1 || this.ndim === 2) {
-      // Slow path calls are not inlined into the getter (a Proxy call never
-      // is): cold reads run it thousands of times while code warms up, and an
-      // inlined copy of #getAny's chain would weigh down every fast call.
-      const slow: SlowGet = new Proxy((...index: number[]): Scalar => this.#getAny(presentIndices(index)), {});
       const unit = this.strides.every((stride) => stride >= 0) && this.strides[this.ndim - 1] === this.itemsize;
-      this.#getter = dtype.native && readsLanesAsIs(dtype.row) ? laneGetter(this.ndim, unit, slow) : readGetter(this.ndim, this.#storage, slow);
+      this.#getter = dtype.native && readsLanesAsIs(dtype.row) ? laneGetter(this.ndim, unit, this.#slowGet) : readGetter(this.ndim, this.#storage, this.#slowGet);
       this.get = this.#getter.get;
     } else {
       this.get = Memmap.#getN;
@@ -773,8 +777,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     if (this.#getter !== null && this.#access.plain === null && this.#dtype.native && readsLanesAsIs(this.#dtype.row)) {
       // Bound without lanes after all (unaligned, across chunks, no external
       // buffers): the read() getter instead, once.
-      const slow: SlowGet = (...index: number[]): Scalar => this.#getAny(presentIndices(index));
-      this.#getter = readGetter(this.ndim as 1 | 2, this.#storage, slow);
+      this.#getter = readGetter(this.ndim as 1 | 2, this.#storage, this.#slowGet);
       (this as { get: Memmap['get'] }).get = this.#getter.get;
     }
     this.#getter?.point(this.#access);
