@@ -101,6 +101,7 @@ t = time.perf_counter()
 for _ in range(n):
     m = np.memmap(path, dtype='float32', mode='r'); m._mmap.close(); del m
 print((time.perf_counter() - t) / n * 1e6)`, data, opens);
+  ocOurs(); // warm the JIT, as numpy's loop is warm after its first iterations
   report('open + close (read-only map)', 'us', 'numpy.memmap', await paired(ocOurs, ocNumpy), '<= 0.5x', (r) => r <= 0.5, `C mmap(2): ${c('openclose', data, opens).toFixed(2)} us`);
 
   // 2. Hot scan through data vs the same loop over an in-heap Float32Array.
