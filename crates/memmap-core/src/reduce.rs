@@ -160,20 +160,8 @@ fn combine(op: Reduction, a: Option<Scalar>, b: Option<Scalar>) -> Option<Scalar
     let sum = matches!(op, Reduction::Sum | Reduction::FloatSum);
     let min = op == Reduction::Min;
     Some(match (a, b) {
-        (Scalar::Int(x), Scalar::Int(y)) => Scalar::Int(if sum {
-            x.wrapping_add(y)
-        } else if min {
-            x.min(y)
-        } else {
-            x.max(y)
-        }),
-        (Scalar::UInt(x), Scalar::UInt(y)) => Scalar::UInt(if sum {
-            x.wrapping_add(y)
-        } else if min {
-            x.min(y)
-        } else {
-            x.max(y)
-        }),
+        (Scalar::Int(x), Scalar::Int(y)) => Scalar::Int(integers(op, x, y, i64::wrapping_add)),
+        (Scalar::UInt(x), Scalar::UInt(y)) => Scalar::UInt(integers(op, x, y, u64::wrapping_add)),
         (Scalar::Bool(x), Scalar::Bool(y)) => Scalar::Bool(if min { x && y } else { x || y }),
         (Scalar::Float(x), Scalar::Float(y)) => Scalar::Float(if sum {
             x + y
@@ -660,6 +648,15 @@ fn complex<const SWAP: bool>(element: Element, op: Reduction, runs: &[Run]) -> S
     }
     let (re, im) = acc.unwrap_or((0.0, 0.0));
     Scalar::Complex(re, im)
+}
+
+/// Two integer results combined: numpy's wrapping sum, or the min or max.
+fn integers<T: Ord>(op: Reduction, x: T, y: T, add: fn(T, T) -> T) -> T {
+    match op {
+        Reduction::Sum | Reduction::FloatSum => add(x, y),
+        Reduction::Min => x.min(y),
+        Reduction::Max => x.max(y),
+    }
 }
 
 /// The min or max of two complex numbers, `best` first: numpy orders them by

@@ -189,6 +189,17 @@ fn live_mappings_are_counted() {
     assert!(max_live_mappings() > 1000);
 }
 
+/// The whole file at `path`, mode r, in 4-byte items.
+fn map_read_only(path: PathBuf) -> Mapping {
+    Mapping::open(
+        Source::Path(path),
+        Mode::ReadOnly,
+        0,
+        Length::RestOfFile { item_size: 4 },
+    )
+    .unwrap()
+}
+
 #[test]
 fn strided_float32_sums_match_a_plain_loop() {
     // Every step the lane-keeping path takes (2, 4, 8) and the generic one (3,
@@ -200,13 +211,7 @@ fn strided_float32_sums_match_a_plain_loop() {
     let values: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 - 300.5).collect();
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
     write_file(&path, &bytes);
-    let map = Mapping::open(
-        Source::Path(path),
-        Mode::ReadOnly,
-        0,
-        Length::RestOfFile { item_size: 4 },
-    )
-    .unwrap();
+    let map = map_read_only(path);
     for step in [2usize, 3, 4, 8, 16] {
         for count in [1usize, 2, 15, 16, 17, 31, 32, 33, 64, 2047, 2048, 2049, 4097] {
             let Some(at_end) = (n - 1).checked_sub((count - 1) * step) else {
@@ -254,13 +259,7 @@ fn reductions_shared_among_threads_agree_with_one_pass() {
     let value = |i: usize| ((i * 2_654_435_761) % 2_000_003) as i32 - 1_000_000;
     let mut bytes: Vec<u8> = (0..n).flat_map(|i| value(i).to_ne_bytes()).collect();
     write_file(&path, &bytes);
-    let map = Mapping::open(
-        Source::Path(path.clone()),
-        Mode::ReadOnly,
-        0,
-        Length::RestOfFile { item_size: 4 },
-    )
-    .unwrap();
+    let map = map_read_only(path.clone());
     let little = cfg!(target_endian = "little");
     let whole = |count: usize, stride: isize| View {
         byte_offset: 0,
@@ -308,13 +307,7 @@ fn reductions_shared_among_threads_agree_with_one_pass() {
     let floats: Vec<f32> = (0..n).map(|i| value(i) as f32 / 7.0).collect();
     bytes = floats.iter().flat_map(|v| v.to_ne_bytes()).collect();
     write_file(&path, &bytes);
-    let map = Mapping::open(
-        Source::Path(path.clone()),
-        Mode::ReadOnly,
-        0,
-        Length::RestOfFile { item_size: 4 },
-    )
-    .unwrap();
+    let map = map_read_only(path.clone());
     let f32s = Element::parse("f4").unwrap();
     let Some(Scalar::Float(total)) = map.reduce(f32s, little, &whole(n, 4), Reduction::Sum).unwrap() else {
         panic!("no float sum")
@@ -335,13 +328,7 @@ fn reductions_shared_among_threads_agree_with_one_pass() {
     drop(map);
     bytes[(n - 1) * 4..].copy_from_slice(&f32::NAN.to_ne_bytes());
     write_file(&path, &bytes);
-    let map = Mapping::open(
-        Source::Path(path),
-        Mode::ReadOnly,
-        0,
-        Length::RestOfFile { item_size: 4 },
-    )
-    .unwrap();
+    let map = map_read_only(path);
     for op in [Reduction::Min, Reduction::Max] {
         let Some(Scalar::Float(x)) = map.reduce(f32s, little, &whole(n, 4), op).unwrap() else {
             panic!("no float extreme")
