@@ -115,3 +115,60 @@ print(json.dumps(out))
     fp.close();
   });
 });
+
+describeNumpy('datetime64 and timedelta64 reductions against numpy (NaT wins; datetimes have no sum)', () => {
+  const DTYPES = ['<m8[s]', '>m8[ms]', '<m8[ns]', '<M8[D]', '>M8[s]'];
+  const SPECS = ['...', '::-1', '1:, ::2', ':, 0', '0, 1:1'];
+  const cases = pythonJson<{ descr: string; path: string; nat: boolean; results: Record<string, Record<string, string | null>> }[]>(
+    `
+import sys, json, os, numpy as np
+out = []
+for i, descr in enumerate(json.loads(sys.argv[2])):
+  for nat in (False, True):
+    path = os.path.join(sys.argv[1], f'time{i}{int(nat)}.bin')
+    rng = np.random.default_rng(i)
+    counts = rng.integers(-10**12, 10**12, size=(6, 5))
+    if nat: counts[4, 3] = np.iinfo(np.int64).min
+    fp = np.memmap(path, dtype=descr, mode='w+', shape=(6, 5)); fp[...] = counts.astype(np.int64).view(np.dtype(descr).newbyteorder('=')); fp.flush()
+    results = {}
+    for spec in json.loads(sys.argv[3]):
+        v = eval('fp[' + spec + ']')
+        r = {}
+        for op in ('sum', 'min', 'max', 'mean'):
+            try:
+                with np.errstate(all='ignore'):
+                    import warnings; warnings.simplefilter('ignore')
+                    r[op] = str(int(np.asarray(getattr(v, op)()).astype(np.int64)))
+            except TypeError: r[op] = 'TypeError'
+            except ValueError: r[op] = 'ValueError'
+        results[spec] = r
+    out.append({'descr': descr, 'path': path, 'nat': nat, 'results': results})
+    del fp
+print(json.dumps(out))
+`,
+    dir,
+    JSON.stringify(DTYPES),
+    JSON.stringify(SPECS),
+  );
+
+  test.each(cases.map((c) => [c.descr, c.nat ? 'with a NaT' : 'no NaT', c] as const))('%s, %s: sum, min, max, mean of five views, sync and async', async (descr, _nat, c) => {
+    const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [6, 5] });
+    for (const spec of SPECS) {
+      const view = fp.slice(spec);
+      for (const op of ['sum', 'min', 'max', 'mean'] as const) {
+        const expected = c.results[spec][op];
+        const asyncOp = `${op}Async` as const;
+        if (expected === 'TypeError') {
+          expect(() => view[op]()).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+          await expect(view[asyncOp]()).rejects.toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+        } else if (expected === 'ValueError') {
+          expect(() => view[op]()).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }));
+        } else {
+          expect(String(view[op]())).toBe(expected);
+          expect(String(await view[asyncOp]())).toBe(expected);
+        }
+      }
+    }
+    fp.close();
+  });
+});

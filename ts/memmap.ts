@@ -299,6 +299,9 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
   };
 }
 
+/** numpy's NaT: the smallest int64. */
+const NAT = -(2n ** 63n);
+
 const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
 
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
@@ -534,38 +537,49 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * does); float sums accumulate in float64; complex sums are `{ re, im }`.
    */
   sum(): Scalar {
+    if (this.#isTime()) return this.#timeReduced('sum', this.#datetimeAdds('sum') ?? this.#reduceNow('min'), this.#reduceNow('sum'));
     return this.#reduced(this.#reduceNow('sum'), 'sum');
   }
 
-  /** numpy's `fp.min()`: NaN if any element is NaN; a RangeError on an empty view. */
+  /** numpy's `fp.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   min(): Scalar {
+    if (this.#isTime()) return this.#timeReduced('min', this.#reduceNow('min'), null);
     return this.#reduced(this.#reduceNow('min'), 'min');
   }
 
-  /** numpy's `fp.max()`: NaN if any element is NaN; a RangeError on an empty view. */
+  /** numpy's `fp.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   max(): Scalar {
+    if (this.#isTime()) return this.#timeReduced('max', this.#reduceNow('min'), this.#reduceNow('max'));
     return this.#reduced(this.#reduceNow('max'), 'max');
   }
 
-  /** numpy's `fp.mean()` as float64 (`{ re, im }` for complex); NaN for an empty view. */
-  mean(): number | Complex {
+  /**
+   * numpy's `fp.mean()` as float64 (`{ re, im }` for complex); NaN for an empty
+   * view. timedelta64: a bigint count of the unit, truncated as numpy does (NaT if empty).
+   */
+  mean(): number | Complex | bigint {
+    if (this.#isTime()) return this.#timeReduced('mean', this.#datetimeAdds('mean') ?? this.#reduceNow('min'), this.#reduceNow('sum'));
     return this.#meanOf(this.#reduceNow('fsum'));
   }
 
   /** sum() on the thread pool; the mapping stays alive until it settles. */
   async sumAsync(): Promise<Scalar> {
+    if (this.#isTime()) return this.#timeReduced('sum', ...(await Promise.all([this.#datetimeAdds('sum') ?? this.#reduceLater('min'), this.#reduceLater('sum')])));
     return this.#reduced(await this.#reduceLater('sum'), 'sum');
   }
 
   async minAsync(): Promise<Scalar> {
+    if (this.#isTime()) return this.#timeReduced('min', await this.#reduceLater('min'), null);
     return this.#reduced(await this.#reduceLater('min'), 'min');
   }
 
   async maxAsync(): Promise<Scalar> {
+    if (this.#isTime()) return this.#timeReduced('max', ...(await Promise.all([this.#reduceLater('min'), this.#reduceLater('max')])));
     return this.#reduced(await this.#reduceLater('max'), 'max');
   }
 
-  async meanAsync(): Promise<number | Complex> {
+  async meanAsync(): Promise<number | Complex | bigint> {
+    if (this.#isTime()) return this.#timeReduced('mean', ...(await Promise.all([this.#datetimeAdds('mean') ?? this.#reduceLater('min'), this.#reduceLater('sum')])));
     return this.#meanOf(await this.#reduceLater('fsum'));
   }
 
@@ -654,7 +668,39 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #reduceRequest(op: ReduceRequest['op']): ReduceRequest {
     this.#checkOpen();
     const { row, littleEndian } = this.#dtype;
-    return { op, element: `${row.kind}${row.itemsize}`, littleEndian, byteOffset: this.#byteOffset, shape: [...this.shape], strides: [...this.strides] };
+    // datetime64/timedelta64 reduce as their int64 counts (see #timeReduced).
+    const element = this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`;
+    return { op, element, littleEndian, byteOffset: this.#byteOffset, shape: [...this.shape], strides: [...this.strides] };
+  }
+
+  /** Throws for sum/mean of datetime64 before any work (numpy: ufunc 'add' cannot add datetimes); else null. */
+  #datetimeAdds(op: 'sum' | 'mean'): null {
+    if (this.#dtype.row.kind !== 'M') return null;
+    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${op}() is not defined for ${this.dtype} (numpy: ufunc 'add' cannot add datetimes); min() and max() are, and a timedelta64 view sums`);
+  }
+
+  #isTime(): boolean {
+    const { kind } = this.#dtype.row;
+    return (kind === 'M' || kind === 'm') && this.#dtype.fields === null;
+  }
+
+  /**
+   * numpy's reductions of datetime64/timedelta64, from the int64 reductions of
+   * their counts: NaT (the smallest int64) wins as NaN does, so the native min
+   * tells whether any element is NaT. timedelta64 sums wrap as int64 and means
+   * truncate toward zero (numpy's integer division of a timedelta); datetime64
+   * has min and max only (numpy: ufunc 'add' cannot add datetimes).
+   */
+  #timeReduced(op: 'sum' | 'min' | 'max' | 'mean', low: ReduceResult | null, value: ReduceResult | null): bigint {
+    if (this.size === 0) {
+      if (op === 'sum') return 0n;
+      if (op === 'mean') return NAT;
+      throw memmapError('ERR_MEMMAP_EMPTY_REDUCTION', `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`);
+    }
+    const smallest = BigInt(low!.int!);
+    if (smallest === NAT || op === 'min') return smallest;
+    const result = BigInt(value!.int!);
+    return op === 'mean' ? result / BigInt(this.size) : result;
   }
 
   #reduceNow(op: ReduceRequest['op']): ReduceResult | null {
