@@ -60,6 +60,23 @@ describe('records without numpy', () => {
     expect(same.str).toBe("{'names': ['a', 'b', 'c'], 'formats': ['u1', '<i4', '<f8'], 'offsets': [0, 4, 8], 'itemsize': 16, 'aligned': True}");
   });
 
+  test("a sub-array field whose format is a sub-array keeps numpy's nesting in str and descr; its values are (2, 5)", () => {
+    // numpy: np.dtype([('a', '<i4'), ('c', ('<f8', (5,)), (2,))])
+    const dtype = parseDType([['a', '<i4'], ['c', ['<f8', [5]], [2]]]);
+    expect(dtype.str).toBe("[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]");
+    expect(pyRepr(descrOf(dtype))).toBe("[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]");
+    expect(dtype.itemsize).toBe(84);
+    expect(dtype.fields![1].shape).toEqual([2, 5]);
+    // Without an outer shape it is a plain sub-array, as numpy prints it.
+    expect(parseDType([['c', ['<f8', [5]]]]).str).toBe("[('c', '<f8', (5,))]");
+    const fp = memmap(temp('nested.bin'), { dtype, mode: 'w+', shape: 1 });
+    const c = [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]];
+    fp.set(0, { a: 7, c });
+    expect(fp.get(0)).toEqual({ a: 7, c });
+    expect(fp.field('c').shape).toEqual([1, 2, 5]);
+    fp.close();
+  });
+
   test('bad record specs are coded TypeErrors', () => {
     expect(() => parseDType([['x', 'f4'], ['x', 'i4']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(/twice/) }));
     expect(() => parseDType([['x']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
@@ -85,6 +102,8 @@ arrays = {
   'aligned': np.array([(1, 2.5, b'ab'), (3, -1.0, b'')], dtype=np.dtype([('a', 'u1'), ('b', '<f8'), ('c', 'S3')], align=True)),
   'padded': np.array([(1, 2), (3, 4)], dtype=np.dtype({'names': ['x', 'y'], 'formats': ['<f4', '>i4'], 'offsets': [4, 12], 'itemsize': 20})),
   'titles, strings, datetimes': np.array([(1.5, 'é', np.datetime64('2020-01-02T03:04:05', 's'), True)], dtype=[(('a title', 't'), '<f8'), ('u', '<U2'), ('d', '>M8[s]'), ('b', '?')]),
+  # The last of test_format.py's record_arrays: a sub-array field whose format is itself a sub-array.
+  'nested sub-array': np.array([(1, np.arange(10.).reshape(2, 5)), (-2, -np.arange(10.).reshape(2, 5))], dtype=[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]),
 }
 out = []
 for i, (label, a) in enumerate(arrays.items()):
@@ -137,6 +156,7 @@ print(json.dumps(numpy_json.to_json(a)))
       "'<i8'", "'<f4'", "[('x', '<i4', (2,)), ('y', '<f8')]",
       "[('x', '|u1'), ('', '|V3'), ('y', '<i4')]", "[(('a title', 't'), '<f8'), ('', '|V8')]",
       "[('n', [('a', '<f4'), ('', '|V4'), ('b', '|u1')]), ('c', '>f8')]",
+      "[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]", "[('c', ('>i2', (3,)))]",
     ];
     const expected = pythonJson<{ str: string; descr: string }[]>(
       `

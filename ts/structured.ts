@@ -17,6 +17,13 @@ export interface Field {
   readonly dtype: DType;
   /** Sub-array shape; `[]` for a scalar field. */
   readonly shape: readonly number[];
+  /**
+   * The sub-array shape as its spelling nested it, outermost first (their
+   * concatenation is `shape`): numpy keeps `('c', ('<f8', (5,)), (2,))` apart
+   * from `('c', '<f8', (2, 5))` in `str(dtype)` and `.npy` headers. `[]` for a
+   * scalar field, `[shape]` for a plain sub-array.
+   */
+  readonly levels: readonly (readonly number[])[];
   /** Byte offset in the record. */
   readonly offset: number;
 }
@@ -28,7 +35,7 @@ interface FieldSpec {
   name: string;
   title: string | null;
   dtype: DType;
-  shape: number[];
+  levels: number[][];
 }
 
 const invalid = (message: string) => memmapError('ERR_MEMMAP_INVALID_DTYPE', message);
@@ -70,7 +77,8 @@ export function parseStructured(spec: unknown, argument: string, align = false):
       if (typeof name !== 'string' || (title !== null && typeof title !== 'string')) {
         throw invalid(`${argument}[${i}]: a field name must be a string (or [title, name]); got ${show(label)}`);
       }
-      return { name: name === '' ? `f${i}` : name, title, dtype: parseDType(format, `${argument}[${i}] format`), shape: shape === undefined ? [] : normalizeShape(shape, `${argument}[${i}] shape`) };
+      const [dtype, inner] = subarray(format, `${argument}[${i}] format`);
+      return { name: name === '' ? `f${i}` : name, title, dtype, levels: nest(shape === undefined ? [] : normalizeShape(shape, `${argument}[${i}] shape`), inner) };
     });
     return record(fields, align, null, null, argument);
   }
@@ -89,11 +97,9 @@ export function parseStructured(spec: unknown, argument: string, align = false):
     }
     const fields = names.map((name, i): FieldSpec => {
       if (typeof name !== 'string') throw invalid(`${argument}.names[${i}] must be a string; got ${show(name)}`);
-      const format = formats[i];
-      // A sub-array format is [base, shape], as numpy's (base, shape) tuple.
-      const sub = Array.isArray(format) && format.length === 2 && !Array.isArray(format[0]) && (typeof format[1] === 'number' || Array.isArray(format[1]));
       const title = Array.isArray(titles) ? (titles[i] ?? null) : null;
-      return { name, title, dtype: parseDType(sub ? format[0] : format, `${argument}.formats[${i}]`), shape: sub ? normalizeShape(format[1], `${argument}.formats[${i}] shape`) : [] };
+      const [dtype, levels] = subarray(formats[i], `${argument}.formats[${i}]`);
+      return { name, title, dtype, levels };
     });
     if (offsets !== undefined && (!Array.isArray(offsets) || offsets.length !== names.length || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))) {
       throw invalid(`${argument}.offsets must be ${names.length} non-negative integers; got ${show(offsets)}`);
@@ -106,6 +112,25 @@ export function parseStructured(spec: unknown, argument: string, align = false):
   return undefined;
 }
 
+/**
+ * A field format and its sub-array levels (see Field.levels): `[base, shape]`
+ * is numpy's `(base, shape)` tuple, and a base that is itself a sub-array adds
+ * its shape inside (numpy: `('c', ('<f8', (5,)), (2,))` is a `(2, 5)` field of
+ * float64). In a `.npy` descr the tuple is a PyTuple.
+ */
+function subarray(format: unknown, argument: string): [DType, number[][]] {
+  const items = format instanceof PyTuple ? format.items : Array.isArray(format) ? format : null;
+  const shape = items?.[1];
+  const dims = shape instanceof PyTuple ? shape.items : shape;
+  const sub = items !== null && items.length === 2 && (typeof dims === 'number' || (Array.isArray(dims) && dims.every((n) => typeof n === 'number' || typeof n === 'bigint')));
+  if (!sub) return [Array.isArray(format) && format.every((f) => f instanceof PyTuple) ? descrToRecord(format, argument) : parseDType(format, argument), []];
+  const [base, inner] = subarray(items[0], argument);
+  return [base, nest(normalizeShape(dims, `${argument} shape`), inner)];
+}
+
+/** Levels with `outer` around `inner`; an empty outer shape adds no level. */
+const nest = (outer: number[], inner: number[][]): number[][] => (outer.length > 0 ? [outer, ...inner] : inner);
+
 /** The dtype a `.npy` descr list stands for (numpy's descr_to_dtype: padding dropped). */
 export function descrToRecord(descr: PyValue[], argument: string): DType {
   const fields: (FieldSpec & { offset: number })[] = [];
@@ -113,14 +138,14 @@ export function descrToRecord(descr: PyValue[], argument: string): DType {
   for (const entry of descr) {
     if (!(entry instanceof PyTuple) || entry.items.length < 2 || entry.items.length > 3) throw invalid(`${argument}: ${show(entry)} is not a (name, format[, shape]) tuple`);
     const [label, format, shape] = entry.items;
-    const dtype = Array.isArray(format) ? descrToRecord(format, argument) : parseDType(format, argument);
-    const dims = shape instanceof PyTuple ? normalizeShape(shape.items, `${argument} shape`) : shape === undefined ? [] : normalizeShape(shape, `${argument} shape`);
-    const size = dims.reduce((a, b) => a * b, 1) * dtype.itemsize;
+    const [dtype, inner] = subarray(format, argument);
+    const levels = nest(shape instanceof PyTuple ? normalizeShape(shape.items, `${argument} shape`) : shape === undefined ? [] : normalizeShape(shape, `${argument} shape`), inner);
+    const size = levels.flat().reduce((a, b) => a * b, 1) * dtype.itemsize;
     const padding = label === '' && dtype.row.kind === 'V' && dtype.row.fields === undefined;
     if (!padding) {
       const [title, name] = label instanceof PyTuple ? label.items : [null, label];
       if (typeof name !== 'string') throw invalid(`${argument}: field name ${show(name)} is not a string`);
-      fields.push({ name, title: typeof title === 'string' ? title : null, dtype, shape: dims, offset });
+      fields.push({ name, title: typeof title === 'string' ? title : null, dtype, levels, offset });
     }
     offset += size;
   }
@@ -137,12 +162,14 @@ function record(specs: FieldSpec[], aligned: boolean, offsets: number[] | null, 
   let end = 0;
   let maxAlignment = 1;
   const fields: Field[] = specs.map((spec, i) => {
-    const size = spec.shape.reduce((a, b) => a * b, 1) * spec.dtype.itemsize;
+    const shape = spec.levels.flat();
+    const size = shape.reduce((a, b) => a * b, 1) * spec.dtype.itemsize;
     const alignment = alignmentOf(spec.dtype);
     maxAlignment = Math.max(maxAlignment, alignment);
     const offset = offsets !== null ? offsets[i] : aligned ? roundUp(end, alignment) : end;
     end = Math.max(end, offset + size);
-    return Object.freeze({ name: spec.name, title: spec.title, dtype: spec.dtype, shape: Object.freeze([...spec.shape]), offset });
+    const levels = Object.freeze(spec.levels.map((level) => Object.freeze([...level])));
+    return Object.freeze({ name: spec.name, title: spec.title, dtype: spec.dtype, shape: Object.freeze(shape), levels, offset });
   });
   const size = itemsize ?? (aligned ? roundUp(end, maxAlignment) : end);
   if (size < end) throw invalid(`${argument}: itemsize ${size} is smaller than the fields need (${end} bytes)`);
@@ -183,7 +210,10 @@ function constructionRepr(dtype: DType): string {
 
 /** numpy's `str(dtype)` of a record dtype (`_struct_str`). */
 export function structStr(fields: readonly Field[], itemsize: number, aligned: boolean, includeAlign: boolean): string {
-  const format = (field: Field) => (field.shape.length > 0 ? `${constructionRepr(field.dtype)}, ${tupleRepr(field.shape)}` : constructionRepr(field.dtype));
+  // (base, inner...) of a sub-array field, then its outermost shape, as numpy nests them.
+  const nested = (field: Field, levels: readonly (readonly number[])[]): string =>
+    levels.length === 0 ? constructionRepr(field.dtype) : `(${nested(field, levels.slice(1))}, ${tupleRepr(levels[0])})`;
+  const format = (field: Field) => (field.levels.length > 0 ? `${nested(field, field.levels.slice(1))}, ${tupleRepr(field.levels[0])}` : constructionRepr(field.dtype));
   if (!(includeAlign && aligned) && isPacked(fields, itemsize, aligned)) {
     const items = fields.map((field) => {
       const label = field.title !== null ? `(${pyRepr(field.title)}, ${pyRepr(field.name)})` : pyRepr(field.name);
@@ -209,7 +239,8 @@ export function descrOf(dtype: DType): PyValue {
     if (field.offset < offset) throw invalid('dtype.descr is not defined for records with overlapping fields');
     if (field.offset > offset) out.push(new PyTuple(['', `|V${field.offset - offset}`]));
     const label = field.title !== null ? new PyTuple([field.title, field.name]) : field.name;
-    out.push(new PyTuple(field.shape.length > 0 ? [label, descrOf(field.dtype), new PyTuple([...field.shape])] : [label, descrOf(field.dtype)]));
+    const nested = (levels: readonly (readonly number[])[]): PyValue => (levels.length === 0 ? descrOf(field.dtype) : new PyTuple([nested(levels.slice(1)), new PyTuple([...levels[0]])]));
+    out.push(new PyTuple(field.levels.length > 0 ? [label, nested(field.levels.slice(1)), new PyTuple([...field.levels[0]])] : [label, descrOf(field.dtype)]));
     offset = field.offset + field.shape.reduce((a, b) => a * b, 1) * field.dtype.itemsize;
   }
   if (row.itemsize > offset) out.push(new PyTuple(['', `|V${row.itemsize - offset}`]));
