@@ -128,6 +128,33 @@ describe('in a child process (a crash fails the test)', () => {
     expect(live).toBeLessThan(2000); // collected maps are unmapped, not leaked
   });
 
+  test('workers that exit or are terminated with maps open release every map, without a crash', () => {
+    const result = child(`
+      const { Worker } = require('node:worker_threads');
+      const live = () => require(${PACKAGE} + '/dist/binding.js').binding.liveMaps()[0];
+      const code = \`
+        const mm = require(\${JSON.stringify(${PACKAGE} + '/dist/index.js')});
+        const { workerData } = require('node:worker_threads');
+        const maps = [];
+        for (let i = 0; i < 50; i++) { const fp = mm.memmap(\${JSON.stringify(file)}, { dtype: 'float32', mode: 'r' }); fp.get(i % 12); maps.push(fp, fp.slice('::2')); }
+        maps[0].data; // a live ArrayBuffer over one of them too
+        if (workerData.hang) setInterval(() => {}, 1000);
+        require('node:worker_threads').parentPort.postMessage('open');
+      \`;
+      const before = live();
+      let exited = 0;
+      let opened = 0;
+      for (let w = 0; w < 4; w++) {
+        const worker = new Worker(code, { eval: true, workerData: { hang: w % 2 === 1 } });
+        worker.on('message', () => { opened++; if (w % 2 === 1) worker.terminate(); });
+        worker.on('exit', () => { if (++exited === 4) setTimeout(() => console.log(JSON.stringify({ opened, before, after: live() })), 50); });
+      }
+    `);
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ opened: 4, before: 0, after: 0 });
+  });
+
   test('maps left open in a synchronous loop hit a clear error, never an abort', () => {
     const result = child(`
       const maps = [];

@@ -251,8 +251,20 @@ pub fn open(
 }
 
 /// Finalizer of an owner collected without `close()`: lets go of its map.
+/// Never panics (a panic here would abort the process): at a worker's teardown
+/// the table may be gone already, and then the map goes with it.
 unsafe extern "C" fn release_collected(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    if let Some(map) = HANDLES.with_borrow_mut(|handles| handles.remove(data as usize as u32)) {
+    let handle = data as usize as u32;
+    let map = HANDLES
+        .try_with(|handles| {
+            handles
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut handles| handles.remove(handle))
+        })
+        .ok()
+        .flatten();
+    if let Some(map) = map {
         drop_references(env, map.buffers, false);
     }
 }
