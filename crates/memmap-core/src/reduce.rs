@@ -8,6 +8,7 @@
 //! other. Bytes are read with unaligned raw loads: never a Rust reference into
 //! memory that JavaScript may be writing (see the crate docs).
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::{Error, ErrorKind, Mapping, Result};
@@ -120,33 +121,116 @@ fn reduction_threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
 }
 
-/// Splits `runs` into `parts` pieces of about equal element counts (a run may
-/// be cut in two), in order.
-fn split(runs: &[Run], parts: usize) -> Vec<Vec<Run>> {
-    let total: usize = runs.iter().map(|run| run.count).sum();
-    let per = total.div_ceil(parts);
-    let mut pieces = Vec::with_capacity(parts);
-    let mut piece = Vec::new();
-    let mut room = per;
-    for &run in runs {
-        let mut rest = run;
-        while rest.count > 0 {
-            let take = rest.count.min(room);
-            piece.push(Run { count: take, ..rest });
-            rest.start = rest.start.wrapping_offset(take as isize * rest.stride);
-            rest.count -= take;
-            room -= take;
-            if room == 0 {
-                pieces.push(std::mem::take(&mut piece));
-                room = per;
-            }
+/// The runs of a view, made as they are folded: the innermost (smallest
+/// stride) axis is one run, the other axes an odometer over run starts. A list
+/// of every run would take 24 bytes each: 1.6 GB for a `(2^26, 2)` view.
+struct RunPlan {
+    /// Element 0 of the view.
+    first: *const u8,
+    /// Elements per run and the byte step between them.
+    inner_count: usize,
+    inner_stride: isize,
+    /// The other axes (length, byte stride), fastest-moving first.
+    outer: Vec<(usize, isize)>,
+    /// How many runs: the product of the outer lengths (0 for an empty view).
+    runs: usize,
+}
+
+// SAFETY: as for Run: `first` points into the Mapping that `Mapping::reduce`
+// borrows for its whole call, and threads only read through it.
+unsafe impl Sync for RunPlan {}
+
+/// The share of a plan one thread folds: runs `runs`, each cut to its elements `elements`.
+#[derive(Clone)]
+struct Piece {
+    runs: Range<usize>,
+    elements: Range<usize>,
+}
+
+impl RunPlan {
+    fn elements(&self) -> usize {
+        self.runs * self.inner_count
+    }
+
+    fn whole(&self) -> Piece {
+        Piece {
+            runs: 0..self.runs,
+            elements: 0..self.inner_count,
         }
     }
-    if !piece.is_empty() {
-        pieces.push(piece);
+
+    /// Up to `parts` pieces of about equal size, in order: whole runs where
+    /// there are enough of them, else parts of the one run.
+    fn pieces(&self, parts: usize) -> Vec<Piece> {
+        let cut = |len: usize, n: usize| (0..n).map(move |k| k * len / n..(k + 1) * len / n);
+        if self.runs == 1 {
+            cut(self.inner_count, parts)
+                .map(|elements| Piece { runs: 0..1, elements })
+                .collect()
+        } else {
+            cut(self.runs, parts.min(self.runs))
+                .map(|runs| Piece {
+                    runs,
+                    elements: 0..self.inner_count,
+                })
+                .collect()
+        }
     }
-    pieces
+
+    /// Calls `each` with the runs of `piece`, a few thousand at a time.
+    fn for_each_batch(&self, piece: &Piece, mut each: impl FnMut(&[Run])) {
+        const BATCH: usize = 4096;
+        let mut batch = Vec::with_capacity(BATCH.min(piece.runs.len()));
+        let mut counters = vec![0usize; self.outer.len()];
+        let mut offset = piece.elements.start as isize * self.inner_stride;
+        let mut index = piece.runs.start;
+        for (counter, &(dim, stride)) in counters.iter_mut().zip(&self.outer) {
+            *counter = index % dim;
+            index /= dim;
+            offset += *counter as isize * stride;
+        }
+        for _ in piece.runs.clone() {
+            batch.push(Run {
+                start: self.first.wrapping_offset(offset),
+                count: piece.elements.len(),
+                stride: self.inner_stride,
+            });
+            if batch.len() == BATCH {
+                each(&batch);
+                batch.clear();
+            }
+            for (counter, &(dim, stride)) in counters.iter_mut().zip(&self.outer) {
+                *counter += 1;
+                offset += stride;
+                if *counter < dim {
+                    break;
+                }
+                offset -= stride * dim as isize;
+                *counter = 0;
+            }
+        }
+        if !batch.is_empty() {
+            each(&batch);
+        }
+    }
 }
+
+/// Folds one piece batch by batch, combining in order; an empty piece folds no runs.
+fn fold_piece(plan: &RunPlan, piece: &Piece, element: Element, op: Reduction, fold: FoldFn) -> Option<Scalar> {
+    let mut result = None;
+    let mut folded = false;
+    plan.for_each_batch(piece, |runs| {
+        result = combine(op, result, fold(element, op, runs));
+        folded = true;
+    });
+    if folded {
+        result
+    } else {
+        fold(element, op, &[])
+    }
+}
+
+type FoldFn = fn(Element, Reduction, &[Run]) -> Option<Scalar>;
 
 /// The result of a fold over consecutive pieces `a` then `b`, from each
 /// piece's result: what one fold over both would have given (up to float
@@ -193,29 +277,30 @@ impl Mapping {
     ///
     /// A view that reaches outside the map, or whose shape and strides disagree.
     pub fn reduce(&self, element: Element, little_endian: bool, view: &View, op: Reduction) -> Result<Option<Scalar>> {
-        let runs = self.runs(element.itemsize(), view)?;
+        let plan = self.plan(element.itemsize(), view)?;
         let swap = little_endian != cfg!(target_endian = "little") && element.itemsize() > 1;
-        let fold: fn(Element, Reduction, &[Run]) -> Option<Scalar> = if swap { fold::<true> } else { fold::<false> };
-        let bytes = runs.iter().map(|run| run.count).sum::<usize>() * element.itemsize();
-        let parts = reduction_threads().min(bytes / PARALLEL_BYTES);
+        let fold: FoldFn = if swap { fold::<true> } else { fold::<false> };
+        let parts = reduction_threads().min(plan.elements() * element.itemsize() / PARALLEL_BYTES);
         if parts <= 1 {
-            return Ok(fold(element, op, &runs));
+            return Ok(fold_piece(&plan, &plan.whole(), element, op, fold));
         }
-        let pieces = split(&runs, parts);
+        let pieces = plan.pieces(parts);
+        let plan = &plan;
         Ok(std::thread::scope(|scope| {
             let started: Vec<_> = pieces[1..]
                 .iter()
                 .map(|piece| {
-                    let thread = std::thread::Builder::new().spawn_scoped(scope, move || fold(element, op, piece));
+                    let thread = std::thread::Builder::new()
+                        .spawn_scoped(scope, move || fold_piece(plan, piece, element, op, fold));
                     (piece, thread)
                 })
                 .collect();
-            let mut result = fold(element, op, &pieces[0]);
+            let mut result = fold_piece(plan, &pieces[0], element, op, fold);
             for (piece, thread) in started {
                 let part = match thread {
                     Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                     // A piece whose thread could not start is folded here instead.
-                    Err(_) => fold(element, op, piece),
+                    Err(_) => fold_piece(plan, piece, element, op, fold),
                 };
                 result = combine(op, result, part);
             }
@@ -223,14 +308,20 @@ impl Mapping {
         }))
     }
 
-    /// Splits a view into runs along its innermost (smallest-stride) axis, or
-    /// one run when the view is contiguous in any axis order.
-    fn runs(&self, itemsize: usize, view: &View) -> Result<Vec<Run>> {
+    /// The view's runs (see RunPlan) along its innermost (smallest-stride)
+    /// axis, or one run when the view is contiguous in any axis order.
+    fn plan(&self, itemsize: usize, view: &View) -> Result<RunPlan> {
         if view.shape.len() != view.strides.len() {
             return Err(Error::new(ErrorKind::Io, "reduce: shape and strides differ in length"));
         }
         if view.shape.contains(&0) {
-            return Ok(Vec::new());
+            return Ok(RunPlan {
+                first: self.as_ptr(),
+                inner_count: 0,
+                inner_stride: itemsize as isize,
+                outer: Vec::new(),
+                runs: 0,
+            });
         }
         // The bytes the view touches must lie inside the map.
         let (mut low, mut high) = (view.byte_offset as i128, view.byte_offset as i128 + itemsize as i128);
@@ -270,41 +361,24 @@ impl Mapping {
         });
         if contiguous {
             // SAFETY: `low` was checked to lie within the map above.
-            let start = unsafe { base.add(low as usize) };
-            return Ok(vec![Run {
-                start,
-                count: size,
-                stride: itemsize as isize,
-            }]);
-        }
-        let (inner_dim, inner_stride) = axes[0];
-        let outer = &axes[1..];
-        let mut runs = Vec::with_capacity(size / inner_dim);
-        let mut counters = vec![0usize; outer.len()];
-        let mut offset = view.byte_offset as isize;
-        loop {
-            // SAFETY: every element offset lies within [low, high), checked above.
-            let start = unsafe { base.offset(offset) };
-            runs.push(Run {
-                start,
-                count: inner_dim,
-                stride: inner_stride,
+            let first = unsafe { base.add(low as usize) };
+            return Ok(RunPlan {
+                first,
+                inner_count: size,
+                inner_stride: itemsize as isize,
+                outer: Vec::new(),
+                runs: 1,
             });
-            let mut axis = 0;
-            loop {
-                if axis == outer.len() {
-                    return Ok(runs);
-                }
-                counters[axis] += 1;
-                offset += outer[axis].1;
-                if counters[axis] < outer[axis].0 {
-                    break;
-                }
-                offset -= outer[axis].1 * outer[axis].0 as isize;
-                counters[axis] = 0;
-                axis += 1;
-            }
         }
+        let (inner_count, inner_stride) = axes[0];
+        Ok(RunPlan {
+            // SAFETY: element 0 lies within [low, high), checked above.
+            first: unsafe { base.add(view.byte_offset) },
+            inner_count,
+            inner_stride,
+            outer: axes[1..].to_vec(),
+            runs: size / inner_count,
+        })
     }
 }
 
@@ -366,12 +440,23 @@ fn each<T: Load, const SWAP: bool>(runs: &[Run], mut visit: impl FnMut(T)) {
 fn sum_float<T: Load + 'static, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(T) -> f64 + Copy) -> f64 {
     let mut total = 0.0;
     for run in runs {
-        if !SWAP && is_f32::<T>() {
+        if !SWAP && is_f32::<T>() && run.count >= SHORT_RUN {
             total += match run.stride {
                 4 => sum_f32_contiguous(run.start, run.count),
                 8 | 16 | 32 => sum_f32_every(run.start, run.count, run.stride as usize / 4),
                 _ => sum_f32_strided(run.start, run.count, run.stride),
             };
+            continue;
+        }
+        if run.count < SHORT_RUN {
+            // A few elements: a plain loop costs less than setting up lanes
+            // (a (2^26, 2) view is 2^26 runs of two).
+            let mut p = run.start;
+            for _ in 0..run.count {
+                // SAFETY: inside the run, which lies inside the map.
+                total += to_f64(unsafe { T::load::<SWAP>(p) });
+                p = p.wrapping_offset(run.stride);
+            }
             continue;
         }
         let mut lanes = [0.0f64; 8];
@@ -393,6 +478,9 @@ fn sum_float<T: Load + 'static, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(
     }
     total
 }
+
+/// Runs shorter than this are summed by a plain loop.
+const SHORT_RUN: usize = 16;
 
 fn is_f32<T: 'static>() -> bool {
     std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()

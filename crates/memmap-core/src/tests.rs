@@ -301,6 +301,21 @@ fn reductions_shared_among_threads_agree_with_one_pass() {
         map.reduce(i32s, little, &grid, Reduction::Sum).unwrap(),
         Some(Scalar::Int(grid_sum))
     );
+    // 1.5 million two-element runs (pairs out of every four): made as folded, in batches.
+    let pairs = View {
+        byte_offset: 4,
+        shape: vec![n / 4, 2],
+        strides: vec![16, 4],
+    };
+    let pair_values = || (0..n / 4).flat_map(|r| [4 * r + 1, 4 * r + 2]).map(value);
+    assert_eq!(
+        map.reduce(i32s, little, &pairs, Reduction::Sum).unwrap(),
+        Some(Scalar::Int(pair_values().map(i64::from).sum()))
+    );
+    assert_eq!(
+        map.reduce(i32s, little, &pairs, Reduction::Max).unwrap(),
+        Some(Scalar::Int(pair_values().max().unwrap() as i64))
+    );
     drop(map);
 
     // Floats: a NaN in the last piece still wins min and max; complex pairs compare as numpy's.
