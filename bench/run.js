@@ -108,13 +108,14 @@ print((time.perf_counter() - t) / n * 1e6)`, data, opens);
   report('open + close (read-only map)', 'us', 'numpy.memmap', await paired(ocOurs, ocNumpy), '<= 0.5x', (r) => r <= 0.5, `C mmap(2): ${c('openclose', data, opens).toFixed(2)} us`);
 
   // 2. Hot scan through data vs the same loop over an in-heap Float32Array.
-  // Each round is a process of its own (bench/hot-scan.js): how fast a GiB
-  // scans depends on where its pages landed (2 MiB or 4 KiB mappings, which
-  // physical pages), fixed for a process's life, so one process would sample
-  // one layout of each; its ratio moved 0.77-1.25 from one run to the next.
+  // Each round is a process of its own (bench/hot-scan.js) that writes its own
+  // copy of the file and fills its own heap array: how fast a GiB scans
+  // depends on which physical pages it landed on, so one file for the whole
+  // run decided every round alike (the ratio moved 0.77-1.47 between runs).
   const scans = { ours: [], theirs: [], ratios: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    const { mapped: m, heap: h } = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'hot-scan.js'), data, String(round % 2)], { encoding: 'utf8' }));
+    const args = [path.join(__dirname, 'hot-scan.js'), path.join(dir, 'scan.f32'), String(big), String(round % 2)];
+    const { mapped: m, heap: h } = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
     scans.ours.push(m);
     scans.theirs.push(h);
     scans.ratios.push(m / h);
