@@ -13,20 +13,12 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { memmap } = require(path.join(__dirname, '..'));
+const { writeFloats } = require('./floats');
 
 const [file, bytesArg, order] = process.argv.slice(2);
-const n = Number(bytesArg) / 4;
+const bytes = Number(bytesArg);
+const n = bytes / 4;
 
-function writeFile() {
-  const fd = fs.openSync(file, 'w');
-  const piece = new Float32Array(16 << 20);
-  for (let done = 0; done < n; done += piece.length) {
-    for (let i = 0; i < piece.length; i++) piece[i] = (done + i) % 1000;
-    fs.writeSync(fd, piece, 0, Math.min(piece.length, n - done) * 4);
-  }
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-}
 function fillHeap() {
   const heap = new Float32Array(n);
   for (let i = 0; i < n; i++) heap[i] = i % 1000;
@@ -35,11 +27,11 @@ function fillHeap() {
 
 let heap;
 if (order === '0') {
-  writeFile();
+  writeFloats(file, bytes);
   heap = fillHeap();
 } else {
   heap = fillHeap();
-  writeFile();
+  writeFloats(file, bytes);
 }
 const mapped = memmap(file, { dtype: 'float32', mode: 'r' });
 const view = mapped.data;

@@ -6,6 +6,7 @@
 //   npm run bench              the full run (several minutes; needs ~20 GB of free disk)
 //   npm run bench -- --quick   a smoke test in under a minute (smaller files, fewer rounds)
 const { execFileSync } = require('node:child_process');
+const { writeFloats } = require('./floats');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -32,21 +33,8 @@ const sparse = (name, bytes) => {
   fs.closeSync(fd);
   return file;
 };
-/** A file of float32 values 0, 1, 2, ... written in 64 MiB pieces. */
-const floats = (name, bytes) => {
-  const file = path.join(dir, name);
-  const fd = fs.openSync(file, 'w');
-  const piece = new Float32Array(16 << 20);
-  for (let done = 0; done < bytes; done += piece.byteLength) {
-    for (let i = 0; i < piece.length; i++) piece[i] = (done / 4 + i) % 1000;
-    fs.writeSync(fd, piece, 0, Math.min(piece.byteLength, bytes - done));
-  }
-  // Written back before anything is timed: a flusher thread writing this file
-  // meanwhile would compete with the first cases (the hot scan moved 0.8-1.25x).
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  return file;
-};
+/** A file of float32 values 0, 1, 2, ... (see floats.js). */
+const floats = (name, bytes) => writeFloats(path.join(dir, name), bytes);
 
 /**
  * Runs `ours` and `theirs` ROUNDS times in alternating order. Each returns a

@@ -109,25 +109,16 @@ interface Access {
   /** `at` of element 0, and the step in `at` per index on each axis. */
   readonly origin: number;
   readonly steps: readonly number[];
-  /** The first two axes' lengths and steps, unpacked for the 1-D/2-D fast paths. */
-  readonly d0: number;
-  readonly s0: number;
-  readonly d1: number;
-  readonly s1: number;
-  /** The TypedArray on the fast path (fill() uses it), else null. */
+  /** The TypedArray on the fast path (fill() and get() use it), else null. */
   readonly lanes: AnyTypedArray | null;
-  /** `lanes` when one lane is one element read as a number as is (ints to 32 bits, float32/64), else null: get() reads it directly. */
-  readonly plain: Lanes | null;
   read(at: number): Scalar;
   write(at: number, value: Coerced): void;
 }
 
-/** The parts of an Access that get() reads. */
-type GetterAccess = Pick<Access, 'origin' | 'd0' | 's0' | 'd1' | 's1' | 'lanes' | 'plain' | 'read'>;
 type Lanes = { readonly [at: number]: number };
 type SlowGet = (...index: number[]) => Scalar;
 /** A view's get(), and how #bind points it at an accessor (null: none, every call takes the slow path). */
-type Getter = { get: Memmap['get']; point(a: GetterAccess | null): void };
+type Getter = { get: Memmap['get']; point(a: Access | null): void };
 
 /** Whether elements of `row` in this machine's order are TypedArray lanes read as numbers as is (ints to 32 bits, float32/64). */
 function readsLanesAsIs(row: DType['row']): boolean {
@@ -162,7 +153,8 @@ const NO_LANES: Lanes = new Float64Array(0);
  * TypedArray over exactly the view's span from its first element, so the
  * index needs no origin and no last stride (1-D: 1.66x -> 1.45x a raw read).
  */
-function laneGetter(ndim: 1 | 2, unit: boolean, slow: SlowGet): Getter {
+function laneGetter(shape: readonly number[], unit: boolean, slow: SlowGet): Getter {
+  const ndim = shape.length;
   // `var`, not `let`: V8 checks a `let` read from a closure for its temporal
   // dead zone on every call (1.9x -> 1.66x for 1-D).
   var plain = NO_LANES; // eslint-disable-line no-var
@@ -171,19 +163,19 @@ function laneGetter(ndim: 1 | 2, unit: boolean, slow: SlowGet): Getter {
   var s0 = 0; // eslint-disable-line no-var
   var d1 = 0; // eslint-disable-line no-var
   var s1 = 0; // eslint-disable-line no-var
-  const point = (a: GetterAccess | null): void => {
-    if (a === null || a.plain === null || a.lanes === null || a.d0 === 0 || (ndim === 2 && a.d1 === 0)) {
+  const point = (a: Access | null): void => {
+    if (a === null || a.lanes === null || shape.includes(0)) {
       plain = NO_LANES;
       d0 = d1 = 0;
       return;
     }
-    [d0, s0, d1, s1] = [a.d0, a.s0, a.d1, a.s1];
+    [d0, s0, d1, s1] = [shape[0], a.steps[0], shape[1] ?? 0, a.steps[1] ?? 0];
     if (unit) {
       const span = ndim === 1 ? d0 : (d0 - 1) * s0 + d1;
       plain = a.lanes.subarray(a.origin, a.origin + span) as unknown as Lanes;
       origin = 0;
     } else {
-      plain = a.plain;
+      plain = a.lanes as unknown as Lanes;
       // Kept an int32 where it fits, so V8 adds indices as integers.
       origin = a.origin <= 0x7fffffff ? a.origin | 0 : a.origin;
     }
@@ -231,24 +223,30 @@ function laneGetter(ndim: 1 | 2, unit: boolean, slow: SlowGet): Getter {
 }
 
 /** get() through the accessor's read(): bool, float16, complex, 64-bit, swapped byte order, DataView. */
-function readGetter(ndim: 1 | 2, storage: Storage, slow: SlowGet): Getter {
-  let access: GetterAccess | null = null;
+function readGetter(shape: readonly number[], storage: Storage, slow: SlowGet): Getter {
+  let read: Access['read'] = () => 0;
+  let origin = 0;
   let d0 = 0;
+  let s0 = 0;
   let d1 = 0;
-  const point = (a: GetterAccess | null): void => {
-    access = a;
-    d0 = a?.d0 ?? 0;
-    d1 = a?.d1 ?? 0;
+  let s1 = 0;
+  const point = (a: Access | null): void => {
+    if (a === null) {
+      d0 = d1 = 0;
+      return;
+    }
+    [read, origin] = [a.read, a.origin];
+    [d0, s0, d1, s1] = [shape[0], a.steps[0], shape[1] ?? 0, a.steps[1] ?? 0];
   };
   const get =
-    ndim === 1
+    shape.length === 1
       ? function get(i: number): Scalar {
           if (arguments.length !== 1) return slow.apply(undefined, arguments as unknown as number[]);
-          return i >>> 0 === i && i < d0 && !storage.closed ? access!.read(access!.origin + i * access!.s0) : slow(i);
+          return i >>> 0 === i && i < d0 && !storage.closed ? read(origin + i * s0) : slow(i);
         }
       : function get(i: number, j: number): Scalar {
           if (arguments.length !== 2) return slow.apply(undefined, arguments as unknown as number[]);
-          return i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && !storage.closed ? access!.read(access!.origin + i * access!.s0 + j * access!.s1) : slow(i, j);
+          return i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && !storage.closed ? read(origin + i * s0 + j * s1) : slow(i, j);
         };
   return { get: get as Memmap['get'], point };
 }
@@ -323,8 +321,8 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   /**
    * One element: exactly `ndim` integer indices, negative counting from the
    * end; out of range is a RangeError. int64/uint64 give bigint, bool gives
-   * boolean, complex gives `{ re, im }`. (A per-instance function, bound to
-   * this view's number of dimensions, so the hot path stays monomorphic.)
+   * boolean, complex gives `{ re, im }`. (A function made for this view alone
+   * and kept for its life: see laneGetter.)
    */
   readonly get: (...index: number[]) => Scalar;
 
@@ -341,7 +339,6 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #coldLimit = -1;
   #cold: Pick<Access, 'read'> | null = null;
   #data: AnyTypedArray | null = null;
-  /** get() for any call: what the fast get() falls back to. */
   /** get() of a 1-D or 2-D view (see laneGetter); null for other ndims, whose get is #getN. */
   #getter: Getter | null = null;
   /**
@@ -367,7 +364,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#isBase = isBase;
     if (this.ndim === 1 || this.ndim === 2) {
       const unit = this.strides.every((stride) => stride >= 0) && this.strides[this.ndim - 1] === this.itemsize;
-      this.#getter = dtype.native && readsLanesAsIs(dtype.row) ? laneGetter(this.ndim, unit, this.#slowGet) : readGetter(this.ndim, this.#storage, this.#slowGet);
+      this.#getter = dtype.native && readsLanesAsIs(dtype.row) ? laneGetter(this.shape, unit, this.#slowGet) : readGetter(this.shape, this.#storage, this.#slowGet);
       this.get = this.#getter.get;
     } else {
       this.get = Memmap.#getN;
@@ -537,19 +534,19 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * does); float sums accumulate in float64; complex sums are `{ re, im }`.
    */
   sum(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('sum', this.#datetimeAdds('sum') ?? this.#reduceNow('min'), this.#reduceNow('sum'));
+    if (this.#isTime()) return this.#timeReduced('sum', this.#timeOps('sum').map((o) => this.#reduceNow(o)));
     return this.#reduced(this.#reduceNow('sum'), 'sum');
   }
 
   /** numpy's `fp.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   min(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('min', this.#reduceNow('min'), null);
+    if (this.#isTime()) return this.#timeReduced('min', this.#timeOps('min').map((o) => this.#reduceNow(o)));
     return this.#reduced(this.#reduceNow('min'), 'min');
   }
 
   /** numpy's `fp.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   max(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('max', this.#reduceNow('min'), this.#reduceNow('max'));
+    if (this.#isTime()) return this.#timeReduced('max', this.#timeOps('max').map((o) => this.#reduceNow(o)));
     return this.#reduced(this.#reduceNow('max'), 'max');
   }
 
@@ -558,28 +555,28 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * view. timedelta64: a bigint count of the unit, truncated as numpy does (NaT if empty).
    */
   mean(): number | Complex | bigint {
-    if (this.#isTime()) return this.#timeReduced('mean', this.#datetimeAdds('mean') ?? this.#reduceNow('min'), this.#reduceNow('sum'));
+    if (this.#isTime()) return this.#timeReduced('mean', this.#timeOps('mean').map((o) => this.#reduceNow(o)));
     return this.#meanOf(this.#reduceNow('fsum'));
   }
 
   /** sum() on the thread pool; the mapping stays alive until it settles. */
   async sumAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('sum', ...(await Promise.all([this.#datetimeAdds('sum') ?? this.#reduceLater('min'), this.#reduceLater('sum')])));
+    if (this.#isTime()) return this.#timeReduced('sum', await Promise.all(this.#timeOps('sum').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('sum'), 'sum');
   }
 
   async minAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('min', await this.#reduceLater('min'), null);
+    if (this.#isTime()) return this.#timeReduced('min', await Promise.all(this.#timeOps('min').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('min'), 'min');
   }
 
   async maxAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('max', ...(await Promise.all([this.#reduceLater('min'), this.#reduceLater('max')])));
+    if (this.#isTime()) return this.#timeReduced('max', await Promise.all(this.#timeOps('max').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('max'), 'max');
   }
 
   async meanAsync(): Promise<number | Complex | bigint> {
-    if (this.#isTime()) return this.#timeReduced('mean', ...(await Promise.all([this.#datetimeAdds('mean') ?? this.#reduceLater('min'), this.#reduceLater('sum')])));
+    if (this.#isTime()) return this.#timeReduced('mean', await Promise.all(this.#timeOps('mean').map((o) => this.#reduceLater(o))));
     return this.#meanOf(await this.#reduceLater('fsum'));
   }
 
@@ -673,10 +670,19 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     return { op, element, littleEndian, byteOffset: this.#byteOffset, shape: [...this.shape], strides: [...this.strides] };
   }
 
-  /** Throws for sum/mean of datetime64 before any work (numpy: ufunc 'add' cannot add datetimes); else null. */
-  #datetimeAdds(op: 'sum' | 'mean'): null {
-    if (this.#dtype.row.kind !== 'M') return null;
-    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${op}() is not defined for ${this.dtype} (numpy: ufunc 'add' cannot add datetimes); min() and max() are, and a timedelta64 view sums`);
+  /**
+   * The int64 reductions a datetime64/timedelta64 reduction is made of (see
+   * #timeReduced): the min first, which tells whether any element is NaT.
+   * Throws for sum/mean of datetime64 before any work (numpy: ufunc 'add'
+   * cannot add datetimes).
+   */
+  #timeOps(op: 'sum' | 'min' | 'max' | 'mean'): ReduceRequest['op'][] {
+    if (op === 'min') return ['min'];
+    if (op === 'max') return ['min', 'max'];
+    if (this.#dtype.row.kind === 'M') {
+      throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${op}() is not defined for ${this.dtype} (numpy: ufunc 'add' cannot add datetimes); min() and max() are, and a timedelta64 view sums`);
+    }
+    return ['min', 'sum'];
   }
 
   #isTime(): boolean {
@@ -691,7 +697,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * truncate toward zero (numpy's integer division of a timedelta); datetime64
    * has min and max only (numpy: ufunc 'add' cannot add datetimes).
    */
-  #timeReduced(op: 'sum' | 'min' | 'max' | 'mean', low: ReduceResult | null, value: ReduceResult | null): bigint {
+  #timeReduced(op: 'sum' | 'min' | 'max' | 'mean', [low, value]: (ReduceResult | null)[]): bigint {
     if (this.size === 0) {
       if (op === 'sum') return 0n;
       if (op === 'mean') return NAT;
@@ -807,23 +813,21 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const fits = this.size > 0 && this.#byteOffset + high <= chunkStart + this.#storage.chunkBytes;
     const aligned = (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
     if (this.#storage.refused) {
-      this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...nativeAccess(this.#storage, this.#dtype) };
+      this.#access = { origin: this.#byteOffset, steps: this.strides, lanes: null, ...nativeAccess(this.#storage, this.#dtype) };
     } else if (this.#dtype.native && fits && aligned) {
       const buffer = this.#chunkOrRefusal(chunk);
       if (buffer === null) return this.#bind();
       const lanes = new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes));
       const steps = this.strides.map((stride) => stride / laneBytes);
-      // Ints and float32/64 read as is; bool, float16 and complex convert (read()).
-      const plain = readsLanesAsIs(row) ? (lanes as Exclude<AnyTypedArray, BigInt64Array | BigUint64Array>) : null;
-      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, ...this.#firstAxes(steps), lanes, plain, ...row.codec.laneAccess(lanes, row) };
+      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, lanes, ...row.codec.laneAccess(lanes, row) };
     } else {
       if (this.size > 0 && this.#chunkOrRefusal(chunk) === null) return this.#bind();
-      this.#access = { origin: this.#byteOffset, steps: this.strides, ...this.#firstAxes(this.strides), lanes: null, plain: null, ...byteAccess(this.#storage, this.#dtype) };
+      this.#access = { origin: this.#byteOffset, steps: this.strides, lanes: null, ...byteAccess(this.#storage, this.#dtype) };
     }
-    if (this.#getter !== null && this.#access.plain === null && this.#dtype.native && readsLanesAsIs(this.#dtype.row)) {
+    if (this.#getter !== null && this.#access.lanes === null && this.#dtype.native && readsLanesAsIs(this.#dtype.row)) {
       // Bound without lanes after all (unaligned, across chunks, no external
       // buffers): the read() getter instead, once.
-      this.#getter = readGetter(this.ndim as 1 | 2, this.#storage, this.#slowGet);
+      this.#getter = readGetter(this.shape, this.#storage, this.#slowGet);
       (this as { get: Memmap['get'] }).get = this.#getter.get;
     }
     this.#getter?.point(this.#access);
@@ -839,10 +843,6 @@ export class Memmap implements Iterable<Scalar | Memmap> {
       this.#storage.refused = true;
       return null;
     }
-  }
-
-  #firstAxes(steps: readonly number[]): { d0: number; s0: number; d1: number; s1: number } {
-    return { d0: this.shape[0] ?? 0, s0: steps[0] ?? 0, d1: this.shape[1] ?? 0, s1: steps[1] ?? 0 };
   }
 
   /**

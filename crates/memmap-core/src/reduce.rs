@@ -102,13 +102,6 @@ struct Run {
     stride: isize,
 }
 
-// SAFETY: a Run points into the Mapping that `Mapping::reduce` borrows for its
-// whole call; the scoped threads a Run is shared with end before that call
-// returns, and they only read through it.
-unsafe impl Send for Run {}
-// SAFETY: as for Send: shared read-only, within the borrow of the Mapping.
-unsafe impl Sync for Run {}
-
 /// Views smaller than this are reduced on the calling thread alone: starting a
 /// thread costs about what summing half a megabyte does.
 const PARALLEL_BYTES: usize = 8 << 20;
@@ -136,8 +129,9 @@ struct RunPlan {
     runs: usize,
 }
 
-// SAFETY: as for Run: `first` points into the Mapping that `Mapping::reduce`
-// borrows for its whole call, and threads only read through it.
+// SAFETY: `first` points into the Mapping that `Mapping::reduce` borrows for
+// its whole call; the scoped threads a plan is shared with end before that call
+// returns, and they only read through it (each makes its own Runs).
 unsafe impl Sync for RunPlan {}
 
 /// The share of a plan one thread folds: runs `runs`, each cut to its elements `elements`.
@@ -433,21 +427,14 @@ fn each<T: Load, const SWAP: bool>(runs: &[Run], mut visit: impl FnMut(T)) {
     }
 }
 
-/// Sums `f64`-convertible values. Contiguous native float32 runs take the
-/// vectorised path ([`sum_f32_contiguous`]); everything else folds eight
-/// independent accumulators per run.
+/// Sums `f64`-convertible values. Short runs take a plain loop; native
+/// float32 runs the vectorised paths ([`sum_f32_contiguous`],
+/// [`sum_f32_every`]); everything else folds eight independent accumulators
+/// per run.
 #[inline(always)]
 fn sum_float<T: Load + 'static, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(T) -> f64 + Copy) -> f64 {
     let mut total = 0.0;
     for run in runs {
-        if !SWAP && is_f32::<T>() && run.count >= SHORT_RUN {
-            total += match run.stride {
-                4 => sum_f32_contiguous(run.start, run.count),
-                8 | 16 | 32 => sum_f32_every(run.start, run.count, run.stride as usize / 4),
-                _ => sum_f32_strided(run.start, run.count, run.stride),
-            };
-            continue;
-        }
         if run.count < SHORT_RUN {
             // A few elements: a plain loop costs less than setting up lanes
             // (a (2^26, 2) view is 2^26 runs of two).
@@ -457,6 +444,14 @@ fn sum_float<T: Load + 'static, const SWAP: bool>(runs: &[Run], to_f64: impl Fn(
                 total += to_f64(unsafe { T::load::<SWAP>(p) });
                 p = p.wrapping_offset(run.stride);
             }
+            continue;
+        }
+        if !SWAP && is_f32::<T>() {
+            total += match run.stride {
+                4 => sum_f32_contiguous(run.start, run.count),
+                8 | 16 | 32 => sum_f32_every(run.start, run.count, run.stride as usize / 4),
+                _ => sum_f32_strided(run.start, run.count, run.stride),
+            };
             continue;
         }
         let mut lanes = [0.0f64; 8];
