@@ -4,20 +4,104 @@ import { floatToHalf, halfToFloat } from '../ts/float16';
 import { describeNumpy, pythonJson } from './helpers';
 
 const SPELLINGS = [
-  '?', 'b1', 'bool', 'bool_', '|b1', 'i1', 'u1', '>u1', '<i2', '>i2', '=i2', '|i1', 'f2', '>f2', 'f4', '>f4',
-  'c8', '>c8', 'c16', '<c16', 'i8', '>i8', 'u8', '>u8', 'single', 'double', 'float', 'int', 'uint', 'half',
-  'csingle', 'cdouble', 'complex', 'longlong', 'ulonglong', 'short', 'ushort', 'intc', 'uintc', 'intp', 'uintp',
-  'byte', 'ubyte', 'l', 'L', 'q', 'Q', 'h', 'H', 'i', 'I', 'b', 'B', 'e', 'f', 'd', 'F', 'D', 'p', 'P', '>f',
-  '<d', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'float32', 'float64',
-  'complex64', 'complex128', 'long', 'ulong',
+  '?',
+  'b1',
+  'bool',
+  'bool_',
+  '|b1',
+  'i1',
+  'u1',
+  '>u1',
+  '<i2',
+  '>i2',
+  '=i2',
+  '|i1',
+  'f2',
+  '>f2',
+  'f4',
+  '>f4',
+  'c8',
+  '>c8',
+  'c16',
+  '<c16',
+  'i8',
+  '>i8',
+  'u8',
+  '>u8',
+  'single',
+  'double',
+  'float',
+  'int',
+  'uint',
+  'half',
+  'csingle',
+  'cdouble',
+  'complex',
+  'longlong',
+  'ulonglong',
+  'short',
+  'ushort',
+  'intc',
+  'uintc',
+  'intp',
+  'uintp',
+  'byte',
+  'ubyte',
+  'l',
+  'L',
+  'q',
+  'Q',
+  'h',
+  'H',
+  'i',
+  'I',
+  'b',
+  'B',
+  'e',
+  'f',
+  'd',
+  'F',
+  'D',
+  'p',
+  'P',
+  '>f',
+  '<d',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float16',
+  'float32',
+  'float64',
+  'complex64',
+  'complex128',
+  'long',
+  'ulong',
 ];
 
 /** numpy 2.x on little-endian Linux: spelling → [str(dtype), dtype.str]. Regenerated live below. */
 const EXPECTED: Record<string, [string, string]> = {
-  '?': ['bool', '|b1'], '>i2': ['>i2', '>i2'], '=i2': ['int16', '<i2'], '>u1': ['uint8', '|u1'], f2: ['float16', '<f2'],
-  '>c8': ['>c8', '>c8'], single: ['float32', '<f4'], float: ['float64', '<f8'], int: ['int64', '<i8'],
-  intc: ['int32', '<i4'], l: ['int64', '<i8'], e: ['float16', '<f2'], F: ['complex64', '<c8'], '>f': ['>f4', '>f4'],
-  complex: ['complex128', '<c16'], b: ['int8', '|i1'], b1: ['bool', '|b1'],
+  '?': ['bool', '|b1'],
+  '>i2': ['>i2', '>i2'],
+  '=i2': ['int16', '<i2'],
+  '>u1': ['uint8', '|u1'],
+  f2: ['float16', '<f2'],
+  '>c8': ['>c8', '>c8'],
+  single: ['float32', '<f4'],
+  float: ['float64', '<f8'],
+  int: ['int64', '<i8'],
+  intc: ['int32', '<i4'],
+  l: ['int64', '<i8'],
+  e: ['float16', '<f2'],
+  F: ['complex64', '<c8'],
+  '>f': ['>f4', '>f4'],
+  complex: ['complex128', '<c16'],
+  b: ['int8', '|i1'],
+  b1: ['bool', '|b1'],
 };
 
 describe('dtype spellings', () => {
@@ -32,12 +116,32 @@ describe('dtype spellings', () => {
     expect(parseDType(Uint8Array).str).toBe('uint8');
   });
 
-  test.each(['float_', '!i4', '>bool', '>float32', 'f3', 'x', '', 'O', 'object', 'S0', 'U', 'M8', 'datetime64', 'M8[10s]', 'M8[fortnight]'])('%j is refused with ERR_MEMMAP_INVALID_DTYPE', (spelling) => {
-    expect(() => parseDType(spelling)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', name: 'TypeError' }));
+  test.each([
+    'float_',
+    '!i4',
+    '>bool',
+    '>float32',
+    'f3',
+    'x',
+    '',
+    'O',
+    'object',
+    'S0',
+    'U',
+    'M8',
+    'datetime64',
+    'M8[10s]',
+    'M8[fortnight]',
+  ])('%j is refused with ERR_MEMMAP_INVALID_DTYPE', (spelling) => {
+    expect(() => parseDType(spelling)).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', name: 'TypeError' }),
+    );
   });
 
   test.each([42, null, {}, Array, Date])('%p is refused with a TypeError', (spec) => {
-    expect(() => parseDType(spec)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', name: 'TypeError' }));
+    expect(() => parseDType(spec)).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', name: 'TypeError' }),
+    );
   });
 });
 
@@ -60,7 +164,8 @@ describe('float16', () => {
 });
 
 describeNumpy('against live numpy', () => {
-  const numpy = pythonJson<Record<string, [string, string] | null>>(`
+  const numpy = pythonJson<Record<string, [string, string] | null>>(
+    `
 import json, sys, numpy as np
 out = {}
 for s in json.loads(sys.argv[1]):
@@ -69,7 +174,9 @@ for s in json.loads(sys.argv[1]):
     except TypeError:
         out[s] = None
 print(json.dumps(out))
-`, JSON.stringify(SPELLINGS));
+`,
+    JSON.stringify(SPELLINGS),
+  );
 
   test.each(SPELLINGS)('%s parses as numpy parses it', (spelling) => {
     const expected = numpy[spelling];

@@ -47,8 +47,20 @@ const cases: Case[] = [
   ['file is a negative fd', open(-1), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /-1/],
   ['file is a fractional fd', open(3.5), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /3\.5/],
   ['file is an empty path', open(''), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
-  ['file path has a NUL byte', open(`${missing}\0x`, { mode: 'w+', shape: 1 }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /NUL/],
-  ['file is an http URL', open(new URL('http://example.invalid/x')), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /file: protocol/],
+  [
+    'file path has a NUL byte',
+    open(`${missing}\0x`, { mode: 'w+', shape: 1 }),
+    'ERR_MEMMAP_INVALID_ARG',
+    'TypeError',
+    /NUL/,
+  ],
+  [
+    'file is an http URL',
+    open(new URL('http://example.invalid/x')),
+    'ERR_MEMMAP_INVALID_ARG',
+    'TypeError',
+    /file: protocol/,
+  ],
   ['file descriptor is not open', open(987654), 'ERR_MEMMAP_BAD_FD', 'Error', /987654/],
   ['options is a string', open(existing, 'r'), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"r"/],
   ['unknown option', open(existing, { dtpye: 'f4' }), 'ERR_MEMMAP_UNKNOWN_OPTION', 'TypeError', /dtpye/],
@@ -62,15 +74,36 @@ const cases: Case[] = [
   ['NaN offset', open(existing, { offset: NaN }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /NaN/],
   ['Infinity offset', open(existing, { offset: Infinity }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /Infinity/],
   ['negative bigint offset', open(existing, { offset: -1n }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1n/],
-  ['huge bigint offset', open(existing, { offset: 2n ** 64n }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /18446744073709551616n/],
+  [
+    'huge bigint offset',
+    open(existing, { offset: 2n ** 64n }),
+    'ERR_MEMMAP_OUT_OF_RANGE',
+    'RangeError',
+    /18446744073709551616n/,
+  ],
   ['offset is a string', open(existing, { offset: '8' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"8"/],
   ['negative shape', open(existing, { shape: -1 }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1/],
   ['fractional shape', open(existing, { shape: [2, 1.5] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /1\.5/],
   ['NaN in shape', open(existing, { shape: [NaN] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /NaN/],
   ['shape is a string', open(existing, { shape: '3' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"3"/],
-  ['shape overflows 2^53 bytes', open(missing, { mode: 'w+', shape: [2 ** 30, 2 ** 30, 2 ** 10], dtype: 'f8' }), 'ERR_MEMMAP_TOO_LARGE', 'RangeError'],
-  ['offset + nbytes past 2^53', open(missing, { mode: 'w+', shape: 16, offset: Number.MAX_SAFE_INTEGER - 8 }), 'ERR_MEMMAP_TOO_LARGE', 'RangeError'],
-  ['shape past the address space', open(missing, { mode: 'w+', shape: [2 ** 52], dtype: 'u1' }), 'ERR_MEMMAP_', 'Error'],
+  [
+    'shape overflows 2^53 bytes',
+    open(missing, { mode: 'w+', shape: [2 ** 30, 2 ** 30, 2 ** 10], dtype: 'f8' }),
+    'ERR_MEMMAP_TOO_LARGE',
+    'RangeError',
+  ],
+  [
+    'offset + nbytes past 2^53',
+    open(missing, { mode: 'w+', shape: 16, offset: Number.MAX_SAFE_INTEGER - 8 }),
+    'ERR_MEMMAP_TOO_LARGE',
+    'RangeError',
+  ],
+  [
+    'shape past the address space',
+    open(missing, { mode: 'w+', shape: [2 ** 52], dtype: 'u1' }),
+    'ERR_MEMMAP_',
+    'Error',
+  ],
   ['unknown order', open(existing, { order: 'K' }), 'ERR_MEMMAP_INVALID_ORDER', 'TypeError', /"K"/],
   ['unknown advice', open(existing, { advice: 'fast' }), 'ERR_MEMMAP_INVALID_ADVICE', 'TypeError', /"fast"/],
   ['w+ without shape', open(missing, { mode: 'w+' }), 'ERR_MEMMAP_SHAPE_REQUIRED', 'TypeError', /w\+/],
@@ -81,10 +114,34 @@ const cases: Case[] = [
   ['empty file in r+ without shape', open(empty, { mode: 'r+' }), 'ERR_MEMMAP_EMPTY_FILE', 'Error', /empty/],
   ['empty file in c', open(empty, { mode: 'c', shape: 1 }), 'ERR_MEMMAP_EMPTY_FILE', 'Error', /empty/],
   ['short file in r', open(short, { mode: 'r', shape: 4 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /3 bytes/],
-  ['short file in c', open(short, { mode: 'c', shape: 1, offset: 3 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /offset 3/],
-  ['offset past the end, no shape', open(short, { mode: 'r', offset: 10 }), 'ERR_MEMMAP_FILE_TOO_SHORT', 'Error', /offset 10/],
-  ['not a whole number of items', open(odd, { mode: 'r', dtype: 'f4' }), 'ERR_MEMMAP_NOT_WHOLE_ITEMS', 'Error', /7 bytes/],
-  ['not whole items after offset', open(existing, { mode: 'r', dtype: 'i2', offset: 1 }), 'ERR_MEMMAP_NOT_WHOLE_ITEMS', 'Error', /offset 1/],
+  [
+    'short file in c',
+    open(short, { mode: 'c', shape: 1, offset: 3 }),
+    'ERR_MEMMAP_FILE_TOO_SHORT',
+    'Error',
+    /offset 3/,
+  ],
+  [
+    'offset past the end, no shape',
+    open(short, { mode: 'r', offset: 10 }),
+    'ERR_MEMMAP_FILE_TOO_SHORT',
+    'Error',
+    /offset 10/,
+  ],
+  [
+    'not a whole number of items',
+    open(odd, { mode: 'r', dtype: 'f4' }),
+    'ERR_MEMMAP_NOT_WHOLE_ITEMS',
+    'Error',
+    /7 bytes/,
+  ],
+  [
+    'not whole items after offset',
+    open(existing, { mode: 'r', dtype: 'i2', offset: 1 }),
+    'ERR_MEMMAP_NOT_WHOLE_ITEMS',
+    'Error',
+    /offset 1/,
+  ],
   ['a directory in r', open(subdir, { mode: 'r' }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
   ['a directory in r+', open(subdir, { mode: 'r+', shape: 1 }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
   ['a directory in w+', open(subdir, { mode: 'w+', shape: 1 }), 'ERR_MEMMAP_IS_DIRECTORY', 'Error', /subdir/],
@@ -95,11 +152,28 @@ const cases: Case[] = [
   ['openMemmap of a raw file', () => openMemmap(existing, { mode: 'r' }), 'ERR_NPY_', 'Error'],
   ['openMemmap with a descriptor', () => openMemmap(3 as unknown as string), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
   ['openMemmap w+ without shape', () => openMemmap(missing, { mode: 'w+' }), 'ERR_MEMMAP_SHAPE_REQUIRED', 'TypeError'],
-  ['openMemmap with a bad version', () => openMemmap(missing, { mode: 'w+', shape: 1, version: [4, 0] as never }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /\[4, 0\]/],
-  ['openMemmap with dtype in r', () => openMemmap(existing, { mode: 'r', dtype: 'f4' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError'],
+  [
+    'openMemmap with a bad version',
+    () => openMemmap(missing, { mode: 'w+', shape: 1, version: [4, 0] as never }),
+    'ERR_MEMMAP_INVALID_ARG',
+    'TypeError',
+    /\[4, 0\]/,
+  ],
+  [
+    'openMemmap with dtype in r',
+    () => openMemmap(existing, { mode: 'r', dtype: 'f4' }),
+    'ERR_MEMMAP_INVALID_ARG',
+    'TypeError',
+  ],
 ];
 if (statSync(fifo, { throwIfNoEntry: false })?.isFIFO()) {
-  cases.push(['a FIFO (numpy hangs forever)', open(fifo, { mode: 'r' }), 'ERR_MEMMAP_NOT_REGULAR_FILE', 'Error', /FIFO/]);
+  cases.push([
+    'a FIFO (numpy hangs forever)',
+    open(fifo, { mode: 'r' }),
+    'ERR_MEMMAP_NOT_REGULAR_FILE',
+    'Error',
+    /FIFO/,
+  ]);
 }
 
 test(`at least 50 bad inputs are tabled (${cases.length})`, () => {
@@ -138,7 +212,13 @@ describe('misuse of an open map', () => {
   test('get with the wrong number of indices, or out of range', () => {
     const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
     expect(() => fp.get(0)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_INDEX' }));
-    expect(() => fp.get(3, 0)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE', message: 'index 3 is out of bounds for axis 0 with size 3' }));
+    expect(() => fp.get(3, 0)).toThrow(
+      expect.objectContaining({
+        name: 'RangeError',
+        code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE',
+        message: 'index 3 is out of bounds for axis 0 with size 3',
+      }),
+    );
     expect(() => fp.get(-4, 0)).toThrow(expect.objectContaining({ name: 'RangeError' }));
     expect(() => fp.get(0.5, 0)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
     expect(fp.get(-1, -1)).toBe(0);
@@ -147,9 +227,17 @@ describe('misuse of an open map', () => {
 
   test('values out of a dtype range are refused (numpy 2 raises OverflowError)', () => {
     const fp = memmap(path, { mode: 'r+', dtype: 'u1', shape: 4 });
-    expect(() => fp.set(0, 256)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE', message: expect.stringMatching(/256.*uint8/) }));
+    expect(() => fp.set(0, 256)).toThrow(
+      expect.objectContaining({
+        name: 'RangeError',
+        code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+        message: expect.stringMatching(/256.*uint8/),
+      }),
+    );
     expect(() => fp.set(0, -1)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
-    expect(() => fp.set(0, 'x')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_ARG' }));
+    expect(() => fp.set(0, 'x')).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_ARG' }),
+    );
     fp.set(0, 2.9); // numpy truncates toward zero
     expect(fp.get(0)).toBe(2);
     const big = memmap(path, { mode: 'r+', dtype: 'i8', shape: 2 });
@@ -162,10 +250,20 @@ describe('misuse of an open map', () => {
 
   test('assign with a shape that does not broadcast', () => {
     const fp = memmap(path, { mode: 'r+', dtype: 'f4', shape: [3, 4] });
-    expect(() => fp.assign([1, 2, 3])).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_SHAPE_MISMATCH', message: expect.stringMatching(/\[3\].*\[3, 4\]/) }));
+    expect(() => fp.assign([1, 2, 3])).toThrow(
+      expect.objectContaining({
+        name: 'RangeError',
+        code: 'ERR_MEMMAP_SHAPE_MISMATCH',
+        message: expect.stringMatching(/\[3\].*\[3, 4\]/),
+      }),
+    );
     expect(() => fp.assign([[1, 2], [3]])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_SHAPE_MISMATCH' }));
     fp.assign([1, 2, 3, 4]); // broadcasts over rows, as numpy
-    expect(fp.toArray()).toEqual([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]);
+    expect(fp.toArray()).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ]);
     fp.assign([[1], [2], [3]]);
     expect(fp.get(2, 3)).toBe(3);
     fp.close();
@@ -174,9 +272,17 @@ describe('misuse of an open map', () => {
   test('data refuses strided and non-native views, saying what to use instead', () => {
     writeFileSync(path, Buffer.alloc(48));
     const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
-    expect(() => fp.slice(':, ::2').data).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_NO_TYPED_ARRAY', message: expect.stringMatching(/toArray/) }));
+    expect(() => fp.slice(':, ::2').data).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'ERR_MEMMAP_NO_TYPED_ARRAY',
+        message: expect.stringMatching(/toArray/),
+      }),
+    );
     const be = memmap(path, { mode: 'r', dtype: '>f4', shape: [3, 4] });
-    expect(() => be.data).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_NO_TYPED_ARRAY', message: expect.stringMatching(/byte order/) }));
+    expect(() => be.data).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_NO_TYPED_ARRAY', message: expect.stringMatching(/byte order/) }),
+    );
     expect(fp.slice('1').data).toHaveLength(4);
     expect(fp.slice(':, 1:2').toArray()).toEqual([[0], [0], [0]]);
     be.close();

@@ -14,7 +14,10 @@ describe('parseIndex', () => {
       { kind: 'slice', start: 1, stop: null, step: null },
       { kind: 'slice', start: null, stop: null, step: 2 },
     ]);
-    expect(parseIndex('-1, 1:3')).toEqual([{ kind: 'integer', value: -1 }, { kind: 'slice', start: 1, stop: 3, step: null }]);
+    expect(parseIndex('-1, 1:3')).toEqual([
+      { kind: 'integer', value: -1 },
+      { kind: 'slice', start: 1, stop: 3, step: null },
+    ]);
     expect(parseIndex('...')).toEqual([{ kind: 'ellipsis' }]);
     expect(parseIndex('None, 0,')).toEqual([{ kind: 'newaxis' }, { kind: 'integer', value: 0 }]);
     expect(parseIndex('')).toEqual([]);
@@ -22,12 +25,18 @@ describe('parseIndex', () => {
   });
 
   test.each(['a', '1:2:3:4', '::0', '1.5', '[0]', '..., ...'])('%j is refused with a coded error', (spec) => {
-    expect(() => applyIndex(parseIndex(spec), { shape: [4, 4], strides: [16, 4], byteOffset: 0 })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => applyIndex(parseIndex(spec), { shape: [4, 4], strides: [16, 4], byteOffset: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }),
+    );
   });
 
   test('out of range integers are RangeErrors naming the axis', () => {
     expect(() => applyIndex(parseIndex('0, 5'), { shape: [4, 4], strides: [16, 4], byteOffset: 0 })).toThrow(
-      expect.objectContaining({ code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE', name: 'RangeError', message: 'index 5 is out of bounds for axis 1 with size 4' }),
+      expect.objectContaining({
+        code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE',
+        name: 'RangeError',
+        message: 'index 5 is out of bounds for axis 1 with size 4',
+      }),
     );
   });
 
@@ -41,9 +50,16 @@ describe('parseIndex', () => {
 const bound = fc.option(fc.integer({ min: -7, max: 7 }), { nil: undefined });
 const item = fc.oneof(
   fc.integer({ min: -3, max: 2 }).map(String),
-  fc.tuple(bound, bound, fc.option(fc.integer({ min: -3, max: 3 }).filter((n) => n !== 0), { nil: undefined })).map(
-    ([a, b, c]) => `${a ?? ''}:${b ?? ''}${c === undefined ? '' : `:${c}`}`,
-  ),
+  fc
+    .tuple(
+      bound,
+      bound,
+      fc.option(
+        fc.integer({ min: -3, max: 3 }).filter((n) => n !== 0),
+        { nil: undefined },
+      ),
+    )
+    .map(([a, b, c]) => `${a ?? ''}:${b ?? ''}${c === undefined ? '' : `:${c}`}`),
   fc.constant('None'),
 );
 const specs = fc.sample(
@@ -59,7 +75,9 @@ describeNumpy('slice() against numpy basic indexing (300 generated specs, views 
   const shape = [3, 4, 5];
   const path = join(dir, 'cube.bin');
   writeFileSync(path, Buffer.from(new Float64Array(60).map((_, i) => i).buffer));
-  const numpy = pythonJson<({ shape: number[]; strides: number[]; values: unknown; again: unknown } | { error: string })[]>(
+  const numpy = pythonJson<
+    ({ shape: number[]; strides: number[]; values: unknown; again: unknown } | { error: string })[]
+  >(
     `
 import sys, json, numpy as np
 a = np.memmap(sys.argv[1], dtype='<f8', mode='r', shape=(3, 4, 5))
@@ -82,7 +100,9 @@ print(json.dumps(out))
   test.each(specs.map((spec, i) => [spec, i] as const))('a[%s]', (spec, i) => {
     const expected = numpy[i];
     if ('error' in expected) {
-      expect(() => fp.slice(spec)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_MEMMAP_(INVALID_INDEX|INDEX_OUT_OF_RANGE)$/) }));
+      expect(() => fp.slice(spec)).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^ERR_MEMMAP_(INVALID_INDEX|INDEX_OUT_OF_RANGE)$/) }),
+      );
       return;
     }
     const view = fp.slice(spec);
@@ -109,10 +129,26 @@ describe('get() over every kind of view, before and after it binds a buffer, and
     ['1-D ::-5', () => memmap(path, { dtype: 'float32', mode: 'r' }).slice('::-5'), [23, 18, 13, 8, 3]],
     ['1-D 5:9', () => memmap(path, { dtype: 'float32', mode: 'r' }).slice('5:9'), [5, 6, 7, 8]],
     ['1-D unaligned (offset 1)', () => memmap(shifted, { dtype: 'float32', mode: 'r', offset: 1 }), [...values]],
-    ['2-D C', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }), grid([0, 1, 2, 3], [0, 1, 2, 3, 4, 5])],
-    ['2-D F', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [6, 4], order: 'F' }), [0, 1, 2, 3, 4, 5].map((r) => [0, 1, 2, 3].map((c) => c * 6 + r))],
-    ['2-D 1:3, 2:5', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('1:3, 2:5'), grid([1, 2], [2, 3, 4])],
-    ['2-D ::-1, ::2', () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('::-1, ::2'), grid([3, 2, 1, 0], [0, 2, 4])],
+    [
+      '2-D C',
+      () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }),
+      grid([0, 1, 2, 3], [0, 1, 2, 3, 4, 5]),
+    ],
+    [
+      '2-D F',
+      () => memmap(path, { dtype: 'float32', mode: 'r', shape: [6, 4], order: 'F' }),
+      [0, 1, 2, 3, 4, 5].map((r) => [0, 1, 2, 3].map((c) => c * 6 + r)),
+    ],
+    [
+      '2-D 1:3, 2:5',
+      () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('1:3, 2:5'),
+      grid([1, 2], [2, 3, 4]),
+    ],
+    [
+      '2-D ::-1, ::2',
+      () => memmap(path, { dtype: 'float32', mode: 'r', shape: [4, 6] }).slice('::-1, ::2'),
+      grid([3, 2, 1, 0], [0, 2, 4]),
+    ],
     ['2-D int16 pairs', () => memmap(path, { dtype: '<i2', mode: 'r', shape: [24, 2] }), null],
     ['2-D big-endian', () => memmap(path, { dtype: '>f4', mode: 'r', shape: [4, 6] }), null],
   ];
@@ -120,7 +156,12 @@ describe('get() over every kind of view, before and after it binds a buffer, and
   test.each(cases)('%s', (_name, open, expected) => {
     const view = open();
     const want = (expected ?? view.toArray()) as unknown[];
-    const read = () => (view.ndim === 1 ? Array.from({ length: view.shape[0] }, (_, i) => view.get(i)) : Array.from({ length: view.shape[0] }, (_, i) => Array.from({ length: view.shape[1] }, (_, j) => view.get(i, j))));
+    const read = () =>
+      view.ndim === 1
+        ? Array.from({ length: view.shape[0] }, (_, i) => view.get(i))
+        : Array.from({ length: view.shape[0] }, (_, i) =>
+            Array.from({ length: view.shape[1] }, (_, j) => view.get(i, j)),
+          );
     // Cold reads first (no buffer yet), then enough to bind one, then bound.
     for (let round = 0; round < 40; round++) expect(read()).toEqual(want);
     expect(view.toArray()).toEqual(want);
@@ -130,12 +171,18 @@ describe('get() over every kind of view, before and after it binds a buffer, and
     for (let axis = 0; axis < view.ndim; axis++) {
       const outside = [...last];
       outside[axis] = view.shape[axis];
-      expect(() => view.get(...outside)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }));
+      expect(() => view.get(...outside)).toThrow(
+        expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }),
+      );
     }
     expect(() => view.get(...last, 0)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
     expect(() => view.get(...last.slice(1))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
-    expect(() => view.get(...last.map(() => 0.5))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
-    expect(() => (view.get as (...index: unknown[]) => unknown)(...last.map(() => '0'))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }));
+    expect(() => view.get(...last.map(() => 0.5))).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }),
+    );
+    expect(() => (view.get as (...index: unknown[]) => unknown)(...last.map(() => '0'))).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_INDEX' }),
+    );
     view.close();
     expect(() => view.get(...last)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
   });
@@ -145,6 +192,9 @@ describe('get() over every kind of view, before and after it binds a buffer, and
     const views = [base.slice('1:'), base.slice(':, ::2'), base.slice('0'), base.slice('::-1, 1')];
     for (let round = 0; round < 40; round++) for (const view of views) view.get(...view.shape.map(() => 0));
     base.close();
-    for (const view of [base, ...views]) expect(() => view.get(...view.shape.map(() => 0))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+    for (const view of [base, ...views])
+      expect(() => view.get(...view.shape.map(() => 0))).toThrow(
+        expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }),
+      );
   });
 });

@@ -24,7 +24,13 @@ const dir = tempDir();
 
 describe('files written by numpy (committed fixtures)', () => {
   test.each(raw.map((f) => [f.file, f] as const))('%s reads back equal', (_name, fixture) => {
-    const fp = memmap(join(FIXTURES, 'raw', fixture.file), { dtype: fixture.dtype, mode: 'r', shape: fixture.shape, order: fixture.order, offset: fixture.offset });
+    const fp = memmap(join(FIXTURES, 'raw', fixture.file), {
+      dtype: fixture.dtype,
+      mode: 'r',
+      shape: fixture.shape,
+      order: fixture.order,
+      offset: fixture.offset,
+    });
     expect(fp.dtype).toBe(fixture.str);
     expect(toJson(fp.toArray())).toEqual(fixture.values);
     fp.close();
@@ -41,7 +47,11 @@ describeNumpy('live round trips with numpy', () => {
   const DTYPES = pythonJson<string[]>('import json, numpy_json; print(json.dumps(numpy_json.DTYPES))');
 
   test.each(DTYPES)('numpy writes %s (random, both orders, odd offsets); memmap reads it equal', (descr) => {
-    for (const [order, offset, shape] of [['C', 0, [5, 3]], ['F', 7, [2, 3, 4]], ['C', 4097, [11]]] as const) {
+    for (const [order, offset, shape] of [
+      ['C', 0, [5, 3]],
+      ['F', 7, [2, 3, 4]],
+      ['C', 4097, [11]],
+    ] as const) {
       const path = join(dir, `np-${descr.replace(/[<>|]/g, '_')}-${order}-${offset}.bin`);
       const expected = JSON.parse(
         python(
@@ -54,7 +64,11 @@ fp[...] = data
 fp.flush()
 print(json.dumps(numpy_json.to_json(np.asarray(fp))))
 `,
-          path, descr, order, String(offset), JSON.stringify(shape),
+          path,
+          descr,
+          order,
+          String(offset),
+          JSON.stringify(shape),
         ),
       );
       const fp = memmap(path, { dtype: descr, mode: 'r', shape: [...shape], order, offset });
@@ -67,7 +81,13 @@ print(json.dumps(numpy_json.to_json(np.asarray(fp))))
     const source = join(FIXTURES, 'raw', raw.find((f) => f.dtype === descr)!.file);
     const fixture = raw.find((f) => f.dtype === descr)!;
     const path = join(dir, `js-${descr.replace(/[<>|]/g, '_')}.bin`);
-    const src = memmap(source, { dtype: descr, mode: 'r', shape: fixture.shape, order: fixture.order, offset: fixture.offset });
+    const src = memmap(source, {
+      dtype: descr,
+      mode: 'r',
+      shape: fixture.shape,
+      order: fixture.order,
+      offset: fixture.offset,
+    });
     const out = memmap(path, { dtype: descr, mode: 'w+', shape: [3, 4], order: 'F', offset: 5 });
     out.assign(src);
     out.close();
@@ -78,7 +98,8 @@ import sys, json, numpy as np, numpy_json
 fp = np.memmap(sys.argv[1], dtype=sys.argv[2], mode='r', shape=(3, 4), order='F', offset=5)
 print(json.dumps(numpy_json.to_json(np.asarray(fp))))
 `,
-      path, descr,
+      path,
+      descr,
     );
     expect(numpySees).toEqual(fixture.values);
   });
@@ -104,7 +125,11 @@ import sys, json, numpy as np
 fp = np.memmap(sys.argv[1], mode=sys.argv[2], dtype=sys.argv[3], offset=int(sys.argv[4]), shape=tuple(json.loads(sys.argv[5])))
 fp.flush(); del fp
 `,
-        theirs, mode, dtype, String(offset), JSON.stringify(shape),
+        theirs,
+        mode,
+        dtype,
+        String(offset),
+        JSON.stringify(shape),
       );
       expect([mode, dtype, statSync(ours).size]).toEqual([mode, dtype, statSync(theirs).size]);
       expect(readFileSync(ours)).toEqual(readFileSync(theirs));
@@ -124,7 +149,12 @@ fp.flush(); del fp
     (fpr.data as Int32Array)[0] = 99; // a stray write through data: private memory only
     fpr.close();
     expect(readFileSync(path)).toEqual(before);
-    expect(pythonJson(`import numpy as np, sys, json; print(json.dumps(np.fromfile(sys.argv[1], dtype='<i4').tolist()))`, path)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      pythonJson(
+        `import numpy as np, sys, json; print(json.dumps(np.fromfile(sys.argv[1], dtype='<i4').tolist()))`,
+        path,
+      ),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
 
@@ -134,7 +164,9 @@ describeNumpy('property-based: generated dtype/shape/order/offset/slice combinat
   const bound = fc.option(fc.integer({ min: -6, max: 6 }), { nil: undefined });
   const sliceItem = fc.oneof(
     fc.integer({ min: -2, max: 1 }).map(String),
-    fc.tuple(bound, bound, fc.constantFrom(undefined, 1, 2, -1, -2)).map(([a, b, c]) => `${a ?? ''}:${b ?? ''}${c === undefined ? '' : `:${c}`}`),
+    fc
+      .tuple(bound, bound, fc.constantFrom(undefined, 1, 2, -1, -2))
+      .map(([a, b, c]) => `${a ?? ''}:${b ?? ''}${c === undefined ? '' : `:${c}`}`),
   );
   const combos = fc.sample(
     fc.record({
@@ -147,7 +179,11 @@ describeNumpy('property-based: generated dtype/shape/order/offset/slice combinat
     }),
     { numRuns: 120, seed: 7 },
   );
-  const cases = combos.map((c, i) => ({ ...c, path: join(dir, `prop${i}.bin`), index: c.index.slice(0, c.shape.length).join(', ') }));
+  const cases = combos.map((c, i) => ({
+    ...c,
+    path: join(dir, `prop${i}.bin`),
+    index: c.index.slice(0, c.shape.length).join(', '),
+  }));
   const numpy = pythonJson<({ values: unknown; shape: number[]; strides: number[] } | { error: string })[]>(
     `
 import sys, json, numpy as np, numpy_json
@@ -169,20 +205,23 @@ print(json.dumps(out))
     JSON.stringify(cases),
   );
 
-  test.each(cases.map((c, i) => [i, c.dtype, c.order, c.offset, c.shape.join('x'), c.index, c] as const))('#%i %s %s offset %i shape %s [%s]', (i, _d, _o, _off, _s, _idx, c) => {
-    const expected = numpy[i];
-    const fp = memmap(c.path, { dtype: c.dtype, mode: 'r', shape: c.shape, order: c.order, offset: c.offset });
-    try {
-      if ('error' in expected) {
-        expect(() => fp.slice(c.index)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }));
-        return;
+  test.each(cases.map((c, i) => [i, c.dtype, c.order, c.offset, c.shape.join('x'), c.index, c] as const))(
+    '#%i %s %s offset %i shape %s [%s]',
+    (i, _d, _o, _off, _s, _idx, c) => {
+      const expected = numpy[i];
+      const fp = memmap(c.path, { dtype: c.dtype, mode: 'r', shape: c.shape, order: c.order, offset: c.offset });
+      try {
+        if ('error' in expected) {
+          expect(() => fp.slice(c.index)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }));
+          return;
+        }
+        const view = c.index ? fp.slice(c.index) : fp;
+        expect(view.shape).toEqual(expected.shape);
+        if (view.ndim && view.size) expect(view.strides).toEqual(expected.strides);
+        expect(toJson(view.toArray())).toEqual(expected.values);
+      } finally {
+        fp.close();
       }
-      const view = c.index ? fp.slice(c.index) : fp;
-      expect(view.shape).toEqual(expected.shape);
-      if (view.ndim && view.size) expect(view.strides).toEqual(expected.strides);
-      expect(toJson(view.toArray())).toEqual(expected.values);
-    } finally {
-      fp.close();
-    }
-  });
+    },
+  );
 });

@@ -24,7 +24,13 @@ test('a 6 GiB float32 map: every element reachable, data per chunk, RangeError a
   fp.set(2 ** 30 - 1, 3.5); // last of the first
   expect(fp.get(-1)).toBe(1.5);
   expect(fp.get(2 ** 30)).toBe(2.5);
-  expect(() => fp.data).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_DATA_TOO_LARGE', message: expect.stringMatching(/slice\(\)/) }));
+  expect(() => fp.data).toThrow(
+    expect.objectContaining({
+      name: 'RangeError',
+      code: 'ERR_MEMMAP_DATA_TOO_LARGE',
+      message: expect.stringMatching(/slice\(\)/),
+    }),
+  );
   const tail = fp.slice(`${2 ** 30}:`);
   expect(tail.data.length).toBe(n - 2 ** 30);
   expect(tail.data[0]).toBe(2.5);

@@ -26,40 +26,59 @@ let n = 0;
 const temp = (name = 'x.npy') => join(dir, `${n++}-${name}`);
 
 describe('files written by numpy (committed fixtures)', () => {
-  test.each(fixtures.map((f) => [f.file, f.dtype, f.shape.join('x') || '0-d', f] as const))('%s (%s, %s) opens with the right dtype, shape, order and values', (_f, _d, _s, fixture) => {
-    const path = join(FIXTURES, 'npy', fixture.file);
-    const before = readFileSync(path);
-    for (const mode of ['r', 'c', 'r+'] as const) {
-      const fp = openMemmap(path, { mode });
-      expect(fp.dtype).toBe(fixture.str);
-      expect(fp.shape).toEqual(fixture.shape);
-      expect(fp.mode).toBe(mode);
-      expect(toJson(fp.toArray())).toEqual(fixture.values);
-      if (fixture.fortranOrder && fp.ndim > 1) expect(fp.strides[0]).toBe(fp.itemsize);
-      fp.close();
-    }
-    expect(readFileSync(path)).toEqual(before);
-  });
+  test.each(fixtures.map((f) => [f.file, f.dtype, f.shape.join('x') || '0-d', f] as const))(
+    '%s (%s, %s) opens with the right dtype, shape, order and values',
+    (_f, _d, _s, fixture) => {
+      const path = join(FIXTURES, 'npy', fixture.file);
+      const before = readFileSync(path);
+      for (const mode of ['r', 'c', 'r+'] as const) {
+        const fp = openMemmap(path, { mode });
+        expect(fp.dtype).toBe(fixture.str);
+        expect(fp.shape).toEqual(fixture.shape);
+        expect(fp.mode).toBe(mode);
+        expect(toJson(fp.toArray())).toEqual(fixture.values);
+        if (fixture.fortranOrder && fp.ndim > 1) expect(fp.strides[0]).toBe(fp.itemsize);
+        fp.close();
+      }
+      expect(readFileSync(path)).toEqual(before);
+    },
+  );
 
-  test.each(fixtures.map((f) => [f.file, f] as const))('%s: writing the same dtype, shape and order here gives the same header bytes', (_f, fixture) => {
-    const numpyBytes = readFileSync(join(FIXTURES, 'npy', fixture.file));
-    const ours = npyHeaderBytes(fixture.dtype.replace(/^[<>|]?/, (p) => p), fixture.fortranOrder, fixture.shape, fixture.version as never);
-    expect(Buffer.from(ours)).toEqual(numpyBytes.subarray(0, ours.length));
-    // ... and the whole file, values included, when written through openMemmap.
-    const path = temp();
-    const fp = openMemmap(path, { mode: 'w+', dtype: fixture.dtype, shape: fixture.shape, fortranOrder: fixture.fortranOrder, version: fixture.version as never });
-    expect(fp.mode).toBe('r+'); // numpy reopens a new file in r+
-    const source = openMemmap(join(FIXTURES, 'npy', fixture.file), { mode: 'r' });
-    if (fp.size > 0) fp.assign(source);
-    fp.close();
-    source.close();
-    expect(readFileSync(path)).toEqual(numpyBytes);
-  });
+  test.each(fixtures.map((f) => [f.file, f] as const))(
+    '%s: writing the same dtype, shape and order here gives the same header bytes',
+    (_f, fixture) => {
+      const numpyBytes = readFileSync(join(FIXTURES, 'npy', fixture.file));
+      const ours = npyHeaderBytes(
+        fixture.dtype.replace(/^[<>|]?/, (p) => p),
+        fixture.fortranOrder,
+        fixture.shape,
+        fixture.version as never,
+      );
+      expect(Buffer.from(ours)).toEqual(numpyBytes.subarray(0, ours.length));
+      // ... and the whole file, values included, when written through openMemmap.
+      const path = temp();
+      const fp = openMemmap(path, {
+        mode: 'w+',
+        dtype: fixture.dtype,
+        shape: fixture.shape,
+        fortranOrder: fixture.fortranOrder,
+        version: fixture.version as never,
+      });
+      expect(fp.mode).toBe('r+'); // numpy reopens a new file in r+
+      const source = openMemmap(join(FIXTURES, 'npy', fixture.file), { mode: 'r' });
+      if (fp.size > 0) fp.assign(source);
+      fp.close();
+      source.close();
+      expect(readFileSync(path)).toEqual(numpyBytes);
+    },
+  );
 
   test('fixtures cover every dtype, both orders, the three versions, 0-d, empty and a 0 in the shape', () => {
     expect(new Set(fixtures.map((f) => f.dtype)).size).toBe(25);
     expect(new Set(fixtures.map((f) => f.fortranOrder))).toEqual(new Set([false, true]));
-    expect(fixtures.map((f) => readFileSync(join(FIXTURES, 'npy', f.file))[6]).sort()).toEqual(expect.arrayContaining([1, 2, 3]));
+    expect(fixtures.map((f) => readFileSync(join(FIXTURES, 'npy', f.file))[6]).sort()).toEqual(
+      expect.arrayContaining([1, 2, 3]),
+    );
     expect(fixtures.some((f) => f.shape.length === 0)).toBe(true);
     expect(fixtures.some((f) => f.shape.includes(0))).toBe(true);
   });
@@ -70,12 +89,18 @@ describe('version choice and header text', () => {
     expect(npyHeaderBytes('<f4', false, [3])[6]).toBe(1);
     const long = Array.from({ length: 25000 }, () => 1);
     expect(npyHeaderBytes('<f4', false, long)[6]).toBe(2); // header past 65535 bytes
-    expect(() => npyHeaderBytes('<f4', false, long, [1, 0])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }));
+    expect(() => npyHeaderBytes('<f4', false, long, [1, 0])).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }),
+    );
   });
 
   test('headers are padded so the data starts on a 64-byte boundary', () => {
     for (let dims = 0; dims < 40; dims++) {
-      const bytes = npyHeaderBytes('<i8', dims % 2 === 0, Array.from({ length: dims }, (_, i) => i * 97));
+      const bytes = npyHeaderBytes(
+        '<i8',
+        dims % 2 === 0,
+        Array.from({ length: dims }, (_, i) => i * 97),
+      );
       expect(bytes.length % 64).toBe(0);
       expect(bytes[bytes.length - 1]).toBe(0x0a);
       const parsed = parseNpyHeader(bytes, bytes.length);
@@ -91,7 +116,10 @@ describe('version choice and header text', () => {
       "{'descr': u'<f4', 'fortran_order': False, 'shape': (3L,), }",
       '{"descr": "<f4", "fortran_order": False, "shape": (3,)}',
     ]) {
-      const header = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length, 0]), Buffer.from(text, 'latin1')]);
+      const header = Buffer.concat([
+        Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length, 0]),
+        Buffer.from(text, 'latin1'),
+      ]);
       expect(parseNpyHeader(header, header.length)).toMatchObject({ descr: '<f4', fortranOrder: false, shape: [3] });
     }
   });
@@ -108,13 +136,33 @@ const good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
 const damaged: [string, Buffer, string][] = [
   ['wrong magic', Buffer.from('\x93NUMPX\x01\x00\x10\x00' + ' '.repeat(16), 'latin1'), 'ERR_NPY_BAD_MAGIC'],
   ['not a .npy at all', Buffer.from('hello world, this is text'), 'ERR_NPY_BAD_MAGIC'],
-  ['unknown version 4.0', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 4, 0, 0, 0]), Buffer.alloc(64)]), 'ERR_NPY_UNSUPPORTED_VERSION'],
-  ['version 1.1', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 1, 0, 0]), Buffer.alloc(64)]), 'ERR_NPY_UNSUPPORTED_VERSION'],
+  [
+    'unknown version 4.0',
+    Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 4, 0, 0, 0]), Buffer.alloc(64)]),
+    'ERR_NPY_UNSUPPORTED_VERSION',
+  ],
+  [
+    'version 1.1',
+    Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 1, 0, 0]), Buffer.alloc(64)]),
+    'ERR_NPY_UNSUPPORTED_VERSION',
+  ],
   ['truncated inside the magic', Buffer.from([0x93, 0x4e, 0x55]), 'ERR_NPY_TRUNCATED'],
   ['truncated inside the length', Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 5]), 'ERR_NPY_TRUNCATED'],
-  ['header length past the end of the file', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0xff, 0xff]), Buffer.alloc(100)]), 'ERR_NPY_TRUNCATED'],
-  ['version 2 header length of 4 GiB', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(100)]), 'ERR_NPY_BAD_HEADER'],
-  ['dict that does not parse', withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2,"), 'ERR_NPY_BAD_HEADER'],
+  [
+    'header length past the end of the file',
+    Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0xff, 0xff]), Buffer.alloc(100)]),
+    'ERR_NPY_TRUNCATED',
+  ],
+  [
+    'version 2 header length of 4 GiB',
+    Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(100)]),
+    'ERR_NPY_BAD_HEADER',
+  ],
+  [
+    'dict that does not parse',
+    withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2,"),
+    'ERR_NPY_BAD_HEADER',
+  ],
   ['not a dict', withHeader("['descr', '<f4']"), 'ERR_NPY_BAD_HEADER'],
   ['missing key', withHeader("{'descr': '<f4', 'shape': (2,)}"), 'ERR_NPY_BAD_HEADER'],
   ['extra key', withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}"), 'ERR_NPY_BAD_HEADER'],
@@ -124,10 +172,18 @@ const damaged: [string, Buffer, string][] = [
   ['unknown descr', withHeader("{'descr': '<q7', 'fortran_order': False, 'shape': (2,)}", 8), 'ERR_NPY_BAD_HEADER'],
   ['object dtype', withHeader("{'descr': '|O', 'fortran_order': False, 'shape': (2,)}", 16), 'ERR_NPY_OBJECT_DTYPE'],
   ['data longer than the file', withHeader(good, 7), 'ERR_NPY_TRUNCATED'],
-  ['shape whose bytes overflow', withHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (9007199254740991, 9007199254740991)}", 8), 'ERR_MEMMAP_TOO_LARGE'],
+  [
+    'shape whose bytes overflow',
+    withHeader("{'descr': '<f8', 'fortran_order': False, 'shape': (9007199254740991, 9007199254740991)}", 8),
+    'ERR_MEMMAP_TOO_LARGE',
+  ],
   ['nesting 10000 deep', withHeader('('.repeat(10000)), 'ERR_NPY_BAD_HEADER'],
   ['bad escape', withHeader("{'descr': '<f\\q4', 'fortran_order': False, 'shape': (2,)}"), 'ERR_NPY_BAD_HEADER'],
-  ['invalid UTF-8 in a 3.0 header', Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 3, 0, 4, 0, 0, 0, 0xff, 0xfe, 0xfd, 0x0a])]), 'ERR_NPY_BAD_HEADER'],
+  [
+    'invalid UTF-8 in a 3.0 header',
+    Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 3, 0, 4, 0, 0, 0, 0xff, 0xfe, 0xfd, 0x0a])]),
+    'ERR_NPY_BAD_HEADER',
+  ],
 ];
 
 describe('damaged files: a clear coded error, never a crash, hang or huge allocation', () => {
@@ -143,7 +199,10 @@ describe('damaged files: a clear coded error, never a crash, hang or huge alloca
   test('fuzz: arbitrary bytes and mutated headers only ever give coded errors', () => {
     const valid = Buffer.from(npyHeaderBytes('<f4', false, [2, 3]));
     const mutated = fc
-      .tuple(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(valid.length))
+      .tuple(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(valid.length),
+      )
       .map(([edits, cut]) => {
         const bytes = Buffer.from(valid);
         for (const [at, value] of edits) bytes[at] = value;
@@ -162,7 +221,28 @@ describe('damaged files: a clear coded error, never a crash, hang or huge alloca
   });
 
   test('fuzz: the header literal parser only ever throws coded errors', () => {
-    const tokens = fc.constantFrom('{', '}', '(', ')', '[', ']', ',', ':', "'", '"', '\\', 'True', 'None', '12', '-3', 'L', ' ', 'u', "'descr'", '\n');
+    const tokens = fc.constantFrom(
+      '{',
+      '}',
+      '(',
+      ')',
+      '[',
+      ']',
+      ',',
+      ':',
+      "'",
+      '"',
+      '\\',
+      'True',
+      'None',
+      '12',
+      '-3',
+      'L',
+      ' ',
+      'u',
+      "'descr'",
+      '\n',
+    );
     fc.assert(
       fc.property(fc.array(tokens, { maxLength: 60 }), (parts) => {
         try {
@@ -204,14 +284,30 @@ print(json.dumps(out))
 
   test('memmap writes; numpy reads equal; headers byte-identical to open_memmap', () => {
     const specs = [
-      ['<f4', [3, 4], false, null], ['>i2', [5], true, null], ['<c16', [2, 2], true, [2, 0]], ['|b1', [], false, null],
-      ['<u8', [0, 3], false, [3, 0]], ['<f2', [7, 1, 2], true, null], ['>f8', [1], false, [1, 0]],
+      ['<f4', [3, 4], false, null],
+      ['>i2', [5], true, null],
+      ['<c16', [2, 2], true, [2, 0]],
+      ['|b1', [], false, null],
+      ['<u8', [0, 3], false, [3, 0]],
+      ['<f2', [7, 1, 2], true, null],
+      ['>f8', [1], false, [1, 0]],
     ] as const;
     for (const [descr, shape, fortranOrder, version] of specs) {
       const ours = temp('ours.npy');
       const theirs = temp('theirs.npy');
-      const fp = openMemmap(ours, { mode: 'w+', dtype: descr, shape: [...shape], fortranOrder, version: version as never });
-      if (fp.size > 0) fp.assign(Array.from({ length: fp.size }, (_, i) => (descr === '|b1' ? i % 2 === 0 : descr === '<u8' ? BigInt(i) : i + 0.5)));
+      const fp = openMemmap(ours, {
+        mode: 'w+',
+        dtype: descr,
+        shape: [...shape],
+        fortranOrder,
+        version: version as never,
+      });
+      if (fp.size > 0)
+        fp.assign(
+          Array.from({ length: fp.size }, (_, i) =>
+            descr === '|b1' ? i % 2 === 0 : descr === '<u8' ? BigInt(i) : i + 0.5,
+          ),
+        );
       else if (fp.ndim === 0) fp.fill(true);
       fp.close();
       const numpySees = pythonJson<{ values: unknown; fortran: boolean }>(
@@ -225,7 +321,12 @@ m = open_memmap(sys.argv[2], mode='w+', dtype=sys.argv[3], shape=tuple(json.load
 m[...] = a; m.flush(); del m
 print(json.dumps({'values': numpy_json.to_json(a), 'fortran': bool(a.flags.f_contiguous)}))
 `,
-        ours, theirs, descr, JSON.stringify(shape), JSON.stringify(version), String(fortranOrder),
+        ours,
+        theirs,
+        descr,
+        JSON.stringify(shape),
+        JSON.stringify(version),
+        String(fortranOrder),
       );
       expect(existsSync(theirs)).toBe(true);
       const check = openMemmap(ours, { mode: 'r' });
@@ -237,7 +338,12 @@ print(json.dumps({'values': numpy_json.to_json(a), 'fortran': bool(a.flags.f_con
 
   test('numpy refuses to memory-map object arrays, and so does memmap', () => {
     const path = temp('objects.npy');
-    python(`import sys, numpy as np; np.save(sys.argv[1], np.array([1, 'a', None], dtype=object), allow_pickle=True)`, path);
-    expect(() => openMemmap(path, { mode: 'r' })).toThrow(expect.objectContaining({ code: 'ERR_NPY_OBJECT_DTYPE', name: 'TypeError' }));
+    python(
+      `import sys, numpy as np; np.save(sys.argv[1], np.array([1, 'a', None], dtype=object), allow_pickle=True)`,
+      path,
+    );
+    expect(() => openMemmap(path, { mode: 'r' })).toThrow(
+      expect.objectContaining({ code: 'ERR_NPY_OBJECT_DTYPE', name: 'TypeError' }),
+    );
   });
 });

@@ -217,7 +217,9 @@ describe('TestMemmap', () => {
   });
 
   test('test_empty_array', () => {
-    expect(() => memmap(tmpfp, { shape: [0, 4], mode: 'r' })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_EMPTY_FILE', message: expect.stringMatching(/empty file/) }));
+    expect(() => memmap(tmpfp, { shape: [0, 4], mode: 'r' })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_EMPTY_FILE', message: expect.stringMatching(/empty file/) }),
+    );
     memmap(tmpfp, { shape: [0, 4], mode: 'w+' }).close();
     memmap(tmpfp, { shape: [0, 4], mode: 'w+' }).close();
   });

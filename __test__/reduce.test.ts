@@ -10,7 +10,9 @@ function close(actual: unknown, expected: unknown, descr: string): void {
   const tolerance = descr.endsWith('f2') ? 1e-2 : descr.endsWith('f4') || descr.endsWith('c8') ? 1e-5 : 1e-12;
   if (typeof expected === 'number') {
     if (Number.isNaN(expected)) return expect(actual).toBeNaN();
-    return expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
+    return expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(
+      tolerance * Math.max(1, Math.abs(expected)),
+    );
   }
   if (Array.isArray(expected) && expected.length === 2 && typeof expected[0] === 'number') {
     const [re, im] = actual as [number, number];
@@ -41,7 +43,9 @@ describe('reductions', () => {
     const empty = fp.slice('2:2');
     expect(empty.sum()).toBe(0);
     expect(empty.mean()).toBeNaN();
-    expect(() => empty.min()).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }));
+    expect(() => empty.min()).toThrow(
+      expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }),
+    );
     fp.close();
   });
 
@@ -66,7 +70,27 @@ describe('reductions', () => {
 });
 
 describeNumpy('reductions against numpy', () => {
-  const DTYPES = ['|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '<i4', '>u4', '<i8', '>i8', '<u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c16'];
+  const DTYPES = [
+    '|b1',
+    '|i1',
+    '|u1',
+    '<i2',
+    '>i2',
+    '<u2',
+    '<i4',
+    '>u4',
+    '<i8',
+    '>i8',
+    '<u8',
+    '<f2',
+    '>f2',
+    '<f4',
+    '>f4',
+    '<f8',
+    '>f8',
+    '<c8',
+    '>c16',
+  ];
   const SPECS = ['...', '::-1', '1:, ::2', '::2, ::-3', '-1', ':, 0'];
   const cases = pythonJson<{ descr: string; path: string; results: Record<string, Record<string, unknown>> }[]>(
     `
@@ -94,32 +118,37 @@ print(json.dumps(out))
     JSON.stringify(SPECS),
   );
 
-  test.each(cases.map((c) => [c.descr, c] as const))('%s: sum, min, max, mean of six views (strided, reversed, Fortran)', async (descr, c) => {
-    const i = DTYPES.indexOf(descr);
-    const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [7, 9], order: i % 2 ? 'F' : 'C' });
-    for (const spec of SPECS) {
-      const view: Memmap = fp.slice(spec);
-      const expected = c.results[spec];
-      const sum = view.sum();
-      if (typeof sum === 'bigint') expect(sum.toString()).toBe(expected.sum);
-      else close(toJson(sum), expected.sum, descr);
-      close(toJson(view.min()), expected.min, descr);
-      close(toJson(view.max()), expected.max, descr);
-      if (/[iu]8$/.test(descr)) {
-        // The sample holds int64 extremes that cancel: float64 accumulation of
-        // terms near 2^63 is only exact to an ulp there (2048), whatever the order.
-        expect(Math.abs((view.mean() as number) - (expected.mean as number))).toBeLessThanOrEqual(4 * 2048);
-      } else close(toJson(view.mean()), expected.mean, descr);
-      expect(toJson(await view.sumAsync())).toEqual(toJson(sum));
-    }
-    fp.close();
-  });
+  test.each(cases.map((c) => [c.descr, c] as const))(
+    '%s: sum, min, max, mean of six views (strided, reversed, Fortran)',
+    async (descr, c) => {
+      const i = DTYPES.indexOf(descr);
+      const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [7, 9], order: i % 2 ? 'F' : 'C' });
+      for (const spec of SPECS) {
+        const view: Memmap = fp.slice(spec);
+        const expected = c.results[spec];
+        const sum = view.sum();
+        if (typeof sum === 'bigint') expect(sum.toString()).toBe(expected.sum);
+        else close(toJson(sum), expected.sum, descr);
+        close(toJson(view.min()), expected.min, descr);
+        close(toJson(view.max()), expected.max, descr);
+        if (/[iu]8$/.test(descr)) {
+          // The sample holds int64 extremes that cancel: float64 accumulation of
+          // terms near 2^63 is only exact to an ulp there (2048), whatever the order.
+          expect(Math.abs((view.mean() as number) - (expected.mean as number))).toBeLessThanOrEqual(4 * 2048);
+        } else close(toJson(view.mean()), expected.mean, descr);
+        expect(toJson(await view.sumAsync())).toEqual(toJson(sum));
+      }
+      fp.close();
+    },
+  );
 });
 
 describeNumpy('datetime64 and timedelta64 reductions against numpy (NaT wins; datetimes have no sum)', () => {
   const DTYPES = ['<m8[s]', '>m8[ms]', '<m8[ns]', '<M8[D]', '>M8[s]'];
   const SPECS = ['...', '::-1', '1:, ::2', ':, 0', '0, 1:1'];
-  const cases = pythonJson<{ descr: string; path: string; nat: boolean; results: Record<string, Record<string, string | null>> }[]>(
+  const cases = pythonJson<
+    { descr: string; path: string; nat: boolean; results: Record<string, Record<string, string | null>> }[]
+  >(
     `
 import sys, json, os, numpy as np
 out = []
@@ -151,24 +180,33 @@ print(json.dumps(out))
     JSON.stringify(SPECS),
   );
 
-  test.each(cases.map((c) => [c.descr, c.nat ? 'with a NaT' : 'no NaT', c] as const))('%s, %s: sum, min, max, mean of five views, sync and async', async (descr, _nat, c) => {
-    const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [6, 5] });
-    for (const spec of SPECS) {
-      const view = fp.slice(spec);
-      for (const op of ['sum', 'min', 'max', 'mean'] as const) {
-        const expected = c.results[spec][op];
-        const asyncOp = `${op}Async` as const;
-        if (expected === 'TypeError') {
-          expect(() => view[op]()).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_DTYPE' }));
-          await expect(view[asyncOp]()).rejects.toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
-        } else if (expected === 'ValueError') {
-          expect(() => view[op]()).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }));
-        } else {
-          expect(String(view[op]())).toBe(expected);
-          expect(String(await view[asyncOp]())).toBe(expected);
+  test.each(cases.map((c) => [c.descr, c.nat ? 'with a NaT' : 'no NaT', c] as const))(
+    '%s, %s: sum, min, max, mean of five views, sync and async',
+    async (descr, _nat, c) => {
+      const fp = memmap(c.path, { dtype: descr, mode: 'r', shape: [6, 5] });
+      for (const spec of SPECS) {
+        const view = fp.slice(spec);
+        for (const op of ['sum', 'min', 'max', 'mean'] as const) {
+          const expected = c.results[spec][op];
+          const asyncOp = `${op}Async` as const;
+          if (expected === 'TypeError') {
+            expect(() => view[op]()).toThrow(
+              expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_DTYPE' }),
+            );
+            await expect(view[asyncOp]()).rejects.toEqual(
+              expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }),
+            );
+          } else if (expected === 'ValueError') {
+            expect(() => view[op]()).toThrow(
+              expect.objectContaining({ name: 'RangeError', code: 'ERR_MEMMAP_EMPTY_REDUCTION' }),
+            );
+          } else {
+            expect(String(view[op]())).toBe(expected);
+            expect(String(await view[asyncOp]())).toBe(expected);
+          }
         }
       }
-    }
-    fp.close();
-  });
+      fp.close();
+    },
+  );
 });

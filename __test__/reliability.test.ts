@@ -5,7 +5,17 @@
  * truncation by another process, an unprivileged user, a million cycles.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { memmap } from '../ts/index';
 import { PACKAGE, runNode, tempDir } from './helpers';
@@ -91,9 +101,15 @@ describe('durability', () => {
       view.fill(2);
       view.flush();
       fp.flushAsync().then(() => fp.close());`;
-    const result = spawnSync('strace', ['-f', '-e', 'trace=msync,fdatasync,fsync', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
+    const result = spawnSync(
+      'strace',
+      ['-f', '-e', 'trace=msync,fdatasync,fsync', '-o', trace, process.execPath, '-e', script],
+      { encoding: 'utf8' },
+    );
     expect(result.status).toBe(0);
-    const calls = readFileSync(trace, 'utf8').split('\n').filter((line) => /msync|fdatasync|fsync/.test(line) && !/resumed|unfinished/.test(line));
+    const calls = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((line) => /msync|fdatasync|fsync/.test(line) && !/resumed|unfinished/.test(line));
     const msyncs = calls.filter((line) => line.includes('msync('));
     expect(msyncs.length).toBeGreaterThanOrEqual(3);
     expect(msyncs.every((line) => line.includes('MS_SYNC'))).toBe(true);
@@ -106,9 +122,18 @@ describe('durability', () => {
 describe('a full disk is an error at open, never a SIGBUS later', () => {
   test('RLIMIT_FSIZE: w+ past the limit is ERR_MEMMAP_NO_SPACE and leaves no file', () => {
     const path = join(dir, 'too-big.bin');
-    const result = spawnSync('prlimit', [`--fsize=${1 << 20}`, process.execPath, '-e', `${REQUIRE}
+    const result = spawnSync(
+      'prlimit',
+      [
+        `--fsize=${1 << 20}`,
+        process.execPath,
+        '-e',
+        `${REQUIRE}
       try { mm.memmap(${JSON.stringify(path)}, { mode: 'w+', shape: 4 << 20 }); console.log('opened'); }
-      catch (e) { console.log(e.code); }`], { encoding: 'utf8' });
+      catch (e) { console.log(e.code); }`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(result.signal).toBeNull();
     expect(result.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
     expect(existsSync(path)).toBe(false);
@@ -120,8 +145,10 @@ describe('a full disk is an error at open, never a SIGBUS later', () => {
   afterAll(() => {
     if (mounted) spawnSync('umount', [mountPoint]);
   });
-  (mounted ? test : test.skip)('a 1 MiB tmpfs: a map larger than the disk fails at open; a reserved map survives the disk filling up', () => {
-    const result = runNode(`${REQUIRE}
+  (mounted ? test : test.skip)(
+    'a 1 MiB tmpfs: a map larger than the disk fails at open; a reserved map survives the disk filling up',
+    () => {
+      const result = runNode(`${REQUIRE}
       const fs = require('fs');
       const out = [];
       try { mm.memmap(${JSON.stringify(join(mountPoint, 'huge'))}, { mode: 'w+', shape: 4 << 20 }); out.push('opened'); } catch (e) { out.push(e.code); }
@@ -133,9 +160,10 @@ describe('a full disk is an error at open, never a SIGBUS later', () => {
       fp.close();
       out.push(fs.readFileSync(${JSON.stringify(join(mountPoint, 'kept'))}).every((b) => b === 7));
       console.log(JSON.stringify(out));`);
-    expect(result.signal).toBeNull();
-    expect(JSON.parse(result.stdout)).toEqual(['ERR_MEMMAP_NO_SPACE', false, 'ENOSPC', true]);
-  });
+      expect(result.signal).toBeNull();
+      expect(JSON.parse(result.stdout)).toEqual(['ERR_MEMMAP_NO_SPACE', false, 'ENOSPC', true]);
+    },
+  );
 });
 
 test('a file truncated by another process under a live map: flush() says so (ERR_MEMMAP_FILE_SHRUNK)', () => {
@@ -167,16 +195,28 @@ const isRoot = process.getuid?.() === 0;
     chmodSync(lockedDir, 0o555);
     chmodSync(area, 0o755);
     const before = readdirSync(area).map((name) => `${name}:${statSync(join(area, name)).mtimeMs}`);
-    const result = spawnSync(process.execPath, ['-e', `${REQUIRE}
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `${REQUIRE}
       const out = [];
       const attempt = (f) => { try { f(); out.push('opened'); } catch (e) { out.push(e.code); } };
       attempt(() => mm.memmap(${JSON.stringify(secret)}, { mode: 'r' }));
       attempt(() => mm.memmap(${JSON.stringify(readOnly)}, { mode: 'r+' }));
       attempt(() => mm.memmap(${JSON.stringify(join(lockedDir, 'new.bin'))}, { mode: 'w+', shape: 8 }));
       attempt(() => mm.memmap(${JSON.stringify(readOnly)}, { mode: 'r' }).close());
-      console.log(JSON.stringify(out));`], { encoding: 'utf8', uid: 65534, gid: 65534 });
+      console.log(JSON.stringify(out));`,
+      ],
+      { encoding: 'utf8', uid: 65534, gid: 65534 },
+    );
     expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual(['ERR_MEMMAP_PERMISSION_DENIED', 'ERR_MEMMAP_PERMISSION_DENIED', 'ERR_MEMMAP_PERMISSION_DENIED', 'opened']);
+    expect(JSON.parse(result.stdout)).toEqual([
+      'ERR_MEMMAP_PERMISSION_DENIED',
+      'ERR_MEMMAP_PERMISSION_DENIED',
+      'ERR_MEMMAP_PERMISSION_DENIED',
+      'opened',
+    ]);
     expect(readdirSync(area).map((name) => `${name}:${statSync(join(area, name)).mtimeMs}`)).toEqual(before);
     expect(readdirSync(lockedDir)).toEqual([]);
   });
@@ -186,7 +226,9 @@ test('a descriptor open read-only cannot be mapped r+ (ERR_MEMMAP_BAD_FD), and s
   const path = join(dir, 'fd-ro.bin');
   writeFileSync(path, Buffer.alloc(8));
   const fd = openSync(path, 'r');
-  expect(() => memmap(fd, { mode: 'r+' })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_BAD_FD', message: expect.stringMatching(/reading and writing/) }));
+  expect(() => memmap(fd, { mode: 'r+' })).toThrow(
+    expect.objectContaining({ code: 'ERR_MEMMAP_BAD_FD', message: expect.stringMatching(/reading and writing/) }),
+  );
   expect(memmap(fd, { mode: 'r' }).size).toBe(8);
   closeSync(fd);
 });

@@ -9,13 +9,21 @@ import { memmap, openMemmap, parseDType } from '../ts/index';
 import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
 
 const dir = tempDir();
-const json = (value: unknown): unknown => (value instanceof Uint8Array ? Array.from(value) : Array.isArray(value) ? value.map(json) : toJson(value));
+const json = (value: unknown): unknown =>
+  value instanceof Uint8Array ? Array.from(value) : Array.isArray(value) ? value.map(json) : toJson(value);
 
 describe('spellings and str(dtype), as numpy prints them', () => {
   test.each([
-    ['S5', '|S5', '|S5', 5], ['a5', '|S5', '|S5', 5], ['<U3', '<U3', '<U3', 12], ['>U3', '>U3', '>U3', 12], ['V8', '|V8', '|V8', 8],
-    ['M8[ns]', 'datetime64[ns]', '<M8[ns]', 8], ['datetime64[ms]', 'datetime64[ms]', '<M8[ms]', 8], ['>M8[D]', '>M8[D]', '>M8[D]', 8],
-    ['m8[us]', 'timedelta64[us]', '<m8[us]', 8], ['timedelta64[h]', 'timedelta64[h]', '<m8[h]', 8],
+    ['S5', '|S5', '|S5', 5],
+    ['a5', '|S5', '|S5', 5],
+    ['<U3', '<U3', '<U3', 12],
+    ['>U3', '>U3', '>U3', 12],
+    ['V8', '|V8', '|V8', 8],
+    ['M8[ns]', 'datetime64[ns]', '<M8[ns]', 8],
+    ['datetime64[ms]', 'datetime64[ms]', '<M8[ms]', 8],
+    ['>M8[D]', '>M8[D]', '>M8[D]', 8],
+    ['m8[us]', 'timedelta64[us]', '<m8[us]', 8],
+    ['timedelta64[h]', 'timedelta64[h]', '<m8[h]', 8],
   ] as const)('%s', (spelling, str, descr, itemsize) => {
     const dtype = parseDType(spelling);
     expect([dtype.str, dtype.descr, dtype.itemsize]).toEqual([str, descr, itemsize]);
@@ -28,7 +36,11 @@ describe('values, without numpy', () => {
     fp.set(0, 'ab');
     fp.set(1, Uint8Array.of(0x63, 0, 0x64));
     fp.set(2, 'abcdef');
-    expect(json(fp.toArray())).toEqual([[0x61, 0x62], [0x63, 0, 0x64], [0x61, 0x62, 0x63, 0x64]]);
+    expect(json(fp.toArray())).toEqual([
+      [0x61, 0x62],
+      [0x63, 0, 0x64],
+      [0x61, 0x62, 0x63, 0x64],
+    ]);
     expect(() => fp.set(0, 'é')).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
     expect(Array.from(fp.data as Uint8Array)).toEqual([0x61, 0x62, 0, 0, 0x63, 0, 0x64, 0, 0x61, 0x62, 0x63, 0x64]);
     fp.close();
@@ -50,7 +62,9 @@ describe('values, without numpy', () => {
     fp.assign([1577836800n, 'NaT', -1]);
     expect(fp.toArray()).toEqual([1577836800n, -(2n ** 63n), -1n]);
     // numpy 2.4's repr of the same values, character for character.
-    expect(inspect(fp)).toBe("memmap(['2020-01-01T00:00:00',                 'NaT',\n        '1969-12-31T23:59:59'], dtype='datetime64[s]')");
+    expect(inspect(fp)).toBe(
+      "memmap(['2020-01-01T00:00:00',                 'NaT',\n        '1969-12-31T23:59:59'], dtype='datetime64[s]')",
+    );
     expect(() => fp.sum()).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
     fp.close();
   });
@@ -71,7 +85,9 @@ fp = np.memmap(path, dtype=descr, mode='w+', shape=(3, 4), order=order, offset=3
 fp[...] = data; fp.flush()
 print(json.dumps({'values': numpy_json.to_json(np.asarray(fp)), 'repr': repr(fp)}))
 `,
-        path, descr, order,
+        path,
+        descr,
+        order,
       );
       const fp = memmap(path, { dtype: descr, mode: 'r', shape: [3, 4], order, offset: 3 });
       expect(json(fp.toArray())).toEqual(expected.values);
@@ -89,7 +105,8 @@ data = numpy_json.sample(sys.argv[2], (2, 5), seed=9)
 data.tofile(sys.argv[1])
 print(json.dumps(numpy_json.to_json(data)))
 `,
-      source, descr,
+      source,
+      descr,
     );
     const src = memmap(source, { dtype: descr, mode: 'r', shape: [2, 5] });
     const ours = join(dir, `ours-${descr.replace(/[<>|[\]]/g, '_')}.npy`);
@@ -106,7 +123,9 @@ a = np.load(sys.argv[1])
 m = open_memmap(sys.argv[2], mode='w+', dtype=sys.argv[3], shape=(2, 5), fortran_order=True); m[...] = a; m.flush(); del m
 print(json.dumps(numpy_json.to_json(a)))
 `,
-      ours, theirs, descr,
+      ours,
+      theirs,
+      descr,
     );
     expect(numpySees).toEqual(values);
     expect(readFileSync(ours)).toEqual(readFileSync(theirs));

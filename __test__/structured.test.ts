@@ -18,35 +18,102 @@ let n = 0;
 const temp = (name: string) => join(dir, `${n++}-${name}`);
 
 // numpy/lib/tests/test_format.py's record dtypes, spelled for memmap.
-const Pdescr = [['x', 'i4', [2]], ['y', 'f8', [2, 2]], ['z', 'u1']] as const;
+const Pdescr = [
+  ['x', 'i4', [2]],
+  ['y', 'f8', [2, 2]],
+  ['z', 'u1'],
+] as const;
 const Ndescr = [
   ['x', 'i4', [2]],
-  ['Info', [['value', 'c16'], ['y2', 'f8'], ['Info2', [['name', 'S2'], ['value', 'c16', [2]], ['y3', 'f8', [2]], ['z3', 'u4', [2]]]], ['name', 'S2'], ['z2', 'b1']]],
+  [
+    'Info',
+    [
+      ['value', 'c16'],
+      ['y2', 'f8'],
+      [
+        'Info2',
+        [
+          ['name', 'S2'],
+          ['value', 'c16', [2]],
+          ['y3', 'f8', [2]],
+          ['z3', 'u4', [2]],
+        ],
+      ],
+      ['name', 'S2'],
+      ['z2', 'b1'],
+    ],
+  ],
   ['color', 'S2'],
-  ['info', [['Name', 'U8'], ['Value', 'c16']]],
+  [
+    'info',
+    [
+      ['Name', 'U8'],
+      ['Value', 'c16'],
+    ],
+  ],
   ['y', 'f8', [2, 2]],
   ['z', 'u1'],
 ] as const;
 
 describe('records without numpy', () => {
+  test("test_format.py's nested record (Ndescr) has numpy's layout and str", () => {
+    // numpy 2.4: np.dtype(Ndescr).itemsize == 176 and str() as below.
+    const fp = memmap(temp('n.bin'), { dtype: Ndescr, mode: 'w+', shape: 1 });
+    expect(fp.itemsize).toBe(176);
+    expect(fp.dtype).toBe(
+      "[('x', '<i4', (2,)), ('Info', [('value', '<c16'), ('y2', '<f8'), ('Info2', [('name', 'S2'), ('value', '<c16', (2,)), ('y3', '<f8', (2,)), ('z3', '<u4', (2,))]), ('name', 'S2'), ('z2', '?')]), ('color', 'S2'), ('info', [('Name', '<U8'), ('Value', '<c16')]), ('y', '<f8', (2, 2)), ('z', 'u1')]",
+    );
+    fp.close();
+  });
+
   test('get gives a plain object, set writes one, field() is a view sharing the mapping', () => {
     const fp = memmap(temp('p.bin'), { dtype: Pdescr, mode: 'w+', shape: 2 });
     expect(fp.dtype).toBe("[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')]");
     expect(fp.itemsize).toBe(41);
-    fp.set(0, { x: [3, 2], y: [[6, 4], [6, 4]], z: 8 });
-    fp.set(1, [[4, 3], [[7, 5], [7, 5]], 9]); // or an array in field order
-    expect(fp.get(1)).toEqual({ x: [4, 3], y: [[7, 5], [7, 5]], z: 9 });
+    fp.set(0, {
+      x: [3, 2],
+      y: [
+        [6, 4],
+        [6, 4],
+      ],
+      z: 8,
+    });
+    fp.set(1, [
+      [4, 3],
+      [
+        [7, 5],
+        [7, 5],
+      ],
+      9,
+    ]); // or an array in field order
+    expect(fp.get(1)).toEqual({
+      x: [4, 3],
+      y: [
+        [7, 5],
+        [7, 5],
+      ],
+      z: 9,
+    });
     const y = fp.field('y');
     expect(y.shape).toEqual([2, 2, 2]);
     expect(y.strides).toEqual([41, 16, 8]);
     expect(y.dtype).toBe('float64');
     y.set(1, 0, 1, -1);
-    expect((fp.get(1) as { y: number[][] }).y).toEqual([[7, -1], [7, 5]]);
+    expect((fp.get(1) as { y: number[][] }).y).toEqual([
+      [7, -1],
+      [7, 5],
+    ]);
     expect(fp.field('z').toArray()).toEqual([8, 9]);
-    expect(() => fp.field('nope')).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/"x", "y", "z"/) }));
-    expect(() => fp.set(0, { x: [1, 2] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/no field "y"/) }));
+    expect(() => fp.field('nope')).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/"x", "y", "z"/) }),
+    );
+    expect(() => fp.set(0, { x: [1, 2] })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/no field "y"/) }),
+    );
     // numpy 2.4's repr of the same records, character for character.
-    expect(inspect(fp)).toBe("memmap([([3, 2], [[ 6.,  4.], [ 6.,  4.]], 8),\n        ([4, 3], [[ 7., -1.], [ 7.,  5.]], 9)],\n       dtype=[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')])");
+    expect(inspect(fp)).toBe(
+      "memmap([([3, 2], [[ 6.,  4.], [ 6.,  4.]], 8),\n        ([4, 3], [[ 7., -1.], [ 7.,  5.]], 9)],\n       dtype=[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')])",
+    );
     fp.close();
   });
 
@@ -55,14 +122,26 @@ describe('records without numpy', () => {
     expect(dtype.fields!.map((f) => f.offset)).toEqual([0, 4, 8]);
     expect(dtype.itemsize).toBe(16);
     expect(pyRepr(descrOf(dtype))).toBe("[('a', '|u1'), ('', '|V3'), ('b', '<i4'), ('c', '<f8')]");
-    const same = parseDType({ fields: [['a', 'u1'], ['b', '<i4'], ['c', '<f8']], align: true });
+    const same = parseDType({
+      fields: [
+        ['a', 'u1'],
+        ['b', '<i4'],
+        ['c', '<f8'],
+      ],
+      align: true,
+    });
     expect(same.str).toBe(dtype.str);
-    expect(same.str).toBe("{'names': ['a', 'b', 'c'], 'formats': ['u1', '<i4', '<f8'], 'offsets': [0, 4, 8], 'itemsize': 16, 'aligned': True}");
+    expect(same.str).toBe(
+      "{'names': ['a', 'b', 'c'], 'formats': ['u1', '<i4', '<f8'], 'offsets': [0, 4, 8], 'itemsize': 16, 'aligned': True}",
+    );
   });
 
   test("a sub-array field whose format is a sub-array keeps numpy's nesting in str and descr; its values are (2, 5)", () => {
     // numpy: np.dtype([('a', '<i4'), ('c', ('<f8', (5,)), (2,))])
-    const dtype = parseDType([['a', '<i4'], ['c', ['<f8', [5]], [2]]]);
+    const dtype = parseDType([
+      ['a', '<i4'],
+      ['c', ['<f8', [5]], [2]],
+    ]);
     expect(dtype.str).toBe("[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]");
     expect(pyRepr(descrOf(dtype))).toBe("[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]");
     expect(dtype.itemsize).toBe(84);
@@ -70,7 +149,10 @@ describe('records without numpy', () => {
     // Without an outer shape it is a plain sub-array, as numpy prints it.
     expect(parseDType([['c', ['<f8', [5]]]]).str).toBe("[('c', '<f8', (5,))]");
     const fp = memmap(temp('nested.bin'), { dtype, mode: 'w+', shape: 1 });
-    const c = [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]];
+    const c = [
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8, 9],
+    ];
     fp.set(0, { a: 7, c });
     expect(fp.get(0)).toEqual({ a: 7, c });
     expect(fp.field('c').shape).toEqual([1, 2, 5]);
@@ -78,15 +160,33 @@ describe('records without numpy', () => {
   });
 
   test('bad record specs are coded TypeErrors', () => {
-    expect(() => parseDType([['x', 'f4'], ['x', 'i4']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(/twice/) }));
+    expect(() =>
+      parseDType([
+        ['x', 'f4'],
+        ['x', 'i4'],
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(/twice/) }));
     expect(() => parseDType([['x']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
-    expect(() => parseDType({ names: ['x'], formats: ['f4', 'i4'] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+    expect(() => parseDType({ names: ['x'], formats: ['f4', 'i4'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }),
+    );
     expect(() => parseDType([['x', 'O']])).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
   });
 });
 
 describeNumpy('records against live numpy', () => {
-  const cases = pythonJson<{ label: string; path: string; str: string; descr: string; itemsize: number; offsets: number[]; values: unknown; repr: string }[]>(
+  const cases = pythonJson<
+    {
+      label: string;
+      path: string;
+      str: string;
+      descr: string;
+      itemsize: number;
+      offsets: number[];
+      values: unknown;
+      repr: string;
+    }[]
+  >(
     `
 import sys, json, os, numpy as np, numpy_json
 Pdescr = [('x', 'i4', (2,)), ('y', 'f8', (2, 2)), ('z', 'u1')]
@@ -117,46 +217,59 @@ print(json.dumps(out))
     dir,
   );
 
-  test.each(cases.map((c) => [c.label, c] as const))('%s: numpy\'s .npy opens with the same dtype, values, fields and repr', (_label, c) => {
-    const fp = openMemmap(c.path, { mode: 'r' });
-    expect(fp.itemsize).toBe(c.itemsize);
-    expect(pyRepr(descrOf(parseDTypeOf(fp)))).toBe(c.descr);
-    expect(toJson(fp.toArray())).toEqual(c.values);
-    for (const field of parseDTypeOf(fp).fields!) {
-      expect(toJson(fp.field(field.name).toArray())).toEqual((c.values as Record<string, unknown>[]).map((record) => record[field.name]));
-    }
-    expect(inspect(fp)).toBe(c.repr);
-    fp.close();
-  });
+  test.each(cases.map((c) => [c.label, c] as const))(
+    "%s: numpy's .npy opens with the same dtype, values, fields and repr",
+    (_label, c) => {
+      const fp = openMemmap(c.path, { mode: 'r' });
+      expect(fp.itemsize).toBe(c.itemsize);
+      expect(pyRepr(descrOf(parseDTypeOf(fp)))).toBe(c.descr);
+      expect(toJson(fp.toArray())).toEqual(c.values);
+      for (const field of parseDTypeOf(fp).fields!) {
+        expect(toJson(fp.field(field.name).toArray())).toEqual(
+          (c.values as Record<string, unknown>[]).map((record) => record[field.name]),
+        );
+      }
+      expect(inspect(fp)).toBe(c.repr);
+      fp.close();
+    },
+  );
 
-  test.each(cases.map((c) => [c.label, c] as const))('%s: written here, byte-identical to numpy\'s open_memmap, and numpy reads it back', (_label, c) => {
-    const source = openMemmap(c.path, { mode: 'r' });
-    const ours = temp('ours.npy');
-    const out = openMemmap(ours, { mode: 'w+', dtype: parseDTypeOf(source), shape: [...source.shape] });
-    out.assign(source.toArray());
-    out.close();
-    source.close();
-    const theirs = temp('theirs.npy');
-    const numpySees = pythonJson(
-      `
+  test.each(cases.map((c) => [c.label, c] as const))(
+    "%s: written here, byte-identical to numpy's open_memmap, and numpy reads it back",
+    (_label, c) => {
+      const source = openMemmap(c.path, { mode: 'r' });
+      const ours = temp('ours.npy');
+      const out = openMemmap(ours, { mode: 'w+', dtype: parseDTypeOf(source), shape: [...source.shape] });
+      out.assign(source.toArray());
+      out.close();
+      source.close();
+      const theirs = temp('theirs.npy');
+      const numpySees = pythonJson(
+        `
 import sys, json, numpy as np, numpy_json
 from numpy.lib.format import open_memmap
 a = np.load(sys.argv[1])
 m = open_memmap(sys.argv[2], mode='w+', dtype=a.dtype, shape=a.shape); m[...] = a; m.flush(); del m
 print(json.dumps(numpy_json.to_json(a)))
 `,
-      ours, theirs,
-    );
-    expect(numpySees).toEqual(c.values);
-    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
-  });
+        ours,
+        theirs,
+      );
+      expect(numpySees).toEqual(c.values);
+      expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+    },
+  );
 
   test('test_descr_to_dtype: descr lists round-trip as numpy does', () => {
     const descrs = [
-      "'<i8'", "'<f4'", "[('x', '<i4', (2,)), ('y', '<f8')]",
-      "[('x', '|u1'), ('', '|V3'), ('y', '<i4')]", "[(('a title', 't'), '<f8'), ('', '|V8')]",
+      "'<i8'",
+      "'<f4'",
+      "[('x', '<i4', (2,)), ('y', '<f8')]",
+      "[('x', '|u1'), ('', '|V3'), ('y', '<i4')]",
+      "[(('a title', 't'), '<f8'), ('', '|V8')]",
       "[('n', [('a', '<f4'), ('', '|V4'), ('b', '|u1')]), ('c', '>f8')]",
-      "[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]", "[('c', ('>i2', (3,)))]",
+      "[('a', '<i4'), ('c', ('<f8', (5,)), (2,))]",
+      "[('c', ('>i2', (3,)))]",
     ];
     const expected = pythonJson<{ str: string; descr: string }[]>(
       `
@@ -179,15 +292,25 @@ print(json.dumps([{'str': str(descr_to_dtype(ast.literal_eval(d))), 'descr': rep
   test('test_unicode_field_names: a non-latin-1 name makes version 3.0, as numpy writes it', () => {
     const ours = temp('ours.npy');
     const theirs = temp('theirs.npy');
-    const fp = openMemmap(ours, { mode: 'w+', dtype: [['int', 'i4'], ['int_\u1234', 'i4']] as const, shape: 2 });
+    const fp = openMemmap(ours, {
+      mode: 'w+',
+      dtype: [
+        ['int', 'i4'],
+        ['int_\u1234', 'i4'],
+      ] as const,
+      shape: 2,
+    });
     fp.set(1, { int: 1, 'int_\u1234': 2 });
     fp.close();
-    pythonJson(`
+    pythonJson(
+      `
 import sys, json, warnings, numpy as np
 from numpy.lib.format import open_memmap
 warnings.simplefilter('ignore')
 m = open_memmap(sys.argv[1], mode='w+', dtype=[('int', 'i4'), ('int_\\u1234', 'i4')], shape=(2,)); m[1] = (1, 2); m.flush(); del m
-print('{}')`, theirs);
+print('{}')`,
+      theirs,
+    );
     expect(readFileSync(ours)[6]).toBe(3);
     expect(readFileSync(ours)).toEqual(readFileSync(theirs));
   });
@@ -198,13 +321,16 @@ print('{}')`, theirs);
     const theirs = temp('theirs.npy');
     const fp = openMemmap(ours, { mode: 'w+', dtype: fields, shape: 2 });
     fp.close();
-    pythonJson(`
+    pythonJson(
+      `
 import sys, json, warnings, numpy as np
 from numpy.lib.format import open_memmap
 warnings.simplefilter('ignore')
 dt = [('%020d' % i, '<f8') for i in range(3000)]
 m = open_memmap(sys.argv[1], mode='w+', dtype=dt, shape=(2,)); m.flush(); del m
-print('{}')`, theirs);
+print('{}')`,
+      theirs,
+    );
     expect(readFileSync(ours)[6]).toBe(2);
     expect(readFileSync(ours)).toEqual(readFileSync(theirs));
     const again = openMemmap(ours, { mode: 'r' });

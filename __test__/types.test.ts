@@ -2,7 +2,14 @@
 import { Memmap, memmap, openMemmap, MemmapOptions, Scalar, ERROR_CLASSES } from '../ts/index';
 
 test('the public names and their types', () => {
-  const options: MemmapOptions = { dtype: Float32Array, mode: 'readonly', offset: 16n, shape: [3, 4], order: 'F', advice: 'random' };
+  const options: MemmapOptions = {
+    dtype: Float32Array,
+    mode: 'readonly',
+    offset: 16n,
+    shape: [3, 4],
+    order: 'F',
+    advice: 'random',
+  };
   // @ts-expect-error: mode must be a numpy spelling
   const badMode: MemmapOptions = { mode: 'rw' };
   // @ts-expect-error: order is C or F
@@ -11,7 +18,12 @@ test('the public names and their types', () => {
   const open: (file: string, options?: MemmapOptions) => Memmap = memmap;
   const npy: typeof openMemmap = openMemmap;
   const value: Scalar = 1n;
-  expect([typeof open, typeof npy, typeof value, typeof ERROR_CLASSES.ERR_MEMMAP_CLOSED]).toEqual(['function', 'function', 'bigint', 'function']);
+  expect([typeof open, typeof npy, typeof value, typeof ERROR_CLASSES.ERR_MEMMAP_CLOSED]).toEqual([
+    'function',
+    'function',
+    'bigint',
+    'function',
+  ]);
   const check = (fp: Memmap) => {
     const shape: readonly number[] = fp.shape;
     // @ts-expect-error: shape is read-only

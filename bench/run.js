@@ -18,8 +18,15 @@ const GiB = 2 ** 30;
 const dir = fs.mkdtempSync(path.join(process.env.MEMMAP_BENCH_DIR || os.tmpdir(), 'memmap-bench-'));
 const baseline = path.join(dir, 'baseline');
 execFileSync('cc', ['-O3', '-march=native', '-o', baseline, path.join(__dirname, 'baseline.c')]);
-const c = (...args) => Number(execFileSync(baseline, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-const py = (code, ...args) => Number(execFileSync('python3', ['-c', code, ...args.map(String)], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: undefined } }));
+const c = (...args) =>
+  Number(execFileSync(baseline, args.map(String), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+const py = (code, ...args) =>
+  Number(
+    execFileSync('python3', ['-c', code, ...args.map(String)], {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_CORETYPE: undefined },
+    }),
+  );
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (f) => {
   const t = process.hrtime.bigint();
@@ -84,16 +91,34 @@ async function main() {
 
   // 1. open + close of a read-only map.
   const opens = quick ? 2000 : 20000;
-  const ocOurs = () => seconds(() => { for (let i = 0; i < opens; i++) memmap(data, { dtype: 'float32', mode: 'r' }).close(); }) / opens * 1e6;
-  const ocNumpy = () => py(`
+  const ocOurs = () =>
+    (seconds(() => {
+      for (let i = 0; i < opens; i++) memmap(data, { dtype: 'float32', mode: 'r' }).close();
+    }) /
+      opens) *
+    1e6;
+  const ocNumpy = () =>
+    py(
+      `
 import sys, time, numpy as np
 path, n = sys.argv[1], int(sys.argv[2])
 t = time.perf_counter()
 for _ in range(n):
     m = np.memmap(path, dtype='float32', mode='r'); m._mmap.close(); del m
-print((time.perf_counter() - t) / n * 1e6)`, data, opens);
+print((time.perf_counter() - t) / n * 1e6)`,
+      data,
+      opens,
+    );
   ocOurs(); // warm the JIT, as numpy's loop is warm after its first iterations
-  report('open + close (read-only map)', 'us', 'numpy.memmap', await paired(ocOurs, ocNumpy), '<= 0.5x', (r) => r <= 0.5, `C mmap(2): ${c('openclose', data, opens).toFixed(2)} us`);
+  report(
+    'open + close (read-only map)',
+    'us',
+    'numpy.memmap',
+    await paired(ocOurs, ocNumpy),
+    '<= 0.5x',
+    (r) => r <= 0.5,
+    `C mmap(2): ${c('openclose', data, opens).toFixed(2)} us`,
+  );
 
   // 2. Hot scan through data vs the same loop over an in-heap Float32Array.
   // Each round is a process of its own (bench/hot-scan.js) that writes its own
@@ -108,7 +133,15 @@ print((time.perf_counter() - t) / n * 1e6)`, data, opens);
     scans.theirs.push(h);
     scans.ratios.push(m / h);
   }
-  report('hot scan, JS loop over data', 's', 'in-heap Float32Array', scans, 'speed >= 0.95x (time <= 1.053x)', (r) => r <= 1 / 0.95, 'a fresh process per round');
+  report(
+    'hot scan, JS loop over data',
+    's',
+    'in-heap Float32Array',
+    scans,
+    'speed >= 0.95x (time <= 1.053x)',
+    (r) => r <= 1 / 0.95,
+    'a fresh process per round',
+  );
   const heap = new Float32Array(n);
   for (let i = 0; i < n; i++) heap[i] = i % 1000;
   const mapped = memmap(data, { dtype: 'float32', mode: 'r' });
@@ -117,14 +150,45 @@ print((time.perf_counter() - t) / n * 1e6)`, data, opens);
   const reads = quick ? 1 << 22 : 1 << 24;
   const mask = (1 << 20) - 1;
   const grid = memmap(data, { dtype: 'float32', mode: 'r', shape: [n / 1024, 1024] });
-  const raw = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) s += heap[(i * 7919) & mask]; if (s < 0) console.log(s); }) / reads * 1e9;
-  const get1 = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) s += mapped.get((i * 7919) & mask); if (s < 0) console.log(s); }) / reads * 1e9;
-  const get2 = () => seconds(() => { let s = 0; for (let i = 0; i < reads; i++) { const x = (i * 7919) & mask; s += grid.get(x >> 10, x & 1023); } if (s < 0) console.log(s); }) / reads * 1e9;
-  raw(); get1(); get2();
+  const raw = () =>
+    (seconds(() => {
+      let s = 0;
+      for (let i = 0; i < reads; i++) s += heap[(i * 7919) & mask];
+      if (s < 0) console.log(s);
+    }) /
+      reads) *
+    1e9;
+  const get1 = () =>
+    (seconds(() => {
+      let s = 0;
+      for (let i = 0; i < reads; i++) s += mapped.get((i * 7919) & mask);
+      if (s < 0) console.log(s);
+    }) /
+      reads) *
+    1e9;
+  const get2 = () =>
+    (seconds(() => {
+      let s = 0;
+      for (let i = 0; i < reads; i++) {
+        const x = (i * 7919) & mask;
+        s += grid.get(x >> 10, x & 1023);
+      }
+      if (s < 0) console.log(s);
+    }) /
+      reads) *
+    1e9;
+  raw();
+  get1();
+  get2();
   report('get(i) on 1-D', 'ns', 'raw typed-array read', await paired(get1, raw), '<= 1.5x', (r) => r <= 1.5);
   report('get(i, j) on 2-D', 'ns', 'raw typed-array read', await paired(get2, raw), '<= 2x', (r) => r <= 2);
   const slices = quick ? 20000 : 200000;
-  const sliceCost = () => seconds(() => { for (let i = 0; i < slices; i++) grid.slice('1:, ::2'); }) / slices * 1e6;
+  const sliceCost = () =>
+    (seconds(() => {
+      for (let i = 0; i < slices; i++) grid.slice('1:, ::2');
+    }) /
+      slices) *
+    1e6;
   const oneMicro = () => 1;
   report('slice()', 'us', '1 us', await paired(sliceCost, oneMicro), '< 1 us', (r) => r < 1);
 
@@ -132,33 +196,82 @@ print((time.perf_counter() - t) / n * 1e6)`, data, opens);
   // Each sample is a fresh map (open, first element, close) of the file in the
   // page cache, with the code already warmed on another file: the cost per file.
   const warm = floats('warm.f32', 1 << 20);
-  for (let i = 0; i < 5000; i++) { const fp = memmap(warm, { dtype: 'float32', mode: 'r' }); fp.get(i % 1000); fp.close(); }
+  for (let i = 0; i < 5000; i++) {
+    const fp = memmap(warm, { dtype: 'float32', mode: 'r' });
+    fp.get(i % 1000);
+    fp.close();
+  }
   const first = () => {
     const samples = [];
-    for (let k = 0; k < 201; k++) samples.push(seconds(() => { const fp = memmap(data, { dtype: 'float32', mode: 'r' }); fp.get(12345 + k); fp.close(); }));
+    for (let k = 0; k < 201; k++)
+      samples.push(
+        seconds(() => {
+          const fp = memmap(data, { dtype: 'float32', mode: 'r' });
+          fp.get(12345 + k);
+          fp.close();
+        }),
+      );
     return median(samples);
   };
-  const readAll = () => seconds(() => { const b = fs.readFileSync(data); if (b.readFloatLE(4 * 12345) < 0) console.log('x'); });
-  report('time to the first element', 's', 'fs.readFileSync', await paired(first, readAll), '>= 10000x faster (ratio <= 1e-4)', (r) => r <= 1e-4);
+  const readAll = () =>
+    seconds(() => {
+      const b = fs.readFileSync(data);
+      if (b.readFloatLE(4 * 12345) < 0) console.log('x');
+    });
+  report(
+    'time to the first element',
+    's',
+    'fs.readFileSync',
+    await paired(first, readAll),
+    '>= 10000x faster (ratio <= 1e-4)',
+    (r) => r <= 1e-4,
+  );
 
   // 5. Native reductions vs np.sum on the same file (hot in the page cache).
   const sumOurs = () => seconds(() => mapped.sum());
-  const sumNumpy = () => py(`
+  const sumNumpy = () =>
+    py(
+      `
 import sys, time, numpy as np
 m = np.memmap(sys.argv[1], dtype='float32', mode='r'); m.sum()
-t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
+t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`,
+      data,
+    );
   sumOurs();
   const sumC = median([c('sum', data), c('sum', data), c('sum', data)]);
   const sums = await paired(sumOurs, sumNumpy);
-  report('sum() of float32', 's', 'np.sum', sums, 'time <= 1x numpy (aim: 1.25x C)', (r) => r <= 1, `C SIMD ${(big / sumC / 1e9).toFixed(1)} GB/s, memmap ${(big / median(sums.ours) / 1e9).toFixed(1)} GB/s, memmap/C time ${(median(sums.ours) / sumC).toFixed(2)}`);
+  report(
+    'sum() of float32',
+    's',
+    'np.sum',
+    sums,
+    'time <= 1x numpy (aim: 1.25x C)',
+    (r) => r <= 1,
+    `C SIMD ${(big / sumC / 1e9).toFixed(1)} GB/s, memmap ${(big / median(sums.ours) / 1e9).toFixed(1)} GB/s, memmap/C time ${(median(sums.ours) / sumC).toFixed(2)}`,
+  );
   const strided = mapped.slice('::2');
   const stridedOurs = () => seconds(() => strided.sum());
-  const stridedNumpy = () => py(`
+  const stridedNumpy = () =>
+    py(
+      `
 import sys, time, numpy as np
 m = np.memmap(sys.argv[1], dtype='float32', mode='r')[::2]; m.sum()
-t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
-  report('sum() of a strided view (::2)', 's', 'np.sum', await paired(stridedOurs, stridedNumpy), 'time <= 1x numpy', (r) => r <= 1);
-  const asyncSum = await paired(async () => { const t = process.hrtime.bigint(); await mapped.sumAsync(); return Number(process.hrtime.bigint() - t) / 1e9; }, sumOurs);
+t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`,
+      data,
+    );
+  report(
+    'sum() of a strided view (::2)',
+    's',
+    'np.sum',
+    await paired(stridedOurs, stridedNumpy),
+    'time <= 1x numpy',
+    (r) => r <= 1,
+  );
+  const asyncSum = await paired(async () => {
+    const t = process.hrtime.bigint();
+    await mapped.sumAsync();
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  }, sumOurs);
   report('sumAsync() vs sum()', 's', 'sum()', asyncSum, 'informational', () => true);
   mapped.close();
 
@@ -182,7 +295,14 @@ t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
     dirty.fill(Math.floor(Math.random() * 255));
     return seconds(() => dirty.flush()) * 1e3;
   };
-  report('flushAsync(): worst event-loop lag', 'ms', 'sync flush() blocking', await paired(lagOurs, syncFlush), 'lag < 5 ms', (_r, lag) => lag < 5);
+  report(
+    'flushAsync(): worst event-loop lag',
+    'ms',
+    'sync flush() blocking',
+    await paired(lagOurs, syncFlush),
+    'lag < 5 ms',
+    (_r, lag) => lag < 5,
+  );
   dirty.close();
 
   // 7. 1000 scattered reads over a 64 GiB sparse file with advice 'random'.
@@ -218,7 +338,15 @@ t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
     c('evict', huge);
     return c('random', huge, scattered, 88172645463325252n);
   };
-  report('1000 scattered reads, 64 GiB sparse, advice random', 's', 'C with MADV_RANDOM', await paired(randomOurs, randomC), '<= 2x C, page cache < 10 MB', (r) => r <= 2 && growth < 10e6, `page cache growth ${(growth / 1e6).toFixed(1)} MB`);
+  report(
+    '1000 scattered reads, 64 GiB sparse, advice random',
+    's',
+    'C with MADV_RANDOM',
+    await paired(randomOurs, randomC),
+    '<= 2x C, page cache < 10 MB',
+    (r) => r <= 2 && growth < 10e6,
+    `page cache growth ${(growth / 1e6).toFixed(1)} MB`,
+  );
   fs.rmSync(huge);
 
   // 8. Create, touch, flush, close a large w+ file; RSS afterwards.
@@ -244,7 +372,15 @@ t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
     fs.rmSync(file);
     return t;
   };
-  report(`w+ create ${createBytes / GiB} GiB, touch, flush, close`, 's', 'C', await paired(createOurs, createC), '<= 2x C, RSS growth < 1 MB', (r) => r <= 2 && rssGrowth < 1 << 20, `RSS growth ${(rssGrowth / 1e6).toFixed(2)} MB`);
+  report(
+    `w+ create ${createBytes / GiB} GiB, touch, flush, close`,
+    's',
+    'C',
+    await paired(createOurs, createC),
+    '<= 2x C, RSS growth < 1 MB',
+    (r) => r <= 2 && rssGrowth < 1 << 20,
+    `RSS growth ${(rssGrowth / 1e6).toFixed(2)} MB`,
+  );
 
   // 9. Past 4 GiB (several ArrayBuffers): the same GB/s as a small map.
   const past = floats('past4g.f32', quick ? GiB / 2 : 5 * GiB);
@@ -253,7 +389,18 @@ t = time.perf_counter(); m.sum(); print(time.perf_counter() - t)`, data);
   const gbps = (fp) => fp.nbytes / seconds(() => fp.sum()) / 1e9;
   gbps(pastMap);
   gbps(smallMap);
-  report(`sum() time per GB, ${quick ? '0.5' : '5'} GiB map vs ${big / GiB} GiB map`, 's/GB', 'small map', await paired(() => 1 / gbps(pastMap), () => 1 / gbps(smallMap)), 'same speed (time ratio <= 1.1)', (r) => r <= 1.1, `${gbps(pastMap).toFixed(1)} GB/s`);
+  report(
+    `sum() time per GB, ${quick ? '0.5' : '5'} GiB map vs ${big / GiB} GiB map`,
+    's/GB',
+    'small map',
+    await paired(
+      () => 1 / gbps(pastMap),
+      () => 1 / gbps(smallMap),
+    ),
+    'same speed (time ratio <= 1.1)',
+    (r) => r <= 1.1,
+    `${gbps(pastMap).toFixed(1)} GB/s`,
+  );
   pastMap.close();
   smallMap.close();
 
@@ -275,7 +422,10 @@ function writeReports() {
     '',
     '| case | memmap | baseline | ratio | target | |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${r.name} | ${f(r.ours.median)} ${r.unit} (${f(r.ours.min)}-${f(r.ours.max)}) | ${r.baseline}: ${f(r.theirs.median)} ${r.unit} (${f(r.theirs.min)}-${f(r.theirs.max)}) | ${f(r.ratio.median)} (${f(r.ratio.min)}-${f(r.ratio.max)}) | ${r.target}${r.note ? `; ${r.note}` : ''} | ${r.pass ? 'PASS' : 'FAIL'} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${f(r.ours.median)} ${r.unit} (${f(r.ours.min)}-${f(r.ours.max)}) | ${r.baseline}: ${f(r.theirs.median)} ${r.unit} (${f(r.theirs.min)}-${f(r.theirs.max)}) | ${f(r.ratio.median)} (${f(r.ratio.min)}-${f(r.ratio.max)}) | ${r.target}${r.note ? `; ${r.note}` : ''} | ${r.pass ? 'PASS' : 'FAIL'} |`,
+    ),
     '',
   ];
   fs.writeFileSync(path.join(__dirname, quick ? 'results-quick.md' : 'results.md'), lines.join('\n'));
@@ -288,11 +438,14 @@ function writeReports() {
     const y = 30 + i * rowHeight;
     const x0 = scale(1);
     const x1 = scale(r.ratio.median);
-    return `<text x="290" y="${y + 15}" text-anchor="end" font-size="11">${r.name.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>` +
+    return (
+      `<text x="290" y="${y + 15}" text-anchor="end" font-size="11">${r.name.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>` +
       `<rect x="${Math.min(x0, x1)}" y="${y + 3}" width="${Math.max(2, Math.abs(x1 - x0))}" height="16" fill="${r.pass ? '#2e7d32' : '#c62828'}"/>` +
-      `<text x="${Math.max(x0, x1) + 4}" y="${y + 15}" font-size="11">${f(r.ratio.median)}</text>`;
+      `<text x="${Math.max(x0, x1) + 4}" y="${y + 15}" font-size="11">${f(r.ratio.median)}</text>`
+    );
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
     `<text x="10" y="18" font-size="13">memmap / baseline, median ratio (log scale; left of the line is cheaper). Green: target met.</text>` +
     `<line x1="${scale(1)}" y1="26" x2="${scale(1)}" y2="${height - 4}" stroke="#555"/>${bars.join('')}</svg>\n`;
   fs.writeFileSync(path.join(__dirname, quick ? 'results-quick.svg' : 'results.svg'), svg);

@@ -37,8 +37,28 @@ type TypedArrayConstructor =
 
 export type AnyTypedArray = InstanceType<TypedArrayConstructor>;
 type Lane = number | bigint;
-type LaneGetter = 'getInt8' | 'getUint8' | 'getInt16' | 'getUint16' | 'getInt32' | 'getUint32' | 'getBigInt64' | 'getBigUint64' | 'getFloat32' | 'getFloat64';
-type LaneSetter = 'setInt8' | 'setUint8' | 'setInt16' | 'setUint16' | 'setInt32' | 'setUint32' | 'setBigInt64' | 'setBigUint64' | 'setFloat32' | 'setFloat64';
+type LaneGetter =
+  | 'getInt8'
+  | 'getUint8'
+  | 'getInt16'
+  | 'getUint16'
+  | 'getInt32'
+  | 'getUint32'
+  | 'getBigInt64'
+  | 'getBigUint64'
+  | 'getFloat32'
+  | 'getFloat64';
+type LaneSetter =
+  | 'setInt8'
+  | 'setUint8'
+  | 'setInt16'
+  | 'setUint16'
+  | 'setInt32'
+  | 'setUint32'
+  | 'setBigInt64'
+  | 'setBigUint64'
+  | 'setFloat32'
+  | 'setFloat64';
 
 /**
  * How one kind of value maps to the lanes of a TypedArray: `lanes` values per
@@ -108,11 +128,17 @@ export interface DTypeRow {
 }
 
 function outOfRange(value: unknown, row: DTypeRow): never {
-  throw memmapError('ERR_MEMMAP_VALUE_OUT_OF_RANGE', `value ${show(value)} is out of range for dtype ${row.name} (${row.min} to ${row.max})`);
+  throw memmapError(
+    'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+    `value ${show(value)} is out of range for dtype ${row.name} (${row.min} to ${row.max})`,
+  );
 }
 
 function wrongKind(value: unknown, row: DTypeRow, expected: string): never {
-  throw memmapError('ERR_MEMMAP_INVALID_ARG', `value ${show(value)} cannot be stored in dtype ${row.name}: expected ${expected}`);
+  throw memmapError(
+    'ERR_MEMMAP_INVALID_ARG',
+    `value ${show(value)} cannot be stored in dtype ${row.name}: expected ${expected}`,
+  );
 }
 
 function toIntegerBigInt(value: unknown, row: DTypeRow): bigint {
@@ -275,7 +301,11 @@ function bytesCodec(trim: boolean): Codec {
         // numpy encodes str into bytes_ as ASCII, and refuses anything else.
         for (let i = 0; i < Math.min(value.length, row.itemsize); i++) {
           const code = value.charCodeAt(i);
-          if (code > 127) throw memmapError('ERR_MEMMAP_INVALID_ARG', `value ${show(value)} cannot be stored in dtype ${row.code}: only ASCII text (or a Uint8Array) fits bytes`);
+          if (code > 127)
+            throw memmapError(
+              'ERR_MEMMAP_INVALID_ARG',
+              `value ${show(value)} cannot be stored in dtype ${row.code}: only ASCII text (or a Uint8Array) fits bytes`,
+            );
           out[i] = code;
         }
         return out;
@@ -295,7 +325,8 @@ function bytesCodec(trim: boolean): Codec {
       };
     },
     viewRead: (view, at, _little, row) => read(new Uint8Array(view.buffer, view.byteOffset + at, row.itemsize)),
-    viewWrite: (view, at, value) => new Uint8Array(view.buffer, view.byteOffset + at, (value as Uint8Array).length).set(value as Uint8Array),
+    viewWrite: (view, at, value) =>
+      new Uint8Array(view.buffer, view.byteOffset + at, (value as Uint8Array).length).set(value as Uint8Array),
   };
 }
 
@@ -439,27 +470,77 @@ export const DTYPE_ROWS: Readonly<Record<string, DTypeRow>> = Object.freeze({
 
 /** numpy's names (no byte-order prefix allowed), to a table key. */
 const NAMES: Readonly<Record<string, string>> = {
-  bool: 'b1', bool_: 'b1',
-  int8: 'i1', byte: 'i1', uint8: 'u1', ubyte: 'u1',
-  int16: 'i2', short: 'i2', uint16: 'u2', ushort: 'u2',
-  int32: 'i4', intc: 'i4', uint32: 'u4', uintc: 'u4',
-  int64: 'i8', int: 'i8', intp: 'i8', long: 'i8', longlong: 'i8',
-  uint64: 'u8', uint: 'u8', uintp: 'u8', ulong: 'u8', ulonglong: 'u8',
-  float16: 'f2', half: 'f2', float32: 'f4', single: 'f4', float64: 'f8', double: 'f8', float: 'f8',
-  complex64: 'c8', csingle: 'c8', complex128: 'c16', cdouble: 'c16', complex: 'c16',
+  bool: 'b1',
+  bool_: 'b1',
+  int8: 'i1',
+  byte: 'i1',
+  uint8: 'u1',
+  ubyte: 'u1',
+  int16: 'i2',
+  short: 'i2',
+  uint16: 'u2',
+  ushort: 'u2',
+  int32: 'i4',
+  intc: 'i4',
+  uint32: 'u4',
+  uintc: 'u4',
+  int64: 'i8',
+  int: 'i8',
+  intp: 'i8',
+  long: 'i8',
+  longlong: 'i8',
+  uint64: 'u8',
+  uint: 'u8',
+  uintp: 'u8',
+  ulong: 'u8',
+  ulonglong: 'u8',
+  float16: 'f2',
+  half: 'f2',
+  float32: 'f4',
+  single: 'f4',
+  float64: 'f8',
+  double: 'f8',
+  float: 'f8',
+  complex64: 'c8',
+  csingle: 'c8',
+  complex128: 'c16',
+  cdouble: 'c16',
+  complex: 'c16',
 };
 
 /** numpy's one-character type codes (a byte-order prefix is allowed). */
 const CHARS: Readonly<Record<string, string>> = {
-  '?': 'b1', b: 'i1', B: 'u1', h: 'i2', H: 'u2', i: 'i4', I: 'u4',
-  l: 'i8', L: 'u8', q: 'i8', Q: 'u8', p: 'i8', P: 'u8',
-  e: 'f2', f: 'f4', d: 'f8', F: 'c8', D: 'c16',
+  '?': 'b1',
+  b: 'i1',
+  B: 'u1',
+  h: 'i2',
+  H: 'u2',
+  i: 'i4',
+  I: 'u4',
+  l: 'i8',
+  L: 'u8',
+  q: 'i8',
+  Q: 'u8',
+  p: 'i8',
+  P: 'u8',
+  e: 'f2',
+  f: 'f4',
+  d: 'f8',
+  F: 'c8',
+  D: 'c16',
 };
 
 const TYPED_ARRAY_KEYS = new Map<unknown, string>([
-  [Int8Array, 'i1'], [Uint8Array, 'u1'], [Int16Array, 'i2'], [Uint16Array, 'u2'],
-  [Int32Array, 'i4'], [Uint32Array, 'u4'], [BigInt64Array, 'i8'], [BigUint64Array, 'u8'],
-  [Float32Array, 'f4'], [Float64Array, 'f8'],
+  [Int8Array, 'i1'],
+  [Uint8Array, 'u1'],
+  [Int16Array, 'i2'],
+  [Uint16Array, 'u2'],
+  [Int32Array, 'i4'],
+  [Uint32Array, 'u4'],
+  [BigInt64Array, 'i8'],
+  [BigUint64Array, 'u8'],
+  [Float32Array, 'f4'],
+  [Float64Array, 'f8'],
 ]);
 
 export const NATIVE_LITTLE_ENDIAN = endianness() === 'LE';
@@ -474,7 +555,10 @@ export class DType {
   /** Whether the bytes are in this machine's order (so `data` can show them). */
   readonly native: boolean;
 
-  private constructor(readonly row: DTypeRow, readonly littleEndian: boolean) {
+  private constructor(
+    readonly row: DTypeRow,
+    readonly littleEndian: boolean,
+  ) {
     this.itemsize = row.itemsize;
     this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
     this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
@@ -516,7 +600,11 @@ export class DType {
 /** One field of a structured dtype in list form: `[name, format]` or `[name, format, shape]`; name may be `[title, name]`. */
 export type FieldSpec =
   | readonly [name: string | readonly [title: string, name: string], format: DTypeLike]
-  | readonly [name: string | readonly [title: string, name: string], format: DTypeLike, shape: number | readonly number[]];
+  | readonly [
+      name: string | readonly [title: string, name: string],
+      format: DTypeLike,
+      shape: number | readonly number[],
+    ];
 
 /** numpy's dict form of a structured dtype. */
 export interface StructuredDict {
@@ -531,7 +619,13 @@ export interface StructuredDict {
 }
 
 /** Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form). */
-export type DTypeLike = string | DType | TypedArrayConstructor | readonly FieldSpec[] | StructuredDict | { readonly fields: readonly FieldSpec[]; readonly align?: boolean };
+export type DTypeLike =
+  | string
+  | DType
+  | TypedArrayConstructor
+  | readonly FieldSpec[]
+  | StructuredDict
+  | { readonly fields: readonly FieldSpec[]; readonly align?: boolean };
 
 const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
 
@@ -541,12 +635,18 @@ export function parseDType(spec: unknown, argument = 'dtype'): DType {
   if (typeof spec === 'function') {
     const key = TYPED_ARRAY_KEYS.get(spec) ?? typedArrayKeyByName(spec.name);
     if (key !== undefined) return DType.of(key);
-    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} ${show(spec)} is not a TypedArray constructor memmap knows (Int8Array ... Float64Array)`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_DTYPE',
+      `${argument} ${show(spec)} is not a TypedArray constructor memmap knows (Int8Array ... Float64Array)`,
+    );
   }
   const structured = parseStructured(spec, argument);
   if (structured !== undefined) return structured;
   if (typeof spec !== 'string') {
-    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} must be a string such as 'float32' or '<f4', a TypedArray constructor, or a structured dtype ([[name, format], ...] or { names, formats }); got ${show(spec)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_DTYPE',
+      `${argument} must be a string such as 'float32' or '<f4', a TypedArray constructor, or a structured dtype ([[name, format], ...] or { names, formats }); got ${show(spec)}`,
+    );
   }
   const named = NAMES[spec];
   if (named !== undefined) return DType.of(named);
@@ -554,7 +654,10 @@ export function parseDType(spec: unknown, argument = 'dtype'): DType {
   // timedelta64 with a unit: M8[ns], <m8[s], datetime64[ms], timedelta64[h].
   const sized = /^([<>=|]?)([SaUV])(\d+)$/.exec(spec);
   if (sized !== null && Number(sized[3]) > 0) {
-    return DType.of(`${sized[2] === 'a' ? 'S' : sized[2]}${Number(sized[3])}`, sized[1] === '<' ? true : sized[1] === '>' ? false : NATIVE_LITTLE_ENDIAN);
+    return DType.of(
+      `${sized[2] === 'a' ? 'S' : sized[2]}${Number(sized[3])}`,
+      sized[1] === '<' ? true : sized[1] === '>' ? false : NATIVE_LITTLE_ENDIAN,
+    );
   }
   const timed = /^(?:([<>=|]?)([Mm])8|(datetime64|timedelta64))\[(\w+)\]$/.exec(spec);
   if (timed !== null && (TIME_UNITS as readonly string[]).includes(timed[4])) {
@@ -570,7 +673,10 @@ export function parseDType(spec: unknown, argument = 'dtype'): DType {
       return DType.of(key, little);
     }
   }
-  throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument} ${show(spec)} is not a data type memmap understands (numeric dtypes such as 'float32', 'f4', '>i2', 'bool', 'complex64')`);
+  throw memmapError(
+    'ERR_MEMMAP_INVALID_DTYPE',
+    `${argument} ${show(spec)} is not a data type memmap understands (numeric dtypes such as 'float32', 'f4', '>i2', 'bool', 'complex64')`,
+  );
 }
 
 /** `'f'` + `'4'` → `'f4'`; `'?'`/`'b'` + `'1'` → `'b1'` (numpy accepts both). */
@@ -588,12 +694,18 @@ function typedArrayKeyByName(name: string): string | undefined {
 }
 
 /** Reads and writes one element of `dtype` through a DataView at byte `at`: the codec's own, or numeric lanes. */
-export function elementView(dtype: DType): { read(view: DataView, at: number): Scalar; write(view: DataView, at: number, value: Coerced): void } {
+export function elementView(dtype: DType): {
+  read(view: DataView, at: number): Scalar;
+  write(view: DataView, at: number, value: Coerced): void;
+} {
   const { row, littleEndian } = dtype;
   const { codec } = row;
   if (codec.viewRead !== undefined && codec.viewWrite !== undefined) {
     const [read, write] = [codec.viewRead, codec.viewWrite];
-    return { read: (view, at) => read(view, at, littleEndian, row), write: (view, at, value) => write(view, at, value, littleEndian, row) };
+    return {
+      read: (view, at) => read(view, at, littleEndian, row),
+      write: (view, at, value) => write(view, at, value, littleEndian, row),
+    };
   }
   const half = row.itemsize / 2;
   type Reader = (at: number, little: boolean) => number | bigint;
@@ -601,7 +713,10 @@ export function elementView(dtype: DType): { read(view: DataView, at: number): S
   return {
     read(view, at) {
       const get = (view as unknown as Record<string, Reader>)[row.getLane];
-      return codec.fromLanes(get.call(view, at, littleEndian), codec.lanes === 2 ? get.call(view, at + half, littleEndian) : 0);
+      return codec.fromLanes(
+        get.call(view, at, littleEndian),
+        codec.lanes === 2 ? get.call(view, at + half, littleEndian) : 0,
+      );
     },
     write(view, at, value) {
       const [lane0, lane1] = value as [number | bigint, number | bigint];

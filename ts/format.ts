@@ -42,7 +42,11 @@ function roundHalfEven(x: number, digits: number, style: 'exponential' | 'fixed'
 }
 
 /** numpy's dragon4 positional with unique digits, cut at PRECISION fraction digits. */
-function positionalParts(value: number, same: (text: string, value: number) => boolean, plus: boolean): [string, string] {
+function positionalParts(
+  value: number,
+  same: (text: string, value: number) => boolean,
+  plus: boolean,
+): [string, string] {
   let text = '';
   for (let digits = 1; digits <= 17; digits++) {
     text = Math.abs(value).toPrecision(digits);
@@ -57,7 +61,11 @@ function positionalParts(value: number, same: (text: string, value: number) => b
 }
 
 /** numpy's dragon4 scientific with unique digits: mantissa parts and exponent. */
-function scientificParts(value: number, same: (text: string, value: number) => boolean, plus: boolean): [string, string, string] {
+function scientificParts(
+  value: number,
+  same: (text: string, value: number) => boolean,
+  plus: boolean,
+): [string, string, string] {
   const magnitude = Math.abs(value);
   let text = magnitude.toExponential();
   for (let digits = 0; digits <= 16; digits++) {
@@ -68,7 +76,8 @@ function scientificParts(value: number, same: (text: string, value: number) => b
     }
   }
   let [mantissa, exponent] = text.split('e');
-  if ((mantissa.split('.')[1] ?? '').length > PRECISION) [mantissa, exponent] = roundHalfEven(magnitude, PRECISION, 'exponential').split('e');
+  if ((mantissa.split('.')[1] ?? '').length > PRECISION)
+    [mantissa, exponent] = roundHalfEven(magnitude, PRECISION, 'exponential').split('e');
   const [integer, frac = ''] = mantissa.split('.');
   const negative = value < 0 || Object.is(value, -0);
   return [(negative ? '-' : plus ? '+' : '') + integer, frac.replace(/0+$/, ''), exponent];
@@ -138,14 +147,28 @@ function civil(days: bigint): [bigint, number, number] {
 
 const floorDiv = (a: bigint, b: bigint): bigint => (a >= 0n ? a / b : -((-a + b - 1n) / b));
 /** C's `%0{width}d`: the sign counts toward the width. */
-const pad = (n: bigint | number, width: number): string => (n < 0 ? '-' + String(-n).padStart(width - 1, '0') : String(n).padStart(width, '0'));
+const pad = (n: bigint | number, width: number): string =>
+  n < 0 ? '-' + String(-n).padStart(width - 1, '0') : String(n).padStart(width, '0');
 
 /** numpy's datetime_as_string for a datetime64 value in `unit`. */
 export function datetimeString(value: bigint, unit: string): string {
   if (value === NAT) return 'NaT';
   if (unit === 'Y') return pad(1970n + value, 4);
-  if (unit === 'M') return `${pad(1970n + floorDiv(value, 12n), 4)}-${pad(Number(value - floorDiv(value, 12n) * 12n) + 1, 2)}`;
-  const perDay: Record<string, bigint> = { W: 1n, D: 1n, h: 24n, m: 1440n, s: 86400n, ms: 86400000n, us: 86400000000n, ns: 86400000000000n, ps: 86400000000000000n, fs: 86400000000000000000n, as: 86400000000000000000000n };
+  if (unit === 'M')
+    return `${pad(1970n + floorDiv(value, 12n), 4)}-${pad(Number(value - floorDiv(value, 12n) * 12n) + 1, 2)}`;
+  const perDay: Record<string, bigint> = {
+    W: 1n,
+    D: 1n,
+    h: 24n,
+    m: 1440n,
+    s: 86400n,
+    ms: 86400000n,
+    us: 86400000000n,
+    ns: 86400000000000n,
+    ps: 86400000000000000n,
+    fs: 86400000000000000000n,
+    as: 86400000000000000000000n,
+  };
   const scaled = unit === 'W' ? value * 7n : value;
   const days = floorDiv(scaled, perDay[unit]);
   const [year, month, day] = civil(days);
@@ -171,7 +194,10 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
     // field's values across the array; sub-array fields print as lists.
     const formatters = fields.map((field) => {
       const own = values.map((record) => (record as Record<string, unknown>)[field.name]);
-      const flat = field.shape.length > 0 ? own.flatMap((v) => (v as unknown[]).flat(field.shape.length) as Scalar[]) : (own as Scalar[]);
+      const flat =
+        field.shape.length > 0
+          ? own.flatMap((v) => (v as unknown[]).flat(field.shape.length) as Scalar[])
+          : (own as Scalar[]);
       const format = formatterFor(field.dtype, flat, false);
       const nested = (v: unknown): string => (Array.isArray(v) ? `[${v.map(nested).join(', ')}]` : format(v as Scalar));
       return (record: Record<string, unknown>) => nested(record[field.name]);
@@ -183,7 +209,9 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
   }
   if (kind === 'S' || kind === 'U') return (value) => pythonRepr(value as Uint8Array | string);
   // numpy prints void scalars byte by byte: b'\x01\xAB'.
-  if (kind === 'V') return (value) => `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
+  if (kind === 'V')
+    return (value) =>
+      `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
   if (kind === 'M' || kind === 'm') {
     const unit = /\[(\w+)\]/.exec(dtype.row.code)![1];
     const text = (value: Scalar): string => {
@@ -203,8 +231,15 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
   }
   if (kind === 'c') {
     const complex = values as Complex[];
-    const real = floatFormatter(complex.map((c) => c.re), key);
-    const imag = floatFormatter(complex.map((c) => c.im), key, true);
+    const real = floatFormatter(
+      complex.map((c) => c.re),
+      key,
+    );
+    const imag = floatFormatter(
+      complex.map((c) => c.im),
+      key,
+      true,
+    );
     return (value) => {
       const { re, im } = value as Complex;
       const imagText = imag(im);
@@ -233,7 +268,6 @@ function shownIndices(length: number, summarize: boolean): (number | null)[] {
   return [...head, null, ...tail];
 }
 
-
 /** Types numpy leaves out of the repr because they are the default. */
 const IMPLIED = new Set(['float64', 'int64', 'complex128', 'bool']);
 
@@ -241,7 +275,12 @@ const IMPLIED = new Set(['float64', 'int64', 'complex128', 'bool']);
  * numpy's `repr(arr)` for an array of `shape` and `dtype`, whose elements
  * `valueAt` reads. `className` is `'memmap'` for a memmap.
  */
-export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (index: number[]) => Scalar, className: string): string {
+export function formatRepr(
+  shape: readonly number[],
+  dtype: DType,
+  valueAt: (index: number[]) => Scalar,
+  className: string,
+): string {
   const size = shape.reduce((a, b) => a * b, 1);
   const summarize = size > THRESHOLD;
   const prefix = `${className}(`;
@@ -289,9 +328,11 @@ export function formatRepr(shape: readonly number[], dtype: DType, valueAt: (ind
     body = recurse([], ' '.repeat(prefix.length + 1), width);
   }
   const extras: string[] = [];
-  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize) extras.push(`shape=${pyRepr(new PyTuple([...shape]))}`);
+  if ((size === 0 && !(shape.length === 1 && shape[0] === 0)) || summarize)
+    extras.push(`shape=${pyRepr(new PyTuple([...shape]))}`);
   // numpy's dtype_short_repr: a bare name only when it reads as an identifier.
-  const bare = dtype.fields !== null || (dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str));
+  const bare =
+    dtype.fields !== null || (dtype.native && dtype.row.name !== null && /^[A-Za-z][A-Za-z0-9]*$/.test(dtype.str));
   if (!IMPLIED.has(dtype.str) || size === 0) extras.push(`dtype=${bare ? dtype.str : `'${dtype.str}'`}`);
   if (extras.length === 0) return `${prefix}${body})`;
   const head = `${prefix}${body},`;

@@ -21,7 +21,10 @@ const INTEGER = /^[+-]?\d+$/;
 
 function parseInteger(text: string, spec: string): number {
   if (!INTEGER.test(text)) {
-    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(text)} is not an integer, a slice (start:stop:step), '...' or 'None'`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_INDEX',
+      `index ${show(spec)}: ${show(text)} is not an integer, a slice (start:stop:step), '...' or 'None'`,
+    );
   }
   const value = Number(text);
   if (!Number.isSafeInteger(value)) {
@@ -33,11 +36,18 @@ function parseInteger(text: string, spec: string): number {
 /** Parses an index string, or accepts an integer for a single axis. */
 export function parseIndex(spec: unknown): IndexItem[] {
   if (typeof spec === 'number') {
-    if (!Number.isSafeInteger(spec)) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index must be an integer or an index string such as '1:, ::2'; got ${show(spec)}`);
+    if (!Number.isSafeInteger(spec))
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_INDEX',
+        `index must be an integer or an index string such as '1:, ::2'; got ${show(spec)}`,
+      );
     return [{ kind: 'integer', value: spec }];
   }
   if (typeof spec !== 'string') {
-    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index must be an index string such as '1:, ::2' or an integer; got ${show(spec)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_INDEX',
+      `index must be an index string such as '1:, ::2' or an integer; got ${show(spec)}`,
+    );
   }
   let parts = spec.split(',').map((part) => part.trim());
   // numpy allows a trailing comma (`'0,'` is the tuple `(0,)`); `''` is `()`.
@@ -48,8 +58,11 @@ export function parseIndex(spec: unknown): IndexItem[] {
     if (part === 'None' || part === 'newaxis' || part === 'np.newaxis') return { kind: 'newaxis' };
     if (part.includes(':')) {
       const bounds = part.split(':').map((bound) => bound.trim());
-      if (bounds.length > 3) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(part)} has more than two ':'`);
-      const [start, stop, step] = bounds.map((bound) => (bound === '' || bound === 'None' ? null : parseInteger(bound, spec)));
+      if (bounds.length > 3)
+        throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(part)} has more than two ':'`);
+      const [start, stop, step] = bounds.map((bound) =>
+        bound === '' || bound === 'None' ? null : parseInteger(bound, spec),
+      );
       if (step === 0) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: slice step cannot be zero`);
       return { kind: 'slice', start, stop, step: step ?? null };
     }
@@ -58,7 +71,12 @@ export function parseIndex(spec: unknown): IndexItem[] {
 }
 
 /** Python's `slice.indices(length)` followed by the element count. */
-export function resolveSlice(start: number | null, stop: number | null, step: number | null, length: number): [number, number, number] {
+export function resolveSlice(
+  start: number | null,
+  stop: number | null,
+  step: number | null,
+  length: number,
+): [number, number, number] {
   const by = step ?? 1;
   const [lower, upper] = by > 0 ? [0, length] : [-1, length - 1];
   const clamp = (bound: number | null, fallback: number): number => {
@@ -75,7 +93,10 @@ export function resolveSlice(start: number | null, stop: number | null, step: nu
 export function resolveInteger(index: number, length: number, axis: number): number {
   const resolved = index < 0 ? index + length : index;
   if (resolved < 0 || resolved >= length) {
-    throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${index} is out of bounds for axis ${axis} with size ${length}`);
+    throw memmapError(
+      'ERR_MEMMAP_INDEX_OUT_OF_RANGE',
+      `index ${index} is out of bounds for axis ${axis} with size ${length}`,
+    );
   }
   return resolved;
 }
@@ -87,10 +108,18 @@ export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
   const consuming = items.filter((item) => item.kind === 'integer' || item.kind === 'slice').length;
   const ndim = geometry.shape.length;
   if (consuming > ndim) {
-    throw memmapError('ERR_MEMMAP_INVALID_INDEX', `too many indices: the array is ${ndim}-dimensional, but ${consuming} were indexed`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_INDEX',
+      `too many indices: the array is ${ndim}-dimensional, but ${consuming} were indexed`,
+    );
   }
   // Expand '...' (or the implicit trailing one) to full slices.
-  const fill: IndexItem[] = Array.from({ length: ndim - consuming }, () => ({ kind: 'slice', start: null, stop: null, step: null }));
+  const fill: IndexItem[] = Array.from({ length: ndim - consuming }, () => ({
+    kind: 'slice',
+    start: null,
+    stop: null,
+    step: null,
+  }));
   const at = items.findIndex((item) => item.kind === 'ellipsis');
   const full = at < 0 ? [...items, ...fill] : [...items.slice(0, at), ...fill, ...items.slice(at + 1)];
 

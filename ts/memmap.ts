@@ -38,7 +38,14 @@ export interface MemmapOptions {
 }
 
 const MODES: Readonly<Record<string, Mode>> = {
-  r: 'r', readonly: 'r', 'r+': 'r+', readwrite: 'r+', 'w+': 'w+', write: 'w+', c: 'c', copyonwrite: 'c',
+  r: 'r',
+  readonly: 'r',
+  'r+': 'r+',
+  readwrite: 'r+',
+  'w+': 'w+',
+  write: 'w+',
+  c: 'c',
+  copyonwrite: 'c',
 };
 const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed'];
 const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice']);
@@ -52,7 +59,9 @@ const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice'])
 const CHUNK_BYTES = ((): number => {
   const limit = 2 ** 32;
   const requested = Number(process.env.MEMMAP_CHUNK_BYTES);
-  return Number.isSafeInteger(requested) && requested >= 4096 && requested <= limit ? requested - (requested % 4096) : limit;
+  return Number.isSafeInteger(requested) && requested >= 4096 && requested <= limit
+    ? requested - (requested % 4096)
+    : limit;
 })();
 
 /** What a base and all its views share: the native map and its buffers. */
@@ -95,7 +104,6 @@ function chunkDataView(storage: Storage, chunk: number): DataView {
   }
   return view;
 }
-
 
 /**
  * How a view reaches its elements, bound once per view on first access.
@@ -153,6 +161,8 @@ const NO_LANES: Lanes = new Float64Array(0);
  * TypedArray over exactly the view's span from its first element, so the
  * index needs no origin and no last stride (1-D: 1.66x -> 1.45x a raw read).
  */
+/* eslint-disable prefer-rest-params, prefer-spread -- get() counts `arguments` instead of taking
+   a rest parameter, which would allocate an array on every call of the hot path. */
 function laneGetter(shape: readonly number[], unit: boolean, slow: SlowGet): Getter {
   const ndim = shape.length;
   // `var`, not `let`: V8 checks a `let` read from a closure for its temporal
@@ -246,10 +256,14 @@ function readGetter(shape: readonly number[], storage: Storage, slow: SlowGet): 
         }
       : function get(i: number, j: number): Scalar {
           if (arguments.length !== 2) return slow.apply(undefined, arguments as unknown as number[]);
-          return i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && !storage.closed ? read(origin + i * s0 + j * s1) : slow(i, j);
+          return i >>> 0 === i && j >>> 0 === j && i < d0 && j < d1 && !storage.closed
+            ? read(origin + i * s0 + j * s1)
+            : slow(i, j);
         };
   return { get: get as Memmap['get'], point };
 }
+
+/* eslint-enable prefer-rest-params, prefer-spread */
 
 /** The DataView accessor: any byte order, any chunk. `at` is a byte position. */
 function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
@@ -300,7 +314,8 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
 /** numpy's NaT: the smallest int64. */
 const NAT = -(2n ** 63n);
 
-const closedError = () => memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
+const closedError = () =>
+  memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
 
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
 // that lack it (vm contexts, jest) get the same symbol so `using` works there.
@@ -364,7 +379,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#isBase = isBase;
     if (this.ndim === 1 || this.ndim === 2) {
       const unit = this.strides.every((stride) => stride >= 0) && this.strides[this.ndim - 1] === this.itemsize;
-      this.#getter = dtype.native && readsLanesAsIs(dtype.row) ? laneGetter(this.shape, unit, this.#slowGet) : readGetter(this.shape, this.#storage, this.#slowGet);
+      this.#getter =
+        dtype.native && readsLanesAsIs(dtype.row)
+          ? laneGetter(this.shape, unit, this.#slowGet)
+          : readGetter(this.shape, this.#storage, this.#slowGet);
       this.get = this.#getter.get;
     } else {
       this.get = Memmap.#getN;
@@ -412,10 +430,19 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     if (this.#data !== null) return this.#data;
     const { row } = this.#dtype;
     if (!this.#dtype.native) {
-      throw memmapError('ERR_MEMMAP_NO_TYPED_ARRAY', `data is not available for dtype '${this.dtype}': its bytes are not in this machine's byte order, so a TypedArray would show them swapped. Use get(), toArray() or set(), which convert.`);
+      throw memmapError(
+        'ERR_MEMMAP_NO_TYPED_ARRAY',
+        `data is not available for dtype '${this.dtype}': its bytes are not in this machine's byte order, so a TypedArray would show them swapped. Use get(), toArray() or set(), which convert.`,
+      );
     }
-    if (!isContiguous(this.shape, this.strides, this.itemsize, 'C') && !isContiguous(this.shape, this.strides, this.itemsize, 'F')) {
-      throw memmapError('ERR_MEMMAP_NO_TYPED_ARRAY', `data is only available for contiguous views; this view (shape ${show(this.shape)}, strides ${show(this.strides)}) is strided. Use toArray() for a copy, or get()/set().`);
+    if (
+      !isContiguous(this.shape, this.strides, this.itemsize, 'C') &&
+      !isContiguous(this.shape, this.strides, this.itemsize, 'F')
+    ) {
+      throw memmapError(
+        'ERR_MEMMAP_NO_TYPED_ARRAY',
+        `data is only available for contiguous views; this view (shape ${show(this.shape)}, strides ${show(this.strides)}) is strided. Use toArray() for a copy, or get()/set().`,
+      );
     }
     const lanesPerItem = row.lanes;
     if (this.size === 0) {
@@ -425,12 +452,14 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const chunk = Math.floor(this.#byteOffset / this.#storage.chunkBytes);
     const within = this.#byteOffset - chunk * this.#storage.chunkBytes;
     if (within + this.nbytes > this.#storage.chunkBytes) {
-      throw memmapError('ERR_MEMMAP_DATA_TOO_LARGE', `data is not available for this view: it spans ${this.nbytes} bytes across a ${this.#storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${this.#storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit within one ${this.#storage.chunkBytes}-byte range, or get()/set()/toArray().`);
+      throw memmapError(
+        'ERR_MEMMAP_DATA_TOO_LARGE',
+        `data is not available for this view: it spans ${this.nbytes} bytes across a ${this.#storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${this.#storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit within one ${this.#storage.chunkBytes}-byte range, or get()/set()/toArray().`,
+      );
     }
     this.#data = new row.TypedArray(chunkBuffer(this.#storage, chunk), within, this.size * lanesPerItem);
     return this.#data;
   }
-
 
   /** Writes one element: `set(...index, value)`. */
   set(...indexAndValue: [...number[], unknown]): void {
@@ -444,7 +473,11 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   /** numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no copy. */
   slice(spec: string | number): Memmap {
     this.#checkOpen();
-    const geometry = applyIndex(parseIndexCached(spec), { shape: this.shape as number[], strides: this.strides as number[], byteOffset: this.#byteOffset });
+    const geometry = applyIndex(parseIndexCached(spec), {
+      shape: this.shape as number[],
+      strides: this.strides as number[],
+      byteOffset: this.#byteOffset,
+    });
     return new Memmap(this.#storage, this.#dtype, geometry, false);
   }
 
@@ -456,14 +489,27 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   field(name: string): Memmap {
     this.#checkOpen();
     const fields = this.#dtype.fields;
-    if (fields === null) throw memmapError('ERR_MEMMAP_INVALID_ARG', `field() needs a structured dtype; this memmap's dtype is ${this.dtype}`);
+    if (fields === null)
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `field() needs a structured dtype; this memmap's dtype is ${this.dtype}`,
+      );
     const field = fields.find((f) => f.name === name) ?? fields.find((f) => f.title === name);
-    if (field === undefined) throw memmapError('ERR_MEMMAP_INVALID_ARG', `no field ${show(name)}: the fields are ${fields.map((f) => show(f.name)).join(', ')}`);
-    return new Memmap(this.#storage, field.dtype, {
-      shape: [...this.shape, ...field.shape],
-      strides: [...this.strides, ...contiguousStrides(field.shape, field.dtype.itemsize, 'C')],
-      byteOffset: this.#byteOffset + field.offset,
-    }, false);
+    if (field === undefined)
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `no field ${show(name)}: the fields are ${fields.map((f) => show(f.name)).join(', ')}`,
+      );
+    return new Memmap(
+      this.#storage,
+      field.dtype,
+      {
+        shape: [...this.shape, ...field.shape],
+        strides: [...this.strides, ...contiguousStrides(field.shape, field.dtype.itemsize, 'C')],
+        byteOffset: this.#byteOffset + field.offset,
+      },
+      false,
+    );
   }
 
   /** numpy's `fp[:] = value`. */
@@ -472,11 +518,20 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const lanes = this.#dtype.row.codec.coerce(value, this.#dtype.row);
     if (this.size === 0) return;
     const access = this.#bind();
-    if (access.lanes !== null && this.#dtype.row.codec.fillsLanes && (isContiguous(this.shape, this.strides, this.itemsize, 'C') || isContiguous(this.shape, this.strides, this.itemsize, 'F'))) {
+    if (
+      access.lanes !== null &&
+      this.#dtype.row.codec.fillsLanes &&
+      (isContiguous(this.shape, this.strides, this.itemsize, 'C') ||
+        isContiguous(this.shape, this.strides, this.itemsize, 'F'))
+    ) {
       // One native fill over the contiguous run of lanes (which starts at the lowest address).
       const [low] = byteExtent(this.shape, this.strides, this.itemsize);
       const first = access.origin + low / this.itemsize;
-      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill((lanes as [number | bigint, number])[0], first, first + this.size);
+      (access.lanes as { fill(v: number | bigint, start: number, end: number): unknown }).fill(
+        (lanes as [number | bigint, number])[0],
+        first,
+        first + this.size,
+      );
       return;
     }
     this.#forEach(access, (at) => access.write(at, lanes));
@@ -490,7 +545,11 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   assign(source: unknown): void {
     this.#checkWritable();
     const { values, shape } = flatten(source);
-    const sourceStrides = broadcastElementStrides(shape, this.shape, values.length === this.size && shape.length === 1 && this.ndim > 1);
+    const sourceStrides = broadcastElementStrides(
+      shape,
+      this.shape,
+      values.length === this.size && shape.length === 1 && this.ndim > 1,
+    );
     const { codec } = this.#dtype.row;
     const coerced = values.map((value) => codec.coerce(value, this.#dtype.row));
     if (this.size === 0) return;
@@ -534,19 +593,31 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * does); float sums accumulate in float64; complex sums are `{ re, im }`.
    */
   sum(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('sum', this.#timeOps('sum').map((o) => this.#reduceNow(o)));
+    if (this.#isTime())
+      return this.#timeReduced(
+        'sum',
+        this.#timeOps('sum').map((o) => this.#reduceNow(o)),
+      );
     return this.#reduced(this.#reduceNow('sum'), 'sum');
   }
 
   /** numpy's `fp.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   min(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('min', this.#timeOps('min').map((o) => this.#reduceNow(o)));
+    if (this.#isTime())
+      return this.#timeReduced(
+        'min',
+        this.#timeOps('min').map((o) => this.#reduceNow(o)),
+      );
     return this.#reduced(this.#reduceNow('min'), 'min');
   }
 
   /** numpy's `fp.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
   max(): Scalar {
-    if (this.#isTime()) return this.#timeReduced('max', this.#timeOps('max').map((o) => this.#reduceNow(o)));
+    if (this.#isTime())
+      return this.#timeReduced(
+        'max',
+        this.#timeOps('max').map((o) => this.#reduceNow(o)),
+      );
     return this.#reduced(this.#reduceNow('max'), 'max');
   }
 
@@ -555,28 +626,36 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * view. timedelta64: a bigint count of the unit, truncated as numpy does (NaT if empty).
    */
   mean(): number | Complex | bigint {
-    if (this.#isTime()) return this.#timeReduced('mean', this.#timeOps('mean').map((o) => this.#reduceNow(o)));
+    if (this.#isTime())
+      return this.#timeReduced(
+        'mean',
+        this.#timeOps('mean').map((o) => this.#reduceNow(o)),
+      );
     return this.#meanOf(this.#reduceNow('fsum'));
   }
 
   /** sum() on the thread pool; the mapping stays alive until it settles. */
   async sumAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('sum', await Promise.all(this.#timeOps('sum').map((o) => this.#reduceLater(o))));
+    if (this.#isTime())
+      return this.#timeReduced('sum', await Promise.all(this.#timeOps('sum').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('sum'), 'sum');
   }
 
   async minAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('min', await Promise.all(this.#timeOps('min').map((o) => this.#reduceLater(o))));
+    if (this.#isTime())
+      return this.#timeReduced('min', await Promise.all(this.#timeOps('min').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('min'), 'min');
   }
 
   async maxAsync(): Promise<Scalar> {
-    if (this.#isTime()) return this.#timeReduced('max', await Promise.all(this.#timeOps('max').map((o) => this.#reduceLater(o))));
+    if (this.#isTime())
+      return this.#timeReduced('max', await Promise.all(this.#timeOps('max').map((o) => this.#reduceLater(o))));
     return this.#reduced(await this.#reduceLater('max'), 'max');
   }
 
   async meanAsync(): Promise<number | Complex | bigint> {
-    if (this.#isTime()) return this.#timeReduced('mean', await Promise.all(this.#timeOps('mean').map((o) => this.#reduceLater(o))));
+    if (this.#isTime())
+      return this.#timeReduced('mean', await Promise.all(this.#timeOps('mean').map((o) => this.#reduceLater(o))));
     return this.#meanOf(await this.#reduceLater('fsum'));
   }
 
@@ -634,7 +713,11 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   descriptor(): MemmapDescriptor {
     this.#checkOpen();
     const path = filenameOf(this.#storage);
-    if (path === null) throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'descriptor() needs a map opened from a path (or a descriptor with a known path)');
+    if (path === null)
+      throw memmapError(
+        'ERR_MEMMAP_UNSUPPORTED',
+        'descriptor() needs a map opened from a path (or a descriptor with a known path)',
+      );
     const mode = this.#storage.mode;
     return {
       path,
@@ -667,7 +750,14 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const { row, littleEndian } = this.#dtype;
     // datetime64/timedelta64 reduce as their int64 counts (see #timeReduced).
     const element = this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`;
-    return { op, element, littleEndian, byteOffset: this.#byteOffset, shape: [...this.shape], strides: [...this.strides] };
+    return {
+      op,
+      element,
+      littleEndian,
+      byteOffset: this.#byteOffset,
+      shape: [...this.shape],
+      strides: [...this.strides],
+    };
   }
 
   /**
@@ -680,7 +770,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     if (op === 'min') return ['min'];
     if (op === 'max') return ['min', 'max'];
     if (this.#dtype.row.kind === 'M') {
-      throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${op}() is not defined for ${this.dtype} (numpy: ufunc 'add' cannot add datetimes); min() and max() are, and a timedelta64 view sums`);
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_DTYPE',
+        `${op}() is not defined for ${this.dtype} (numpy: ufunc 'add' cannot add datetimes); min() and max() are, and a timedelta64 view sums`,
+      );
     }
     return ['min', 'sum'];
   }
@@ -701,7 +794,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     if (this.size === 0) {
       if (op === 'sum') return 0n;
       if (op === 'mean') return NAT;
-      throw memmapError('ERR_MEMMAP_EMPTY_REDUCTION', `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`);
+      throw memmapError(
+        'ERR_MEMMAP_EMPTY_REDUCTION',
+        `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`,
+      );
     }
     const smallest = BigInt(low!.int!);
     if (smallest === NAT || op === 'min') return smallest;
@@ -727,7 +823,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #reduced(result: ReduceResult | null, op: ReduceRequest['op']): Scalar {
     if (result === null) {
       if (op === 'sum') return this.#dtype.row.kind === 'c' ? { re: 0, im: 0 } : this.#dtype.row.kind === 'f' ? 0 : 0n;
-      throw memmapError('ERR_MEMMAP_EMPTY_REDUCTION', `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`);
+      throw memmapError(
+        'ERR_MEMMAP_EMPTY_REDUCTION',
+        `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`,
+      );
     }
     switch (result.kind) {
       case 'bool':
@@ -763,7 +862,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   #checkWritable(): void {
     this.#checkOpen();
     if (this.#storage.mode === 'r') {
-      throw memmapError('ERR_MEMMAP_READ_ONLY', "assignment destination is read-only: the memmap was opened with mode 'r' (use 'r+' to write to the file, or 'c' to write to private memory)");
+      throw memmapError(
+        'ERR_MEMMAP_READ_ONLY',
+        "assignment destination is read-only: the memmap was opened with mode 'r' (use 'r+' to write to the file, or 'c' to write to private memory)",
+      );
     }
   }
 
@@ -792,11 +894,15 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   /** The precise error for a bad index (off the hot path). */
   #indexError(index: unknown[]): Error {
     if (index.length !== this.ndim) {
-      return memmapError('ERR_MEMMAP_INVALID_INDEX', `expected ${this.ndim} indices for a ${this.ndim}-dimensional memmap, got ${index.length}: ${show(index)}`);
+      return memmapError(
+        'ERR_MEMMAP_INVALID_INDEX',
+        `expected ${this.ndim} indices for a ${this.ndim}-dimensional memmap, got ${index.length}: ${show(index)}`,
+      );
     }
     for (let axis = 0; axis < index.length; axis++) {
       const i = index[axis];
-      if (typeof i !== 'number' || !Number.isInteger(i)) return memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
+      if (typeof i !== 'number' || !Number.isInteger(i))
+        return memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
       resolveInteger(i, this.shape[axis], axis); // throws the RangeError
     }
     return memmapError('ERR_MEMMAP_INVALID_INDEX', `bad index ${show(index)}`);
@@ -811,18 +917,34 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     const chunk = Math.floor((this.#byteOffset + low) / this.#storage.chunkBytes);
     const chunkStart = chunk * this.#storage.chunkBytes;
     const fits = this.size > 0 && this.#byteOffset + high <= chunkStart + this.#storage.chunkBytes;
-    const aligned = (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
+    const aligned =
+      (this.#byteOffset - chunkStart) % laneBytes === 0 && this.strides.every((stride) => stride % laneBytes === 0);
     if (this.#storage.refused) {
-      this.#access = { origin: this.#byteOffset, steps: this.strides, lanes: null, ...nativeAccess(this.#storage, this.#dtype) };
+      this.#access = {
+        origin: this.#byteOffset,
+        steps: this.strides,
+        lanes: null,
+        ...nativeAccess(this.#storage, this.#dtype),
+      };
     } else if (this.#dtype.native && fits && aligned) {
       const buffer = this.#chunkOrRefusal(chunk);
       if (buffer === null) return this.#bind();
       const lanes = new row.TypedArray(buffer, 0, Math.floor(buffer.byteLength / laneBytes));
       const steps = this.strides.map((stride) => stride / laneBytes);
-      this.#access = { origin: (this.#byteOffset - chunkStart) / laneBytes, steps, lanes, ...row.codec.laneAccess(lanes, row) };
+      this.#access = {
+        origin: (this.#byteOffset - chunkStart) / laneBytes,
+        steps,
+        lanes,
+        ...row.codec.laneAccess(lanes, row),
+      };
     } else {
       if (this.size > 0 && this.#chunkOrRefusal(chunk) === null) return this.#bind();
-      this.#access = { origin: this.#byteOffset, steps: this.strides, lanes: null, ...byteAccess(this.#storage, this.#dtype) };
+      this.#access = {
+        origin: this.#byteOffset,
+        steps: this.strides,
+        lanes: null,
+        ...byteAccess(this.#storage, this.#dtype),
+      };
     }
     if (this.#getter !== null && this.#access.lanes === null && this.#dtype.native && readsLanesAsIs(this.#dtype.row)) {
       // Bound without lanes after all (unaligned, across chunks, no external
@@ -949,7 +1071,10 @@ function parseIndexCached(spec: unknown): IndexItem[] {
 function flatten(source: unknown): { values: unknown[]; shape: number[] } {
   if (source instanceof Memmap) return { values: flatten(source.toArray()).values, shape: [...source.shape] };
   if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
-    return { values: Array.from(source as unknown as ArrayLike<unknown>), shape: [(source as unknown as ArrayLike<unknown>).length] };
+    return {
+      values: Array.from(source as unknown as ArrayLike<unknown>),
+      shape: [(source as unknown as ArrayLike<unknown>).length],
+    };
   }
   if (!Array.isArray(source)) return { values: [source], shape: [] };
   const shape: number[] = [];
@@ -957,7 +1082,11 @@ function flatten(source: unknown): { values: unknown[]; shape: number[] } {
   const values: unknown[] = [];
   const walk = (node: unknown, axis: number): void => {
     if (axis === shape.length) {
-      if (Array.isArray(node)) throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);
+      if (Array.isArray(node))
+        throw memmapError(
+          'ERR_MEMMAP_SHAPE_MISMATCH',
+          `source is a ragged nested array: expected shape ${show(shape)}`,
+        );
       values.push(node);
       return;
     }
@@ -979,28 +1108,40 @@ function broadcastElementStrides(sourceShape: number[], targetShape: readonly nu
   // numpy's assignment drops leading length-1 axes of the source first.
   while (sourceShape.length > targetShape.length && sourceShape[0] === 1) sourceShape = sourceShape.slice(1);
   if (sourceShape.length > targetShape.length) {
-    throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`);
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`,
+    );
   }
   const padded = [...new Array<number>(targetShape.length - sourceShape.length).fill(1), ...sourceShape];
   const sourceStrides = contiguousStrides(padded, 1, 'C');
   return targetShape.map((dim, axis) => {
     if (padded[axis] === dim) return sourceStrides[axis];
     if (padded[axis] === 1) return 0;
-    throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`);
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`,
+    );
   });
 }
 
 function parseMode(mode: unknown): Mode {
   const parsed = typeof mode === 'string' ? MODES[mode] : undefined;
   if (parsed === undefined) {
-    throw memmapError('ERR_MEMMAP_INVALID_MODE', `mode must be one of "r", "r+", "w+", "c" (or "readonly", "readwrite", "write", "copyonwrite"); got ${show(mode)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_MODE',
+      `mode must be one of "r", "r+", "w+", "c" (or "readonly", "readwrite", "write", "copyonwrite"); got ${show(mode)}`,
+    );
   }
   return parsed;
 }
 
 function parseAdvice(advice: unknown): Advice {
   if (typeof advice !== 'string' || !ADVICE.includes(advice as Advice)) {
-    throw memmapError('ERR_MEMMAP_INVALID_ADVICE', `advice must be one of ${ADVICE.map((a) => `"${a}"`).join(', ')}; got ${show(advice)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ADVICE',
+      `advice must be one of ${ADVICE.map((a) => `"${a}"`).join(', ')}; got ${show(advice)}`,
+    );
   }
   return advice as Advice;
 }
@@ -1013,15 +1154,23 @@ function parseOrder(order: unknown): Order {
 
 function parseOffset(offset: unknown): number {
   if (typeof offset === 'bigint') {
-    if (offset < 0n) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset must be a non-negative integer; got ${show(offset)}`);
-    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset ${show(offset)} is larger than any file (2^53 - 1 bytes)`);
+    if (offset < 0n)
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset must be a non-negative integer; got ${show(offset)}`);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset ${show(offset)} is larger than any file (2^53 - 1 bytes)`);
     return Number(offset);
   }
   if (typeof offset !== 'number' || !Number.isInteger(offset)) {
-    throw memmapError(typeof offset === 'number' ? 'ERR_MEMMAP_OUT_OF_RANGE' : 'ERR_MEMMAP_INVALID_ARG', `offset must be a non-negative integer (number or bigint); got ${show(offset)}`);
+    throw memmapError(
+      typeof offset === 'number' ? 'ERR_MEMMAP_OUT_OF_RANGE' : 'ERR_MEMMAP_INVALID_ARG',
+      `offset must be a non-negative integer (number or bigint); got ${show(offset)}`,
+    );
   }
   if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
-    throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `offset must be a non-negative integer no larger than 2^53 - 1; got ${show(offset)}`);
+    throw memmapError(
+      'ERR_MEMMAP_OUT_OF_RANGE',
+      `offset must be a non-negative integer no larger than 2^53 - 1; got ${show(offset)}`,
+    );
   }
   return offset;
 }
@@ -1030,20 +1179,35 @@ function parseOffset(offset: unknown): number {
 export function parseFile(file: unknown): string | number {
   if (typeof file === 'number') {
     if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
-      throw memmapError('ERR_MEMMAP_INVALID_ARG', `file must be a path or an open file descriptor (a non-negative integer); got ${show(file)}`);
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `file must be a path or an open file descriptor (a non-negative integer); got ${show(file)}`,
+      );
     }
     return file;
   }
   let path: string;
   if (typeof file === 'string') path = file;
-  else if (file instanceof URL || (typeof file === 'object' && file !== null && (file as { href?: unknown }).href !== undefined && (file as URL).protocol !== undefined)) {
+  else if (
+    file instanceof URL ||
+    (typeof file === 'object' &&
+      file !== null &&
+      (file as { href?: unknown }).href !== undefined &&
+      (file as URL).protocol !== undefined)
+  ) {
     const url = file as URL;
-    if (url.protocol !== 'file:') throw memmapError('ERR_MEMMAP_INVALID_ARG', `file URL must use the file: protocol; got ${show(url.href)}`);
+    if (url.protocol !== 'file:')
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `file URL must use the file: protocol; got ${show(url.href)}`);
     path = fileURLToPath(url);
   } else if (Buffer.isBuffer(file)) path = file.toString('utf8');
-  else throw memmapError('ERR_MEMMAP_INVALID_ARG', `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`);
+  else
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`,
+    );
   if (path.length === 0) throw memmapError('ERR_MEMMAP_INVALID_ARG', 'file must be a non-empty path; got ""');
-  if (path.includes('\0')) throw memmapError('ERR_MEMMAP_INVALID_ARG', `file path must not contain NUL bytes; got ${show(path)}`);
+  if (path.includes('\0'))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `file path must not contain NUL bytes; got ${show(path)}`);
   return path;
 }
 
@@ -1073,7 +1237,10 @@ function parseOptions(raw: unknown) {
   }
   for (const key of Object.keys(options)) {
     if (!OPTIONS.has(key)) {
-      throw memmapError('ERR_MEMMAP_UNKNOWN_OPTION', `unknown option ${show(key)}: memmap takes ${[...OPTIONS].join(', ')}`);
+      throw memmapError(
+        'ERR_MEMMAP_UNKNOWN_OPTION',
+        `unknown option ${show(key)}: memmap takes ${[...OPTIONS].join(', ')}`,
+      );
     }
   }
   const given = options as MemmapOptions;
@@ -1084,17 +1251,30 @@ function parseOptions(raw: unknown) {
   const order = parseOrder(given.order ?? 'C');
   const advice = given.advice === undefined ? null : parseAdvice(given.advice);
   if (mode === 'w+' && shape === null) {
-    throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+' (the file is created with exactly that many items)");
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_REQUIRED',
+      "shape must be given if mode is 'w+' (the file is created with exactly that many items)",
+    );
   }
   const byteLength = shape === null ? null : sizeOf(shape, dtype.itemsize) * dtype.itemsize;
   if (byteLength !== null && offset + byteLength > Number.MAX_SAFE_INTEGER) {
-    throw memmapError('ERR_MEMMAP_TOO_LARGE', `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`);
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`,
+    );
   }
   return { dtype, mode, offset, shape, order, advice, byteLength };
 }
 
 /** Opens `byteLength` bytes (or the rest of the file) at `offset` as a Storage. */
-function openStorage(target: string | number, mode: Mode, offset: number, byteLength: number | null, itemsize: number, advice: Advice | null): Storage {
+function openStorage(
+  target: string | number,
+  mode: Mode,
+  offset: number,
+  byteLength: number | null,
+  itemsize: number,
+  advice: Advice | null,
+): Storage {
   const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
   const storage: Storage = {
     handle: -1,
@@ -1112,7 +1292,8 @@ function openStorage(target: string | number, mode: Mode, offset: number, byteLe
   storage.handle = callNative(() => binding.open(storage, source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
   try {
     storage.byteLength = binding.byteLength(storage.handle);
-    if (advice !== null && storage.byteLength > 0) callNative(() => binding.advise(storage.handle, advice, 0, storage.byteLength));
+    if (advice !== null && storage.byteLength > 0)
+      callNative(() => binding.advise(storage.handle, advice, 0, storage.byteLength));
     return storage;
   } catch (error) {
     binding.close(storage, storage.handle);
@@ -1134,7 +1315,12 @@ export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
   const storage = openStorage(target, mode, offset, byteLength, dtype.itemsize, advice);
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
-  return new Memmap(storage, dtype, { shape: finalShape, strides: contiguousStrides(finalShape, dtype.itemsize, order), byteOffset: 0 }, true);
+  return new Memmap(
+    storage,
+    dtype,
+    { shape: finalShape, strides: contiguousStrides(finalShape, dtype.itemsize, order), byteOffset: 0 },
+    true,
+  );
 }
 
 /**
@@ -1157,20 +1343,31 @@ export interface MemmapDescriptor {
 
 function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
   if (descriptor === null || typeof descriptor !== 'object') {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`,
+    );
   }
   const { path, dtype: spelling, shape, strides, offset, mode } = descriptor;
   const target = parseFile(path);
-  if (typeof target !== 'string') throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
+  if (typeof target !== 'string')
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
   const dtype = parseDType(spelling, 'descriptor.dtype');
   const dims = normalizeShape(shape, 'descriptor.shape');
   if (!Array.isArray(strides) || strides.length !== dims.length || !strides.every(Number.isSafeInteger)) {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.strides must be ${dims.length} integers; got ${show(strides)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `descriptor.strides must be ${dims.length} integers; got ${show(strides)}`,
+    );
   }
   const parsedMode = parseMode(mode);
   const start = parseOffset(offset);
   const [low, high] = byteExtent(dims, strides, dtype.itemsize);
-  if (start + low < 0) throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `descriptor reaches ${-(start + low)} bytes before the start of the file`);
+  if (start + low < 0)
+    throw memmapError(
+      'ERR_MEMMAP_OUT_OF_RANGE',
+      `descriptor reaches ${-(start + low)} bytes before the start of the file`,
+    );
   const storage = openStorage(target, parsedMode === 'w+' ? 'r+' : parsedMode, start + low, high - low, 1, null);
   return new Memmap(storage, dtype, { shape: dims, strides: [...strides], byteOffset: -low }, true);
 }

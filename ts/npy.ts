@@ -59,23 +59,36 @@ function parseNpyPrefix(bytes: Uint8Array, fileSize: number): { major: number; p
   }
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) {
-      throw memmapError('ERR_NPY_BAD_MAGIC', `not a .npy file: the first bytes are ${show(Buffer.from(bytes.subarray(0, 6)).toString('latin1'))}, expected "\\x93NUMPY"`);
+      throw memmapError(
+        'ERR_NPY_BAD_MAGIC',
+        `not a .npy file: the first bytes are ${show(Buffer.from(bytes.subarray(0, 6)).toString('latin1'))}, expected "\\x93NUMPY"`,
+      );
     }
   }
   const major = bytes[6];
   const minor = bytes[7];
   if (!((major === 1 || major === 2 || major === 3) && minor === 0)) {
-    throw memmapError('ERR_NPY_UNSUPPORTED_VERSION', `.npy format version ${major}.${minor} is not one memmap reads (1.0, 2.0, 3.0)`);
+    throw memmapError(
+      'ERR_NPY_UNSUPPORTED_VERSION',
+      `.npy format version ${major}.${minor} is not one memmap reads (1.0, 2.0, 3.0)`,
+    );
   }
   const prefix = prefixLength(major);
-  if (bytes.length < prefix) throw memmapError('ERR_NPY_TRUNCATED', `the file ends inside the .npy header length field (${fileSize} bytes)`);
+  if (bytes.length < prefix)
+    throw memmapError('ERR_NPY_TRUNCATED', `the file ends inside the .npy header length field (${fileSize} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   if (headerLength > MAX_HEADER_BYTES) {
-    throw memmapError('ERR_NPY_BAD_HEADER', `the .npy header says it is ${headerLength} bytes long, more than the ${MAX_HEADER_BYTES} bytes memmap reads`);
+    throw memmapError(
+      'ERR_NPY_BAD_HEADER',
+      `the .npy header says it is ${headerLength} bytes long, more than the ${MAX_HEADER_BYTES} bytes memmap reads`,
+    );
   }
   if (prefix + headerLength > fileSize) {
-    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`);
+    throw memmapError(
+      'ERR_NPY_TRUNCATED',
+      `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`,
+    );
   }
   return { major, prefix, headerLength };
 }
@@ -87,7 +100,10 @@ function parseNpyPrefix(bytes: Uint8Array, fileSize: number): { major: number; p
 export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   const { major, prefix, headerLength } = parseNpyPrefix(bytes, fileSize);
   if (prefix + headerLength > bytes.length) {
-    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`);
+    throw memmapError(
+      'ERR_NPY_TRUNCATED',
+      `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`,
+    );
   }
   const raw = bytes.subarray(prefix, prefix + headerLength);
   let text: string;
@@ -108,7 +124,9 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   }
   const shapeValue = parsed.get('shape');
   if (!(shapeValue instanceof PyTuple) || !shapeValue.items.every((n) => typeof n === 'number' && n >= 0)) {
-    throw bad(`shape is not a tuple of non-negative integers: ${show(shapeValue instanceof PyTuple ? shapeValue.items : shapeValue)}`);
+    throw bad(
+      `shape is not a tuple of non-negative integers: ${show(shapeValue instanceof PyTuple ? shapeValue.items : shapeValue)}`,
+    );
   }
   const fortranOrder = parsed.get('fortran_order');
   if (typeof fortranOrder !== 'boolean') throw bad(`fortran_order is not a bool: ${show(fortranOrder)}`);
@@ -125,19 +143,24 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
 /** The dtype a header's descr names, or a coded error (object dtypes are refused). */
 export function descrToDType(descr: unknown): DType {
   if ((typeof descr === 'string' || Array.isArray(descr)) && /'[<>|=]?O\d*'/.test(pyRepr(descr))) {
-    throw memmapError('ERR_NPY_OBJECT_DTYPE', `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`);
+    throw memmapError(
+      'ERR_NPY_OBJECT_DTYPE',
+      `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`,
+    );
   }
   if (Array.isArray(descr)) {
     try {
       return descrToRecord(descr, 'descr');
     } catch (error) {
-      throw bad(`descr ${pyRepr(descr).slice(0, 200)} is not a record dtype memmap understands: ${(error as Error).message}`);
+      throw bad(
+        `descr ${pyRepr(descr).slice(0, 200)} is not a record dtype memmap understands: ${(error as Error).message}`,
+      );
     }
   }
   if (typeof descr !== 'string') throw bad(`descr ${show(descr)} is not a dtype`);
   try {
     return parseDType(descr, 'descr');
-  } catch (error) {
+  } catch {
     throw bad(`descr ${show(descr)} is not a dtype memmap understands`);
   }
 }
@@ -150,7 +173,12 @@ export function descrToDType(descr: unknown): DType {
  * the data starts on a 64-byte boundary; the smallest version that fits, or
  * `version`.
  */
-export function npyHeaderBytes(descr: PyValue, fortranOrder: boolean, shape: readonly number[], version: NpyVersion | null = null): Uint8Array {
+export function npyHeaderBytes(
+  descr: PyValue,
+  fortranOrder: boolean,
+  shape: readonly number[],
+  version: NpyVersion | null = null,
+): Uint8Array {
   let header = `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': ${pyRepr(new PyTuple([...shape]))}, }`;
   if (shape.length > 0) {
     const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
@@ -158,7 +186,7 @@ export function npyHeaderBytes(descr: PyValue, fortranOrder: boolean, shape: rea
   }
   const wrap = (major: 1 | 2 | 3): Uint8Array | null => {
     const latin1 = major !== 3;
-    if (latin1 && /[^\x00-\xff]/.test(header)) return null;
+    if (latin1 && /[\u0100-\uffff]/.test(header)) return null;
     const encoded = latin1 ? Buffer.from(header, 'latin1') : Buffer.from(header, 'utf8');
     const prefix = prefixLength(major);
     const withNewline = encoded.length + 1;
@@ -180,7 +208,10 @@ export function npyHeaderBytes(descr: PyValue, fortranOrder: boolean, shape: rea
   if (version !== null) {
     const bytes = wrap(version[0]);
     if (bytes === null) {
-      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `version ${show(version)} cannot hold this header (${header.length} characters${version[0] === 1 ? ', at most 65535 bytes' : ', latin-1 only'}): use [${version[0] === 1 ? 2 : 3}, 0]`);
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `version ${show(version)} cannot hold this header (${header.length} characters${version[0] === 1 ? ', at most 65535 bytes' : ', latin-1 only'}): use [${version[0] === 1 ? 2 : 3}, 0]`,
+      );
     }
     return bytes;
   }
@@ -206,7 +237,8 @@ const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version
 
 function parseVersion(version: unknown): NpyVersion | null {
   if (version === undefined || version === null) return null;
-  if (Array.isArray(version) && version.length === 2 && [1, 2, 3].includes(version[0]) && version[1] === 0) return [version[0], 0] as NpyVersion;
+  if (Array.isArray(version) && version.length === 2 && [1, 2, 3].includes(version[0]) && version[1] === 0)
+    return [version[0], 0] as NpyVersion;
   throw memmapError('ERR_MEMMAP_INVALID_ARG', `version must be [1, 0], [2, 0] or [3, 0]; got ${show(version)}`);
 }
 
@@ -218,12 +250,14 @@ export function readNpyHeader(path: string): NpyHeader {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw memmapError('ERR_MEMMAP_FILE_NOT_FOUND', `file ${show(path)} does not exist`, error);
-    if (code === 'EACCES' || code === 'EPERM') throw memmapError('ERR_MEMMAP_PERMISSION_DENIED', `cannot open file ${show(path)}: permission denied`, error);
+    if (code === 'EACCES' || code === 'EPERM')
+      throw memmapError('ERR_MEMMAP_PERMISSION_DENIED', `cannot open file ${show(path)}: permission denied`, error);
     throw memmapError('ERR_MEMMAP_IO', `cannot open file ${show(path)}: ${(error as Error).message}`, error);
   }
   try {
     const stat = fstatSync(fd);
-    if (stat.isDirectory()) throw memmapError('ERR_MEMMAP_IS_DIRECTORY', `file ${show(path)} is a directory, not a .npy file`);
+    if (stat.isDirectory())
+      throw memmapError('ERR_MEMMAP_IS_DIRECTORY', `file ${show(path)} is a directory, not a .npy file`);
     if (!stat.isFile()) throw memmapError('ERR_MEMMAP_NOT_REGULAR_FILE', `file ${show(path)} is not a regular file`);
     const read = (length: number, position: number): Uint8Array => {
       const buffer = new Uint8Array(Math.min(length, Math.max(0, stat.size - position)));
@@ -253,20 +287,28 @@ export function readNpyHeader(path: string): NpyHeader {
  */
 export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
   const file = parseFile(path);
-  if (typeof file === 'number') throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
+  if (typeof file === 'number')
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
   const given = (options ?? {}) as OpenMemmapOptions;
-  if (typeof given !== 'object' || Array.isArray(given)) throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
+  if (typeof given !== 'object' || Array.isArray(given))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
   for (const key of Object.keys(given)) {
-    if (!OPEN_OPTIONS.has(key)) throw memmapError('ERR_MEMMAP_UNKNOWN_OPTION', `unknown option ${show(key)}: openMemmap takes ${[...OPEN_OPTIONS].join(', ')}`);
+    if (!OPEN_OPTIONS.has(key))
+      throw memmapError(
+        'ERR_MEMMAP_UNKNOWN_OPTION',
+        `unknown option ${show(key)}: openMemmap takes ${[...OPEN_OPTIONS].join(', ')}`,
+      );
   }
   const mode = given.mode ?? 'r+';
   if (mode === 'w+' || mode === 'write') {
     const dtype = parseDType(given.dtype ?? 'float64');
-    if (given.shape === undefined || given.shape === null) throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+'");
+    if (given.shape === undefined || given.shape === null)
+      throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+'");
     const shape = normalizeShape(given.shape);
     sizeOf(shape, dtype.itemsize);
     const fortranOrder = given.fortranOrder ?? false;
-    if (typeof fortranOrder !== 'boolean') throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
+    if (typeof fortranOrder !== 'boolean')
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
     const header = npyHeaderBytes(descrOf(dtype), fortranOrder, shape, parseVersion(given.version));
     const existed = existsSync(file);
     writeFileSync(file, header);
@@ -278,14 +320,31 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
       throw error;
     }
   }
-  if (given.dtype !== undefined || given.shape !== undefined || given.fortranOrder !== undefined || given.version !== undefined) {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `dtype, shape, fortranOrder and version are only for mode 'w+'; mode ${show(mode)} reads them from the file`);
+  if (
+    given.dtype !== undefined ||
+    given.shape !== undefined ||
+    given.fortranOrder !== undefined ||
+    given.version !== undefined
+  ) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `dtype, shape, fortranOrder and version are only for mode 'w+'; mode ${show(mode)} reads them from the file`,
+    );
   }
   const header = readNpyHeader(file);
   const dtype = descrToDType(header.descr);
   const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
   if (header.dataOffset + nbytes > header.fileSize) {
-    throw memmapError('ERR_NPY_TRUNCATED', `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${header.fileSize - header.dataOffset} after the header`);
+    throw memmapError(
+      'ERR_NPY_TRUNCATED',
+      `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${header.fileSize - header.dataOffset} after the header`,
+    );
   }
-  return memmap(file, { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset });
+  return memmap(file, {
+    dtype,
+    shape: header.shape,
+    order: header.fortranOrder ? 'F' : 'C',
+    mode,
+    offset: header.dataOffset,
+  });
 }

@@ -23,7 +23,9 @@ export function parsePyLiteral(text: string): PyValue {
     while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
   };
   const fail = (what: string): never => {
-    throw bad(`the header dict does not parse: ${what} at character ${at} of ${show(text.length > 200 ? text.slice(0, 200) + '...' : text)}`);
+    throw bad(
+      `the header dict does not parse: ${what} at character ${at} of ${show(text.length > 200 ? text.slice(0, 200) + '...' : text)}`,
+    );
   };
   const value = (depth: number): PyValue => {
     if (depth > MAX_DEPTH) fail('nesting too deep');
@@ -95,7 +97,19 @@ export function parsePyLiteral(text: string): PyValue {
         continue;
       }
       const e = text[at++];
-      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v' };
+      const simple: Record<string, string> = {
+        '\\': '\\',
+        "'": "'",
+        '"': '"',
+        n: '\n',
+        r: '\r',
+        t: '\t',
+        '0': '\0',
+        a: '\x07',
+        b: '\b',
+        f: '\f',
+        v: '\v',
+      };
       if (e in simple) out += simple[e];
       else if (e === 'x' || e === 'u' || e === 'U') {
         const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
@@ -120,7 +134,8 @@ export function pyRepr(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (value === null) return 'None';
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (value instanceof PyTuple) return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
+  if (value instanceof PyTuple)
+    return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   throw new TypeError(`no Python repr for ${show(value)}`);
 }
@@ -138,7 +153,8 @@ export function pythonRepr(value: Uint8Array | string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0)) out += '\\x' + code.toString(16).padStart(2, '0');
+    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0))
+      out += '\\x' + code.toString(16).padStart(2, '0');
     else out += ch;
   }
   return `${bytes ? 'b' : ''}${quote}${out}${quote}`;

@@ -10,15 +10,24 @@ export type Order = 'C' | 'F';
 export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
   const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
   if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${argument} must be an integer or an array of integers; got ${show(shape)}`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `${argument} must be an integer or an array of integers; got ${show(shape)}`,
+    );
   }
   return Array.from(dims as ArrayLike<unknown>, (dim, axis) => {
     const n = typeof dim === 'bigint' && dim <= BigInt(Number.MAX_SAFE_INTEGER) && dim >= 0n ? Number(dim) : dim;
     if (typeof n !== 'number' || !Number.isInteger(n)) {
-      throw memmapError('ERR_MEMMAP_INVALID_ARG', `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`);
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`,
+      );
     }
     if (n < 0 || n > Number.MAX_SAFE_INTEGER) {
-      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`);
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`,
+      );
     }
     return n;
   });
@@ -29,7 +38,10 @@ export function sizeOf(shape: readonly number[], itemsize = 1, argument = 'shape
   let size = 1;
   for (const dim of shape) size *= dim;
   if (size * itemsize > Number.MAX_SAFE_INTEGER) {
-    throw memmapError('ERR_MEMMAP_TOO_LARGE', `${argument} ${show(shape)} with ${itemsize}-byte items is ${BigInt(shape.reduce((a, b) => a * BigInt(b), 1n)) * BigInt(itemsize)} bytes, more than any file can map (2^53 - 1)`);
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `${argument} ${show(shape)} with ${itemsize}-byte items is ${BigInt(shape.reduce((a, b) => a * BigInt(b), 1n)) * BigInt(itemsize)} bytes, more than any file can map (2^53 - 1)`,
+    );
   }
   return size;
 }
@@ -48,7 +60,12 @@ export function contiguousStrides(shape: readonly number[], itemsize: number, or
 }
 
 /** numpy's flags.c_contiguous / f_contiguous (axes of length 1 do not count). */
-export function isContiguous(shape: readonly number[], strides: readonly number[], itemsize: number, order: Order): boolean {
+export function isContiguous(
+  shape: readonly number[],
+  strides: readonly number[],
+  itemsize: number,
+  order: Order,
+): boolean {
   const ndim = shape.length;
   let expected = itemsize;
   for (let k = 0; k < ndim; k++) {

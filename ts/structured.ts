@@ -78,12 +78,23 @@ export function parseStructured(spec: unknown, argument: string, align = false):
         throw invalid(`${argument}[${i}]: a field name must be a string (or [title, name]); got ${show(label)}`);
       }
       const [dtype, inner] = subarray(format, `${argument}[${i}] format`);
-      return { name: name === '' ? `f${i}` : name, title, dtype, levels: nest(shape === undefined ? [] : normalizeShape(shape, `${argument}[${i}] shape`), inner) };
+      return {
+        name: name === '' ? `f${i}` : name,
+        title,
+        dtype,
+        levels: nest(shape === undefined ? [] : normalizeShape(shape, `${argument}[${i}] shape`), inner),
+      };
     });
     return record(fields, align, null, null, argument);
   }
   // numpy's np.dtype(list, align=True), spelled { fields: list, align: true }.
-  if (spec !== null && typeof spec === 'object' && !Array.isArray(spec) && 'fields' in spec && Array.isArray((spec as { fields: unknown }).fields)) {
+  if (
+    spec !== null &&
+    typeof spec === 'object' &&
+    !Array.isArray(spec) &&
+    'fields' in spec &&
+    Array.isArray((spec as { fields: unknown }).fields)
+  ) {
     const { fields, align: aligned = false, ...rest } = spec as { fields: unknown[]; align?: unknown };
     if (typeof aligned !== 'boolean' || Object.keys(rest).length > 0) {
       throw invalid(`${argument} must be { fields: [[name, format], ...], align?: boolean }; got ${show(spec)}`);
@@ -91,9 +102,18 @@ export function parseStructured(spec: unknown, argument: string, align = false):
     return parseStructured(fields, argument, aligned);
   }
   if (spec !== null && typeof spec === 'object' && !(spec instanceof DType) && 'names' in spec && 'formats' in spec) {
-    const { names, formats, offsets, titles, itemsize, aligned } = spec as { names: unknown; formats: unknown; offsets?: unknown; titles?: unknown; itemsize?: unknown; aligned?: unknown };
+    const { names, formats, offsets, titles, itemsize, aligned } = spec as {
+      names: unknown;
+      formats: unknown;
+      offsets?: unknown;
+      titles?: unknown;
+      itemsize?: unknown;
+      aligned?: unknown;
+    };
     if (!Array.isArray(names) || !Array.isArray(formats) || names.length !== formats.length) {
-      throw invalid(`${argument}.names and ${argument}.formats must be arrays of the same length; got ${show(names)} and ${show(formats)}`);
+      throw invalid(
+        `${argument}.names and ${argument}.formats must be arrays of the same length; got ${show(names)} and ${show(formats)}`,
+      );
     }
     const fields = names.map((name, i): FieldSpec => {
       if (typeof name !== 'string') throw invalid(`${argument}.names[${i}] must be a string; got ${show(name)}`);
@@ -101,13 +121,24 @@ export function parseStructured(spec: unknown, argument: string, align = false):
       const [dtype, levels] = subarray(formats[i], `${argument}.formats[${i}]`);
       return { name, title, dtype, levels };
     });
-    if (offsets !== undefined && (!Array.isArray(offsets) || offsets.length !== names.length || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))) {
+    if (
+      offsets !== undefined &&
+      (!Array.isArray(offsets) ||
+        offsets.length !== names.length ||
+        !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
+    ) {
       throw invalid(`${argument}.offsets must be ${names.length} non-negative integers; got ${show(offsets)}`);
     }
     if (itemsize !== undefined && !(Number.isSafeInteger(itemsize) && (itemsize as number) > 0)) {
       throw invalid(`${argument}.itemsize must be a positive integer; got ${show(itemsize)}`);
     }
-    return record(fields, aligned === true || align, (offsets as number[] | undefined) ?? null, (itemsize as number | undefined) ?? null, argument);
+    return record(
+      fields,
+      aligned === true || align,
+      (offsets as number[] | undefined) ?? null,
+      (itemsize as number | undefined) ?? null,
+      argument,
+    );
   }
   return undefined;
 }
@@ -122,8 +153,18 @@ function subarray(format: unknown, argument: string): [DType, number[][]] {
   const items = format instanceof PyTuple ? format.items : Array.isArray(format) ? format : null;
   const shape = items?.[1];
   const dims = shape instanceof PyTuple ? shape.items : shape;
-  const sub = items !== null && items.length === 2 && (typeof dims === 'number' || (Array.isArray(dims) && dims.every((n) => typeof n === 'number' || typeof n === 'bigint')));
-  if (!sub) return [Array.isArray(format) && format.every((f) => f instanceof PyTuple) ? descrToRecord(format, argument) : parseDType(format, argument), []];
+  const sub =
+    items !== null &&
+    items.length === 2 &&
+    (typeof dims === 'number' ||
+      (Array.isArray(dims) && dims.every((n) => typeof n === 'number' || typeof n === 'bigint')));
+  if (!sub)
+    return [
+      Array.isArray(format) && format.every((f) => f instanceof PyTuple)
+        ? descrToRecord(format, argument)
+        : parseDType(format, argument),
+      [],
+    ];
   const [base, inner] = subarray(items[0], argument);
   return [base, nest(normalizeShape(dims, `${argument} shape`), inner)];
 }
@@ -136,10 +177,18 @@ export function descrToRecord(descr: PyValue[], argument: string): DType {
   const fields: (FieldSpec & { offset: number })[] = [];
   let offset = 0;
   for (const entry of descr) {
-    if (!(entry instanceof PyTuple) || entry.items.length < 2 || entry.items.length > 3) throw invalid(`${argument}: ${show(entry)} is not a (name, format[, shape]) tuple`);
+    if (!(entry instanceof PyTuple) || entry.items.length < 2 || entry.items.length > 3)
+      throw invalid(`${argument}: ${show(entry)} is not a (name, format[, shape]) tuple`);
     const [label, format, shape] = entry.items;
     const [dtype, inner] = subarray(format, argument);
-    const levels = nest(shape instanceof PyTuple ? normalizeShape(shape.items, `${argument} shape`) : shape === undefined ? [] : normalizeShape(shape, `${argument} shape`), inner);
+    const levels = nest(
+      shape instanceof PyTuple
+        ? normalizeShape(shape.items, `${argument} shape`)
+        : shape === undefined
+          ? []
+          : normalizeShape(shape, `${argument} shape`),
+      inner,
+    );
     const size = levels.flat().reduce((a, b) => a * b, 1) * dtype.itemsize;
     const padding = label === '' && dtype.row.kind === 'V' && dtype.row.fields === undefined;
     if (!padding) {
@@ -149,11 +198,23 @@ export function descrToRecord(descr: PyValue[], argument: string): DType {
     }
     offset += size;
   }
-  return record(fields, false, fields.map((f) => f.offset), offset, argument);
+  return record(
+    fields,
+    false,
+    fields.map((f) => f.offset),
+    offset,
+    argument,
+  );
 }
 
 /** Lays out fields as numpy does and makes the record dtype. */
-function record(specs: FieldSpec[], aligned: boolean, offsets: number[] | null, itemsize: number | null, argument: string): DType {
+function record(
+  specs: FieldSpec[],
+  aligned: boolean,
+  offsets: number[] | null,
+  itemsize: number | null,
+  argument: string,
+): DType {
   const names = new Set<string>();
   for (const spec of specs) {
     if (names.has(spec.name)) throw invalid(`${argument}: field name ${show(spec.name)} appears twice`);
@@ -169,7 +230,14 @@ function record(specs: FieldSpec[], aligned: boolean, offsets: number[] | null, 
     const offset = offsets !== null ? offsets[i] : aligned ? roundUp(end, alignment) : end;
     end = Math.max(end, offset + size);
     const levels = Object.freeze(spec.levels.map((level) => Object.freeze([...level])));
-    return Object.freeze({ name: spec.name, title: spec.title, dtype: spec.dtype, shape: Object.freeze(shape), levels, offset });
+    return Object.freeze({
+      name: spec.name,
+      title: spec.title,
+      dtype: spec.dtype,
+      shape: Object.freeze(shape),
+      levels,
+      offset,
+    });
   });
   const size = itemsize ?? (aligned ? roundUp(end, maxAlignment) : end);
   if (size < end) throw invalid(`${argument}: itemsize ${size} is smaller than the fields need (${end} bytes)`);
@@ -212,8 +280,13 @@ function constructionRepr(dtype: DType): string {
 export function structStr(fields: readonly Field[], itemsize: number, aligned: boolean, includeAlign: boolean): string {
   // (base, inner...) of a sub-array field, then its outermost shape, as numpy nests them.
   const nested = (field: Field, levels: readonly (readonly number[])[]): string =>
-    levels.length === 0 ? constructionRepr(field.dtype) : `(${nested(field, levels.slice(1))}, ${tupleRepr(levels[0])})`;
-  const format = (field: Field) => (field.levels.length > 0 ? `${nested(field, field.levels.slice(1))}, ${tupleRepr(field.levels[0])}` : constructionRepr(field.dtype));
+    levels.length === 0
+      ? constructionRepr(field.dtype)
+      : `(${nested(field, levels.slice(1))}, ${tupleRepr(levels[0])})`;
+  const format = (field: Field) =>
+    field.levels.length > 0
+      ? `${nested(field, field.levels.slice(1))}, ${tupleRepr(field.levels[0])}`
+      : constructionRepr(field.dtype);
   if (!(includeAlign && aligned) && isPacked(fields, itemsize, aligned)) {
     const items = fields.map((field) => {
       const label = field.title !== null ? `(${pyRepr(field.title)}, ${pyRepr(field.name)})` : pyRepr(field.name);
@@ -224,7 +297,8 @@ export function structStr(fields: readonly Field[], itemsize: number, aligned: b
   let out = `{'names': [${fields.map((f) => pyRepr(f.name)).join(', ')}]`;
   out += `, 'formats': [${fields.map((f) => (f.shape.length > 0 ? `(${format(f)})` : format(f))).join(', ')}]`;
   out += `, 'offsets': [${fields.map((f) => f.offset).join(', ')}]`;
-  if (fields.some((f) => f.title !== null)) out += `, 'titles': [${fields.map((f) => (f.title === null ? 'None' : pyRepr(f.title))).join(', ')}]`;
+  if (fields.some((f) => f.title !== null))
+    out += `, 'titles': [${fields.map((f) => (f.title === null ? 'None' : pyRepr(f.title))).join(', ')}]`;
   out += `, 'itemsize': ${itemsize}`;
   return out + (includeAlign && aligned ? ", 'aligned': True}" : '}');
 }
@@ -239,8 +313,15 @@ export function descrOf(dtype: DType): PyValue {
     if (field.offset < offset) throw invalid('dtype.descr is not defined for records with overlapping fields');
     if (field.offset > offset) out.push(new PyTuple(['', `|V${field.offset - offset}`]));
     const label = field.title !== null ? new PyTuple([field.title, field.name]) : field.name;
-    const nested = (levels: readonly (readonly number[])[]): PyValue => (levels.length === 0 ? descrOf(field.dtype) : new PyTuple([nested(levels.slice(1)), new PyTuple([...levels[0]])]));
-    out.push(new PyTuple(field.levels.length > 0 ? [label, nested(field.levels.slice(1)), new PyTuple([...field.levels[0]])] : [label, descrOf(field.dtype)]));
+    const nested = (levels: readonly (readonly number[])[]): PyValue =>
+      levels.length === 0 ? descrOf(field.dtype) : new PyTuple([nested(levels.slice(1)), new PyTuple([...levels[0]])]);
+    out.push(
+      new PyTuple(
+        field.levels.length > 0
+          ? [label, nested(field.levels.slice(1)), new PyTuple([...field.levels[0]])]
+          : [label, descrOf(field.dtype)],
+      ),
+    );
     offset = field.offset + field.shape.reduce((a, b) => a * b, 1) * field.dtype.itemsize;
   }
   if (row.itemsize > offset) out.push(new PyTuple(['', `|V${row.itemsize - offset}`]));
@@ -255,7 +336,11 @@ interface CoercedRecord {
 }
 
 function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean, alignment: number): DTypeRow {
-  const parts = fields.map((field) => ({ field, element: elementView(field.dtype), count: field.shape.reduce((a, b) => a * b, 1) }));
+  const parts = fields.map((field) => ({
+    field,
+    element: elementView(field.dtype),
+    count: field.shape.reduce((a, b) => a * b, 1),
+  }));
   const read = (view: DataView, at: number): RecordValue => {
     const out: RecordValue = {};
     for (const { field, element } of parts) {
@@ -266,7 +351,9 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
       }
       let k = 0;
       const build = (axis: number): unknown =>
-        axis === field.shape.length ? element.read(view, base + k++ * field.dtype.itemsize) : Array.from({ length: field.shape[axis] }, () => build(axis + 1));
+        axis === field.shape.length
+          ? element.read(view, base + k++ * field.dtype.itemsize)
+          : Array.from({ length: field.shape[axis] }, () => build(axis + 1));
       out[field.name] = build(0);
     }
     return out;
@@ -284,14 +371,24 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
     coerce(value: unknown): Coerced {
       const byName = value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
       if (!byName && !Array.isArray(value)) {
-        throw memmapError('ERR_MEMMAP_INVALID_ARG', `a record value must be an object keyed by field name (${fields.map((f) => f.name).join(', ')}) or an array in field order; got ${show(value)}`);
+        throw memmapError(
+          'ERR_MEMMAP_INVALID_ARG',
+          `a record value must be an object keyed by field name (${fields.map((f) => f.name).join(', ')}) or an array in field order; got ${show(value)}`,
+        );
       }
       const record = parts.map(({ field, count }, i) => {
         const given = byName ? (value as RecordValue)[field.name] : (value as unknown[])[i];
-        if (given === undefined) throw memmapError('ERR_MEMMAP_INVALID_ARG', `the record value has no field ${show(field.name)}; got ${show(value)}`);
+        if (given === undefined)
+          throw memmapError(
+            'ERR_MEMMAP_INVALID_ARG',
+            `the record value has no field ${show(field.name)}; got ${show(value)}`,
+          );
         const flat = field.shape.length === 0 ? [given] : flattenValues(given);
         if (flat.length !== count) {
-          throw memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `field ${show(field.name)} holds ${count} values (shape ${show(field.shape)}); got ${flat.length}`);
+          throw memmapError(
+            'ERR_MEMMAP_SHAPE_MISMATCH',
+            `field ${show(field.name)} holds ${count} values (shape ${show(field.shape)}); got ${flat.length}`,
+          );
         }
         return flat.map((v) => field.dtype.row.codec.coerce(v, field.dtype.row));
       });
@@ -324,6 +421,7 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
 
 function flattenValues(value: unknown): unknown[] {
   if (Array.isArray(value)) return value.flatMap((v) => flattenValues(v));
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<unknown>);
   return [value];
 }
