@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { memmap, openMemmap, parseDType } from '../ts/index';
-import { descrOf } from '../ts/structured';
+import { descrOf } from '../ts/dtype';
 import { pyRepr } from '../ts/pyliteral';
 import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
 

@@ -4,8 +4,7 @@
  * 1000, edgeitems 3): one formatter per array, fitted to all the values shown,
  * then rows wrapped and nested the way `_formatArray` does.
  */
-import { Complex, DType, NAT, Scalar } from './dtype';
-import { floatToHalf } from './float16';
+import { Complex, DType, DTypeRow, NAT, Scalar } from './dtype';
 import { PyTuple, pyRepr, pythonRepr } from './pyliteral';
 
 const LINE_WIDTH = 75;
@@ -15,11 +14,10 @@ const EDGE_ITEMS = 3;
 
 type Formatter = (value: Scalar) => string;
 
-/** Shortest decimal digits that read back as the same value of `key`'s width. */
-function roundTrips(key: string): (text: string, value: number) => boolean {
-  if (key === 'f4' || key === 'c8') return (text, value) => Math.fround(Number(text)) === value;
-  if (key === 'f2') return (text, value) => floatToHalf(Number(text)) === floatToHalf(value);
-  return (text, value) => Number(text) === value;
+/** Shortest decimal digits that read back as the same value once stored in the row's float width. */
+function roundTrips(row: DTypeRow): (text: string, value: number) => boolean {
+  const stored = row.roundTrip!;
+  return (text, value) => stored(Number(text)) === stored(value);
 }
 
 /**
@@ -84,14 +82,14 @@ function scientificParts(
 }
 
 /** numpy's FloatingFormat: fitted once to the values shown. */
-function floatFormatter(values: number[], key: string, plus = false): (value: number) => string {
-  const same = roundTrips(key);
+function floatFormatter(values: number[], row: DTypeRow, plus = false): (value: number) => string {
+  const same = roundTrips(row);
   const finite = values.filter(Number.isFinite);
   const nonZero = finite.filter((v) => v !== 0).map(Math.abs);
   const max = nonZero.length ? Math.max(...nonZero) : 0;
   const min = nonZero.length ? Math.min(...nonZero) : 0;
   // numpy >= 2.3: the cutoff is 10 ** min(8, finfo(dtype).precision).
-  const cutoff = key === 'f2' ? 1e3 : key === 'f4' || key === 'c8' ? 1e6 : 1e8;
+  const cutoff = 10 ** Math.min(8, row.precision!);
   const exponential = nonZero.length > 0 && (max >= cutoff || min < 0.0001 || max / min > 1000);
   let padLeft = 0;
   let padRight = 0;
@@ -221,7 +219,6 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
     const width = Math.max(0, ...values.map((v) => text(v).length));
     return (value) => text(value).padStart(width);
   }
-  const key = `${kind}${dtype.itemsize}`;
   if (kind === 'b') {
     return (value) => (value ? (zeroDimensional ? 'True' : ' True') : 'False');
   }
@@ -233,11 +230,11 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
     const complex = values as Complex[];
     const real = floatFormatter(
       complex.map((c) => c.re),
-      key,
+      dtype.row,
     );
     const imag = floatFormatter(
       complex.map((c) => c.im),
-      key,
+      dtype.row,
       true,
     );
     return (value) => {
@@ -247,7 +244,7 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
       return `${real(re)}${imagText.slice(0, end)}j${imagText.slice(end)}`;
     };
   }
-  const floats = floatFormatter(values as number[], key);
+  const floats = floatFormatter(values as number[], dtype.row);
   return (value) => floats(value as number);
 }
 

@@ -14,6 +14,6 @@ export { openMemmap } from './npy';
 export type { OpenMemmapOptions } from './npy';
 export { DType, parseDType } from './dtype';
 export type { Complex, DTypeLike, FieldSpec, Scalar, StructuredDict } from './dtype';
-export type { Field, RecordValue } from './structured';
+export type { Field, RecordValue } from './dtype';
 export { ERROR_CLASSES } from './errors';
 export type { ErrorCode, MemmapError } from './errors';

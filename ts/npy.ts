@@ -5,12 +5,11 @@
  * out) so it can be fuzzed without a file.
  */
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
-import { DType, DTypeLike, parseDType } from './dtype';
+import { descrOf, descrToRecord, DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
 import { memmap, Memmap, ModeLike, parseFile } from './memmap';
 import { normalizeShape, sizeOf } from './shape';
 import { parsePyLiteral, PyTuple, pyRepr, PyValue } from './pyliteral';
-import { descrOf, descrToRecord } from './structured';
 
 export { parsePyLiteral, PyTuple, pyRepr };
 

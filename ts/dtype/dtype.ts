@@ -1,0 +1,197 @@
+/**
+ * What a dtype is: one row of the dtype table (every fact about one kind of
+ * element) and a byte order. This module holds the shapes of those facts and
+ * the DType class; the rows themselves are in table.ts, how values meet bytes
+ * in codecs.ts, records in records.ts, numpy's spellings in parse.ts. The
+ * modules import each other in that order only (no cycles).
+ */
+import { endianness } from 'node:os';
+
+/** A complex number as get()/toArray() give it. */
+export interface Complex {
+  re: number;
+  im: number;
+}
+
+/**
+ * One element's value: bigint for 64-bit integers and datetime64/timedelta64
+ * (in their unit), boolean for bool, `{ re, im }` for complex, a string for
+ * unicode `U<n>`, a Uint8Array for bytes `S<n>` (trailing NULs trimmed, as
+ * numpy does) and void `V<n>`, a plain object for a record.
+ */
+export type Scalar = number | bigint | boolean | Complex | string | Uint8Array | { [field: string]: unknown };
+
+export type TypedArrayConstructor =
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor;
+
+export type AnyTypedArray = InstanceType<TypedArrayConstructor>;
+
+/** One TypedArray lane's value. */
+export type Lane = number | bigint;
+
+export type LaneGetter =
+  | 'getInt8'
+  | 'getUint8'
+  | 'getInt16'
+  | 'getUint16'
+  | 'getInt32'
+  | 'getUint32'
+  | 'getBigInt64'
+  | 'getBigUint64'
+  | 'getFloat32'
+  | 'getFloat64';
+export type LaneSetter =
+  | 'setInt8'
+  | 'setUint8'
+  | 'setInt16'
+  | 'setUint16'
+  | 'setInt32'
+  | 'setUint32'
+  | 'setBigInt64'
+  | 'setBigUint64'
+  | 'setFloat32'
+  | 'setFloat64';
+
+/** What coerce() returns: opaque outside the codec that made it. */
+export type Coerced = [Lane, Lane] | Uint8Array | Uint32Array;
+
+export interface LaneAccess {
+  read(at: number): Scalar;
+  write(at: number, value: Coerced): void;
+}
+
+/**
+ * How one kind of value maps to the lanes of a TypedArray: `lanes` values per
+ * element (2 for complex). `coerce` checks a JS value and turns it into lane
+ * values once, so fill() checks once and writes many times.
+ */
+export interface Codec {
+  /** TypedArray lanes per element, when fixed by the codec (numeric kinds); else the row's. */
+  lanes: number;
+  fromLanes(lane0: Lane, lane1: Lane): Scalar;
+  /** A checked value, ready to write: `[lane, lane]` for numeric kinds, bytes or code points otherwise. */
+  coerce(value: unknown, row: DTypeRow): Coerced;
+  /** Element read/write closures over one TypedArray (`at` is a lane index). */
+  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess;
+  /** Reads/writes through a DataView at byte `at` in either byte order; absent: numeric lanes. */
+  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): Scalar;
+  viewWrite?(view: DataView, at: number, value: Coerced, little: boolean, row: DTypeRow): void;
+  /** Whether `coerce()[0]` is one lane value that TypedArray.fill can spread. */
+  fillsLanes: boolean;
+}
+
+/** numpy's kind characters. */
+export type Kind = 'b' | 'i' | 'u' | 'f' | 'c' | 'S' | 'U' | 'V' | 'M' | 'm';
+
+/**
+ * How the native reductions read an element: numpy's kind + itemsize code of
+ * the numeric dtype whose bytes it has (datetime64/timedelta64 reduce as the
+ * int64 counts they are). The binding receives this, never a rebuilt string.
+ */
+export type ElementKind =
+  'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'f2' | 'f4' | 'f8' | 'c8' | 'c16';
+
+/** One row of the dtype table: every fact about one dtype (byte order aside). */
+export interface DTypeRow {
+  /** numpy's name for the native-order dtype (`str(np.dtype('f4'))`), or null where numpy prints the descr (`'|S5'`, `'<U3'`). */
+  readonly name: string | null;
+  readonly kind: Kind;
+  /** numpy's type code without byte order: `'f4'`, `'S5'`, `'M8[ns]'`. */
+  readonly code: string;
+  readonly itemsize: number;
+  /** numpy's alignment (what `align=True` pads a record field to). */
+  readonly alignment: number;
+  /** TypedArray lanes per element (2 for complex, n for `S<n>`/`U<n>`/`V<n>`). */
+  readonly lanes: number;
+  /** True when byte order does not apply (one-byte numbers, bytes, void). */
+  readonly orderless: boolean;
+  /** The TypedArray over the element's lanes (what `data` returns). */
+  readonly TypedArray: TypedArrayConstructor;
+  readonly codec: Codec;
+  readonly getLane: LaneGetter;
+  readonly setLane: LaneSetter;
+  /** What the native reductions read the element as; null where numpy has no reduction (bytes, unicode, void, records). */
+  readonly element: ElementKind | null;
+  /**
+   * For floating kinds (complex: each part), the value a number becomes when
+   * stored in this dtype (`Math.fround` for float32): what the repr's
+   * shortest round-tripping digits are measured against. Null otherwise.
+   */
+  readonly roundTrip: ((value: number) => number) | null;
+  /** numpy's `finfo(dtype).precision` (decimal digits) for floating kinds (complex: each part); null otherwise. */
+  readonly precision: number | null;
+  /** Integer range (for checks on write); absent for floats. */
+  readonly min?: bigint;
+  readonly max?: bigint;
+  /** Record dtypes: the fields and whether they were laid out with `align`. */
+  readonly fields?: readonly Field[];
+  readonly aligned?: boolean;
+}
+
+/** One field of a record dtype. */
+export interface Field {
+  readonly name: string;
+  readonly title: string | null;
+  /** The field's element dtype (for a sub-array field, its base). */
+  readonly dtype: DType;
+  /** Sub-array shape; `[]` for a scalar field. */
+  readonly shape: readonly number[];
+  /**
+   * The sub-array shape as its spelling nested it, outermost first (their
+   * concatenation is `shape`): numpy keeps `('c', ('<f8', (5,)), (2,))` apart
+   * from `('c', '<f8', (2, 5))` in `str(dtype)` and `.npy` headers. `[]` for a
+   * scalar field, `[shape]` for a plain sub-array.
+   */
+  readonly levels: readonly (readonly number[])[];
+  /** Byte offset in the record. */
+  readonly offset: number;
+}
+
+/** A record value as get() gives it: a plain object keyed by field name. */
+export type RecordValue = { [field: string]: unknown };
+
+/** numpy's NaT (not-a-time): the smallest int64, as numpy stores it. */
+export const NAT = -(2n ** 63n);
+
+export const NATIVE_LITTLE_ENDIAN = endianness() === 'LE';
+
+/** A dtype: a table row and the byte order of the data on disk. */
+export class DType {
+  /** numpy's `str(dtype)`: `'float32'`, or `'>f4'` for non-native order. */
+  readonly str: string;
+  /** numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`. */
+  readonly descr: string;
+  readonly itemsize: number;
+  /** Whether the bytes are in this machine's order (so `data` can show them). */
+  readonly native: boolean;
+
+  /** @internal Made by the table (table.ts) and the record layout (records.ts). */
+  constructor(
+    /** @internal */ readonly row: DTypeRow,
+    readonly littleEndian: boolean,
+  ) {
+    this.itemsize = row.itemsize;
+    this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
+    this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
+    this.str = this.native && row.name !== null ? row.name : this.descr;
+    Object.freeze(this);
+  }
+
+  /** A record dtype's fields, in order; null for other dtypes. */
+  get fields(): readonly Field[] | null {
+    return this.row.fields ?? null;
+  }
+
+  toString(): string {
+    return this.str;
+  }
+}
