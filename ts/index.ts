@@ -8,8 +8,10 @@
  * fp.flush();
  * fp.close();
  */
+export { NDArray } from './ndarray';
 export { memmap, Memmap } from './memmap';
-export type { Advice, FileLike, MemmapDescriptor, MemmapOptions, Mode, ModeLike } from './memmap';
+export type { DescriptorRecord, MemmapDescriptor } from './memmap';
+export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';
 export { openMemmap } from './npy';
 export type { OpenMemmapOptions } from './npy';
 export { DType, parseDType } from './dtype';

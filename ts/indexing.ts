@@ -3,6 +3,7 @@
  * `'None'`) and applies it to a view's geometry. Pure; no binding.
  */
 import { memmapError, show } from './errors';
+import { MAX_DIMS } from './shape';
 
 export type IndexItem =
   | { kind: 'integer'; value: number }
@@ -145,6 +146,12 @@ export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
       strides.push(count > 0 ? stride * step : stride);
     }
     axis += 1;
+  }
+  if (shape.length > MAX_DIMS) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_INDEX',
+      `the index makes ${shape.length} dimensions; numpy supports at most ${MAX_DIMS}`,
+    );
   }
   return { shape, strides, byteOffset };
 }

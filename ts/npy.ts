@@ -7,7 +7,8 @@
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { descrOf, descrToRecord, DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
-import { memmap, Memmap, ModeLike, parseFile } from './memmap';
+import { memmap, Memmap } from './memmap';
+import { ModeLike, parseFile } from './options';
 import { normalizeShape, sizeOf } from './shape';
 import { parsePyLiteral, PyTuple, pyRepr, PyValue } from './pyliteral';
 

@@ -6,6 +6,9 @@ import { memmapError, show } from './errors';
 
 export type Order = 'C' | 'F';
 
+/** numpy's NPY_MAXDIMS: a `.npy` header with more dimensions is one numpy cannot load. */
+export const MAX_DIMS = 64;
+
 /** Checks a shape given as an integer or an array of integers. */
 export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
   const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
@@ -13,6 +16,12 @@ export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `${argument} must be an integer or an array of integers; got ${show(shape)}`,
+    );
+  }
+  if ((dims as ArrayLike<unknown>).length > MAX_DIMS) {
+    throw memmapError(
+      'ERR_MEMMAP_OUT_OF_RANGE',
+      `${argument} has ${(dims as ArrayLike<unknown>).length} dimensions; numpy supports at most ${MAX_DIMS}`,
     );
   }
   return Array.from(dims as ArrayLike<unknown>, (dim, axis) => {

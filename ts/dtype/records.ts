@@ -216,7 +216,9 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
             'ERR_MEMMAP_INVALID_ARG',
             `the record value has no field ${show(field.name)}; got ${show(value)}`,
           );
-        const flat = field.shape.length === 0 ? [given] : flattenValues(given);
+        // Bytes and void elements are themselves Uint8Arrays: only arrays nest them.
+        const bytes = field.dtype.row.kind === 'S' || field.dtype.row.kind === 'V';
+        const flat = field.shape.length === 0 ? [given] : flattenValues(given, bytes);
         if (flat.length !== count) {
           throw memmapError(
             'ERR_MEMMAP_SHAPE_MISMATCH',
@@ -255,9 +257,9 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
   return row;
 }
 
-function flattenValues(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value.flatMap((v) => flattenValues(v));
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+function flattenValues(value: unknown, bytes: boolean): unknown[] {
+  if (Array.isArray(value)) return value.flatMap((v) => flattenValues(v, bytes));
+  if (!bytes && ArrayBuffer.isView(value) && !(value instanceof DataView))
     return Array.from(value as unknown as ArrayLike<unknown>);
   return [value];
 }

@@ -178,3 +178,8 @@ export function dtypeOf(code: string, littleEndian: boolean = NATIVE_LITTLE_ENDI
   const id = `${code}${little ? '<' : '>'}`;
   return dtypes.get(id) ?? remember(dtypes, id, new DType(row, little));
 }
+
+/** @internal For tests: how many made rows and dtypes are cached now. */
+export function cachedCounts(): { rows: number; dtypes: number } {
+  return { rows: parametricRows.size, dtypes: dtypes.size };
+}

@@ -1,0 +1,76 @@
+/**
+ * numpy broadcasting for assignment (`a[:] = source`): a source flattened to
+ * values in C order with its shape, and the element strides that read it at
+ * every index of the target. Pure; no binding.
+ */
+import { memmapError, show } from './errors';
+import { contiguousStrides } from './shape';
+
+/**
+ * What an array offers a broadcast: its values in C order and its shape.
+ * NDArray implements it (a symbol, so this module needs no import of it).
+ */
+export const VALUES = Symbol('memmap.values');
+export interface HasValues {
+  [VALUES](): { values: unknown[]; shape: number[] };
+}
+
+function hasValues(source: unknown): source is HasValues {
+  return typeof (source as Partial<HasValues> | null)?.[VALUES] === 'function';
+}
+
+/** Flattens an assign() source to values in C order and its shape. */
+export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
+  if (hasValues(source)) return source[VALUES]();
+  if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
+    return {
+      values: Array.from(source as unknown as ArrayLike<unknown>),
+      shape: [(source as unknown as ArrayLike<unknown>).length],
+    };
+  }
+  if (!Array.isArray(source)) return { values: [source], shape: [] };
+  const shape: number[] = [];
+  for (let level: unknown = source; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const values: unknown[] = [];
+  const ragged = () =>
+    memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);
+  const walk = (node: unknown, axis: number): void => {
+    if (axis === shape.length) {
+      if (Array.isArray(node)) throw ragged();
+      values.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[axis]) throw ragged();
+    for (const child of node) walk(child, axis + 1);
+  };
+  walk(source, 0);
+  return { values, shape };
+}
+
+/**
+ * Element strides that read a C-ordered source of `sourceShape` at each index
+ * of `targetShape`, numpy's broadcasting rules (0 on broadcast axes).
+ * `flatFill`: a flat source with exactly `size` values fills in C order.
+ */
+export function broadcastElementStrides(
+  sourceShape: number[],
+  targetShape: readonly number[],
+  flatFill: boolean,
+): number[] {
+  if (flatFill) return contiguousStrides(targetShape, 1, 'C');
+  // numpy's assignment drops leading length-1 axes of the source first.
+  while (sourceShape.length > targetShape.length && sourceShape[0] === 1) sourceShape = sourceShape.slice(1);
+  const mismatch = () =>
+    memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `could not broadcast input array from shape ${show(sourceShape)} into shape ${show(targetShape)}`,
+    );
+  if (sourceShape.length > targetShape.length) throw mismatch();
+  const padded = [...new Array<number>(targetShape.length - sourceShape.length).fill(1), ...sourceShape];
+  const sourceStrides = contiguousStrides(padded, 1, 'C');
+  return targetShape.map((dim, axis) => {
+    if (padded[axis] === dim) return sourceStrides[axis];
+    if (padded[axis] === 1) return 0;
+    throw mismatch();
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * Options, checked before anything touches the disk: numpy's modes and their
+ * aliases, madvise advice, order, offset, the file argument, and memmap()'s
+ * options object. Each fact is parsed here once; the rest of the library (and
+ * the binding) sees only the canonical values.
+ */
+import { fileURLToPath } from 'node:url';
+import { DType, DTypeLike, parseDType } from './dtype';
+import { memmapError, show } from './errors';
+import { normalizeShape, Order, sizeOf } from './shape';
+
+/** numpy's modes, canonical form. */
+export type Mode = 'r' | 'r+' | 'w+' | 'c';
+/** Every spelling numpy accepts. */
+export type ModeLike = Mode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed';
+/** A path (string, file: URL, Buffer) or an open file descriptor. */
+export type FileLike = string | URL | Buffer | number;
+
+export interface MemmapOptions {
+  /** numpy spelling or TypedArray constructor; default `'uint8'`. */
+  dtype?: DTypeLike;
+  /** Default `'r+'`. */
+  mode?: ModeLike;
+  /** Byte offset of the array in the file; default 0. */
+  offset?: number | bigint;
+  /** Default: 1-D over the rest of the file. */
+  shape?: number | readonly number[];
+  /** Default `'C'`. */
+  order?: Order | 'c' | 'f';
+  /** madvise hint applied at open. */
+  advice?: Advice;
+}
+
+/** numpy's mode spellings (a Map: `'__proto__'` or `'constructor'` must not find Object.prototype). */
+const MODES: ReadonlyMap<string, Mode> = new Map([
+  ['r', 'r'],
+  ['readonly', 'r'],
+  ['r+', 'r+'],
+  ['readwrite', 'r+'],
+  ['w+', 'w+'],
+  ['write', 'w+'],
+  ['c', 'c'],
+  ['copyonwrite', 'c'],
+]);
+const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed'];
+const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice']);
+
+export function parseMode(mode: unknown, argument = 'mode'): Mode {
+  const parsed = typeof mode === 'string' ? MODES.get(mode) : undefined;
+  if (parsed === undefined) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_MODE',
+      `${argument} must be one of "r", "r+", "w+", "c" (or "readonly", "readwrite", "write", "copyonwrite"); got ${show(mode)}`,
+    );
+  }
+  return parsed;
+}
+
+export function parseAdvice(advice: unknown): Advice {
+  if (typeof advice !== 'string' || !ADVICE.includes(advice as Advice)) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ADVICE',
+      `advice must be one of ${ADVICE.map((a) => `"${a}"`).join(', ')}; got ${show(advice)}`,
+    );
+  }
+  return advice as Advice;
+}
+
+export function parseOrder(order: unknown): Order {
+  if (order === 'C' || order === 'c') return 'C';
+  if (order === 'F' || order === 'f') return 'F';
+  throw memmapError('ERR_MEMMAP_INVALID_ORDER', `order must be "C" or "F"; got ${show(order)}`);
+}
+
+export function parseOffset(offset: unknown, argument = 'offset'): number {
+  if (typeof offset === 'bigint') {
+    if (offset < 0n)
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `${argument} must be a non-negative integer; got ${show(offset)}`);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `${argument} ${show(offset)} is larger than any file (2^53 - 1 bytes)`,
+      );
+    return Number(offset);
+  }
+  if (typeof offset !== 'number' || !Number.isInteger(offset)) {
+    throw memmapError(
+      typeof offset === 'number' ? 'ERR_MEMMAP_OUT_OF_RANGE' : 'ERR_MEMMAP_INVALID_ARG',
+      `${argument} must be a non-negative integer (number or bigint); got ${show(offset)}`,
+    );
+  }
+  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
+    throw memmapError(
+      'ERR_MEMMAP_OUT_OF_RANGE',
+      `${argument} must be a non-negative integer no larger than 2^53 - 1; got ${show(offset)}`,
+    );
+  }
+  return offset;
+}
+
+/** A path string or a descriptor number, checked. */
+export function parseFile(file: unknown): string | number {
+  if (typeof file === 'number') {
+    if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `file must be a path or an open file descriptor (a non-negative integer); got ${show(file)}`,
+      );
+    }
+    return file;
+  }
+  let path: string;
+  if (typeof file === 'string') path = file;
+  else if (
+    file instanceof URL ||
+    (typeof file === 'object' &&
+      file !== null &&
+      (file as { href?: unknown }).href !== undefined &&
+      (file as URL).protocol !== undefined)
+  ) {
+    const url = file as URL;
+    if (url.protocol !== 'file:')
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `file URL must use the file: protocol; got ${show(url.href)}`);
+    try {
+      path = fileURLToPath(url);
+    } catch (error) {
+      // Node refuses a host (file://server/x) and an encoded '/' (%2F) on POSIX.
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `file URL ${show(url.href)} names no local path: ${(error as Error).message}`,
+        error,
+      );
+    }
+  } else if (Buffer.isBuffer(file)) path = file.toString('utf8');
+  else
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`,
+    );
+  if (path.length === 0) throw memmapError('ERR_MEMMAP_INVALID_ARG', 'file must be a non-empty path; got ""');
+  if (path.includes('\0'))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `file path must not contain NUL bytes; got ${show(path)}`);
+  return path;
+}
+
+/** Checks that `options` is an object whose every key is in `known` (`what` names the function). */
+export function checkOptionNames(raw: unknown, known: ReadonlySet<string>, what: string): Record<string, unknown> {
+  const options: unknown = raw ?? {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw memmapError(
+        'ERR_MEMMAP_UNKNOWN_OPTION',
+        `unknown option ${show(key)}: ${what} takes ${[...known].join(', ')}`,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** memmap()'s options, checked. */
+export interface ParsedOptions {
+  dtype: DType;
+  mode: Mode;
+  offset: number;
+  shape: number[] | null;
+  order: Order;
+  advice: Advice | null;
+  /** `size * itemsize` when a shape was given; null maps the rest of the file. */
+  byteLength: number | null;
+}
+
+/** Checks every option of memmap() before anything touches the disk. */
+export function parseOptions(raw: unknown): ParsedOptions {
+  const given = checkOptionNames(raw, OPTIONS, 'memmap') as MemmapOptions;
+  const dtype = parseDType(given.dtype ?? 'uint8');
+  const mode = parseMode(given.mode ?? 'r+');
+  const offset = parseOffset(given.offset ?? 0);
+  const shape = given.shape === undefined || given.shape === null ? null : normalizeShape(given.shape);
+  const order = parseOrder(given.order ?? 'C');
+  const advice = given.advice === undefined ? null : parseAdvice(given.advice);
+  if (mode === 'w+' && shape === null) {
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_REQUIRED',
+      "shape must be given if mode is 'w+' (the file is created with exactly that many items)",
+    );
+  }
+  const byteLength = shape === null ? null : sizeOf(shape, dtype.itemsize) * dtype.itemsize;
+  if (byteLength !== null && offset + byteLength > Number.MAX_SAFE_INTEGER) {
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`,
+    );
+  }
+  return { dtype, mode, offset, shape, order, advice, byteLength };
+}

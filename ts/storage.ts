@@ -1,0 +1,249 @@
+/**
+ * Where an array's bytes live. A Storage is shared by a base array and every
+ * view made from it; views are geometry over it (ts/ndarray.ts).
+ *
+ * - FileStorage: a native mapping of a file, named by a handle the binding
+ *   gives out; the JavaScript ArrayBuffers over it (one per chunk, made on
+ *   first use); flush, advice, close and the native reductions. Besides
+ *   ts/binding.ts (which loads the addon), this is the only module that calls
+ *   the binding.
+ * - HeapStorage: an ArrayBuffer in the JavaScript heap (in-memory arrays).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { readlinkSync } from 'node:fs';
+import { binding, ReduceRequest, ReduceResult } from './binding';
+import { callNative, fromNative, memmapError } from './errors';
+import { Advice, Mode } from './options';
+
+/**
+ * The largest ArrayBuffer the binding hands out: Node 20 refuses external
+ * ArrayBuffers over 2^32 bytes and TypedArrays over 2^32 elements, so a larger
+ * map is several buffers over disjoint ranges (chunks). MEMMAP_CHUNK_BYTES
+ * lowers it, for tests of big maps on small files.
+ */
+const CHUNK_LIMIT = ((): number => {
+  const limit = 2 ** 32;
+  const requested = Number(process.env.MEMMAP_CHUNK_BYTES);
+  return Number.isSafeInteger(requested) && requested >= 4096 && requested <= limit ? requested : limit;
+})();
+
+/**
+ * Bytes per chunk for a map of `itemsize`-byte elements: the largest multiple
+ * of the itemsize under the limit, so that no element of the base array (nor
+ * of a field view, which lies inside its record) straddles two buffers: 2^32
+ * is not a multiple of 3, 12 or 24. Views whose elements still straddle (a
+ * descriptor reopened with other strides) take the copy path (ts/access.ts).
+ */
+export function chunkBytesFor(itemsize: number): number {
+  return CHUNK_LIMIT - (CHUNK_LIMIT % Math.max(1, itemsize));
+}
+
+/** What every storage offers the element accessors. */
+export interface Storage {
+  /** Bytes reachable through this storage. */
+  readonly byteLength: number;
+  /** Bytes per ArrayBuffer (chunk i covers [i * chunkBytes, (i + 1) * chunkBytes)). */
+  readonly chunkBytes: number;
+  /** numpy's `flags.writeable`. */
+  readonly writable: boolean;
+  /** Whether `data` may be handed out as a zero-copy view (false where the runtime refused external buffers). */
+  refused: boolean;
+  closed: boolean;
+  /** Whether chunk `index`'s ArrayBuffer was made already. */
+  hasChunk(index: number): boolean;
+  /** Chunk `index`'s ArrayBuffer, made on first use; throws ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED where the runtime refuses. */
+  chunkBuffer(index: number): ArrayBuffer;
+  chunkDataView(index: number): DataView;
+  /** Copies `target.length` bytes from byte `at` into `target`. */
+  peek(at: number, target: Uint8Array): void;
+  /** Copies `bytes` to byte `at`. */
+  poke(at: number, bytes: Uint8Array): void;
+}
+
+/** A file mapped by the native core. */
+export class FileStorage implements Storage {
+  /**
+   * The binding's number for this map: every native call takes it. This
+   * object is the map's owner: collected without close(), it releases the map.
+   */
+  handle = -1;
+  byteLength = 0;
+  refused = false;
+  closed = false;
+  readonly chunkBytes: number;
+  readonly #chunks: (ArrayBuffer | undefined)[] = [];
+  readonly #dataViews: (DataView | undefined)[] = [];
+  /** numpy's `filename`, computed on first use (`undefined` until then): opening never pays for it. */
+  #filename: string | null | undefined = undefined;
+
+  private constructor(
+    /** The file as opened: an absolute path or a caller's descriptor. */
+    readonly source: string | number,
+    readonly mode: Mode,
+    /** Byte offset of the mapping in the file. */
+    readonly offset: number,
+    itemsize: number,
+  ) {
+    this.chunkBytes = chunkBytesFor(itemsize);
+  }
+
+  /** Opens `byteLength` bytes (or the rest of the file, in whole `itemsize` items) at `offset`. */
+  static open(
+    target: string | number,
+    mode: Mode,
+    offset: number,
+    byteLength: number | null,
+    itemsize: number,
+    advice: Advice | null,
+  ): FileStorage {
+    const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
+    const storage = new FileStorage(source, mode, offset, itemsize);
+    storage.handle = callNative(() =>
+      binding.open(storage, source, mode, offset, byteLength, itemsize, storage.chunkBytes),
+    );
+    try {
+      storage.byteLength = binding.byteLength(storage.handle);
+      if (advice !== null && storage.byteLength > 0) storage.advise(advice, 0, storage.byteLength);
+      return storage;
+    } catch (error) {
+      binding.close(storage, storage.handle);
+      throw error;
+    }
+  }
+
+  get writable(): boolean {
+    return this.mode !== 'r';
+  }
+
+  /** numpy's `filename`: the absolute path, or for a descriptor the path the kernel knows. */
+  get filename(): string | null {
+    if (this.#filename === undefined) {
+      this.#filename = typeof this.source === 'string' ? resolve(this.source) : pathOfDescriptor(this.source);
+    }
+    return this.#filename;
+  }
+
+  hasChunk(index: number): boolean {
+    return this.#chunks[index] !== undefined;
+  }
+
+  chunkBuffer(index: number): ArrayBuffer {
+    let buffer = this.#chunks[index];
+    if (buffer === undefined) {
+      buffer = callNative(() => binding.buffer(this.handle, index));
+      this.#chunks[index] = buffer;
+    }
+    return buffer;
+  }
+
+  chunkDataView(index: number): DataView {
+    let view = this.#dataViews[index];
+    if (view === undefined) {
+      view = new DataView(this.chunkBuffer(index));
+      this.#dataViews[index] = view;
+    }
+    return view;
+  }
+
+  peek(at: number, target: Uint8Array): void {
+    try {
+      binding.peek(this.handle, at, target as Buffer);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  poke(at: number, bytes: Uint8Array): void {
+    callNative(() => binding.poke(this.handle, at, bytes as Buffer));
+  }
+
+  flush(start: number, length: number): void {
+    callNative(() => binding.flush(this.handle, start, length));
+  }
+
+  async flushAsync(start: number, length: number): Promise<void> {
+    await callNative(() => binding.flushAsync(this.handle, start, length)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+
+  advise(advice: Advice, start: number, length: number): void {
+    callNative(() => binding.advise(this.handle, advice, start, length));
+  }
+
+  reduce(request: ReduceRequest): ReduceResult | null {
+    return callNative(() => binding.reduce(this.handle, request));
+  }
+
+  async reduceAsync(request: ReduceRequest): Promise<ReduceResult | null> {
+    return callNative(() => binding.reduceAsync(this.handle, request)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+
+  /** Flushes, detaches every ArrayBuffer handed out, and releases the file. */
+  close(): void {
+    this.closed = true;
+    callNative(() => binding.close(this, this.handle));
+  }
+}
+
+/** numpy's filename for a descriptor: the path the kernel knows, if any. */
+function pathOfDescriptor(fd: number): string | null {
+  try {
+    const path = readlinkSync(`/proc/self/fd/${fd}`);
+    return isAbsolute(path) && !path.endsWith(' (deleted)') ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An ArrayBuffer in the JavaScript heap: one chunk. */
+export class HeapStorage implements Storage {
+  readonly byteLength: number;
+  readonly chunkBytes: number;
+  readonly writable = true;
+  refused = false;
+  closed = false;
+  #dataView: DataView | undefined = undefined;
+  #bytes: Uint8Array;
+
+  constructor(readonly buffer: ArrayBuffer) {
+    this.byteLength = buffer.byteLength;
+    // One chunk covers the whole buffer (an empty one too).
+    this.chunkBytes = Math.max(1, buffer.byteLength);
+    this.#bytes = new Uint8Array(buffer);
+  }
+
+  /** A zero-filled storage of `byteLength` bytes. */
+  static allocate(byteLength: number): HeapStorage {
+    if (byteLength > CHUNK_LIMIT) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `an in-memory array of ${byteLength} bytes does not fit one ArrayBuffer (at most ${CHUNK_LIMIT} bytes here)`,
+      );
+    }
+    return new HeapStorage(new ArrayBuffer(byteLength));
+  }
+
+  hasChunk(): boolean {
+    return true;
+  }
+
+  chunkBuffer(): ArrayBuffer {
+    return this.buffer;
+  }
+
+  chunkDataView(): DataView {
+    this.#dataView ??= new DataView(this.buffer);
+    return this.#dataView;
+  }
+
+  peek(at: number, target: Uint8Array): void {
+    target.set(this.#bytes.subarray(at, at + target.length));
+  }
+
+  poke(at: number, bytes: Uint8Array): void {
+    this.#bytes.set(bytes, at);
+  }
+}
