@@ -1,8 +1,26 @@
 /** @type {import('jest').Config} */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] };
+
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/__test__'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
   testTimeout: 60000,
+  projects: [
+    {
+      // The pure modules (shape, indexing, Python literals, repr, dtypes, the
+      // .npy header) are tested with the native binary made unreachable.
+      displayName: 'pure',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/__test__/pure'],
+      testMatch: ['**/*.test.ts'],
+      moduleNameMapper: { '^(.*)/native/index(\\.js)?$': '<rootDir>/__test__/pure/no-native.js' },
+      transform,
+    },
+    {
+      displayName: 'node',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/__test__'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/__test__/pure/'],
+      transform,
+    },
+  ],
 };

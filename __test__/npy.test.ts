@@ -5,9 +5,8 @@
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { openMemmap } from '../ts/index';
-import { npyHeaderBytes, parseNpyHeader, parsePyLiteral } from '../ts/npy';
+import { npyHeaderBytes } from '../ts/npyformat';
 import { describeNumpy, FIXTURES, python, pythonJson, tempDir, toJson } from './helpers';
 
 interface NpyFixture {
@@ -84,47 +83,6 @@ describe('files written by numpy (committed fixtures)', () => {
   });
 });
 
-describe('version choice and header text', () => {
-  test('the smallest version that fits, as numpy', () => {
-    expect(npyHeaderBytes('<f4', false, [3])[6]).toBe(1);
-    const long = Array.from({ length: 25000 }, () => 1);
-    expect(npyHeaderBytes('<f4', false, long)[6]).toBe(2); // header past 65535 bytes
-    expect(() => npyHeaderBytes('<f4', false, long, [1, 0])).toThrow(
-      expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }),
-    );
-  });
-
-  test('headers are padded so the data starts on a 64-byte boundary', () => {
-    for (let dims = 0; dims < 40; dims++) {
-      const bytes = npyHeaderBytes(
-        '<i8',
-        dims % 2 === 0,
-        Array.from({ length: dims }, (_, i) => i * 97),
-      );
-      expect(bytes.length % 64).toBe(0);
-      expect(bytes[bytes.length - 1]).toBe(0x0a);
-      const parsed = parseNpyHeader(bytes, bytes.length);
-      expect(parsed.shape).toEqual(Array.from({ length: dims }, (_, i) => i * 97));
-      expect(parsed.dataOffset).toBe(bytes.length);
-    }
-  });
-
-  test("numpy's header variants parse: any key order, whitespace, trailing commas, Python 2 longs, u-strings", () => {
-    for (const text of [
-      "{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}",
-      "{ 'descr' : '<f4' ,\n 'fortran_order':False,'shape':( 3 , ) , }   \n",
-      "{'descr': u'<f4', 'fortran_order': False, 'shape': (3L,), }",
-      '{"descr": "<f4", "fortran_order": False, "shape": (3,)}',
-    ]) {
-      const header = Buffer.concat([
-        Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length, 0]),
-        Buffer.from(text, 'latin1'),
-      ]);
-      expect(parseNpyHeader(header, header.length)).toMatchObject({ descr: '<f4', fortranOrder: false, shape: [3] });
-    }
-  });
-});
-
 /** A file with a valid prefix and the given header text (version 1.0). */
 function withHeader(text: string, extra = 0): Buffer {
   const body = Buffer.from(text, 'latin1');
@@ -194,65 +152,6 @@ describe('damaged files: a clear coded error, never a crash, hang or huge alloca
       expect(() => openMemmap(path, { mode })).toThrow(expect.objectContaining({ code }));
     }
     expect(readFileSync(path)).toEqual(bytes); // r+ never "repairs" a damaged file
-  });
-
-  test('fuzz: arbitrary bytes and mutated headers only ever give coded errors', () => {
-    const valid = Buffer.from(npyHeaderBytes('<f4', false, [2, 3]));
-    const mutated = fc
-      .tuple(
-        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
-        fc.nat(valid.length),
-      )
-      .map(([edits, cut]) => {
-        const bytes = Buffer.from(valid);
-        for (const [at, value] of edits) bytes[at] = value;
-        return bytes.subarray(0, cut);
-      });
-    fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated), (bytes) => {
-        try {
-          parseNpyHeader(bytes, bytes.length);
-        } catch (error) {
-          expect((error as { code?: string }).code).toMatch(/^ERR_(NPY|MEMMAP)_/);
-        }
-      }),
-      { numRuns: 5000, seed: 1 },
-    );
-  });
-
-  test('fuzz: the header literal parser only ever throws coded errors', () => {
-    const tokens = fc.constantFrom(
-      '{',
-      '}',
-      '(',
-      ')',
-      '[',
-      ']',
-      ',',
-      ':',
-      "'",
-      '"',
-      '\\',
-      'True',
-      'None',
-      '12',
-      '-3',
-      'L',
-      ' ',
-      'u',
-      "'descr'",
-      '\n',
-    );
-    fc.assert(
-      fc.property(fc.array(tokens, { maxLength: 60 }), (parts) => {
-        try {
-          parsePyLiteral(parts.join(''));
-        } catch (error) {
-          expect((error as { code?: string }).code).toBe('ERR_NPY_BAD_HEADER');
-        }
-      }),
-      { numRuns: 5000, seed: 2 },
-    );
   });
 });
 

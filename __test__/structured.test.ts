@@ -280,7 +280,7 @@ print(json.dumps([{'str': str(descr_to_dtype(ast.literal_eval(d))), 'descr': rep
       JSON.stringify(descrs),
     );
     const { parsePyLiteral } = jest.requireActual('../ts/pyliteral') as typeof import('../ts/pyliteral');
-    const { descrToDType } = jest.requireActual('../ts/npy') as typeof import('../ts/npy');
+    const { descrToDType } = jest.requireActual('../ts/npyformat') as typeof import('../ts/npyformat');
     descrs.forEach((text, i) => {
       const dtype = descrToDType(parsePyLiteral(text));
       expect([text, dtype.str]).toEqual([text, expected[i].str]);

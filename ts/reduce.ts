@@ -6,7 +6,7 @@
  * for the `*Async` forms, off it.
  */
 import { Accessor } from './access';
-import { ReduceRequest, ReduceResult } from './binding';
+import type { ReduceRequest, ReduceResult } from './binding';
 import { Complex, NAT, Scalar } from './dtype';
 import { memmapError, show } from './errors';
 import { FileStorage } from './storage';

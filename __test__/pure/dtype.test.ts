@@ -1,7 +1,7 @@
 /** The dtype table against numpy: every spelling, str(dtype), float16 conversions. */
-import { parseDType } from '../ts/index';
-import { floatToHalf, halfToFloat } from '../ts/float16';
-import { describeNumpy, pythonJson } from './helpers';
+import { parseDType } from '../../ts/dtype';
+import { floatToHalf, halfToFloat } from '../../ts/float16';
+import { describeNumpy, pythonJson } from '../helpers';
 
 const SPELLINGS = [
   '?',

@@ -1,0 +1,219 @@
+/**
+ * The `.npy` format (numpy/lib/format.py), pure: the header read and written
+ * the way numpy does, byte for byte; bytes in, values out, no file and no
+ * binding, so it can be fuzzed and tested without a native build.
+ */
+import { descrOf, descrToRecord, DType, parseDType } from './dtype';
+import { memmapError, show } from './errors';
+import { parsePyLiteral, PyTuple, pyRepr, PyValue } from './pyliteral';
+
+export { descrOf, parsePyLiteral, PyTuple, pyRepr };
+
+export const MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
+const ARRAY_ALIGN = 64;
+/** numpy leaves room to grow the first (C) or last (F) axis in place. */
+const GROWTH_AXIS_MAX_DIGITS = 21;
+/**
+ * Longest header read. numpy's default limit is 10000 bytes; larger headers
+ * (big structured dtypes) exist, so this allows more while still bounding what
+ * a damaged length field can make us allocate.
+ */
+export const MAX_HEADER_BYTES = 1 << 20;
+
+export type NpyVersion = [1, 0] | [2, 0] | [3, 0];
+
+/** What a header says. */
+export interface NpyHeader {
+  version: NpyVersion;
+  /** numpy's `descr` as written (a string for the dtypes memmap maps). */
+  descr: unknown;
+  fortranOrder: boolean;
+  shape: number[];
+  /** Byte offset of the data: magic + version + length field + header. */
+  dataOffset: number;
+  /** Size of the whole file, as given to the parser. */
+  fileSize: number;
+}
+
+const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);
+
+// ----- Header reading -----
+
+/** How long the fixed prefix is for a version: magic (6) + version (2) + length (2 or 4). */
+function prefixLength(major: number): number {
+  return major === 1 ? 10 : 12;
+}
+
+/**
+ * Checks the fixed prefix (magic, version, header length) from the first 12
+ * bytes of a file of `fileSize` bytes: all a reader needs to know how much to read.
+ */
+export function parseNpyPrefix(
+  bytes: Uint8Array,
+  fileSize: number,
+): { major: number; prefix: number; headerLength: number } {
+  if (bytes.length < 8 || fileSize < 8) {
+    throw memmapError('ERR_NPY_TRUNCATED', `the file is ${fileSize} bytes, too short for a .npy header (at least 10)`);
+  }
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw memmapError(
+        'ERR_NPY_BAD_MAGIC',
+        `not a .npy file: the first bytes are ${show(Buffer.from(bytes.subarray(0, 6)).toString('latin1'))}, expected "\\x93NUMPY"`,
+      );
+    }
+  }
+  const major = bytes[6];
+  const minor = bytes[7];
+  if (!((major === 1 || major === 2 || major === 3) && minor === 0)) {
+    throw memmapError(
+      'ERR_NPY_UNSUPPORTED_VERSION',
+      `.npy format version ${major}.${minor} is not one memmap reads (1.0, 2.0, 3.0)`,
+    );
+  }
+  const prefix = prefixLength(major);
+  if (bytes.length < prefix)
+    throw memmapError('ERR_NPY_TRUNCATED', `the file ends inside the .npy header length field (${fileSize} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw memmapError(
+      'ERR_NPY_BAD_HEADER',
+      `the .npy header says it is ${headerLength} bytes long, more than the ${MAX_HEADER_BYTES} bytes memmap reads`,
+    );
+  }
+  if (prefix + headerLength > fileSize) {
+    throw memmapError(
+      'ERR_NPY_TRUNCATED',
+      `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`,
+    );
+  }
+  return { major, prefix, headerLength };
+}
+
+/**
+ * Reads the header at the start of `bytes` (which may be just the first part
+ * of a file of `fileSize` bytes). Throws coded errors, never anything else.
+ */
+export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
+  const { major, prefix, headerLength } = parseNpyPrefix(bytes, fileSize);
+  if (prefix + headerLength > bytes.length) {
+    throw memmapError(
+      'ERR_NPY_TRUNCATED',
+      `the .npy header says it is ${headerLength} bytes long, past the end of the ${fileSize}-byte file`,
+    );
+  }
+  const raw = bytes.subarray(prefix, prefix + headerLength);
+  let text: string;
+  if (major === 3) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw bad('the version 3.0 header is not valid UTF-8');
+    }
+  } else {
+    text = Buffer.from(raw).toString('latin1');
+  }
+  const parsed = parsePyLiteral(text);
+  if (!(parsed instanceof Map)) throw bad(`the header is not a dict: ${show(text.slice(0, 200))}`);
+  const keys = [...parsed.keys()].map(String).sort();
+  if (keys.join() !== 'descr,fortran_order,shape' || parsed.size !== 3) {
+    throw bad(`the header dict has keys ${show(keys)}, expected exactly ["descr", "fortran_order", "shape"]`);
+  }
+  const shapeValue = parsed.get('shape');
+  if (!(shapeValue instanceof PyTuple) || !shapeValue.items.every((n) => typeof n === 'number' && n >= 0)) {
+    throw bad(
+      `shape is not a tuple of non-negative integers: ${show(shapeValue instanceof PyTuple ? shapeValue.items : shapeValue)}`,
+    );
+  }
+  const fortranOrder = parsed.get('fortran_order');
+  if (typeof fortranOrder !== 'boolean') throw bad(`fortran_order is not a bool: ${show(fortranOrder)}`);
+  return {
+    version: [major, 0] as NpyVersion,
+    descr: parsed.get('descr'),
+    fortranOrder,
+    shape: shapeValue.items as number[],
+    dataOffset: prefix + headerLength,
+    fileSize,
+  };
+}
+
+/** The dtype a header's descr names, or a coded error (object dtypes are refused). */
+export function descrToDType(descr: unknown): DType {
+  if ((typeof descr === 'string' || Array.isArray(descr)) && /'[<>|=]?O\d*'/.test(pyRepr(descr))) {
+    throw memmapError(
+      'ERR_NPY_OBJECT_DTYPE',
+      `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`,
+    );
+  }
+  if (Array.isArray(descr)) {
+    try {
+      return descrToRecord(descr, 'descr');
+    } catch (error) {
+      throw bad(
+        `descr ${pyRepr(descr).slice(0, 200)} is not a record dtype memmap understands: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (typeof descr !== 'string') throw bad(`descr ${show(descr)} is not a dtype`);
+  try {
+    return parseDType(descr, 'descr');
+  } catch {
+    throw bad(`descr ${show(descr)} is not a dtype memmap understands`);
+  }
+}
+
+// ----- Header writing -----
+
+/**
+ * The header numpy's `_write_array_header` writes for these values: sorted
+ * dict repr, room to grow the growth axis, padded with spaces and a newline so
+ * the data starts on a 64-byte boundary; the smallest version that fits, or
+ * `version`.
+ */
+export function npyHeaderBytes(
+  descr: PyValue,
+  fortranOrder: boolean,
+  shape: readonly number[],
+  version: NpyVersion | null = null,
+): Uint8Array {
+  let header = `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': ${pyRepr(new PyTuple([...shape]))}, }`;
+  if (shape.length > 0) {
+    const growth = String(shape[fortranOrder ? shape.length - 1 : 0]);
+    header += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - growth.length));
+  }
+  const wrap = (major: 1 | 2 | 3): Uint8Array | null => {
+    const latin1 = major !== 3;
+    if (latin1 && /[\u0100-\uffff]/.test(header)) return null;
+    const encoded = latin1 ? Buffer.from(header, 'latin1') : Buffer.from(header, 'utf8');
+    const prefix = prefixLength(major);
+    const withNewline = encoded.length + 1;
+    const padding = ARRAY_ALIGN - ((prefix + withNewline) % ARRAY_ALIGN);
+    const total = withNewline + padding;
+    if (major === 1 && total > 0xffff) return null;
+    const out = new Uint8Array(prefix + total);
+    out.set(MAGIC, 0);
+    out[6] = major;
+    out[7] = 0;
+    const view = new DataView(out.buffer);
+    if (major === 1) view.setUint16(8, total, true);
+    else view.setUint32(8, total, true);
+    out.set(encoded, prefix);
+    out.fill(0x20, prefix + encoded.length, out.length - 1);
+    out[out.length - 1] = 0x0a;
+    return out;
+  };
+  if (version !== null) {
+    const bytes = wrap(version[0]);
+    if (bytes === null) {
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `version ${show(version)} cannot hold this header (${header.length} characters${version[0] === 1 ? ', at most 65535 bytes' : ', latin-1 only'}): use [${version[0] === 1 ? 2 : 3}, 0]`,
+      );
+    }
+    return bytes;
+  }
+  return (wrap(1) ?? wrap(2) ?? wrap(3))!;
+}
+
+// ----- openMemmap -----
