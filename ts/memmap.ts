@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { binding, ReduceRequest, ReduceResult } from './binding';
+import { binding, Element, ReduceRequest, ReduceValue } from './binding';
 import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, elementView, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
@@ -313,6 +313,12 @@ function nativeAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'wr
 
 /** numpy's NaT: the smallest int64. */
 const NAT = -(2n ** 63n);
+
+/** The value of an integer reduction (datetime64/timedelta64 reduce as int64). */
+function intValue(result: ReduceValue | null): bigint {
+  if (result?.kind !== 'int') throw new Error(`memmap: expected an integer reduction, got ${result?.kind}`);
+  return result.value;
+}
 
 const closedError = () =>
   memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
@@ -702,6 +708,10 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#storage.closed = true;
     this.#closed = true;
     this.#drop();
+    // The closed map's address stays backed while its buffers are reachable
+    // (Node may still be using them): a closed Memmap does not keep them.
+    this.#storage.chunks.length = 0;
+    this.#storage.dataViews.length = 0;
     callNative(() => binding.close(this.#storage, this.#storage.handle));
   }
 
@@ -749,7 +759,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#checkOpen();
     const { row, littleEndian } = this.#dtype;
     // datetime64/timedelta64 reduce as their int64 counts (see #timeReduced).
-    const element = this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`;
+    const element = (this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`) as Element;
     return {
       op,
       element,
@@ -790,7 +800,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
    * truncate toward zero (numpy's integer division of a timedelta); datetime64
    * has min and max only (numpy: ufunc 'add' cannot add datetimes).
    */
-  #timeReduced(op: 'sum' | 'min' | 'max' | 'mean', [low, value]: (ReduceResult | null)[]): bigint {
+  #timeReduced(op: 'sum' | 'min' | 'max' | 'mean', [low, value]: (ReduceValue | null)[]): bigint {
     if (this.size === 0) {
       if (op === 'sum') return 0n;
       if (op === 'mean') return NAT;
@@ -799,19 +809,19 @@ export class Memmap implements Iterable<Scalar | Memmap> {
         `${op}() of an empty view (shape ${show(this.shape)}): the reduction has no identity`,
       );
     }
-    const smallest = BigInt(low!.int!);
+    const smallest = intValue(low);
     if (smallest === NAT || op === 'min') return smallest;
-    const result = BigInt(value!.int!);
+    const result = intValue(value);
     return op === 'mean' ? result / BigInt(this.size) : result;
   }
 
-  #reduceNow(op: ReduceRequest['op']): ReduceResult | null {
+  #reduceNow(op: ReduceRequest['op']): ReduceValue | null {
     const request = this.#reduceRequest(op);
     if (this.size === 0) return null;
     return callNative(() => binding.reduce(this.#storage.handle, request));
   }
 
-  async #reduceLater(op: ReduceRequest['op']): Promise<ReduceResult | null> {
+  async #reduceLater(op: ReduceRequest['op']): Promise<ReduceValue | null> {
     const request = this.#reduceRequest(op);
     if (this.size === 0) return null;
     return callNative(() => binding.reduceAsync(this.#storage.handle, request)).catch((error: unknown) => {
@@ -820,7 +830,7 @@ export class Memmap implements Iterable<Scalar | Memmap> {
   }
 
   /** The native result in numpy's result type for this dtype. */
-  #reduced(result: ReduceResult | null, op: ReduceRequest['op']): Scalar {
+  #reduced(result: ReduceValue | null, op: ReduceRequest['op']): Scalar {
     if (result === null) {
       if (op === 'sum') return this.#dtype.row.kind === 'c' ? { re: 0, im: 0 } : this.#dtype.row.kind === 'f' ? 0 : 0n;
       throw memmapError(
@@ -830,23 +840,20 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     }
     switch (result.kind) {
       case 'bool':
-        return result.bool!;
       case 'float':
-        return result.float!;
+        return result.value;
       case 'complex':
-        return { re: result.float!, im: result.imag! };
-      default: {
-        const value = BigInt(result.int!);
+        return { re: result.re, im: result.im };
+      case 'int':
         // Sums are int64/uint64 as in numpy; min/max keep the dtype (number below 64 bits).
-        return op === 'sum' || this.itemsize === 8 ? value : Number(value);
-      }
+        return op === 'sum' || this.itemsize === 8 ? result.value : Number(result.value);
     }
   }
 
-  #meanOf(sum: ReduceResult | null): number | Complex {
+  #meanOf(sum: ReduceValue | null): number | Complex {
     if (sum === null) return this.#dtype.row.kind === 'c' ? { re: NaN, im: NaN } : NaN;
-    if (sum.kind === 'complex') return { re: sum.float! / this.size, im: sum.imag! / this.size };
-    return (sum.kind === 'float' ? sum.float! : Number(sum.int!)) / this.size;
+    if (sum.kind === 'complex') return { re: sum.re / this.size, im: sum.im / this.size };
+    return Number(sum.value) / this.size;
   }
 
   #drop(): void {
