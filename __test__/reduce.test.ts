@@ -1,7 +1,7 @@
 /** Native reductions against numpy: every dtype, strided views, NaN, empty views, async. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { memmap, Memmap } from '../ts/index';
+import { DTypeLike, memmap, Memmap } from '../ts/index';
 import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
 
 const dir = tempDir();
@@ -62,6 +62,31 @@ describe('reductions', () => {
     outcomes.forEach((outcome, i) => expect([expected[i], 'ERR_MEMMAP_CLOSED']).toContainEqual(outcome));
     await expect(view.sumAsync()).rejects.toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
   });
+
+  const record: DTypeLike = [
+    ['a', '<i4'],
+    ['b', '<f8'],
+  ];
+  test.each<[DTypeLike]>([['S5'], ['U3'], ['V4'], [record]])(
+    'dtype %j has no reductions: ERR_MEMMAP_INVALID_DTYPE naming it, sync and async, even when empty',
+    async (dtype) => {
+      const p = join(dir, 'no-reduction.bin');
+      writeFileSync(p, Buffer.alloc(60));
+      const fp = memmap(p, { dtype, mode: 'r' });
+      const refused = expect.objectContaining({
+        name: 'TypeError',
+        code: 'ERR_MEMMAP_INVALID_DTYPE',
+        message: expect.stringContaining(fp.dtype),
+      });
+      for (const view of [fp, fp.slice('0:0')]) {
+        for (const op of ['sum', 'min', 'max', 'mean'] as const) {
+          expect(() => view[op]()).toThrow(refused);
+          await expect(view[`${op}Async`]()).rejects.toEqual(refused);
+        }
+      }
+      fp.close();
+    },
+  );
 
   test('64-bit integer sums wrap as numpy int64 does, and stay exact as bigint', () => {
     const p = join(dir, 'i8.bin');

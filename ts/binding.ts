@@ -8,6 +8,30 @@ import { familySync } from './libc';
 // The binding's types are the ones napi-rs generates from the Rust doc comments.
 export type Binding = typeof import('../native/index');
 export type { Advice, Element, Handle, Mode, ReduceOp, ReduceRequest, ReduceValue } from '../native/index';
+import type { Element } from '../native/index';
+
+/** The element kinds the native reductions take: every `Element`, each once (the type checks both). */
+const ELEMENTS: Readonly<Record<Element, true>> = {
+  b1: true,
+  i1: true,
+  u1: true,
+  i2: true,
+  u2: true,
+  i4: true,
+  u4: true,
+  i8: true,
+  u8: true,
+  f2: true,
+  f4: true,
+  f8: true,
+  c8: true,
+  c16: true,
+};
+
+/** Whether the native reductions take elements of numpy's kind + itemsize `code` (`'f4'`). */
+export function isElement(code: string): code is Element {
+  return Object.hasOwn(ELEMENTS, code);
+}
 
 function load(): Binding {
   try {

@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { binding, Element, ReduceRequest, ReduceValue } from './binding';
+import { binding, isElement, ReduceRequest, ReduceValue } from './binding';
 import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, elementView, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
@@ -759,7 +759,13 @@ export class Memmap implements Iterable<Scalar | Memmap> {
     this.#checkOpen();
     const { row, littleEndian } = this.#dtype;
     // datetime64/timedelta64 reduce as their int64 counts (see #timeReduced).
-    const element = (this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`) as Element;
+    const element = this.#isTime() ? 'i8' : `${row.kind}${row.itemsize}`;
+    if (!isElement(element)) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_DTYPE',
+        `${op === 'fsum' ? 'mean' : op}() is not defined for dtype ${show(this.dtype)}: reductions take bool, integer, float and complex dtypes`,
+      );
+    }
     return {
       op,
       element,

@@ -167,6 +167,29 @@ mod tests {
     }
 
     #[test]
+    fn every_binding_code_is_listed_once() {
+        // Exhaustive: a new `Code` fails to compile here until it is given an
+        // index, and then this test until it is in `Code::BINDING`.
+        fn index(code: Code) -> Option<usize> {
+            match code {
+                Code::Core(_) => None,
+                Code::InvalidArg => Some(0),
+                Code::InvalidDtype => Some(1),
+                Code::Closed => Some(2),
+                Code::ExternalBuffersRefused => Some(3),
+                Code::BufferFailed => Some(4),
+            }
+        }
+        let mut seen = [false; Code::BINDING.len()];
+        for code in Code::BINDING {
+            let i = index(code).expect("a core code in Code::BINDING");
+            assert!(i < seen.len() && !seen[i], "{code:?}");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+
+    #[test]
     fn codes_are_distinct_stable_names() {
         let codes = error_codes();
         let mut sorted = codes.clone();
