@@ -19,7 +19,15 @@ module.exports = {
       testEnvironment: 'node',
       roots: ['<rootDir>/__test__'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/__test__/pure/'],
+      testPathIgnorePatterns: ['/__test__/pure/', '/__test__/soak/'],
+      transform,
+    },
+    {
+      // Long runs (npm run soak): not part of npm test; .ci/run runs them too.
+      displayName: 'soak',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/__test__/soak'],
+      testMatch: ['**/*.test.ts'],
       transform,
     },
   ],

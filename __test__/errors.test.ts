@@ -5,7 +5,11 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { memmap, openMemmap, MemmapOptions } from '../ts/index';
+import { Advice, binding, Mode, ReduceRequest } from '../ts/binding';
+import { ERROR_CLASSES, ErrorCode, fromNative } from '../ts/errors';
 import { tempDir } from './helpers';
 
 const dir = tempDir();
@@ -287,5 +291,101 @@ describe('misuse of an open map', () => {
     expect(fp.slice(':, 1:2').toArray()).toEqual([[0], [0], [0]]);
     be.close();
     fp.close();
+  });
+});
+
+describe('codes from the native binding, as data', () => {
+  const raw = (call: () => unknown): { code?: unknown; message?: unknown } => {
+    try {
+      call();
+    } catch (error) {
+      return error as { code?: unknown; message?: unknown };
+    }
+    throw new Error('expected a throw');
+  };
+
+  test('every code Rust can produce is in ERROR_CLASSES, with its class', () => {
+    const codes = binding.errorCodes();
+    expect(codes.length).toBeGreaterThanOrEqual(19);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const code of codes) {
+      expect([code, Object.hasOwn(ERROR_CLASSES, code)]).toEqual([code, true]);
+      const converted = fromNative(Object.assign(new Error('from Rust'), { code }));
+      expect(converted).toBeInstanceOf(ERROR_CLASSES[code as ErrorCode]);
+      expect(converted).toEqual(expect.objectContaining({ code, message: 'from Rust' }));
+    }
+    // The classes of the codes whose class carries meaning.
+    expect(ERROR_CLASSES.ERR_MEMMAP_INVALID_ARG).toBe(TypeError);
+    expect(ERROR_CLASSES.ERR_MEMMAP_INVALID_DTYPE).toBe(TypeError);
+    expect(ERROR_CLASSES.ERR_MEMMAP_TOO_LARGE).toBe(RangeError);
+    expect(ERROR_CLASSES.ERR_MEMMAP_CLOSED).toBe(Error);
+  });
+
+  test('the native side sets error.code itself; the message carries no code to parse', () => {
+    const missingError = raw(() => binding.open({}, missing, 'r', 0, null, 1, 2 ** 32));
+    expect(missingError.code).toBe('ERR_MEMMAP_FILE_NOT_FOUND');
+    expect(missingError.message).toMatch(/^file '.*missing\.bin' does not exist/);
+    const badOffset = raw(() => binding.open({}, existing, 'r', -1, null, 1, 2 ** 32));
+    expect(badOffset).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+    const converted = fromNative(badOffset);
+    expect(converted).toBeInstanceOf(TypeError);
+    expect(converted).toEqual(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/offset .* -1/) }),
+    );
+  });
+
+  test("napi-rs's own argument errors (a call from outside the package) become ERR_MEMMAP_INVALID_ARG", () => {
+    for (const call of [
+      () => binding.open({}, existing, 'readonly' as Mode, 0, null, 1, 2 ** 32), // an alias: TypeScript parses those
+      () => binding.open({}, existing, 'r', '0' as unknown as number, null, 1, 2 ** 32),
+      () => binding.advise(0, 'often' as Advice, 0, 0),
+    ]) {
+      const error = raw(call);
+      expect(typeof error.code).toBe('string');
+      expect(error.code).not.toMatch(/^ERR_/);
+      const converted = fromNative(error);
+      expect(converted).toBeInstanceOf(TypeError);
+      expect(converted).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+    }
+    // A code that is neither ours nor napi-rs's is left alone, as is a prototype key.
+    for (const code of ['ECONNRESET', '__proto__', 'toString']) {
+      const error = Object.assign(new Error('x'), { code });
+      expect(fromNative(error)).toBe(error);
+    }
+  });
+
+  test('async rejections carry codes too: raw from the binding, and with their class from the API', async () => {
+    const path = join(dir, 'async-codes.bin');
+    const owner = {};
+    const handle = binding.open(owner, path, 'w+', 0, 1 << 24, 1, 2 ** 32);
+    const request: ReduceRequest = {
+      op: 'sum',
+      element: 'u1',
+      littleEndian: true,
+      byteOffset: 0,
+      shape: [1 << 24],
+      strides: [1],
+    };
+    // Every thread of the pool busy first, so that the tasks below start
+    // after close(), whatever the machine's speed.
+    const busy = () =>
+      Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, () =>
+        promisify(pbkdf2)('x', 'y', 20000, 32, 'sha256'),
+      );
+    let blockers = busy();
+    const pending = binding.reduceAsync(handle, request).catch((e: unknown) => e);
+    const flushing = binding.flushAsync(handle, 0, 1 << 24).catch((e: unknown) => e);
+    binding.close(owner, handle);
+    await Promise.all(blockers);
+    expect(await pending).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+    expect(await flushing).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+    const fp = memmap(path, { dtype: 'uint8', mode: 'r' });
+    blockers = busy();
+    const sum = fp.sumAsync().catch((e: unknown) => e);
+    fp.close();
+    await Promise.all(blockers);
+    const error = await sum;
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
   });
 });

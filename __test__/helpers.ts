@@ -57,12 +57,16 @@ export function toJson(value: unknown): unknown {
 }
 
 /** Runs a Node script in a child process (so a crash is a failure, not the end of jest). */
-export function runNode(script: string, options: { args?: string[]; env?: Record<string, string> } = {}) {
+export function runNode(
+  script: string,
+  options: { args?: string[]; env?: Record<string, string>; timeout?: number } = {},
+) {
   return spawnSync(process.execPath, [...(options.args ?? []), '-e', script], {
     encoding: 'utf8',
     cwd: ROOT,
     env: { ...process.env, ...options.env },
-    timeout: 120000,
+    // Generous: a child's verdict is what it prints, never how fast it ran.
+    timeout: options.timeout ?? 300000,
   });
 }
 

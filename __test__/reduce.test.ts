@@ -1,7 +1,7 @@
 /** Native reductions against numpy: every dtype, strided views, NaN, empty views, async. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { memmap, Memmap } from '../ts/index';
+import { DTypeLike, memmap, Memmap } from '../ts/index';
 import { describeNumpy, pythonJson, tempDir, toJson } from './helpers';
 
 const dir = tempDir();
@@ -49,15 +49,44 @@ describe('reductions', () => {
     fp.close();
   });
 
-  test('async reductions give the same values and outlive close()', async () => {
+  test('async reductions give the same values; in flight during close(), the value or ERR_MEMMAP_CLOSED', async () => {
     const fp = memmap(path, { dtype: 'float64', mode: 'r' });
     const view = fp.slice('3:');
-    const pending = [view.sumAsync(), view.minAsync(), view.maxAsync(), view.meanAsync()];
+    const expected = [view.sum(), view.min(), view.max(), view.mean()];
+    expect(await Promise.all([view.sumAsync(), view.minAsync(), view.maxAsync(), view.meanAsync()])).toEqual(expected);
+    const pending = [view.sumAsync(), view.minAsync(), view.maxAsync(), view.meanAsync()].map((p) =>
+      p.catch((error: { code?: string }) => error.code),
+    );
     fp.close();
-    const values = await Promise.all(pending);
-    expect(values.length).toBe(4); // values may read zeros after close; what matters is no crash
+    const outcomes = await Promise.all(pending);
+    outcomes.forEach((outcome, i) => expect([expected[i], 'ERR_MEMMAP_CLOSED']).toContainEqual(outcome));
     await expect(view.sumAsync()).rejects.toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
   });
+
+  const record: DTypeLike = [
+    ['a', '<i4'],
+    ['b', '<f8'],
+  ];
+  test.each<[DTypeLike]>([['S5'], ['U3'], ['V4'], [record]])(
+    'dtype %j has no reductions: ERR_MEMMAP_INVALID_DTYPE naming it, sync and async, even when empty',
+    async (dtype) => {
+      const p = join(dir, 'no-reduction.bin');
+      writeFileSync(p, Buffer.alloc(60));
+      const fp = memmap(p, { dtype, mode: 'r' });
+      const refused = expect.objectContaining({
+        name: 'TypeError',
+        code: 'ERR_MEMMAP_INVALID_DTYPE',
+        message: expect.stringContaining(fp.dtype),
+      });
+      for (const view of [fp, fp.slice('0:0')]) {
+        for (const op of ['sum', 'min', 'max', 'mean'] as const) {
+          expect(() => view[op]()).toThrow(refused);
+          await expect(view[`${op}Async`]()).rejects.toEqual(refused);
+        }
+      }
+      fp.close();
+    },
+  );
 
   test('64-bit integer sums wrap as numpy int64 does, and stay exact as bigint', () => {
     const p = join(dir, 'i8.bin');

@@ -9,71 +9,104 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** madvise(2) hints. */
+export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
+
 /** `madvise` of a byte range. */
-export declare function advise(handle: number, advice: string, start: number, len: number): void
+export declare function advise(handle: Handle, advice: Advice, start: number, len: number): void
 
 /**
  * The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
  * created on first use: creating it at open would make V8 count the whole map
  * as allocated memory and collect garbage for nothing.
  */
-export declare function buffer(handle: number, index: number): ArrayBuffer
+export declare function buffer(handle: Handle, index: number): ArrayBuffer
 
 /** Mapped bytes. */
-export declare function byteLength(handle: number): number
+export declare function byteLength(handle: Handle): number
 
 /**
  * Flushes, detaches every ArrayBuffer handed out, and releases the file and
- * the handle (and `owner`'s hold on it). Pages a buffer's backing store may
- * still point at (a Node-API async operation that captured a view) are
- * swapped for zero pages until that buffer is collected. A handle that names
- * no map is a no-op.
+ * the handle (and `owner`'s hold on it). The address range stays backed by
+ * zero pages while any buffer object or backing store handed out, or a task,
+ * may still use it. A handle that names no map is a no-op.
  */
-export declare function close(owner: object, handle: number): void
-
-/** `msync` of a byte range, then `fdatasync` if the map grew the file. */
-export declare function flush(handle: number, start: number, len: number): void
+export declare function close(owner: object, handle: Handle): void
 
 /**
- * The same flush on the thread pool. The task holds the mapping until it
- * ends, so `close()` meanwhile cannot pull the pages from under it.
+ * The element kind a reduction reads: numpy's kind + itemsize code, as in a
+ * dtype's `str` without the byte order (`'f4'`, `'c16'`).
  */
-export declare function flushAsync(handle: number, start: number, len: number): Promise<void>
+export type Element = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'f2' | 'f4' | 'f8' | 'c8' | 'c16'
 
-/** How many mappings this process holds, and the most it may hold. */
+/**
+ * Every code an error from this binding can carry (`error.code`): each
+ * core failure kind's and the binding's own.
+ */
+export declare function errorCodes(): Array<string>
+
+/** `msync` of a byte range, then `fdatasync` if the map grew the file. */
+export declare function flush(handle: Handle, start: number, len: number): void
+
+/**
+ * The same flush on the thread pool. It holds the mapping until it ends; it
+ * rejects with ERR_MEMMAP_CLOSED if `close()` came first (close flushed).
+ */
+export declare function flushAsync(handle: Handle, start: number, len: number): Promise<void>
+
+/**
+ * A map's handle as JavaScript holds it: an integer below 2^52 (exact as a
+ * number) that names one map in this thread, and never another.
+ */
+export type Handle = number
+
+/**
+ * How many mappings this process holds (closed ones whose address is still
+ * kept for a buffer included), and the most it may hold.
+ */
 export declare function liveMaps(): Array<number>
+
+/** numpy's four modes, in numpy's spelling (TypeScript parses the aliases). */
+export type Mode = 'r' | 'r+' | 'w+' | 'c'
 
 /**
  * Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
- * would for `mode`, and returns its handle. `byteLength` absent means the rest
+ * would for `mode`, and returns its handle: an integer below 2^52 that no
+ * later map in this thread is ever given. `byteLength` absent means the rest
  * of the file, in whole `itemSize` items. `owner`, the object that stands for
  * the map in JavaScript, releases it if collected without `close()`.
  */
-export declare function open(owner: object, file: string | number, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): number
+export declare function open(owner: object, file: string | number, mode: Mode, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): Handle
 
 /**
  * Copies the bytes at byte `start` into `target` (one element's worth, a
  * scratch buffer the caller reuses): a read that creates no ArrayBuffer over
  * the whole chunk and allocates nothing.
  */
-export declare function peek(handle: number, start: number, target: Buffer): void
+export declare function peek(handle: Handle, start: number, target: Buffer): void
 
 /** Writes `bytes` (one element) at byte `start`. */
-export declare function poke(handle: number, start: number, bytes: Buffer): void
+export declare function poke(handle: Handle, start: number, bytes: Buffer): void
 
 /**
  * `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
  * min/max of an empty view.
  */
-export declare function reduce(handle: number, request: ReduceRequest): ReduceResult | null
+export declare function reduce(handle: Handle, request: ReduceRequest): ReduceValue | null
 
-/** The same reduction on the thread pool; the task holds the mapping. */
-export declare function reduceAsync(handle: number, request: ReduceRequest): Promise<ReduceResult | null>
+/**
+ * The same reduction on the thread pool; the task holds the mapping, and
+ * rejects with ERR_MEMMAP_CLOSED if `close()` came before it ended.
+ */
+export declare function reduceAsync(handle: Handle, request: ReduceRequest): Promise<ReduceValue | null>
 
-/** What to reduce: the op, numpy's kind+size code, byte order, and the view. */
+/** numpy's reductions, as the kernels know them. */
+export type ReduceOp = 'sum' | 'fsum' | 'min' | 'max'
+
+/** What to reduce: the op, the element kind, byte order, and the view. */
 export interface ReduceRequest {
-  op: string
-  element: string
+  op: ReduceOp
+  element: Element
   littleEndian: boolean
   byteOffset: number
   shape: Array<number>
@@ -81,16 +114,14 @@ export interface ReduceRequest {
 }
 
 /**
- * A reduction's value: `int` (a decimal string, for 64-bit exactness),
- * `float`, or `float` + `imag` for complex; `bool` for bool min/max.
+ * A reduction's value, in numpy's result type: 64-bit integers as BigInt
+ * (exact), floats as numbers, complex as two numbers, bool for bool min/max.
  */
-export interface ReduceResult {
-  kind: string
-  int?: string
-  float?: number
-  imag?: number
-  bool?: boolean
-}
+export type ReduceValue =
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'int'; value: bigint }
+  | { kind: 'float'; value: number }
+  | { kind: 'complex'; re: number; im: number }
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

@@ -835,16 +835,21 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Advice = nativeBinding.Advice
 module.exports.advise = nativeBinding.advise
 module.exports.buffer = nativeBinding.buffer
 module.exports.byteLength = nativeBinding.byteLength
 module.exports.close = nativeBinding.close
+module.exports.Element = nativeBinding.Element
+module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flush = nativeBinding.flush
 module.exports.flushAsync = nativeBinding.flushAsync
 module.exports.liveMaps = nativeBinding.liveMaps
+module.exports.Mode = nativeBinding.Mode
 module.exports.open = nativeBinding.open
 module.exports.peek = nativeBinding.peek
 module.exports.poke = nativeBinding.poke
 module.exports.reduce = nativeBinding.reduce
 module.exports.reduceAsync = nativeBinding.reduceAsync
+module.exports.ReduceOp = nativeBinding.ReduceOp
 module.exports.simulateExternalBufferRefusal = nativeBinding.simulateExternalBufferRefusal

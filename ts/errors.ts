@@ -1,7 +1,7 @@
 /**
  * Every error memmap throws, in one place: the stable codes, the class each
  * code is thrown as, and the conversion of errors that come from the native
- * binding (whose messages start with their code, `ERR_MEMMAP_...: text`).
+ * binding (which carry their code as `error.code`, set by Rust).
  */
 
 /** The stable codes, with the error class each is thrown as. */
@@ -86,17 +86,39 @@ function safeJson(value: object): string {
   }
 }
 
-const NATIVE_CODE = /^(ERR_[A-Z0-9_]+): ([\s\S]*)$/;
+/**
+ * The codes napi-rs itself gives an argument it cannot convert (a call into
+ * the binding from outside this package's TypeScript, which never sends one).
+ */
+const NAPI_ARGUMENT_CODES: ReadonlySet<string> = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'DateExpected',
+  'ArrayBufferExpected',
+]);
 
-/** Converts an error thrown by the native binding into a coded error. */
+/**
+ * Converts an error thrown (or a rejection) by the native binding into a coded
+ * error of the class ERROR_CLASSES gives its code. Anything else is returned
+ * as is.
+ */
 export function fromNative(error: unknown): unknown {
   // Not `instanceof Error`: errors made by native code belong to the main
   // realm, and under jest (one realm per test file) that check fails.
-  const message = (error as { message?: unknown } | null)?.message;
-  if (typeof message !== 'string') return error;
-  const match = NATIVE_CODE.exec(message);
-  if (match === null || !(match[1] in ERROR_CLASSES)) return error;
-  return memmapError(match[1] as ErrorCode, match[2]);
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || typeof message !== 'string') return error;
+  if (Object.hasOwn(ERROR_CLASSES, code)) return memmapError(code as ErrorCode, message);
+  if (NAPI_ARGUMENT_CODES.has(code)) {
+    return memmapError('ERR_MEMMAP_INVALID_ARG', `invalid argument to the native binding: ${message}`, error);
+  }
+  return error;
 }
 
 /** Runs a native call, converting what it throws. */

@@ -6,7 +6,7 @@
  * for the `*Async` forms, off it.
  */
 import { Accessor } from './access';
-import type { ReduceRequest, ReduceResult } from './binding';
+import type { ReduceRequest, ReduceValue } from './binding';
 import { Complex, NAT, Scalar } from './dtype';
 import { memmapError, show } from './errors';
 import { FileStorage } from './storage';
@@ -17,7 +17,7 @@ export type Reduction = 'sum' | 'min' | 'max' | 'mean';
 /** The native reductions one numpy reduction is made of, and how their results become numpy's value. */
 interface Plan {
   readonly requests: readonly ReduceRequest[];
-  finish(results: readonly (ReduceResult | null)[]): Scalar;
+  finish(results: readonly (ReduceValue | null)[]): Scalar;
 }
 
 /** numpy's `a.sum()`, `a.min()`, ... over the whole view, on this thread. */
@@ -66,7 +66,7 @@ function emptyError(view: Accessor, op: string): Error {
 }
 
 /** The native result in numpy's result type for this dtype. */
-function reduced(view: Accessor, result: ReduceResult | null, op: Reduction): Scalar {
+function reduced(view: Accessor, result: ReduceValue | null, op: Reduction): Scalar {
   const { kind } = view.dtype.row;
   if (result === null) {
     if (op === 'sum') return kind === 'c' ? { re: 0, im: 0 } : kind === 'f' ? 0 : 0n;
@@ -74,25 +74,22 @@ function reduced(view: Accessor, result: ReduceResult | null, op: Reduction): Sc
   }
   switch (result.kind) {
     case 'bool':
-      return result.bool!;
     case 'float':
-      return result.float!;
+      return result.value;
     case 'complex':
-      return { re: result.float!, im: result.imag! };
-    default: {
-      const value = BigInt(result.int!);
+      return { re: result.re, im: result.im };
+    case 'int':
       // Sums are int64/uint64 as in numpy; min/max keep the dtype (number below 64 bits).
-      return op === 'sum' || view.dtype.itemsize === 8 ? value : Number(value);
-    }
+      return op === 'sum' || view.dtype.itemsize === 8 ? result.value : Number(result.value);
   }
 }
 
 /** numpy's mean: the float64 sum over the count (NaN for an empty view). */
-function meanOf(view: Accessor, sum: ReduceResult | null): number | Complex {
+function meanOf(view: Accessor, sum: ReduceValue | null): number | Complex {
   const n = view.size;
   if (sum === null) return view.dtype.row.kind === 'c' ? { re: NaN, im: NaN } : NaN;
-  if (sum.kind === 'complex') return { re: sum.float! / n, im: sum.imag! / n };
-  return (sum.kind === 'float' ? sum.float! : Number(sum.int!)) / n;
+  if (sum.kind === 'complex') return { re: sum.re / n, im: sum.im / n };
+  return Number(sum.value) / n;
 }
 
 /**
@@ -119,10 +116,16 @@ function timePlan(view: Accessor, op: Reduction, request: (native: ReduceRequest
         if (op === 'mean') return NAT;
         throw emptyError(view, op);
       }
-      const smallest = BigInt(low!.int!);
+      const smallest = intValue(low);
       if (smallest === NAT || op === 'min') return smallest;
-      const result = BigInt(value!.int!);
+      const result = intValue(value);
       return op === 'mean' ? result / BigInt(view.size) : result;
     },
   };
+}
+
+/** The value of an integer reduction (datetime64/timedelta64 reduce as int64). */
+function intValue(result: ReduceValue | null): bigint {
+  if (result?.kind !== 'int') throw new Error(`memmap: expected an integer reduction, got ${result?.kind}`);
+  return result.value;
 }

@@ -11,7 +11,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { readlinkSync } from 'node:fs';
-import { binding, ReduceRequest, ReduceResult } from './binding';
+import { binding, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
 
@@ -171,11 +171,11 @@ export class FileStorage implements Storage {
     callNative(() => binding.advise(this.handle, advice, start, length));
   }
 
-  reduce(request: ReduceRequest): ReduceResult | null {
+  reduce(request: ReduceRequest): ReduceValue | null {
     return callNative(() => binding.reduce(this.handle, request));
   }
 
-  async reduceAsync(request: ReduceRequest): Promise<ReduceResult | null> {
+  async reduceAsync(request: ReduceRequest): Promise<ReduceValue | null> {
     return callNative(() => binding.reduceAsync(this.handle, request)).catch((error: unknown) => {
       throw fromNative(error);
     });
@@ -184,6 +184,10 @@ export class FileStorage implements Storage {
   /** Flushes, detaches every ArrayBuffer handed out, and releases the file. */
   close(): void {
     this.closed = true;
+    // The closed map's address stays backed while its buffers are reachable
+    // (Node may still be using them): a closed storage does not keep them.
+    this.#chunks.length = 0;
+    this.#dataViews.length = 0;
     callNative(() => binding.close(this, this.handle));
   }
 }

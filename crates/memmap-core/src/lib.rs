@@ -41,8 +41,8 @@ use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
 
-/// numpy's four modes. Parsed once, from numpy's spelling, at the JavaScript
-/// boundary; from there on, what a map may do follows from this type.
+/// numpy's four modes. numpy's spellings are parsed once, in TypeScript; from
+/// there on, what a map may do follows from this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `'r'`: an existing file, never changed. Mapped privately (copy-on-write)
@@ -58,17 +58,6 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Parses numpy's spellings: `r`, `r+`, `w+`, `c` and the long aliases.
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text {
-            "r" | "readonly" => Some(Mode::ReadOnly),
-            "r+" | "readwrite" => Some(Mode::ReadWrite),
-            "w+" | "write" => Some(Mode::Create),
-            "c" | "copyonwrite" => Some(Mode::CopyOnWrite),
-            _ => None,
-        }
-    }
-
     /// Whether the file itself may change (and so be opened for writing).
     pub fn writes_file(self) -> bool {
         matches!(self, Mode::ReadWrite | Mode::Create)
@@ -111,19 +100,6 @@ pub enum Advice {
     Sequential,
     WillNeed,
     DontNeed,
-}
-
-impl Advice {
-    pub fn parse(text: &str) -> Option<Advice> {
-        match text {
-            "normal" => Some(Advice::Normal),
-            "random" => Some(Advice::Random),
-            "sequential" => Some(Advice::Sequential),
-            "willneed" => Some(Advice::WillNeed),
-            "dontneed" => Some(Advice::DontNeed),
-            _ => None,
-        }
-    }
 }
 
 /// Live mappings in this process, against the kernel's `vm.max_map_count`:

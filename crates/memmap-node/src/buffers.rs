@@ -1,0 +1,312 @@
+//! Maps as this thread's JavaScript holds them: the table of open maps, the
+//! external ArrayBuffers over each, and how long a closed map's address range
+//! stays backed.
+//!
+//! # Placeholder lifetime
+//!
+//! `close()` detaches every ArrayBuffer it handed out and lets go of the file
+//! at once. If any buffer may still be in use, the pages are first swapped for
+//! anonymous zero pages (the placeholder), so that whoever still holds the
+//! address reads zeros and writes into throw-away memory instead of faulting.
+//! The placeholder must stay until nothing can use the address, and each
+//! buffer holds two shares of the mapping for that:
+//!
+//! - one owned by the buffer's backing store, released when V8 frees it.
+//!   Detaching drops the ArrayBuffer's own reference to the backing store, so
+//!   on its own this share goes one event-loop turn after `close()`, while
+//!   Node's thread pool (zlib, crypto, fs, a socket write) may still hold the
+//!   raw pointer: that was a SIGSEGV;
+//! - one owned by the ArrayBuffer *object* (`napi_add_finalizer`), released
+//!   when the object is collected. Every Node API that works on a buffer off
+//!   the main thread keeps the buffer object alive (its request object holds
+//!   the TypedArray, which holds the ArrayBuffer) until it completes.
+//!
+//! The pages are unmapped when both shares (and the table's, and any async
+//! task's) are gone.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use memmap_core::Mapping;
+use napi::bindgen_prelude::{Env, Object, ToNapiValue, TypeName, ValueType};
+use napi::{sys, JsValue};
+
+use crate::errors::{closed_error, coded, to_js_error, Code, Result};
+use crate::handles::{Handle, Handles};
+
+/// One mapped byte range of a file, as this thread's JavaScript holds it.
+pub struct NativeMap {
+    pub mapping: Arc<Mapping>,
+    /// Bytes per ArrayBuffer: the runtime's limit (2^32 on Node 20), so a map
+    /// past it is covered by several buffers over disjoint ranges.
+    chunk_bytes: usize,
+    /// A weak reference to the ArrayBuffer handed out for each chunk, if any:
+    /// what `close()` detaches. Never two live buffers over the same bytes.
+    buffers: Vec<Option<sys::napi_ref>>,
+}
+
+// A handle's 52 bits travel as the pointer-sized data of the owner's finalizer.
+const _: () = assert!(usize::BITS >= 64, "handles need 64-bit pointers");
+
+thread_local! {
+    /// This thread's maps. Thread-local because each worker thread is its own
+    /// JavaScript realm with its own maps. Never borrowed across a Node-API
+    /// call, which may run finalizers.
+    static MAPS: RefCell<Handles<NativeMap>> = RefCell::new(Handles::default());
+}
+
+/// When set, behave as a runtime that refuses external buffers (Electron's V8
+/// sandbox) so the refusal path can be tested without Electron.
+pub static REFUSE_EXTERNAL_BUFFERS: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` on the map `handle` names; ERR_MEMMAP_CLOSED if it names none.
+pub fn with_map<R>(handle: Handle, f: impl FnOnce(&mut NativeMap) -> Result<R>) -> Result<R> {
+    MAPS.with_borrow_mut(|maps| f(maps.get_mut(handle).ok_or_else(closed_error)?))
+}
+
+/// A share of the mapping `handle` names, for a call that outlives the borrow.
+pub fn mapping_of(handle: Handle) -> Result<Arc<Mapping>> {
+    with_map(handle, |map| Ok(map.mapping.clone()))
+}
+
+/// Puts a freshly opened mapping in the table and ties it to `owner`, the
+/// object that stands for the map in JavaScript: collected without `close()`,
+/// it releases the map.
+pub fn register(env: &Env, owner: &Object, mapping: Mapping, chunk_bytes: usize) -> Result<Handle> {
+    let chunks = mapping.len().div_ceil(chunk_bytes);
+    let map = NativeMap {
+        mapping: Arc::new(mapping),
+        chunk_bytes,
+        buffers: vec![None; chunks],
+    };
+    let handle = MAPS.with_borrow_mut(|maps| maps.insert(map)).map_err(|_| {
+        coded(
+            Code::Core(memmap_core::ErrorKind::TooManyMaps),
+            "too many maps are open in this thread (2^20): call close() on maps you no longer need",
+        )
+    })?;
+    // SAFETY: `owner` is a live object of this env, the data is the handle's
+    // bits (nothing to free), and no wrap is asked back (`result` null).
+    let status = unsafe {
+        sys::napi_wrap(
+            env.raw(),
+            owner.raw(),
+            handle.to_bits() as usize as *mut c_void,
+            Some(release_collected),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok {
+        let _ = close(env, owner, handle);
+        return Err(coded(
+            Code::InvalidArg,
+            format!("owner cannot hold a map (napi status {status})"),
+        ));
+    }
+    Ok(handle)
+}
+
+/// Finalizer of an owner collected without `close()`: lets go of its map.
+/// Never panics (a panic here would abort the process): at a worker's teardown
+/// the table may be gone already, and then the map goes with it.
+unsafe extern "C" fn release_collected(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    let handle = f64::from_bits(data as usize as u64);
+    let map = MAPS
+        .try_with(|maps| maps.try_borrow_mut().ok().and_then(|mut maps| maps.remove(handle)))
+        .ok()
+        .flatten();
+    if let Some(map) = map {
+        drop_references(env, map.buffers, false);
+    }
+}
+
+/// Flushes, detaches every ArrayBuffer handed out, and releases the file and
+/// the handle (and `owner`'s hold on it). If a buffer or a task still holds a
+/// share, the pages are swapped for the placeholder (see the module docs). A
+/// handle that names no map is a no-op.
+pub fn close(env: &Env, owner: &Object, handle: Handle) -> Result<()> {
+    let mut wrapped = ptr::null_mut();
+    // SAFETY: `owner` is a live object of this env; removing its wrap cancels
+    // `release_collected`, whose data (a number) needs no freeing. An owner
+    // without a wrap is left as is (the call fails harmlessly).
+    unsafe { sys::napi_remove_wrap(env.raw(), owner.raw(), &mut wrapped) };
+    let Some(map) = MAPS.with_borrow_mut(|maps| maps.remove(handle)) else {
+        return Ok(());
+    };
+    drop_references(env.raw(), map.buffers, true);
+    // Only the table holds the mapping when no buffer or task does.
+    let shared = Arc::strong_count(&map.mapping) > 1;
+    // Flushes once (msync is not free even for clean pages), then lets go of
+    // the file.
+    map.mapping.close_keeping_address(shared).map_err(to_js_error)
+}
+
+/// Deletes the weak references to a map's buffers, detaching each buffer
+/// first if `detach`.
+fn drop_references(env: sys::napi_env, buffers: Vec<Option<sys::napi_ref>>, detach: bool) {
+    for reference in buffers.into_iter().flatten() {
+        let mut value = ptr::null_mut();
+        // SAFETY: `reference` belongs to this map and `env`; it is read and
+        // then deleted exactly once. Only buffers this map created are
+        // detached (napi would detach any ArrayBuffer, even Node's pool).
+        unsafe {
+            if detach
+                && sys::napi_get_reference_value(env, reference, &mut value) == sys::Status::napi_ok
+                && !value.is_null()
+            {
+                sys::napi_detach_arraybuffer(env, value);
+            }
+            sys::napi_delete_reference(env, reference);
+        }
+    }
+}
+
+/// A raw `napi_value` known to be an ArrayBuffer, returned as is.
+pub struct ArrayBufferValue(sys::napi_value);
+
+impl TypeName for ArrayBufferValue {
+    fn type_name() -> &'static str {
+        "ArrayBuffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for ArrayBufferValue {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(val.0)
+    }
+}
+
+/// The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
+/// created on first use.
+pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue> {
+    let raw_env = env.raw();
+    let index = index as usize;
+    // The table is not borrowed across Node-API calls, which may run finalizers.
+    let (mapping, chunk_bytes, existing) = with_map(handle, |map| match map.buffers.get_mut(index) {
+        Some(slot) => Ok((map.mapping.clone(), map.chunk_bytes, slot.take())),
+        None => Err(coded(
+            Code::InvalidArg,
+            format!("chunk {index} is past the end of the map"),
+        )),
+    })?;
+    let keep = |reference: sys::napi_ref| {
+        let _ = with_map(handle, |map| {
+            map.buffers[index] = Some(reference);
+            Ok(())
+        });
+    };
+    if let Some(reference) = existing {
+        let mut value = ptr::null_mut();
+        // SAFETY: `reference` was created by this map in `raw_env`'s realm and
+        // not yet deleted.
+        let status = unsafe { sys::napi_get_reference_value(raw_env, reference, &mut value) };
+        if status == sys::Status::napi_ok && !value.is_null() {
+            keep(reference);
+            return Ok(ArrayBufferValue(value));
+        }
+        // Collected: drop the stale reference and make a new buffer.
+        // SAFETY: as above; the reference is deleted once, here.
+        unsafe { sys::napi_delete_reference(raw_env, reference) };
+    }
+    let start = index * chunk_bytes;
+    let len = (mapping.len() - start).min(chunk_bytes);
+    // SAFETY: `start` is within the mapping (index < number of chunks).
+    let data = unsafe { mapping.as_ptr().add(start) };
+    let store_share = Box::into_raw(Box::new(mapping.clone()));
+    let mut value = ptr::null_mut();
+    let status = if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
+        sys::Status::napi_no_external_buffers_allowed
+    } else {
+        // SAFETY: `data..data+len` stays mapped for as long as `store_share`
+        // (an `Arc<Mapping>`) lives, and the finalizer drops it exactly once.
+        // The raw call is used instead of napi-rs's `from_external`, which on
+        // refusal silently copies and runs the finalizer at once.
+        unsafe {
+            sys::napi_create_external_arraybuffer(
+                raw_env,
+                data.cast(),
+                len,
+                Some(release_store_share),
+                store_share.cast(),
+                &mut value,
+            )
+        }
+    };
+    if status == sys::Status::napi_no_external_buffers_allowed {
+        // Refused before anything was created: the finalizer never runs.
+        // SAFETY: `store_share` came from Box::into_raw above and was not handed on.
+        drop(unsafe { Box::from_raw(store_share) });
+        return Err(coded(
+            Code::ExternalBuffersRefused,
+            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so a mapping \
+             cannot be shown to JavaScript without copying: run memmap in Node.js proper (for \
+             Electron, in the main process with a Node build without the sandbox, or a utility process)",
+        ));
+    }
+    if status != sys::Status::napi_ok {
+        // Whether the runtime ran the finalizer is unknown here (Node runs it
+        // before failing with ERR_BUFFER_TOO_LARGE), so the share is left
+        // alone: a leaked share is safe, a double free is not.
+        return Err(coded(
+            Code::BufferFailed,
+            format!("the runtime refused a {len}-byte external ArrayBuffer (napi status {status})"),
+        ));
+    }
+    let object_share = Box::into_raw(Box::new(mapping));
+    // SAFETY: `value` is the ArrayBuffer just created in this env (an object);
+    // the finalizer drops `object_share` exactly once, when the object is
+    // collected (or the env torn down). No reference is asked back.
+    let status = unsafe {
+        sys::napi_add_finalizer(
+            raw_env,
+            value,
+            object_share.cast(),
+            Some(release_object_share),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // Without the object's share the placeholder could go while the buffer
+        // is in use: the buffer is not handed out. Nothing has seen it, so
+        // detaching it now frees its backing store (and that share) safely.
+        // SAFETY: `object_share` was not handed on; `value` is ours.
+        unsafe {
+            drop(Box::from_raw(object_share));
+            sys::napi_detach_arraybuffer(raw_env, value);
+        }
+        return Err(coded(
+            Code::BufferFailed,
+            format!("the runtime could not tie the mapping to its ArrayBuffer (napi status {status})"),
+        ));
+    }
+    let mut reference = ptr::null_mut();
+    // SAFETY: `value` is the ArrayBuffer just created in this env; a weak
+    // (count 0) reference does not keep it alive.
+    let status = unsafe { sys::napi_create_reference(raw_env, value, 0, &mut reference) };
+    if status == sys::Status::napi_ok {
+        keep(reference);
+    }
+    Ok(ArrayBufferValue(value))
+}
+
+/// Finalizer of a buffer's backing store: lets go of its share of the mapping.
+unsafe extern "C" fn release_store_share(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the `Box<Arc<Mapping>>` leaked in `buffer()` for this
+    // backing store alone, and Node-API calls a finalizer exactly once.
+    drop(unsafe { Box::from_raw(hint.cast::<Arc<Mapping>>()) });
+}
+
+/// Finalizer of a buffer object: lets go of its share of the mapping.
+unsafe extern "C" fn release_object_share(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<Arc<Mapping>>` leaked in `buffer()` for this
+    // object alone, and Node-API calls a finalizer exactly once.
+    drop(unsafe { Box::from_raw(data.cast::<Arc<Mapping>>()) });
+}
