@@ -43,13 +43,47 @@ export declare function flushAsync(handle: number, start: number, len: number): 
 /** How many mappings this process holds, and the most it may hold. */
 export declare function liveMaps(): Array<number>
 
+/** The file the map `handle` names, as it was when it was opened. */
+export declare function mappedFile(handle: number): MappedFile
+
+/** The file a map was opened from. */
+export interface MappedFile {
+  /**
+   * Its path as bytes: the one given, or for a descriptor the one the
+   * kernel gave for our own duplicate at open; null if it had none.
+   */
+  path?: Buffer
+  /** Its identity, `device:inode` (null where the platform has none). */
+  fileId?: string
+}
+
 /**
  * Opens and maps a file (a path or a caller's descriptor) as numpy.memmap
  * would for `mode`, and returns its handle. `byteLength` absent means the rest
  * of the file, in whole `itemSize` items. `owner`, the object that stands for
  * the map in JavaScript, releases it if collected without `close()`.
  */
-export declare function open(owner: object, file: string | number, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): number
+export declare function open(owner: object, file: string | number | Buffer, mode: string, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number, extra?: OpenExtra | undefined | null): number
+
+/** What `open` takes beyond numpy's arguments, from this package's own callers. */
+export interface OpenExtra {
+  /**
+   * Bytes written at the start of the file when a `w+` open commits (a
+   * `.npy` header; the data starts at `offset`), so a failure never leaves
+   * the header without the data.
+   */
+  prefix?: Buffer
+  /**
+   * Refuse to extend the file (`fromDescriptor`): a shorter file is
+   * ERR_MEMMAP_FILE_TOO_SHORT.
+   */
+  neverGrow?: boolean
+  /**
+   * The identity (`device:inode`) the file must have (`fromDescriptor`):
+   * another file at the path is ERR_MEMMAP_FILE_REPLACED.
+   */
+  fileId?: string
+}
 
 /**
  * Copies the bytes at byte `start` into `target` (one element's worth, a

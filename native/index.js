@@ -842,6 +842,7 @@ module.exports.close = nativeBinding.close
 module.exports.flush = nativeBinding.flush
 module.exports.flushAsync = nativeBinding.flushAsync
 module.exports.liveMaps = nativeBinding.liveMaps
+module.exports.mappedFile = nativeBinding.mappedFile
 module.exports.open = nativeBinding.open
 module.exports.peek = nativeBinding.peek
 module.exports.poke = nativeBinding.poke

@@ -7,7 +7,7 @@ import { familySync } from './libc';
 
 // The binding's types are the ones napi-rs generates from the Rust doc comments.
 export type Binding = typeof import('../native/index');
-export type { ReduceRequest, ReduceResult } from '../native/index';
+export type { OpenExtra, ReduceRequest, ReduceResult } from '../native/index';
 
 function load(): Binding {
   try {

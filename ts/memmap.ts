@@ -3,11 +3,10 @@
  * A Memmap is metadata (dtype, shape, strides, byte offset) over a Storage
  * that it shares with every view sliced from it.
  */
-import { readlinkSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { binding, ReduceRequest, ReduceResult } from './binding';
+import { binding, OpenExtra, ReduceRequest, ReduceResult } from './binding';
 import { AnyTypedArray, Coerced, Complex, DType, DTypeLike, elementView, parseDType, Scalar } from './dtype';
 import { callNative, fromNative, memmapError, show } from './errors';
 import { formatRepr } from './format';
@@ -76,10 +75,16 @@ interface Storage {
   readonly chunkBytes: number;
   readonly chunks: (ArrayBuffer | undefined)[];
   readonly dataViews: (DataView | undefined)[];
-  /** The file as opened: a path (absolute) or a caller's descriptor. */
-  readonly source: string | number;
-  /** numpy's `filename`, computed on first use (`undefined` until then): opening never pays for it. */
+  /** The file as opened: a path (absolute; bytes if not UTF-8) or a caller's descriptor. */
+  readonly source: string | Buffer | number;
+  /**
+   * numpy's `filename`, computed on first use (`undefined` until then): opening
+   * by path never pays for it. For a descriptor, set at open from the path the
+   * kernel gave for the binding's own duplicate.
+   */
   filename: string | null | undefined;
+  /** The path's bytes where they are not UTF-8 (a descriptor() must name exactly that file). */
+  pathBytes: Buffer | null;
   readonly mode: Mode;
   readonly offset: number;
   closed: boolean;
@@ -719,13 +724,17 @@ export class Memmap implements Iterable<Scalar | Memmap> {
         'descriptor() needs a map opened from a path (or a descriptor with a known path)',
       );
     const mode = this.#storage.mode;
+    const { fileId } = callNative(() => binding.mappedFile(this.#storage.handle));
+    const pathBytes = this.#storage.pathBytes;
     return {
       path,
+      ...(pathBytes === null ? {} : { pathBytes: new Uint8Array(pathBytes) }),
       dtype: this.#dtype.descr,
       shape: [...this.shape],
       strides: [...this.strides],
       offset: this.#storage.offset + this.#byteOffset,
       mode: mode === 'w+' ? 'r+' : mode,
+      ...(fileId === undefined || fileId === null ? {} : { fileId }),
     };
   }
 
@@ -1175,8 +1184,11 @@ function parseOffset(offset: unknown): number {
   return offset;
 }
 
-/** A path string or a descriptor number, checked. */
-export function parseFile(file: unknown): string | number {
+/**
+ * A path or a descriptor number, checked. A Buffer path is bytes: returned as a
+ * string when they are UTF-8 (the same file either way), else as the Buffer.
+ */
+export function parseFile(file: unknown): string | Buffer | number {
   if (typeof file === 'number') {
     if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
       throw memmapError(
@@ -1199,8 +1211,18 @@ export function parseFile(file: unknown): string | number {
     if (url.protocol !== 'file:')
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `file URL must use the file: protocol; got ${show(url.href)}`);
     path = fileURLToPath(url);
-  } else if (Buffer.isBuffer(file)) path = file.toString('utf8');
-  else
+  } else if (Buffer.isBuffer(file)) {
+    const text = file.toString('utf8');
+    if (!Buffer.from(text).equals(file)) {
+      if (file.length === 0 || file.includes(0))
+        throw memmapError(
+          'ERR_MEMMAP_INVALID_ARG',
+          `file path must be non-empty, without NUL bytes; got ${show(file)}`,
+        );
+      return Buffer.from(file);
+    }
+    path = text;
+  } else
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`,
@@ -1211,22 +1233,23 @@ export function parseFile(file: unknown): string | number {
   return path;
 }
 
-/** numpy's `filename`: the absolute, normalised path, or for a descriptor the path the kernel knows. */
+/**
+ * numpy's `filename`: the absolute, normalised path (for bytes that are not
+ * UTF-8, their lossy decoding: `descriptor().pathBytes` has the bytes), or
+ * for a descriptor the path set at open.
+ */
 function filenameOf(storage: Storage): string | null {
-  if (storage.filename === undefined) {
-    storage.filename = typeof storage.source === 'string' ? resolve(storage.source) : pathOfDescriptor(storage.source);
+  if (storage.filename === undefined && typeof storage.source !== 'number') {
+    storage.filename = resolve(storage.source.toString());
   }
-  return storage.filename;
+  return storage.filename ?? null;
 }
 
-/** numpy's filename for a descriptor: the path the kernel knows, if any. */
-function pathOfDescriptor(fd: number): string | null {
-  try {
-    const path = readlinkSync(`/proc/self/fd/${fd}`);
-    return isAbsolute(path) && !path.endsWith(' (deleted)') ? path : null;
-  } catch {
-    return null;
-  }
+/** A path from the binding (bytes): a string, and the bytes too if they are not UTF-8. */
+function pathFromNative(bytes: Buffer | null | undefined): { filename: string | null; pathBytes: Buffer | null } {
+  if (bytes === null || bytes === undefined) return { filename: null, pathBytes: null };
+  const filename = bytes.toString('utf8');
+  return { filename, pathBytes: Buffer.from(filename).equals(bytes) ? null : Buffer.from(bytes) };
 }
 
 /** Checks every option before anything touches the disk. */
@@ -1266,16 +1289,24 @@ function parseOptions(raw: unknown) {
   return { dtype, mode, offset, shape, order, advice, byteLength };
 }
 
+/** A path made absolute (bytes included: the working directory's bytes, then the name's). */
+function absolute(target: string | Buffer | number): string | Buffer | number {
+  if (typeof target === 'string') return isAbsolute(target) ? target : resolve(target);
+  if (typeof target === 'number' || target[0] === 0x2f) return target;
+  return Buffer.concat([Buffer.from(`${process.cwd()}/`), target]);
+}
+
 /** Opens `byteLength` bytes (or the rest of the file) at `offset` as a Storage. */
 function openStorage(
-  target: string | number,
+  target: string | Buffer | number,
   mode: Mode,
   offset: number,
   byteLength: number | null,
   itemsize: number,
   advice: Advice | null,
+  extra?: OpenExtra,
 ): Storage {
-  const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
+  const source = absolute(target);
   const storage: Storage = {
     handle: -1,
     byteLength: 0,
@@ -1284,13 +1315,22 @@ function openStorage(
     dataViews: [],
     source,
     filename: undefined,
-    mode,
+    pathBytes: Buffer.isBuffer(source) ? source : null,
+    // numpy's open_memmap writes the header, then maps in r+: its map says r+.
+    mode: extra?.prefix === undefined ? mode : 'r+',
     offset,
     closed: false,
     refused: false,
   };
-  storage.handle = callNative(() => binding.open(storage, source, mode, offset, byteLength, itemsize, CHUNK_BYTES));
+  storage.handle = callNative(() =>
+    binding.open(storage, source, mode, offset, byteLength, itemsize, CHUNK_BYTES, extra),
+  );
   try {
+    if (typeof source === 'number') {
+      const { filename, pathBytes } = pathFromNative(binding.mappedFile(storage.handle).path);
+      storage.filename = filename;
+      storage.pathBytes = pathBytes;
+    }
     storage.byteLength = binding.byteLength(storage.handle);
     if (advice !== null && storage.byteLength > 0)
       callNative(() => binding.advise(storage.handle, advice, 0, storage.byteLength));
@@ -1311,9 +1351,17 @@ function openStorage(
  * fp.close();
  */
 export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
-  const target = parseFile(file);
+  return memmapWith(parseFile(file), options, undefined);
+}
+
+/**
+ * memmap() with what only this package's own callers ask of the native open:
+ * a prefix written when a `w+` open commits (openMemmap's header), a file that
+ * must not grow and must still be the same one (fromDescriptor).
+ */
+export function memmapWith(target: string | Buffer | number, options: unknown, extra: OpenExtra | undefined): Memmap {
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
-  const storage = openStorage(target, mode, offset, byteLength, dtype.itemsize, advice);
+  const storage = openStorage(target, mode, offset, byteLength, dtype.itemsize, advice, extra);
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
   return new Memmap(
     storage,
@@ -1330,6 +1378,17 @@ export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
 export interface MemmapDescriptor {
   /** Absolute path of the file. */
   path: string;
+  /**
+   * The path's bytes, present only where they are not UTF-8 (`path` is then
+   * their lossy decoding); `fromDescriptor` opens these bytes.
+   */
+  pathBytes?: Uint8Array;
+  /**
+   * Which file it is, `'device:inode'`: `fromDescriptor` refuses another file
+   * found at `path` (one renamed over it) with ERR_MEMMAP_FILE_REPLACED.
+   * Absent in a description written by hand: then the path alone is trusted.
+   */
+  fileId?: string;
   /** numpy's `dtype.str`, byte order included (`'<f4'`). */
   dtype: string;
   shape: number[];
@@ -1348,10 +1407,14 @@ function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
       `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`,
     );
   }
-  const { path, dtype: spelling, shape, strides, offset, mode } = descriptor;
-  const target = parseFile(path);
-  if (typeof target !== 'string')
+  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode } = descriptor;
+  if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.pathBytes must be a Uint8Array; got ${show(pathBytes)}`);
+  const target = parseFile(pathBytes === undefined ? path : Buffer.from(pathBytes));
+  if (typeof target === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
+  if (fileId !== undefined && (typeof fileId !== 'string' || !/^\d+:\d+$/.test(fileId)))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.fileId must be "device:inode"; got ${show(fileId)}`);
   const dtype = parseDType(spelling, 'descriptor.dtype');
   const dims = normalizeShape(shape, 'descriptor.shape');
   if (!Array.isArray(strides) || strides.length !== dims.length || !strides.every(Number.isSafeInteger)) {
@@ -1368,7 +1431,11 @@ function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
       'ERR_MEMMAP_OUT_OF_RANGE',
       `descriptor reaches ${-(start + low)} bytes before the start of the file`,
     );
-  const storage = openStorage(target, parsedMode === 'w+' ? 'r+' : parsedMode, start + low, high - low, 1, null);
+  // The bytes described exist: a file now shorter is an error, never extended.
+  const storage = openStorage(target, parsedMode === 'w+' ? 'r+' : parsedMode, start + low, high - low, 1, null, {
+    neverGrow: true,
+    fileId,
+  });
   return new Memmap(storage, dtype, { shape: dims, strides: [...strides], byteOffset: -low }, true);
 }
 

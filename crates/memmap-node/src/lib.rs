@@ -14,7 +14,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memmap_core::{Advice, Element, Length, Mapping, Mode, Reduction, Scalar, Source, View};
+use memmap_core::{Advice, Element, Length, Mapping, Mode, OpenOptions, Reduction, Scalar, Source, View};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
@@ -194,12 +194,13 @@ unsafe extern "C" fn release_share(_env: sys::napi_env, _data: *mut c_void, hint
 pub fn open(
     env: Env,
     owner: Object,
-    file: Either<String, i32>,
+    file: Either3<String, i32, Buffer>,
     mode: String,
     offset: f64,
     byte_length: Option<f64>,
     item_size: f64,
     chunk_bytes: f64,
+    extra: Option<OpenExtra>,
 ) -> Result<u32> {
     let mode = Mode::parse(&mode).ok_or_else(|| {
         coded(
@@ -208,8 +209,9 @@ pub fn open(
         )
     })?;
     let source = match file {
-        Either::A(path) => Source::Path(path.into()),
-        Either::B(fd) => Source::Fd(fd),
+        Either3::A(path) => Source::Path(path.into()),
+        Either3::B(fd) => Source::Fd(fd),
+        Either3::C(bytes) => Source::Path(path_from_bytes(&bytes)?),
     };
     let offset = to_usize(offset, "offset")? as u64;
     let length = match byte_length {
@@ -219,7 +221,20 @@ pub fn open(
         },
     };
     let chunk_bytes = to_usize(chunk_bytes, "chunkBytes")?.max(1);
-    let mapping = Mapping::open(source, mode, offset, length).map_err(to_js_error)?;
+    let mut options = OpenOptions::new(mode, length);
+    options.offset(offset);
+    if let Some(extra) = &extra {
+        if let Some(prefix) = &extra.prefix {
+            options.prefix(prefix);
+        }
+        if extra.never_grow == Some(true) {
+            options.never_grow();
+        }
+        if let Some(id) = &extra.file_id {
+            options.expect_file(id.parse().map_err(to_js_error)?);
+        }
+    }
+    let mapping = options.open(source).map_err(to_js_error)?;
     let chunks = mapping.len().div_ceil(chunk_bytes);
     let map = NativeMap {
         mapping: Arc::new(mapping),
@@ -604,5 +619,72 @@ impl Task for ReduceTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(output)
+    }
+}
+
+// ----- The file a map names, and what only this package's own callers ask of
+// `open` (the core's open transaction: issue 11, items 4-8). -----
+
+/// What `open` takes beyond numpy's arguments, from this package's own callers.
+#[napi(object)]
+pub struct OpenExtra {
+    /// Bytes written at the start of the file when a `w+` open commits (a
+    /// `.npy` header; the data starts at `offset`), so a failure never leaves
+    /// the header without the data.
+    pub prefix: Option<Buffer>,
+    /// Refuse to extend the file (`fromDescriptor`): a shorter file is
+    /// ERR_MEMMAP_FILE_TOO_SHORT.
+    pub never_grow: Option<bool>,
+    /// The identity (`device:inode`) the file must have (`fromDescriptor`):
+    /// another file at the path is ERR_MEMMAP_FILE_REPLACED.
+    pub file_id: Option<String>,
+}
+
+/// The file a map was opened from.
+#[napi(object)]
+pub struct MappedFile {
+    /// Its path as bytes: the one given, or for a descriptor the one the
+    /// kernel gave for our own duplicate at open; null if it had none.
+    pub path: Option<Buffer>,
+    /// Its identity, `device:inode` (null where the platform has none).
+    pub file_id: Option<String>,
+}
+
+/// The file the map `handle` names, as it was when it was opened.
+#[napi]
+pub fn mapped_file(handle: u32) -> Result<MappedFile> {
+    with_map(handle, |map| {
+        Ok(MappedFile {
+            path: map.mapping.path().map(|path| path_bytes(path).into()),
+            file_id: map.mapping.file_id().map(|id| id.to_string()),
+        })
+    })
+}
+
+/// A `Buffer` path as the operating system takes it: bytes on POSIX (a file
+/// name need not be UTF-8), UTF-8 elsewhere.
+fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(std::ffi::OsStr::from_bytes(bytes).into())
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(bytes.to_vec())
+            .map(Into::into)
+            .map_err(|_| coded("ERR_MEMMAP_INVALID_ARG", "a Buffer path must be UTF-8 on this platform"))
+    }
+}
+
+fn path_bytes(path: &std::path::Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
     }
 }
