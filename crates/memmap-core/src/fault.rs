@@ -64,10 +64,21 @@ mod plan {
 
     thread_local! {
         static PLAN: RefCell<Plan> = RefCell::new(Plan::default());
+        /// Calls this thread's file system "lacks" (EOPNOTSUPP), plan or not.
+        static MISSING: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Makes every call of these kinds fail with EOPNOTSUPP on this thread,
+    /// as on a file system without them (macOS has no `fallocate`).
+    pub fn lack(calls: &[Call]) {
+        MISSING.with_borrow_mut(|missing| *missing = calls.to_vec());
     }
 
     /// Counts `call` and fails it if it is the one the plan names.
     pub fn check(call: Call) -> io::Result<()> {
+        if MISSING.with_borrow(|missing| missing.contains(&call)) {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        }
         PLAN.with_borrow_mut(|plan| {
             if !plan.armed {
                 return Ok(());

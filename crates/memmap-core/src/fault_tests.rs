@@ -385,6 +385,18 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
 }
 
 #[test]
+fn every_call_fails_in_turn_without_fallocate() {
+    // As on macOS: no reservation, and w+ zeroes by cutting and growing again.
+    let root = std::env::temp_dir().join(format!("memmap-core-{}-no-fallocate", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    fault::lack(&[Call::Fallocate]);
+    let runs = std::panic::catch_unwind(|| every_call_fails_in_turn(&root));
+    fault::lack(&[]);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(runs.unwrap() > 400);
+}
+
+#[test]
 fn every_call_fails_in_turn_on_ext4_and_tmpfs() {
     let roots = [
         Some(std::env::temp_dir().join(format!("memmap-core-{}-faults", std::process::id()))),

@@ -24,7 +24,9 @@
 //!    of no return; a `w+` that shrinks the file then cuts it
 //!    (`ftruncate`, which frees blocks and so needs no space either).
 //!    Where `ZERO_RANGE` is missing (tmpfs), the old blocks are punched out
-//!    and reserved again; where that is missing too, zeros are written.
+//!    and reserved again; where that is missing too (macOS, Windows), the
+//!    file is cut to the prefix and grown again. On Windows, which cannot
+//!    resize a mapped file, the commit comes before the map.
 
 use std::fs::File;
 use std::path::Path;
@@ -214,22 +216,32 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         })?;
     }
 
-    // 4. Map.
-    let map = if len == 0 {
-        None
-    } else {
-        Some(sys::map(file, mode.writes_file(), offset, len).map_err(|e| {
+    // 4. Map, then 5. commit. Windows refuses to change the size of a file
+    // that is mapped (ERROR_USER_MAPPED_FILE), so there the commit comes
+    // first, and an mmap failure after it cannot give the old contents back.
+    let map = || -> Result<Option<memmap2::MmapRaw>> {
+        if len == 0 {
+            return Ok(None);
+        }
+        sys::map(file, mode.writes_file(), offset, len).map(Some).map_err(|e| {
             Error::io(
                 e,
                 format!("cannot map {len} bytes at offset {offset} of file {described}"),
             )
-        })?)
+        })
     };
-
-    // 5. Commit.
-    if overwrite {
-        commit(file, undo, prefix, old_len, end, &described)?;
-    }
+    let map = if cfg!(windows) {
+        if overwrite {
+            commit(file, undo, prefix, old_len, end, &described)?;
+        }
+        map()?
+    } else {
+        let map = map()?;
+        if overwrite {
+            commit(file, undo, prefix, old_len, end, &described)?;
+        }
+        map
+    };
     Ok(Done {
         map,
         file_id,
@@ -273,37 +285,31 @@ fn commit(file: &File, undo: &mut Undo, prefix: &[u8], old_len: u64, end: u64, d
         )
     };
     let zero_to = old_len.min(end);
+    let mut sized = end >= old_len;
     if zero_to > head {
         let not_zeroed = |e| Error::io(e, format!("cannot zero the old contents of file {described}"));
         // Each first call below either does its whole job or nothing: the
         // point of no return is its success.
-        if !sys::zero_range(file, head, zero_to).map_err(not_zeroed)? {
-            if sys::punch_hole(file, head, zero_to).map_err(not_zeroed)? {
-                undo.forget();
-                // The blocks just freed, taken again: only a writer elsewhere
-                // that took them in between can make this fail.
-                sys::allocate(file, head, zero_to, true).map_err(|e| gone(e, "cannot reserve the blocks of"))?;
-            } else {
-                undo.forget();
-                write_zeros(file, head, zero_to).map_err(|e| gone(e, "cannot zero"))?;
-            }
+        if sys::zero_range(file, head, zero_to).map_err(not_zeroed)? {
+            undo.forget();
+        } else if sys::punch_hole(file, head, zero_to).map_err(not_zeroed)? {
+            undo.forget();
+            // The blocks just freed, taken again: only a writer elsewhere
+            // that took them in between can make this fail.
+            sys::allocate(file, head, zero_to, true).map_err(|e| gone(e, "cannot reserve the blocks of"))?;
+        } else {
+            // Neither (macOS, Windows, file systems without fallocate): cut
+            // to the prefix and grow again, which reads as zeros; blocks stay
+            // as unreserved as such a file system keeps them.
+            sys::set_len(file, head).map_err(not_zeroed)?;
+            undo.forget();
+            sys::set_len(file, end).map_err(|e| gone(e, &format!("cannot extend to {end} bytes")))?;
+            sized = true;
         }
     }
     undo.forget();
-    if end < old_len {
+    if !sized {
         sys::set_len(file, end).map_err(|e| gone(e, &format!("cannot cut to {end} bytes")))?;
-    }
-    Ok(())
-}
-
-/// The last resort where a file system can neither zero nor punch a range.
-fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
-    let zeros = vec![0u8; (to - from).min(1 << 20) as usize];
-    let mut at = from;
-    while at < to {
-        let n = (to - at).min(zeros.len() as u64) as usize;
-        sys::write_at(file, &zeros[..n], at)?;
-        at += n as u64;
     }
     Ok(())
 }
