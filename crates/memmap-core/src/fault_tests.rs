@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::fault::{self, Call};
 use crate::*;
 
-/// Every entry of `dir`: kind, size, blocks and bytes (or symlink target).
-fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+/// Every entry of `dir`: kind, size and bytes (or symlink target), and the
+/// blocks allocated to it.
+fn snapshot(dir: &Path) -> Snapshot {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
@@ -31,11 +32,35 @@ fn snapshot(dir: &Path) -> BTreeMap<String, String> {
             let sum = bytes
                 .iter()
                 .fold(0u64, |h, &b| h.wrapping_mul(131).wrapping_add(b as u64));
-            format!("file {} bytes, {} blocks, hash {sum:x}", meta.len(), meta.blocks())
+            format!("file {} bytes, hash {sum:x}", meta.len())
         };
-        out.insert(name, what);
+        out.insert(name, (what, meta.blocks()));
     }
-    out
+    // tmpfs allocates pages and nothing else: exact there.
+    let slack = if dir.starts_with("/dev/shm") { 0 } else { 8 };
+    Snapshot(out, slack)
+}
+
+/// A directory's entries, and their blocks in 512-byte units.
+#[derive(Debug)]
+struct Snapshot(BTreeMap<String, (String, u64)>, u64);
+
+/// Equal entries, and blocks equal but for ext4's extent-tree blocks: how
+/// many a file needs depends on where its extents landed, which other
+/// writers on the disk change from run to run (one 4 KiB block either way; the
+/// smallest reservation a scenario could leave behind is two). tmpfs has no
+/// such blocks, so there blocks must be equal.
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Snapshot) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((a, (what_a, blocks_a)), (b, (what_b, blocks_b)))| {
+                    a == b && what_a == what_b && blocks_a.abs_diff(*blocks_b) <= self.1.max(other.1)
+                })
+    }
 }
 
 /// A scenario: files to make, an open, and what to do with the map after.
