@@ -421,6 +421,7 @@ fn advice_areas_are_counted_as_the_kernel_counts_them() {
             assert_eq!(kernel_areas(&map), 1);
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -473,6 +474,7 @@ fn a_prefix_is_only_for_w_plus_by_path_and_fits_before_the_data() {
         assert_eq!(err.code(), "ERR_MEMMAP_INVALID_ARG", "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), vec![1; 64]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -509,6 +511,7 @@ fn a_described_reopen_never_grows_and_checks_the_identity() {
     assert_eq!(err.code(), "ERR_MEMMAP_FILE_REPLACED", "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), vec![4; 300]);
     assert!("1:x".parse::<FileId>().is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -523,4 +526,5 @@ fn a_descriptor_map_names_its_own_file_for_good() {
     let other = std::fs::File::create(dir.join("other")).unwrap();
     assert_eq!(map.path(), Some(path.as_path()));
     drop(other);
+    let _ = std::fs::remove_dir_all(&dir);
 }
