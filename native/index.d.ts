@@ -66,6 +66,20 @@ export type Handle = number
  */
 export declare function liveMaps(): Array<number>
 
+/** The file the map `handle` names, as it was when it was opened. */
+export declare function mappedFile(handle: Handle): MappedFile
+
+/** The file a map was opened from. */
+export interface MappedFile {
+  /**
+   * Its path as bytes: the one given, or for a descriptor the one the
+   * kernel gave for our own duplicate at open; null if it had none.
+   */
+  path?: Buffer
+  /** Its identity, `device:inode` (null where the platform has none). */
+  fileId?: string
+}
+
 /** numpy's four modes, in numpy's spelling (TypeScript parses the aliases). */
 export type Mode = 'r' | 'r+' | 'w+' | 'c'
 
@@ -76,7 +90,27 @@ export type Mode = 'r' | 'r+' | 'w+' | 'c'
  * of the file, in whole `itemSize` items. `owner`, the object that stands for
  * the map in JavaScript, releases it if collected without `close()`.
  */
-export declare function open(owner: object, file: string | number, mode: Mode, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number): Handle
+export declare function open(owner: object, file: string | number | Buffer, mode: Mode, offset: number, byteLength: number | undefined | null, itemSize: number, chunkBytes: number, extra?: OpenExtra | undefined | null): Handle
+
+/** What `open` takes beyond numpy's arguments, from this package's own callers. */
+export interface OpenExtra {
+  /**
+   * Bytes written at the start of the file when a `w+` open commits (a
+   * `.npy` header; the data starts at `offset`), so a failure never leaves
+   * the header without the data.
+   */
+  prefix?: Buffer
+  /**
+   * Refuse to extend the file (`fromDescriptor`): a shorter file is
+   * ERR_MEMMAP_FILE_TOO_SHORT.
+   */
+  neverGrow?: boolean
+  /**
+   * The identity (`device:inode`) the file must have (`fromDescriptor`):
+   * another file at the path is ERR_MEMMAP_FILE_REPLACED.
+   */
+  fileId?: string
+}
 
 /**
  * Copies the bytes at byte `start` into `target` (one element's worth, a

@@ -845,6 +845,7 @@ module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flush = nativeBinding.flush
 module.exports.flushAsync = nativeBinding.flushAsync
 module.exports.liveMaps = nativeBinding.liveMaps
+module.exports.mappedFile = nativeBinding.mappedFile
 module.exports.Mode = nativeBinding.Mode
 module.exports.open = nativeBinding.open
 module.exports.peek = nativeBinding.peek

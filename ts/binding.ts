@@ -7,7 +7,7 @@ import { familySync } from './libc';
 
 // The binding's types are the ones napi-rs generates from the Rust doc comments.
 export type Binding = typeof import('../native/index');
-export type { Advice, Element, Handle, Mode, ReduceOp, ReduceRequest, ReduceValue } from '../native/index';
+export type { Advice, Element, Handle, Mode, OpenExtra, ReduceOp, ReduceRequest, ReduceValue } from '../native/index';
 function load(): Binding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -21,6 +21,7 @@ import {
   parseOptions,
 } from './options';
 import { byteExtent, contiguousStrides, normalizeShape } from './shape';
+import type { OpenExtra } from './binding';
 import { FileStorage } from './storage';
 
 export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';
@@ -141,13 +142,17 @@ export class Memmap extends NDArray {
         'descriptor() needs a map opened from a path (or a descriptor with a known path)',
       );
     const mode = this.#storage.mode;
+    const fileId = this.#storage.fileId();
+    const pathBytes = this.#storage.pathBytes;
     return {
       path,
+      ...(pathBytes === null ? {} : { pathBytes: new Uint8Array(pathBytes) }),
       dtype: cloneableSpelling(view.dtype),
       shape: [...this.shape],
       strides: [...this.strides],
       offset: this.#storage.offset + view.byteOffset,
       mode: mode === 'w+' ? 'r+' : mode,
+      ...(fileId === null ? {} : { fileId }),
     };
   }
 
@@ -182,9 +187,16 @@ function noArguments(method: string, extra: readonly unknown[], takes = 0): void
  * fp.close();
  */
 export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
-  const target = parseFile(file);
+  return memmapWith(parseFile(file), options, undefined);
+}
+
+/**
+ * memmap() with what only this package's own callers ask of the native open
+ * (see FileStorage.open): openMemmap's header, fromDescriptor's checks.
+ */
+export function memmapWith(target: string | Buffer | number, options: unknown, extra: OpenExtra | undefined): Memmap {
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
-  const storage = FileStorage.open(target, mode, offset, byteLength, dtype.itemsize, advice);
+  const storage = FileStorage.open(target, mode, offset, byteLength, dtype.itemsize, advice, extra);
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
   return new Memmap(
     new Accessor(storage, dtype, finalShape, contiguousStrides(finalShape, dtype.itemsize, order), 0),
@@ -199,6 +211,17 @@ export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
 export interface MemmapDescriptor {
   /** Absolute path of the file. */
   path: string;
+  /**
+   * The path's bytes, present only where they are not UTF-8 (`path` is then
+   * their lossy decoding); `fromDescriptor` opens these bytes.
+   */
+  pathBytes?: Uint8Array;
+  /**
+   * Which file it is, `'device:inode'`: `fromDescriptor` refuses another file
+   * found at `path` (one renamed over it) with ERR_MEMMAP_FILE_REPLACED.
+   * Absent in a description written by hand: then the path alone is trusted.
+   */
+  fileId?: string;
   /**
    * The dtype, spelled so that it survives structured clone: numpy's
    * `dtype.str` (`'<f4'`), or for a record dtype numpy's dict form
@@ -253,10 +276,14 @@ function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
       `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`,
     );
   }
-  const { path, dtype: spelling, shape, strides, offset, mode } = descriptor;
-  const target = parseFile(path);
-  if (typeof target !== 'string')
+  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode } = descriptor;
+  if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.pathBytes must be a Uint8Array; got ${show(pathBytes)}`);
+  const target = parseFile(pathBytes === undefined ? path : Buffer.from(pathBytes));
+  if (typeof target === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
+  if (fileId !== undefined && (typeof fileId !== 'string' || !/^\d+:\d+$/.test(fileId)))
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.fileId must be "device:inode"; got ${show(fileId)}`);
   const dtype = parseDType(spelling, 'descriptor.dtype');
   const dims = normalizeShape(shape, 'descriptor.shape');
   if (!Array.isArray(strides) || strides.length !== dims.length || !strides.every(Number.isSafeInteger)) {
@@ -276,6 +303,7 @@ function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
   // Chunks on the elements' grid where there is one (see chunkBytesFor).
   const grid = strides.reduce((g: number, s) => (s === 0 ? g : gcd(g, Math.abs(s))), 0);
   const unit = grid > 0 && (-low % grid) + dtype.itemsize <= grid ? grid : dtype.itemsize;
+  // The bytes described exist: a file now shorter is an error, never extended.
   const storage = FileStorage.open(
     target,
     parsedMode === 'w+' ? 'r+' : parsedMode,
@@ -283,6 +311,10 @@ function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
     high - low,
     unit,
     null,
+    {
+      neverGrow: true,
+      fileId,
+    },
   );
   return new Memmap(new Accessor(storage, dtype, dims, [...strides], -low), true);
 }

@@ -2,10 +2,10 @@
  * `openMemmap`: numpy's `numpy.lib.format.open_memmap`, a Memmap over the data
  * of a `.npy` file; the header itself is ts/npyformat.ts's.
  */
-import { closeSync, fstatSync, openSync, readSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
-import { memmap, Memmap } from './memmap';
+import { Memmap, memmapWith } from './memmap';
 import {
   descrOf,
   descrToDType,
@@ -46,11 +46,14 @@ function parseVersion(version: unknown): NpyVersion | null {
   throw memmapError('ERR_MEMMAP_INVALID_ARG', `version must be [1, 0], [2, 0] or [3, 0]; got ${show(version)}`);
 }
 
-/** Reads the header of the file at `path`, reading only the header's bytes. */
-export function readNpyHeader(path: string): NpyHeader {
+/**
+ * Reads the header of the file at `path`, reading only the header's bytes.
+ * Opened non-blocking: a FIFO is refused at once instead of waiting for a writer.
+ */
+export function readNpyHeader(path: string | Buffer): NpyHeader {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw memmapError('ERR_MEMMAP_FILE_NOT_FOUND', `file ${show(path)} does not exist`, error);
@@ -114,15 +117,14 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
     if (typeof fortranOrder !== 'boolean')
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
     const header = npyHeaderBytes(descrOf(dtype), fortranOrder, shape, parseVersion(given.version));
-    const existed = existsSync(file);
-    writeFileSync(file, header);
-    try {
-      // numpy reopens in r+, which extends the file to header + data.
-      return memmap(file, { dtype, shape, order: fortranOrder ? 'F' : 'C', mode: 'r+', offset: header.length });
-    } catch (error) {
-      if (!existed) unlinkSync(file);
-      throw error;
-    }
+    // One transaction, as numpy's two steps (write the header, reopen r+ to
+    // extend) are not: the header is written when the open commits, so a
+    // failure leaves the old file (or none) in place, never a header alone.
+    return memmapWith(
+      file,
+      { dtype, shape, order: fortranOrder ? 'F' : 'C', mode: 'w+', offset: header.length },
+      { prefix: Buffer.from(header.buffer, header.byteOffset, header.byteLength) },
+    );
   }
   if (
     given.dtype !== undefined ||
@@ -144,11 +146,9 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
       `the .npy header promises ${nbytes} bytes of data (shape ${show(header.shape)}, ${dtype.str}) but the file has ${header.fileSize - header.dataOffset} after the header`,
     );
   }
-  return memmap(file, {
-    dtype,
-    shape: header.shape,
-    order: header.fortranOrder ? 'F' : 'C',
-    mode,
-    offset: header.dataOffset,
-  });
+  return memmapWith(
+    file,
+    { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset },
+    undefined,
+  );
 }

@@ -99,8 +99,11 @@ export function parseOffset(offset: unknown, argument = 'offset'): number {
   return offset;
 }
 
-/** A path string or a descriptor number, checked. */
-export function parseFile(file: unknown): string | number {
+/**
+ * A path or a descriptor number, checked. A Buffer path is bytes: returned as a
+ * string when they are UTF-8 (the same file either way), else as the Buffer.
+ */
+export function parseFile(file: unknown): string | Buffer | number {
   if (typeof file === 'number') {
     if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
       throw memmapError(
@@ -132,8 +135,18 @@ export function parseFile(file: unknown): string | number {
         error,
       );
     }
-  } else if (Buffer.isBuffer(file)) path = file.toString('utf8');
-  else
+  } else if (Buffer.isBuffer(file)) {
+    const text = file.toString('utf8');
+    if (!Buffer.from(text).equals(file)) {
+      if (file.length === 0 || file.includes(0))
+        throw memmapError(
+          'ERR_MEMMAP_INVALID_ARG',
+          `file path must be non-empty, without NUL bytes; got ${show(file)}`,
+        );
+      return Buffer.from(file);
+    }
+    path = text;
+  } else
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `file must be a path (string, file: URL or Buffer) or an open file descriptor; got ${show(file)}`,

@@ -10,8 +10,7 @@
  * - HeapStorage: an ArrayBuffer in the JavaScript heap (in-memory arrays).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { readlinkSync } from 'node:fs';
-import { binding, ReduceRequest, ReduceValue } from './binding';
+import { binding, OpenExtra, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
 
@@ -73,35 +72,56 @@ export class FileStorage implements Storage {
   readonly chunkBytes: number;
   readonly #chunks: (ArrayBuffer | undefined)[] = [];
   readonly #dataViews: (DataView | undefined)[] = [];
-  /** numpy's `filename`, computed on first use (`undefined` until then): opening never pays for it. */
+  /**
+   * numpy's `filename`, computed on first use (`undefined` until then): opening
+   * by path never pays for it. For a descriptor, set at open from the path the
+   * kernel gave for the binding's own duplicate (never from the caller's
+   * descriptor number, which the caller may close and reuse).
+   */
   #filename: string | null | undefined = undefined;
+  /** The path's bytes where they are not UTF-8 (a descriptor() must name exactly that file). */
+  pathBytes: Buffer | null;
 
   private constructor(
-    /** The file as opened: an absolute path or a caller's descriptor. */
-    readonly source: string | number,
+    /** The file as opened: an absolute path (bytes if not UTF-8) or a caller's descriptor. */
+    readonly source: string | Buffer | number,
     readonly mode: Mode,
     /** Byte offset of the mapping in the file. */
     readonly offset: number,
     itemsize: number,
   ) {
     this.chunkBytes = chunkBytesFor(itemsize);
+    this.pathBytes = Buffer.isBuffer(source) ? source : null;
   }
 
-  /** Opens `byteLength` bytes (or the rest of the file, in whole `itemsize` items) at `offset`. */
+  /**
+   * Opens `byteLength` bytes (or the rest of the file, in whole `itemsize`
+   * items) at `offset`, in one native transaction: a failure changes nothing
+   * on disk. `extra` is what only this package's own callers ask: a header
+   * written when a `w+` open commits (openMemmap), a file that must not grow
+   * and must still be the same one (fromDescriptor).
+   */
   static open(
-    target: string | number,
+    target: string | Buffer | number,
     mode: Mode,
     offset: number,
     byteLength: number | null,
     itemsize: number,
     advice: Advice | null,
+    extra?: OpenExtra,
   ): FileStorage {
-    const source = typeof target === 'string' && !isAbsolute(target) ? resolve(target) : target;
-    const storage = new FileStorage(source, mode, offset, itemsize);
+    const source = absolute(target);
+    // numpy's open_memmap writes the header, then maps in r+: its map says r+.
+    const storage = new FileStorage(source, extra?.prefix === undefined ? mode : 'r+', offset, itemsize);
     storage.handle = callNative(() =>
-      binding.open(storage, source, mode, offset, byteLength, itemsize, storage.chunkBytes),
+      binding.open(storage, source, mode, offset, byteLength, itemsize, storage.chunkBytes, extra),
     );
     try {
+      if (typeof source === 'number') {
+        const path = binding.mappedFile(storage.handle).path;
+        storage.#filename = path === null || path === undefined ? null : path.toString('utf8');
+        storage.pathBytes = path === null || path === undefined || utf8(path) ? null : Buffer.from(path);
+      }
       storage.byteLength = binding.byteLength(storage.handle);
       if (advice !== null && storage.byteLength > 0) storage.advise(advice, 0, storage.byteLength);
       return storage;
@@ -115,12 +135,21 @@ export class FileStorage implements Storage {
     return this.mode !== 'r';
   }
 
-  /** numpy's `filename`: the absolute path, or for a descriptor the path the kernel knows. */
+  /**
+   * numpy's `filename`: the absolute, normalised path (for bytes that are not
+   * UTF-8, their lossy decoding: `pathBytes` has the bytes), or for a
+   * descriptor the path set at open; null where none is known.
+   */
   get filename(): string | null {
-    if (this.#filename === undefined) {
-      this.#filename = typeof this.source === 'string' ? resolve(this.source) : pathOfDescriptor(this.source);
+    if (this.#filename === undefined && typeof this.source !== 'number') {
+      this.#filename = resolve(this.source.toString());
     }
-    return this.#filename;
+    return this.#filename ?? null;
+  }
+
+  /** The file's identity (`'device:inode'`) as it was at open, where the platform has one. */
+  fileId(): string | null {
+    return callNative(() => binding.mappedFile(this.handle)).fileId ?? null;
   }
 
   hasChunk(index: number): boolean {
@@ -192,14 +221,16 @@ export class FileStorage implements Storage {
   }
 }
 
-/** numpy's filename for a descriptor: the path the kernel knows, if any. */
-function pathOfDescriptor(fd: number): string | null {
-  try {
-    const path = readlinkSync(`/proc/self/fd/${fd}`);
-    return isAbsolute(path) && !path.endsWith(' (deleted)') ? path : null;
-  } catch {
-    return null;
-  }
+/** Whether path bytes are UTF-8 (the same file as their string). */
+function utf8(bytes: Buffer): boolean {
+  return Buffer.from(bytes.toString('utf8')).equals(bytes);
+}
+
+/** A path made absolute (bytes included: the working directory's bytes, then the name's). */
+function absolute(target: string | Buffer | number): string | Buffer | number {
+  if (typeof target === 'string') return isAbsolute(target) ? target : resolve(target);
+  if (typeof target === 'number' || target[0] === 0x2f) return target;
+  return Buffer.concat([Buffer.from(`${process.cwd()}/`), target]);
 }
 
 /** An ArrayBuffer in the JavaScript heap: one chunk. */

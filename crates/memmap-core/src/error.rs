@@ -35,6 +35,12 @@ pub enum ErrorKind {
     Unsupported,
     /// Another process truncated the file below the end of a live map.
     FileShrunk,
+    /// The file at a described path is not the file that was described (it
+    /// was replaced, or renamed over).
+    FileReplaced,
+    /// An argument the core was given cannot be honoured (a prefix longer
+    /// than the offset, a prefix in a mode that does not create the file).
+    InvalidArgument,
     /// Any other operating system error.
     Io,
 }
@@ -56,6 +62,8 @@ impl ErrorKind {
             ErrorKind::BadFileDescriptor => "ERR_MEMMAP_BAD_FD",
             ErrorKind::Unsupported => "ERR_MEMMAP_UNSUPPORTED",
             ErrorKind::FileShrunk => "ERR_MEMMAP_FILE_SHRUNK",
+            ErrorKind::FileReplaced => "ERR_MEMMAP_FILE_REPLACED",
+            ErrorKind::InvalidArgument => "ERR_MEMMAP_INVALID_ARG",
             ErrorKind::Io => "ERR_MEMMAP_IO",
         }
     }
@@ -79,11 +87,18 @@ impl Error {
     /// Wraps an I/O error, saying what was being done (`what`) when it happened.
     pub(crate) fn io(err: io::Error, what: impl fmt::Display) -> Error {
         let kind = match err.kind() {
-            io::ErrorKind::NotFound => ErrorKind::NotFound,
-            io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+            // ENOTDIR: a component of the path is a file, so no such file exists.
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => ErrorKind::NotFound,
+            // EACCES, EPERM, and EROFS: writing is not permitted on that mount.
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::PermissionDenied,
             io::ErrorKind::IsADirectory => ErrorKind::IsDirectory,
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+                ErrorKind::NoSpace
+            }
             _ => match err.raw_os_error() {
-                Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => ErrorKind::NoSpace,
+                Some(libc::ENOSPC) | Some(libc::EFBIG) => ErrorKind::NoSpace,
+                #[cfg(unix)]
+                Some(libc::EDQUOT) => ErrorKind::NoSpace,
                 Some(libc::EBADF) => ErrorKind::BadFileDescriptor,
                 // Out of descriptors or of mappings: the same advice applies.
                 Some(libc::EMFILE) | Some(libc::ENFILE) => ErrorKind::TooManyMaps,

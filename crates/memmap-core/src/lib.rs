@@ -22,7 +22,10 @@
 //! map.close().unwrap();
 //! ```
 
+mod areas;
 mod error;
+mod fault;
+mod open;
 mod reduce;
 #[cfg(not(unix))]
 #[path = "other.rs"]
@@ -32,14 +35,16 @@ mod sys;
 mod sys;
 
 use std::fs::File;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
-use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
+use memmap2::MmapRaw;
 
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
+
+use areas::Runs;
 
 /// numpy's four modes. numpy's spellings are parsed once, in TypeScript; from
 /// there on, what a map may do follows from this type.
@@ -51,7 +56,10 @@ pub enum Mode {
     ReadOnly,
     /// `'r+'`: an existing file, read and written in place; extended if short.
     ReadWrite,
-    /// `'w+'`: created or truncated, then sized to `offset + nbytes`.
+    /// `'w+'`: by path, the file is created or overwritten (as numpy's
+    /// `open(path, 'w+b')` truncates it) and sized to `offset + nbytes`,
+    /// reading as zeros; by descriptor, as `r+` (numpy never truncates a file
+    /// object it is given: it only extends it).
     Create,
     /// `'c'`: copy-on-write; writes stay in private memory, the file never changes.
     CopyOnWrite,
@@ -76,6 +84,7 @@ impl Mode {
 /// Where the bytes come from.
 #[derive(Debug, Clone)]
 pub enum Source {
+    /// A path, as bytes on POSIX (`PathBuf` holds any bytes but NUL).
     Path(PathBuf),
     /// A caller's open file descriptor. It is duplicated, never closed.
     Fd(i32),
@@ -102,30 +111,138 @@ pub enum Advice {
     DontNeed,
 }
 
-/// Live mappings in this process, against the kernel's `vm.max_map_count`:
-/// Node aborts the process (not an error) when mmap fails deep inside V8, so
-/// the limit is enforced here with a clear error well before the kernel's.
-static LIVE_MAPPINGS: AtomicUsize = AtomicUsize::new(0);
-
-fn live_mapping_limit() -> usize {
-    static LIMIT: OnceLock<usize> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        // Half the kernel's limit leaves room for V8's heap, threads and the
-        // split VMAs that madvise and copy-on-write create.
-        sys::max_map_count().map_or(32_768, |max| max / 2)
-    })
+/// Which file: its device and inode, as `fstat` gave them when it was opened.
+/// Written `device:inode` (decimal), the form a descriptor carries between
+/// processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub device: u64,
+    pub inode: u64,
 }
 
-/// How many mappings this process holds now (including ones closed while a
+impl std::fmt::Display for FileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.device, self.inode)
+    }
+}
+
+impl std::str::FromStr for FileId {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<FileId> {
+        let parsed = text
+            .split_once(':')
+            .and_then(|(device, inode)| Some((device.parse().ok()?, inode.parse().ok()?)));
+        match parsed {
+            Some((device, inode)) => Ok(FileId { device, inode }),
+            None => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("a file identity is 'device:inode' in decimal; got '{text}'"),
+            )),
+        }
+    }
+}
+
+/// How to open a [`Mapping`]: numpy's mode and byte range, and what this
+/// library adds (a prefix written as part of the commit, a file that may not
+/// grow, the identity the file must have). Built with `&mut self` setters, as
+/// memmap2's `MmapOptions`.
+///
+/// # Examples
+///
+/// ```
+/// use memmap_core::{Length, Mode, OpenOptions, Source};
+/// let dir = std::env::temp_dir().join(format!("memmap-core-options-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("a.npy");
+/// // A 10-byte header, then 6 bytes of data, as one transaction.
+/// let map = OpenOptions::new(Mode::Create, Length::Exact(6))
+///     .offset(10)
+///     .prefix(b"HEADER....")
+///     .open(Source::Path(path.clone()))
+///     .unwrap();
+/// assert_eq!(map.len(), 6);
+/// map.close().unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"HEADER....\0\0\0\0\0\0");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions<'a> {
+    mode: Mode,
+    length: Length,
+    offset: u64,
+    prefix: &'a [u8],
+    may_grow: bool,
+    expect: Option<FileId>,
+}
+
+impl<'a> OpenOptions<'a> {
+    /// `length` bytes (or the rest of the file) in `mode`, from offset 0.
+    pub fn new(mode: Mode, length: Length) -> OpenOptions<'a> {
+        OpenOptions {
+            mode,
+            length,
+            offset: 0,
+            prefix: &[],
+            may_grow: true,
+            expect: None,
+        }
+    }
+
+    /// File offset of the first mapped byte (any offset: memmap2 maps from the
+    /// page boundary below it).
+    pub fn offset(&mut self, offset: u64) -> &mut Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Bytes written at the start of the file when the open commits (a `.npy`
+    /// header), so a failure never leaves them without the data, or the data
+    /// without them. Only for `w+` by path, and no longer than the offset.
+    pub fn prefix(&mut self, bytes: &'a [u8]) -> &mut Self {
+        self.prefix = bytes;
+        self
+    }
+
+    /// Refuses to extend the file in `r+`/`w+`: a file shorter than
+    /// `offset + length` is [`ErrorKind::FileTooShort`] (a map reopened from a
+    /// description of bytes that existed).
+    pub fn never_grow(&mut self) -> &mut Self {
+        self.may_grow = false;
+        self
+    }
+
+    /// The file opened must be this one ([`ErrorKind::FileReplaced`] if not),
+    /// checked before anything changes. Platforms without file identities
+    /// (Windows) cannot check.
+    pub fn expect_file(&mut self, id: FileId) -> &mut Self {
+        self.expect = Some(id);
+        self
+    }
+
+    /// Opens and maps the file, as a transaction: see [`Mapping::open`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Mapping::open`]; also [`ErrorKind::FileReplaced`],
+    /// [`ErrorKind::FileTooShort`] (never grow) and
+    /// [`ErrorKind::InvalidArgument`] (a prefix that does not fit).
+    pub fn open(&self, source: Source) -> Result<Mapping> {
+        open::open(source, self)
+    }
+}
+
+/// How many kernel memory areas (VMAs) this process's maps hold now: one per
+/// map, more where madvise split one (including maps closed while a
 /// JavaScript buffer still pointed at them, until that buffer is collected).
 pub fn live_mappings() -> usize {
-    LIVE_MAPPINGS.load(Ordering::Relaxed)
+    areas::live()
 }
 
-/// The most live mappings [`Mapping::open`] allows before it fails with
-/// [`ErrorKind::TooManyMaps`].
+/// The most areas maps may hold before [`Mapping::open`] and
+/// [`Mapping::advise_range`] fail with [`ErrorKind::TooManyMaps`]: half of
+/// `vm.max_map_count`.
 pub fn max_live_mappings() -> usize {
-    live_mapping_limit()
+    areas::limit()
 }
 
 /// A byte range of a file, mapped. Shared by the binding between the JavaScript
@@ -138,11 +255,19 @@ pub struct Mapping {
     mode: Mode,
     /// Open until `close()`; flush and close serialise on this lock.
     state: Mutex<State>,
-    /// Set when this process grew the file: the new size must reach the disk
-    /// on the next flush (`fdatasync`), not only the pages (`msync`).
-    grew_file: AtomicBool,
+    /// Set when opening changed the file's size or blocks (growth, or `w+`
+    /// zeroing it): the next flush must make that durable (`fdatasync`), not
+    /// only the pages (`msync`).
+    needs_sync: AtomicBool,
     /// File offset of the first mapped byte.
     offset: u64,
+    /// The file's identity when it was opened (`None` where the platform has none).
+    file_id: Option<FileId>,
+    /// The path it was opened by, or for a descriptor the path the kernel gave
+    /// for our own duplicate of it at open (`None` if it had none).
+    path: Option<PathBuf>,
+    /// The advice runs of the pages: how many kernel areas this map holds.
+    runs: Mutex<Runs>,
 }
 
 /// Whether the map is open, and the file a writable map keeps for `fdatasync`.
@@ -157,101 +282,25 @@ struct State {
 
 impl Mapping {
     /// Opens and maps `length` bytes of `source` starting at byte `offset`
-    /// (any offset: memmap2 maps from the page boundary below it).
+    /// (any offset: memmap2 maps from the page boundary below it), as numpy
+    /// does for `mode`. Shorthand for [`OpenOptions`] without extras.
+    ///
+    /// Opening is a transaction: check, reserve, map, then commit. Every step
+    /// before the commit has an undo, so on error every file's bytes and size
+    /// and the directory listing are as they were: a file `w+` created is
+    /// removed, a file `r+` extended is cut back, the blocks reserved are
+    /// given back. `w+` by path gives up the old contents only at the commit,
+    /// after the blocks are reserved and the range is mapped, with calls that
+    /// need no new space (zeroing the range in place).
     ///
     /// # Errors
     ///
     /// A missing file in `r`/`r+`/`c`, a directory, a FIFO or device, an
     /// empty file, a file too short in `r`/`c`, a rest-of-file that is not a
     /// whole number of items, a range past the address space, a full disk, too
-    /// many live maps, or any refusal by the operating system. On error nothing
-    /// was created, truncated or extended (a file `w+` had just created is
-    /// removed again).
+    /// many live maps, or any refusal by the operating system.
     pub fn open(source: Source, mode: Mode, offset: u64, length: Length) -> Result<Mapping> {
-        if live_mappings() >= live_mapping_limit() {
-            return Err(Error::new(
-                ErrorKind::TooManyMaps,
-                format!(
-                    "{} maps are open in this process, the most allowed is {} (half of vm.max_map_count): \
-                     call close() on maps you no longer need; a map dropped without close() is only \
-                     released when the garbage collector runs on the event loop",
-                    live_mappings(),
-                    live_mapping_limit()
-                ),
-            ));
-        }
-        let (file, created) = open_file(&source, mode)?;
-        let undo_create = |err: Error| {
-            if let (true, Source::Path(path)) = (created, &source) {
-                let _ = std::fs::remove_file(path);
-            }
-            err
-        };
-        // Built only on error paths: formatting it on every open is measurable.
-        let described = Described(&source);
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io(e, format!("cannot stat {described}")))
-            .map_err(undo_create)?;
-        if meta.is_dir() {
-            return Err(undo_create(Error::new(
-                ErrorKind::IsDirectory,
-                format!("file {described} is a directory, not a file to map"),
-            )));
-        }
-        if !meta.is_file() {
-            return Err(undo_create(Error::new(
-                ErrorKind::NotRegularFile,
-                format!("file {described} is not a regular file (a FIFO, socket or device cannot be mapped)"),
-            )));
-        }
-        let file_len = if mode == Mode::Create && matches!(source, Source::Path(_)) {
-            0 // w+ truncates a named file, as numpy's open(..., 'w+b') does.
-        } else {
-            meta.len()
-        };
-        let byte_len = resolve_length(length, offset, file_len, mode, &described).map_err(undo_create)?;
-        let end = offset.checked_add(byte_len).ok_or_else(|| {
-            Error::new(
-                ErrorKind::TooLarge,
-                format!("offset {offset} + {byte_len} bytes overflows a 64-bit file size"),
-            )
-        });
-        let end = end.map_err(undo_create)?;
-        let len = usize::try_from(byte_len)
-            .ok()
-            .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::TooLarge,
-                    format!("{byte_len} bytes do not fit in this process's address space"),
-                )
-            })
-            .map_err(undo_create)?;
-
-        if mode.writes_file() && (end > file_len || mode == Mode::Create) {
-            resize(&file, mode, meta.len(), file_len, end, &described).map_err(undo_create)?;
-        }
-        let grew = mode.writes_file() && end > meta.len();
-
-        let map = if len == 0 {
-            None
-        } else {
-            Some(map_range(&file, mode, offset, len, &described).map_err(undo_create)?)
-        };
-        if map.is_some() {
-            LIVE_MAPPINGS.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(Mapping {
-            map,
-            mode,
-            state: Mutex::new(State {
-                open: true,
-                file: mode.writes_file().then_some(file),
-            }),
-            grew_file: AtomicBool::new(grew),
-            offset,
-        })
+        OpenOptions::new(mode, length).offset(offset).open(source)
     }
 
     /// The first mapped byte (the one at `offset` in the file). Dangling but
@@ -275,19 +324,31 @@ impl Mapping {
         self.mode
     }
 
+    /// The file's identity when it was opened.
+    pub fn file_id(&self) -> Option<FileId> {
+        self.file_id
+    }
+
+    /// The path of the file as it was opened: the path given, or for a
+    /// descriptor the one the kernel knew for our duplicate at open time.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     /// Whether `close()` has run.
     pub fn is_closed(&self) -> bool {
         !self.lock_state().open
     }
 
     /// Writes the dirty pages of `[start, start + len)` to the file and waits
-    /// (`msync(MS_SYNC)`), then makes a size this map grew durable
-    /// (`fdatasync`). A no-op for `r` and `c` maps, whose writes never reach the
-    /// file, and after `close()`, which flushed already.
+    /// (`msync(MS_SYNC)`), then makes a size or allocation this map's open
+    /// changed durable (`fdatasync`). A no-op for `r` and `c` maps, whose
+    /// writes never reach the file, and after `close()`, which flushed already.
     ///
     /// # Errors
     ///
-    /// A range outside the map, or the system call's failure (EIO on a bad disk).
+    /// A range outside the map, or the system call's failure (EIO on a bad
+    /// disk); the pages stay dirty, so a later flush tries again.
     pub fn flush_range(&self, start: usize, len: usize) -> Result<()> {
         self.check_range(start, len)?;
         let state = self.lock_state();
@@ -297,7 +358,7 @@ impl Mapping {
         // Another process may have truncated the file: the pages past its end
         // are gone (touching them is SIGBUS), so say so instead of flushing.
         let end = self.offset + self.len() as u64;
-        let size = file.metadata().map_err(|e| Error::io(e, "fstat failed"))?.len();
+        let size = sys::fstat(file).map_err(|e| Error::io(e, "fstat failed"))?.len();
         if size < end {
             return Err(Error::new(
                 ErrorKind::FileShrunk,
@@ -308,11 +369,11 @@ impl Mapping {
             ));
         }
         if len > 0 {
-            map.flush_range(start, len).map_err(|e| Error::io(e, "msync failed"))?;
+            sys::msync(map, start, len).map_err(|e| Error::io(e, "msync failed"))?;
         }
-        if self.grew_file.swap(false, Ordering::AcqRel) {
-            if let Err(e) = file.sync_data() {
-                self.grew_file.store(true, Ordering::Release);
+        if self.needs_sync.swap(false, Ordering::AcqRel) {
+            if let Err(e) = sys::fdatasync(file) {
+                self.needs_sync.store(true, Ordering::Release);
                 return Err(Error::io(e, "fdatasync failed"));
             }
         }
@@ -381,10 +442,14 @@ impl Mapping {
     }
 
     /// Gives the kernel an access-pattern hint for `[start, start + len)`.
+    /// Advice over part of the map splits it into more kernel areas, which
+    /// count against the process's limit (see [`max_live_mappings`]).
     ///
     /// # Errors
     ///
-    /// A range outside the map, or the system call's failure.
+    /// A range outside the map, [`ErrorKind::TooManyMaps`] if the areas it
+    /// would add pass the limit (nothing is advised then), or the system
+    /// call's failure.
     pub fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
         self.check_range(start, len)?;
         let Some(map) = self.map.as_ref() else {
@@ -393,18 +458,16 @@ impl Mapping {
         if len == 0 {
             return Ok(());
         }
-        let result = match advice {
-            Advice::Normal => map.advise_range(SafeAdvice::Normal, start, len),
-            Advice::Random => map.advise_range(SafeAdvice::Random, start, len),
-            Advice::Sequential => map.advise_range(SafeAdvice::Sequential, start, len),
-            Advice::WillNeed => map.advise_range(SafeAdvice::WillNeed, start, len),
-            // SAFETY: no Rust reference points into the mapping (see the crate
-            // docs), so dropping its pages invalidates nothing Rust holds. For a
-            // shared map the pages are read back from the file; for a private
-            // one they read as the file again, which is what MADV_DONTNEED means.
-            Advice::DontNeed => unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, len) },
-        };
-        result.map_err(|e| Error::io(e, "madvise failed"))
+        // The pages madvise acts on: from the page holding `start` (the map
+        // begins `lead` bytes into its first page) to the one holding the last byte.
+        let page = sys::page_size();
+        let lead = map.as_mut_ptr() as usize % page;
+        let pages = (lead + self.len()).div_ceil(page);
+        let (from, to) = ((lead + start) / page, (lead + start + len).div_ceil(page));
+        let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        runs.advise(pages, from, to, advice, || {
+            sys::madvise(map, advice, start, len).map_err(|e| Error::io(e, "madvise failed"))
+        })
     }
 
     /// Flushes, then lets go of the file at once. If `keep_address` is true
@@ -415,21 +478,29 @@ impl Mapping {
     ///
     /// # Errors
     ///
-    /// The flush's failure; the map is closed all the same.
+    /// The flush's failure, or the failure `close(2)` reports; the map is
+    /// closed all the same.
     pub fn close_keeping_address(&self, keep_address: bool) -> Result<()> {
         let flushed = self.flush();
         let mut state = self.lock_state();
         let was_open = std::mem::replace(&mut state.open, false);
-        state.file = None;
+        let closed = match state.file.take() {
+            Some(file) => sys::close(file).map_err(|e| Error::io(e, "close failed")),
+            None => Ok(()),
+        };
         if was_open && keep_address {
             if let Some(map) = self.map.as_ref() {
                 // SAFETY: `map` is a whole mapping this struct owns and no Rust
                 // reference points into it (crate docs). Failure leaves the file
                 // pages in place, which is still memory-safe.
-                let _ = unsafe { sys::replace_with_placeholder(map.as_mut_ptr(), map.len()) };
+                if unsafe { sys::replace_with_placeholder(map.as_mut_ptr(), map.len()) }.is_ok() {
+                    // One anonymous mapping now: one kernel area.
+                    let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    areas::give_back(runs.reset());
+                }
             }
         }
-        flushed
+        flushed.and(closed)
     }
 
     /// Flushes and releases the file; the pages go when this value is dropped.
@@ -464,183 +535,13 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         if self.map.is_some() {
-            LIVE_MAPPINGS.fetch_sub(1, Ordering::Relaxed);
+            let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+            areas::give_back(runs.count());
         }
     }
 }
 
-/// How messages name the file: `'path'` or `descriptor N`, formatted on demand.
-struct Described<'a>(&'a Source);
-
-impl std::fmt::Display for Described<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Source::Path(path) => write!(f, "'{}'", path.display()),
-            Source::Fd(fd) => write!(f, "descriptor {fd}"),
-        }
-    }
-}
-
-/// Opens the file as numpy does for the mode (`rb` for `r`/`c`, `r+b`, `w+b`),
-/// never blocking and never truncating yet. Returns whether it was created.
-fn open_file(source: &Source, mode: Mode) -> Result<(File, bool)> {
-    match source {
-        Source::Path(path) => {
-            let create = mode == Mode::Create;
-            // Only w+ needs to know, to remove a file it created if it then fails.
-            let existed = !create || std::fs::symlink_metadata(path).is_ok();
-            let file = sys::open_nonblocking(path, mode.writes_file(), create).map_err(|e| {
-                let mut err = Error::io(
-                    e,
-                    format!("cannot open file '{}' in mode '{}'", path.display(), mode.numpy_name()),
-                );
-                if err.kind() == ErrorKind::NotFound {
-                    err = Error::new(
-                        ErrorKind::NotFound,
-                        format!(
-                            "file '{}' does not exist (mode '{}' opens an existing file; mode 'w+' creates one)",
-                            path.display(),
-                            mode.numpy_name()
-                        ),
-                    );
-                }
-                err
-            })?;
-            Ok((file, create && !existed))
-        }
-        Source::Fd(fd) => {
-            let (file, readable, writable) = sys::dup_caller_fd(*fd).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::Unsupported {
-                    Error::new(ErrorKind::Unsupported, format!("file descriptor {fd}: {e}"))
-                } else {
-                    Error::new(
-                        ErrorKind::BadFileDescriptor,
-                        format!("file descriptor {fd} is not open: {e}"),
-                    )
-                }
-            })?;
-            if !readable || (mode.writes_file() && !writable) {
-                let needs = if mode.writes_file() {
-                    "reading and writing"
-                } else {
-                    "reading"
-                };
-                return Err(Error::new(
-                    ErrorKind::BadFileDescriptor,
-                    format!(
-                        "file descriptor {fd} is not open for {needs}, which mode '{}' needs",
-                        mode.numpy_name()
-                    ),
-                ));
-            }
-            Ok((file, false))
-        }
-    }
-}
-
-/// numpy's rules for how many bytes to map, given what the file holds.
-fn resolve_length(length: Length, offset: u64, file_len: u64, mode: Mode, described: &Described) -> Result<u64> {
-    match length {
-        Length::Exact(n) => {
-            if !mode.writes_file() {
-                if file_len == 0 {
-                    return Err(Error::new(
-                        ErrorKind::EmptyFile,
-                        format!("file {described} is empty: cannot map an empty file"),
-                    ));
-                }
-                let end = offset.saturating_add(n);
-                if end > file_len {
-                    return Err(Error::new(
-                        ErrorKind::FileTooShort,
-                        format!(
-                            "file {described} is {file_len} bytes, too short for offset {offset} + {n} bytes \
-                             (mode '{}' never extends a file; mode 'r+' does)",
-                            mode.numpy_name()
-                        ),
-                    ));
-                }
-            }
-            Ok(n)
-        }
-        Length::RestOfFile { item_size } => {
-            if file_len == 0 {
-                return Err(Error::new(
-                    ErrorKind::EmptyFile,
-                    format!("file {described} is empty: cannot map an empty file"),
-                ));
-            }
-            if offset > file_len {
-                return Err(Error::new(
-                    ErrorKind::FileTooShort,
-                    format!("offset {offset} is past the end of file {described} ({file_len} bytes)"),
-                ));
-            }
-            let rest = file_len - offset;
-            if item_size == 0 || !rest.is_multiple_of(item_size) {
-                return Err(Error::new(
-                    ErrorKind::NotWholeItems,
-                    format!(
-                        "file {described} has {rest} bytes after offset {offset}, not a whole number of \
-                         {item_size}-byte items: pass a shape"
-                    ),
-                ));
-            }
-            Ok(rest)
-        }
-    }
-}
-
-/// Sizes the file for `w+`/`r+`: truncate (`w+` by path), extend to `end`, and
-/// reserve the new blocks. On failure the old size is put back.
-fn resize(file: &File, mode: Mode, old_len: u64, start_len: u64, end: u64, described: &Described) -> Result<()> {
-    let grow = |from: u64| -> Result<()> {
-        file.set_len(end)
-            .map_err(|e| Error::io(e, format!("cannot extend file {described} to {end} bytes")))?;
-        sys::reserve_blocks(file, from, end).map_err(|e| {
-            Error::io(
-                e,
-                format!("cannot reserve {} bytes of disk for file {described}", end - from),
-            )
-        })
-    };
-    if mode == Mode::Create && start_len == 0 {
-        file.set_len(0)
-            .map_err(|e| Error::io(e, format!("cannot truncate file {described}")))?;
-        // Already truncated as numpy's w+ does; nothing older to restore.
-        return grow(0).inspect_err(|_| {
-            let _ = file.set_len(0);
-        });
-    }
-    grow(old_len).inspect_err(|_| {
-        let _ = file.set_len(old_len);
-    })
-}
-
-fn map_range(file: &File, mode: Mode, offset: u64, len: usize, described: &Described) -> Result<MmapRaw> {
-    let mut options = MmapOptions::new();
-    options.offset(offset).len(len);
-    let mapped = match mode {
-        Mode::ReadWrite | Mode::Create => options.map_raw(file),
-        // Private and writable: JavaScript cannot be stopped from writing into a
-        // view, and a write into PROT_READ memory is SIGSEGV. MAP_NORESERVE keeps
-        // a map of a file larger than RAM from being refused by the overcommit
-        // heuristic: only pages actually written are charged.
-        Mode::ReadOnly | Mode::CopyOnWrite => {
-            options.no_reserve_swap();
-            // SAFETY: memmap2 marks every file mapping unsafe because another
-            // process may change the file underneath; this library documents that
-            // hazard (README, Safety) and never forms Rust references into it.
-            unsafe { options.map_copy(file) }.map(MmapRaw::from)
-        }
-    };
-    mapped.map_err(|e| {
-        Error::io(
-            e,
-            format!("cannot map {len} bytes at offset {offset} of file {described}"),
-        )
-    })
-}
-
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod tests;

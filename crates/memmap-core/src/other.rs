@@ -1,12 +1,136 @@
-//! Non-POSIX platforms (Windows): memmap2 does the mapping; the extras that
-//! need POSIX calls are absent or weaker here, as README's Safety section says.
+//! The system calls of the core on non-POSIX platforms (Windows): memmap2 does
+//! the mapping; what needs POSIX calls (reserving blocks, zeroing a range in
+//! place, placeholders, descriptors, advice) is absent or weaker here, as
+//! README's Safety section says. The same functions as unix.rs, so lib.rs and
+//! open.rs are written once.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn open_nonblocking(path: &Path, write: bool, create: bool) -> io::Result<File> {
-    OpenOptions::new().read(true).write(write).create(create).open(path)
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::fault::{self, Call};
+use crate::{Advice, FileId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    No,
+    New,
+    Any,
+}
+
+pub fn open(path: &Path, write: bool, create: Create) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(write);
+    match create {
+        Create::No => {}
+        Create::New => {
+            options.create_new(true);
+        }
+        Create::Any => {
+            options.create(true);
+        }
+    }
+    fault::retry(Call::Open, || options.open(path))
+}
+
+pub fn fstat(file: &File) -> io::Result<Metadata> {
+    fault::retry(Call::Fstat, || file.metadata())
+}
+
+/// No stable file identity in std here (volume serial and file index are unstable).
+pub fn file_id(_meta: &Metadata) -> Option<FileId> {
+    None
+}
+
+pub fn set_len(file: &File, len: u64) -> io::Result<()> {
+    fault::retry(Call::Ftruncate, || file.set_len(len))
+}
+
+/// Windows allocates the blocks of a file extended by `set_len` (files are not
+/// sparse unless marked so), which is the reservation.
+pub fn allocate(_file: &File, _from: u64, _to: u64, _keep_size: bool) -> io::Result<bool> {
+    Ok(false)
+}
+
+pub fn zero_range(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
+    Ok(false)
+}
+
+pub fn punch_hole(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
+    Ok(false)
+}
+
+pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<Vec<(u64, u64)>> {
+    Ok(Vec::new())
+}
+
+pub fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = fault::retry(Call::Pread, || file.seek_read(buf, at))?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+pub fn write_at(file: &File, mut bytes: &[u8], mut at: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !bytes.is_empty() {
+        let n = fault::retry(Call::Pwrite, || file.seek_write(bytes, at))?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        bytes = &bytes[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+pub fn map(file: &File, shared: bool, offset: u64, len: usize) -> io::Result<MmapRaw> {
+    fault::retry(Call::Mmap, || {
+        let mut options = MmapOptions::new();
+        options.offset(offset).len(len);
+        if shared {
+            options.map_raw(file)
+        } else {
+            // SAFETY: as on POSIX: the hazard of a file changed underneath is
+            // documented, and no Rust reference into the mapping is formed.
+            unsafe { options.map_copy(file) }.map(MmapRaw::from)
+        }
+    })
+}
+
+pub fn msync(map: &MmapRaw, start: usize, len: usize) -> io::Result<()> {
+    fault::retry(Call::Msync, || map.flush_range(start, len))
+}
+
+/// No madvise here: the hint is accepted and does nothing.
+pub fn madvise(_map: &MmapRaw, _advice: Advice, _start: usize, _len: usize) -> io::Result<()> {
+    fault::check(Call::Madvise)
+}
+
+pub fn fdatasync(file: &File) -> io::Result<()> {
+    fault::retry(Call::Fdatasync, || file.sync_data())
+}
+
+pub fn close(file: File) -> io::Result<()> {
+    fault::check(Call::Close)?;
+    drop(file);
+    Ok(())
+}
+
+pub fn path_of(_file: &File) -> Option<PathBuf> {
+    None
+}
+
+pub fn remove_created(path: &Path, _file: &File) -> io::Result<()> {
+    std::fs::remove_file(path)
 }
 
 pub fn dup_caller_fd(_fd: i32) -> io::Result<(File, bool, bool)> {
@@ -14,10 +138,6 @@ pub fn dup_caller_fd(_fd: i32) -> io::Result<(File, bool, bool)> {
         io::ErrorKind::Unsupported,
         "file descriptors are only supported on POSIX systems",
     ))
-}
-
-pub fn reserve_blocks(_file: &File, _from: u64, _to: u64) -> io::Result<()> {
-    Ok(())
 }
 
 pub fn page_size() -> usize {

@@ -352,3 +352,179 @@ fn reductions_shared_among_threads_agree_with_one_pass() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The kernel's areas (VMAs) that lie inside the map's pages, from /proc/self/maps.
+fn kernel_areas(map: &Mapping) -> usize {
+    let page = sys::page_size();
+    let start = map.as_ptr() as usize / page * page;
+    let end = (map.as_ptr() as usize + map.len()).div_ceil(page) * page;
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            let range = line.split(' ').next().unwrap();
+            let (low, high) = range.split_once('-').unwrap();
+            let (low, high) = (
+                usize::from_str_radix(low, 16).unwrap(),
+                usize::from_str_radix(high, 16).unwrap(),
+            );
+            low < end && high > start
+        })
+        .count()
+}
+
+#[test]
+fn advice_areas_are_counted_as_the_kernel_counts_them() {
+    let dir = temp_dir("areas");
+    let path = dir.join("f");
+    let pages = 64;
+    let page = sys::page_size();
+    write_file(&path, &vec![1; pages * page]);
+    let mut seed = 99u64;
+    let mut next = |m: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % m
+    };
+    for (mode, offset) in [(Mode::ReadWrite, 0), (Mode::ReadOnly, 100), (Mode::CopyOnWrite, 0)] {
+        let map = Mapping::open(
+            Source::Path(path.clone()),
+            mode,
+            offset,
+            Length::Exact((pages * page) as u64 - offset),
+        )
+        .unwrap();
+        for round in 0..3000 {
+            let start = next(map.len());
+            let len = 1 + next(map.len() - start);
+            let advice = [Advice::Normal, Advice::Random, Advice::Sequential, Advice::WillNeed][next(4)];
+            map.advise_range(advice, start, len).unwrap();
+            if round % 7 == 0 {
+                // Private pages written (anonymous memory under the area) merge as well.
+                map.write_from(next(map.len()), &[2]).unwrap();
+            }
+            let counted = map.runs.lock().unwrap().count();
+            let kernel = kernel_areas(&map);
+            // Shared maps exactly; private ones at least as many as the kernel's.
+            if mode == Mode::ReadWrite {
+                assert_eq!(counted, kernel, "{mode:?} round {round}: {advice:?} {start}+{len}");
+            } else {
+                assert!(
+                    counted >= kernel,
+                    "{mode:?} round {round}: {advice:?} {start}+{len}: {counted} < {kernel}"
+                );
+            }
+        }
+        // Advice over the whole map makes a shared map one area again.
+        map.advise_range(Advice::Normal, 0, map.len()).unwrap();
+        if mode == Mode::ReadWrite {
+            assert_eq!(map.runs.lock().unwrap().count(), 1);
+            assert_eq!(kernel_areas(&map), 1);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
+    // ext4 (ZERO_RANGE), tmpfs (punch and reserve again), and a file system
+    // without fallocate (cut and grow again, as on macOS).
+    for (root, lacking) in [
+        (std::env::temp_dir(), false),
+        (PathBuf::from("/dev/shm"), false),
+        (std::env::temp_dir(), true),
+    ] {
+        if !root.is_dir() {
+            continue;
+        }
+        crate::fault::lack(if lacking { &[crate::fault::Call::Fallocate] } else { &[] });
+        let dir = root.join(format!("memmap-core-{}-zeros-{lacking}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        for (old, end) in [(100_000usize, 30_000u64), (30_000, 30_000), (10_000, 70_000)] {
+            write_file(&path, &vec![5; old]);
+            let map = OpenOptions::new(Mode::Create, Length::Exact(end - 16))
+                .offset(16)
+                .prefix(b"0123456789abcdef")
+                .open(Source::Path(path.clone()))
+                .unwrap();
+            assert!(read(&map, map.len()).iter().all(|&b| b == 0), "{old} -> {end}");
+            map.close().unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len() as u64, end);
+            assert_eq!(&bytes[..16], b"0123456789abcdef");
+            assert!(bytes[16..].iter().all(|&b| b == 0));
+        }
+        crate::fault::lack(&[]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_prefix_is_only_for_w_plus_by_path_and_fits_before_the_data() {
+    let dir = temp_dir("prefix");
+    let path = dir.join("f");
+    write_file(&path, &[1; 64]);
+    for (mode, offset) in [(Mode::Create, 4), (Mode::ReadWrite, 16)] {
+        let err = OpenOptions::new(mode, Length::Exact(8))
+            .offset(offset)
+            .prefix(&[0; 16])
+            .open(Source::Path(path.clone()))
+            .unwrap_err();
+        assert_eq!(err.code(), "ERR_MEMMAP_INVALID_ARG", "{err}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), vec![1; 64]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_described_reopen_never_grows_and_checks_the_identity() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = temp_dir("described");
+    let path = dir.join("f");
+    write_file(&path, &[3; 100]);
+    let meta = std::fs::metadata(&path).unwrap();
+    let id = FileId {
+        device: meta.dev(),
+        inode: meta.ino(),
+    };
+    let map = Mapping::open(Source::Path(path.clone()), Mode::ReadOnly, 0, Length::Exact(100)).unwrap();
+    assert_eq!(map.file_id(), Some(id));
+    assert_eq!(map.path(), Some(path.as_path()));
+    assert_eq!(id.to_string().parse::<FileId>().unwrap(), id);
+    drop(map);
+    let err = OpenOptions::new(Mode::ReadWrite, Length::Exact(200))
+        .never_grow()
+        .expect_file(id)
+        .open(Source::Path(path.clone()))
+        .unwrap_err();
+    assert_eq!(err.code(), "ERR_MEMMAP_FILE_TOO_SHORT", "{err}");
+    // Another file renamed over the path.
+    let other = dir.join("other");
+    write_file(&other, &[4; 300]);
+    std::fs::rename(&other, &path).unwrap();
+    let err = OpenOptions::new(Mode::ReadWrite, Length::Exact(100))
+        .never_grow()
+        .expect_file(id)
+        .open(Source::Path(path.clone()))
+        .unwrap_err();
+    assert_eq!(err.code(), "ERR_MEMMAP_FILE_REPLACED", "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), vec![4; 300]);
+    assert!("1:x".parse::<FileId>().is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_descriptor_map_names_its_own_file_for_good() {
+    use std::os::fd::AsRawFd;
+    let dir = temp_dir("fd-path");
+    let path = dir.join("mapped");
+    write_file(&path, &[1; 64]);
+    let file = std::fs::File::open(&path).unwrap();
+    let map = Mapping::open(Source::Fd(file.as_raw_fd()), Mode::ReadOnly, 0, Length::Exact(64)).unwrap();
+    drop(file);
+    let other = std::fs::File::create(dir.join("other")).unwrap();
+    assert_eq!(map.path(), Some(path.as_path()));
+    drop(other);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,37 +1,331 @@
-//! The POSIX calls memmap2 does not make for us. Picked by `cfg(unix)` in lib.rs.
+//! The system calls of the core, POSIX flavour (picked by `cfg(unix)` in
+//! lib.rs). Every call on the open, grow, flush and close paths goes through
+//! one function here, behind a fail point (`fault::retry`), and is retried on
+//! EINTR; nothing above this module calls the operating system directly.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
+
+use crate::fault::{self, Call};
+use crate::{Advice, FileId};
+
+/// Whether `open` may create the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Only an existing file.
+    No,
+    /// Only a new file (`O_CREAT | O_EXCL`): success means this call created it.
+    New,
+    /// Existing or new (`O_CREAT`), following a dangling symlink to create its
+    /// target (`O_EXCL` refuses any symlink).
+    Any,
+}
 
 /// Opens `path` without ever blocking: `O_NONBLOCK` makes `open(2)` of a FIFO
 /// return at once instead of waiting for a writer (numpy hangs there), and the
 /// caller rejects anything that is not a regular file right after. The flag is
-/// cleared again so that later I/O on a regular file behaves as usual.
-/// A descriptor opened only to be mapped and closed (read-only maps) keeps the
-/// flag: no read or write ever goes through it.
-pub fn open_nonblocking(path: &Path, write: bool, create: bool) -> io::Result<File> {
-    let file = OpenOptions::new()
+/// cleared again on a writable descriptor so that later I/O behaves as usual;
+/// a read-only one is only mapped and closed, no read or write goes through it.
+pub fn open(path: &Path, write: bool, create: Create) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options
         .read(true)
         .write(write)
-        .create(create)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
-    if !write {
-        return Ok(file);
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+    match create {
+        Create::No => {}
+        Create::New => {
+            options.create_new(true);
+        }
+        Create::Any => {
+            options.create(true);
+        }
     }
-    let fd = file.as_raw_fd();
-    // SAFETY: `fd` is open for the lifetime of `file`; F_GETFL/F_SETFL only read
-    // and set status flags of that descriptor.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    let file = fault::retry(Call::Open, || options.open(path))?;
+    if write {
+        let fd = file.as_raw_fd();
+        // SAFETY: `fd` is open for the lifetime of `file`; F_GETFL/F_SETFL only
+        // read and set status flags of that descriptor.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
         }
     }
     Ok(file)
+}
+
+/// `fstat(2)`.
+pub fn fstat(file: &File) -> io::Result<Metadata> {
+    fault::retry(Call::Fstat, || file.metadata())
+}
+
+/// `lstat(2)` of a path (a symlink itself, not its target).
+pub fn lstat(path: &Path) -> io::Result<Metadata> {
+    fault::retry(Call::Fstat, || std::fs::symlink_metadata(path))
+}
+
+/// `stat(2)` of a path, following symlinks.
+pub fn stat(path: &Path) -> io::Result<Metadata> {
+    fault::retry(Call::Fstat, || std::fs::metadata(path))
+}
+
+/// The file's identity: which device, which inode.
+pub fn file_id(meta: &Metadata) -> Option<FileId> {
+    Some(FileId {
+        device: meta.dev(),
+        inode: meta.ino(),
+    })
+}
+
+/// `ftruncate(2)`: sets the size; blocks past a smaller size are freed, a
+/// larger size reads as zeros (and has no blocks yet).
+pub fn set_len(file: &File, len: u64) -> io::Result<()> {
+    fault::retry(Call::Ftruncate, || file.set_len(len))
+}
+
+#[cfg(target_os = "linux")]
+fn fallocate(file: &File, mode: libc::c_int, from: u64, to: u64) -> io::Result<bool> {
+    if to <= from {
+        return Ok(true);
+    }
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(from), libc::off_t::try_from(to - from)) else {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    fault::retry(Call::Fallocate, || {
+        // SAFETY: a plain system call on an open descriptor with in-range values.
+        if unsafe { libc::fallocate(file.as_raw_fd(), mode, offset, len) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    })
+    .map(|()| true)
+    .or_else(|err| match err.raw_os_error() {
+        // This file system lacks the operation (tmpfs has no ZERO_RANGE, FAT
+        // has no fallocate at all): the caller takes its fallback.
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(false),
+        _ => Err(err),
+    })
+}
+
+/// Reserves the disk blocks of `[from, to)` (`fallocate(2)`, mode 0, or
+/// `FALLOC_FL_KEEP_SIZE` past the end of the file), so that a full disk is an
+/// `ENOSPC` error now rather than a SIGBUS on the first write into a sparse
+/// page later (POSIX: a store to a mapped page with no backing block raises
+/// SIGBUS). Ok(false) where the file system cannot (the file stays sparse).
+pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        let mode = if keep_size { libc::FALLOC_FL_KEEP_SIZE } else { 0 };
+        fallocate(file, mode, from, to)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, from, to, keep_size);
+        Ok(false)
+    }
+}
+
+/// Makes `[from, to)` read as zeros without giving up its blocks
+/// (`FALLOC_FL_ZERO_RANGE`): one call, no new space needed for blocks that
+/// were allocated. Ok(false) where unsupported (tmpfs, most non-Linux).
+pub fn zero_range(file: &File, from: u64, to: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        fallocate(file, libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE, from, to)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, from, to);
+        Ok(false)
+    }
+}
+
+/// Deallocates `[from, to)`, which then reads as zeros
+/// (`FALLOC_FL_PUNCH_HOLE`); frees blocks, so it never needs space.
+/// Ok(false) where unsupported.
+pub fn punch_hole(file: &File, from: u64, to: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        fallocate(file, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, from, to)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, from, to);
+        Ok(false)
+    }
+}
+
+/// The holes (ranges with no blocks) of `[from, to)`, by `lseek(2)` with
+/// `SEEK_HOLE`/`SEEK_DATA`. A file system that does not track holes reports
+/// none, which is what it has as far as reservation goes.
+pub fn holes(file: &File, from: u64, to: u64) -> io::Result<Vec<(u64, u64)>> {
+    let mut found = Vec::new();
+    #[cfg(target_os = "linux")]
+    {
+        let seek = |at: u64, whence: libc::c_int| -> io::Result<Option<u64>> {
+            let Ok(at) = libc::off_t::try_from(at) else {
+                return Ok(None);
+            };
+            fault::retry(Call::Lseek, || {
+                // SAFETY: lseek on an open descriptor; the file position it moves
+                // is not used by anything else (all I/O here is positional).
+                let got = unsafe { libc::lseek(file.as_raw_fd(), at, whence) };
+                if got >= 0 {
+                    Ok(Some(got as u64))
+                } else {
+                    let err = io::Error::last_os_error();
+                    match err.raw_os_error() {
+                        // ENXIO: no data (or no hole) at or after `at`.
+                        Some(libc::ENXIO) => Ok(None),
+                        // EINVAL: SEEK_HOLE unknown here; treat the file as dense.
+                        Some(libc::EINVAL) => Ok(None),
+                        _ => Err(err),
+                    }
+                }
+            })
+        };
+        let mut at = from;
+        while at < to {
+            let Some(hole) = seek(at, libc::SEEK_HOLE)? else { break };
+            if hole >= to {
+                break;
+            }
+            let end = seek(hole, libc::SEEK_DATA)?.unwrap_or(to).min(to);
+            found.push((hole, end));
+            at = end;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, from, to);
+    Ok(found)
+}
+
+/// Reads exactly `buf.len()` bytes at byte `at` (`pread(2)`).
+pub fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    fault::retry(Call::Pread, || file.read_exact_at(buf, at))
+}
+
+/// Writes all of `bytes` at byte `at` (`pwrite(2)`).
+pub fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    fault::retry(Call::Pwrite, || file.write_all_at(bytes, at))
+}
+
+/// `mmap(2)` of `[offset, offset + len)`: shared and writable (`r+`, `w+`), or
+/// private and writable (`r`, `c`).
+pub fn map(file: &File, shared: bool, offset: u64, len: usize) -> io::Result<MmapRaw> {
+    fault::retry(Call::Mmap, || {
+        let mut options = MmapOptions::new();
+        options.offset(offset).len(len);
+        if shared {
+            options.map_raw(file)
+        } else {
+            // Private and writable: JavaScript cannot be stopped from writing
+            // into a view, and a write into PROT_READ memory is SIGSEGV.
+            // MAP_NORESERVE keeps a map of a file larger than RAM from being
+            // refused by the overcommit heuristic: only pages written are charged.
+            options.no_reserve_swap();
+            // SAFETY: memmap2 marks every file mapping unsafe because another
+            // process may change the file underneath; this library documents
+            // that hazard (README, Safety) and never forms Rust references into it.
+            unsafe { options.map_copy(file) }.map(MmapRaw::from)
+        }
+    })
+}
+
+/// `msync(MS_SYNC)` of `[start, start + len)` of the map.
+pub fn msync(map: &MmapRaw, start: usize, len: usize) -> io::Result<()> {
+    fault::retry(Call::Msync, || map.flush_range(start, len))
+}
+
+/// `madvise(2)` of `[start, start + len)` of the map.
+pub fn madvise(map: &MmapRaw, advice: Advice, start: usize, len: usize) -> io::Result<()> {
+    fault::retry(Call::Madvise, || match advice {
+        Advice::Normal => map.advise_range(SafeAdvice::Normal, start, len),
+        Advice::Random => map.advise_range(SafeAdvice::Random, start, len),
+        Advice::Sequential => map.advise_range(SafeAdvice::Sequential, start, len),
+        Advice::WillNeed => map.advise_range(SafeAdvice::WillNeed, start, len),
+        // SAFETY: no Rust reference points into the mapping (see the crate
+        // docs), so dropping its pages invalidates nothing Rust holds. For a
+        // shared map the pages are read back from the file; for a private one
+        // they read as the file again, which is what MADV_DONTNEED means.
+        Advice::DontNeed => unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, len) },
+    })
+}
+
+/// `fdatasync(2)`.
+pub fn fdatasync(file: &File) -> io::Result<()> {
+    fault::retry(Call::Fdatasync, || file.sync_data())
+}
+
+/// `close(2)`, reporting its error (std's drop ignores it; on network file
+/// systems it can carry a deferred write error). Never retried: on Linux the
+/// descriptor is gone even when close reports EINTR, which is then no error.
+pub fn close(file: File) -> io::Result<()> {
+    let fd = file.into_raw_fd();
+    let injected = fault::check(Call::Close);
+    // SAFETY: `fd` came from `into_raw_fd` just above, so it is open and owned
+    // here, and nothing else will close it.
+    let closed = if unsafe { libc::close(fd) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    };
+    match injected.and(closed) {
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
+        result => result,
+    }
+}
+
+/// The path the kernel knows for an open file, if it has one that names it
+/// (not deleted, not a pipe or socket). Asked of our own descriptor, so the
+/// answer cannot be about a different file that reused a caller's number.
+pub fn path_of(file: &File) -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+        let deleted = link.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+        (link.is_absolute() && !deleted).then_some(link)
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: F_GETPATH writes at most PATH_MAX bytes, NUL-terminated, into `buf`.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETPATH, buf.as_mut_ptr()) };
+        if rc == -1 {
+            return None;
+        }
+        let len = buf.iter().position(|&b| b == 0)?;
+        Some(PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..len])))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "ios")))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Removes the file this process created at `path` (following symlinks to
+/// where it was created), if it is still `file`: the undo of a `w+` that
+/// created it. Someone else's file that took its place is left alone.
+pub fn remove_created(path: &Path, file: &File) -> io::Result<()> {
+    let ours = file.metadata()?;
+    let created = path_of(file).or_else(|| std::fs::canonicalize(path).ok());
+    let Some(created) = created else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(&created) {
+        Ok(meta) if meta.dev() == ours.dev() && meta.ino() == ours.ino() => std::fs::remove_file(&created),
+        _ => Ok(()),
+    }
 }
 
 /// Duplicates a caller's descriptor, so that closing the map never closes the
@@ -47,37 +341,11 @@ pub fn dup_caller_fd(fd: i32) -> io::Result<(File, bool, bool)> {
     // SAFETY: F_GETFL just succeeded, so `fd` is open now; the borrow lasts only
     // for the duplication below.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    let owned = borrowed.try_clone_to_owned()?;
+    let owned = fault::retry(Call::Open, || borrowed.try_clone_to_owned())?;
     let access = flags & libc::O_ACCMODE;
     let readable = access == libc::O_RDONLY || access == libc::O_RDWR;
     let writable = access == libc::O_WRONLY || access == libc::O_RDWR;
     Ok((File::from(owned), readable, writable))
-}
-
-/// Reserves the disk blocks of `[from, to)` so that a full disk is an `ENOSPC`
-/// error now rather than a SIGBUS on the first write into a sparse page later
-/// (POSIX: a store to a mapped page with no backing block raises SIGBUS).
-/// File systems without `fallocate` (EOPNOTSUPP) are left sparse.
-pub fn reserve_blocks(file: &File, from: u64, to: u64) -> io::Result<()> {
-    if to <= from {
-        return Ok(());
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        // SAFETY: plain system call on an open descriptor with in-range values;
-        // mode 0 allocates blocks and may extend the size, which is already `to`.
-        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, from as libc::off_t, (to - from) as libc::off_t) };
-        if rc != 0 {
-            let err = io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => Ok(()),
-                _ => Err(err),
-            };
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = file;
-    Ok(())
 }
 
 /// The kernel's page size, which is also mmap's alignment on POSIX.
@@ -110,6 +378,7 @@ pub unsafe fn replace_with_placeholder(ptr: *mut u8, len: usize) -> io::Result<(
     // boundary below the requested offset).
     let start = unsafe { ptr.sub(misalignment) };
     let aligned_len = len + misalignment;
+    fault::check(Call::Mmap)?;
     // SAFETY: MAP_FIXED over a range we own atomically swaps the pages; the
     // caller promises no Rust reference points into them.
     let got = unsafe {

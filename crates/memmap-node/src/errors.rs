@@ -106,7 +106,7 @@ pub fn to_isize(value: f64, what: &str) -> Result<isize> {
 /// Every core error kind. `kind_index` fails to compile when the core adds a
 /// kind, and the unit test below then fails until the kind is listed here, so
 /// `error_codes()` cannot miss one.
-const CORE_KINDS: [ErrorKind; 14] = [
+const CORE_KINDS: [ErrorKind; 16] = [
     ErrorKind::NotFound,
     ErrorKind::IsDirectory,
     ErrorKind::NotRegularFile,
@@ -120,6 +120,8 @@ const CORE_KINDS: [ErrorKind; 14] = [
     ErrorKind::BadFileDescriptor,
     ErrorKind::Unsupported,
     ErrorKind::FileShrunk,
+    ErrorKind::FileReplaced,
+    ErrorKind::InvalidArgument,
     ErrorKind::Io,
 ];
 
@@ -139,14 +141,21 @@ fn kind_index(kind: ErrorKind) -> usize {
         ErrorKind::BadFileDescriptor => 10,
         ErrorKind::Unsupported => 11,
         ErrorKind::FileShrunk => 12,
-        ErrorKind::Io => 13,
+        ErrorKind::FileReplaced => 13,
+        ErrorKind::InvalidArgument => 14,
+        ErrorKind::Io => 15,
     }
 }
 
 /// Every code this crate can put on an error, each once.
 pub fn error_codes() -> Vec<&'static str> {
     let mut codes: Vec<&'static str> = CORE_KINDS.iter().map(|kind| kind.code()).collect();
-    codes.extend(Code::BINDING.map(Code::name));
+    // The core and the binding share ERR_MEMMAP_INVALID_ARG.
+    for code in Code::BINDING.map(Code::name) {
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
     codes
 }
 

@@ -17,8 +17,8 @@ mod tasks;
 
 use std::sync::atomic::Ordering;
 
-use memmap_core::{Length, Mapping, Source};
-use napi::bindgen_prelude::{AsyncTask, BufferSlice, Either, Env, Object};
+use memmap_core::{Length, OpenOptions, Source};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Either3, Env, Object};
 use napi_derive::napi;
 
 use buffers::{mapping_of, with_map, ArrayBufferValue};
@@ -107,16 +107,18 @@ pub fn live_maps() -> Vec<u32> {
 pub fn open(
     env: Env,
     owner: Object,
-    file: Either<String, i32>,
+    file: Either3<String, i32, Buffer>,
     mode: Mode,
     offset: f64,
     byte_length: Option<f64>,
     item_size: f64,
     chunk_bytes: f64,
+    extra: Option<OpenExtra>,
 ) -> Result<Handle> {
     let source = match file {
-        Either::A(path) => Source::Path(path.into()),
-        Either::B(fd) => Source::Fd(fd),
+        Either3::A(path) => Source::Path(path.into()),
+        Either3::B(fd) => Source::Fd(fd),
+        Either3::C(bytes) => Source::Path(path_from_bytes(&bytes)?),
     };
     let offset = to_usize(offset, "offset")? as u64;
     let length = match byte_length {
@@ -126,7 +128,20 @@ pub fn open(
         },
     };
     let chunk_bytes = to_usize(chunk_bytes, "chunkBytes")?.max(1);
-    let mapping = Mapping::open(source, mode.into(), offset, length).map_err(to_js_error)?;
+    let mut options = OpenOptions::new(mode.into(), length);
+    options.offset(offset);
+    if let Some(extra) = &extra {
+        if let Some(prefix) = &extra.prefix {
+            options.prefix(prefix);
+        }
+        if extra.never_grow == Some(true) {
+            options.never_grow();
+        }
+        if let Some(id) = &extra.file_id {
+            options.expect_file(id.parse().map_err(to_js_error)?);
+        }
+    }
+    let mapping = options.open(source).map_err(to_js_error)?;
     buffers::register(&env, &owner, mapping, chunk_bytes)
 }
 
@@ -207,4 +222,71 @@ pub fn reduce(handle: Handle, request: ReduceRequest) -> Result<Option<ReduceVal
 #[napi(ts_return_type = "Promise<ReduceValue | null>")]
 pub fn reduce_async(handle: Handle, request: ReduceRequest) -> Result<AsyncTask<ReduceTask>> {
     Ok(AsyncTask::new(ReduceTask::new(mapping_of(handle)?, request)?))
+}
+
+// ----- The file a map names, and what only this package's own callers ask of
+// `open` (the core's open transaction: issue 11, items 4-8). -----
+
+/// What `open` takes beyond numpy's arguments, from this package's own callers.
+#[napi(object)]
+pub struct OpenExtra {
+    /// Bytes written at the start of the file when a `w+` open commits (a
+    /// `.npy` header; the data starts at `offset`), so a failure never leaves
+    /// the header without the data.
+    pub prefix: Option<Buffer>,
+    /// Refuse to extend the file (`fromDescriptor`): a shorter file is
+    /// ERR_MEMMAP_FILE_TOO_SHORT.
+    pub never_grow: Option<bool>,
+    /// The identity (`device:inode`) the file must have (`fromDescriptor`):
+    /// another file at the path is ERR_MEMMAP_FILE_REPLACED.
+    pub file_id: Option<String>,
+}
+
+/// The file a map was opened from.
+#[napi(object)]
+pub struct MappedFile {
+    /// Its path as bytes: the one given, or for a descriptor the one the
+    /// kernel gave for our own duplicate at open; null if it had none.
+    pub path: Option<Buffer>,
+    /// Its identity, `device:inode` (null where the platform has none).
+    pub file_id: Option<String>,
+}
+
+/// The file the map `handle` names, as it was when it was opened.
+#[napi]
+pub fn mapped_file(handle: Handle) -> Result<MappedFile> {
+    with_map(handle, |map| {
+        Ok(MappedFile {
+            path: map.mapping.path().map(|path| path_bytes(path).into()),
+            file_id: map.mapping.file_id().map(|id| id.to_string()),
+        })
+    })
+}
+
+/// A `Buffer` path as the operating system takes it: bytes on POSIX (a file
+/// name need not be UTF-8), UTF-8 elsewhere.
+fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(std::ffi::OsStr::from_bytes(bytes).into())
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(bytes.to_vec())
+            .map(Into::into)
+            .map_err(|_| errors::coded(errors::Code::InvalidArg, "a Buffer path must be UTF-8 on this platform"))
+    }
+}
+
+fn path_bytes(path: &std::path::Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
 }

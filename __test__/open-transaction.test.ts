@@ -1,0 +1,380 @@
+/**
+ * Opening is a transaction (issue 11, items 4, 5, 13, 14): a failed
+ * `memmap()`, `openMemmap()` or `memmap.fromDescriptor()` leaves every file's
+ * bytes and size, the directory listing and the disk's free blocks exactly as
+ * they were, on real kernels: a full tmpfs, RLIMIT_FSIZE, RLIMIT_AS (mmap
+ * fails after the file was sized), a read-only mount, FIFOs, symlink loops.
+ * A `w+` that succeeds reads as zeros, byte for byte as numpy's does.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { memmap, openMemmap } from '../ts/index';
+import { freeBlocks, mountTmpfs, snapshot } from './disk';
+import { describeNumpy, PACKAGE, python, tempDir } from './helpers';
+
+const dir = tempDir();
+// prlimit is Linux's; FIFOs, descriptors and symlinks need POSIX.
+const LINUX = process.platform === 'linux';
+const POSIX = process.platform !== 'win32';
+const REQUIRE = `const mm = require(${PACKAGE} + '/dist/index.js');`;
+const code = (c: string) => expect.objectContaining({ code: c });
+
+/** Empties `at` (a mount point or a directory of ours). */
+function clear(at: string): void {
+  for (const name of readdirSync(at)) rmSync(join(at, name), { recursive: true, force: true });
+}
+
+/** The tmpfs mounts of this file. */
+const ownDisks = new Set<string>();
+
+/**
+ * Asserts that `attempt` fails with `expected` and leaves `at` (listing,
+ * bytes) as it was, and on a tmpfs of ours (no one else writes there) its free
+ * blocks too: what a failed call reserved, it gave back.
+ */
+function failsAndChangesNothing(at: string, attempt: () => unknown, expected: string): void {
+  const before = snapshot(at);
+  const free = ownDisks.has(at) ? freeBlocks(at) : 0;
+  expect(attempt).toThrow(code(expected));
+  expect(snapshot(at)).toEqual(before);
+  if (ownDisks.has(at)) expect(freeBlocks(at)).toBe(free);
+}
+
+const full = mountTmpfs('full', '16m');
+if (full) ownDisks.add(full);
+(full ? describe : describe.skip)('a full disk (a 16 MiB tmpfs): the issue reproducers change nothing', () => {
+  const disk = full as string;
+  const old = join(disk, 'old.bin');
+  beforeEach(() => {
+    clear(disk);
+    writeFileSync(old, Buffer.alloc(8 << 20, 5));
+  });
+
+  test('memmap w+ over an 8 MiB file, shape [64 << 20]', () => {
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'w+', shape: [64 << 20] }), 'ERR_MEMMAP_NO_SPACE');
+  });
+
+  test('openMemmap w+ over it: no header-only file in place of the data', () => {
+    failsAndChangesNothing(
+      disk,
+      () => openMemmap(old, { mode: 'w+', dtype: 'uint8', shape: [64 << 20] }),
+      'ERR_MEMMAP_NO_SPACE',
+    );
+  });
+
+  test('r+ that would grow it', () => {
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+', shape: [64 << 20] }), 'ERR_MEMMAP_NO_SPACE');
+  });
+
+  test('w+ and r+ by descriptor that would grow it', () => {
+    const fd = openSync(old, 'r+');
+    try {
+      for (const mode of ['w+', 'r+'] as const)
+        failsAndChangesNothing(disk, () => memmap(fd, { mode, shape: [64 << 20] }), 'ERR_MEMMAP_NO_SPACE');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test('w+ through a dangling symlink: the symlink stays, nothing is created at its target', () => {
+    symlinkSync(join(disk, 'target.npy'), join(disk, 'link.npy'));
+    failsAndChangesNothing(
+      disk,
+      () => openMemmap(join(disk, 'link.npy'), { mode: 'w+', dtype: 'uint8', shape: [64 << 20] }),
+      'ERR_MEMMAP_NO_SPACE',
+    );
+    failsAndChangesNothing(
+      disk,
+      () => memmap(join(disk, 'link.npy'), { mode: 'w+', shape: [64 << 20] }),
+      'ERR_MEMMAP_NO_SPACE',
+    );
+    // Where it fits, w+ creates the target and keeps the link, as numpy's open() does.
+    openMemmap(join(disk, 'link.npy'), { mode: 'w+', dtype: 'uint8', shape: [16] }).close();
+    expect(statSync(join(disk, 'target.npy')).size).toBe(128 + 16);
+  });
+
+  test('a completely full disk: w+ of a new file is ERR_MEMMAP_NO_SPACE (never a raw ENOSPC) and leaves no file', () => {
+    const fd = openSync(join(disk, 'filler'), 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(1 << 16, 1));
+    } catch (error) {
+      expect(error).toEqual(code('ENOSPC'));
+    } finally {
+      closeSync(fd);
+    }
+    failsAndChangesNothing(
+      disk,
+      () => openMemmap(join(disk, 'new.npy'), { mode: 'w+', dtype: 'uint8', shape: [10] }),
+      'ERR_MEMMAP_NO_SPACE',
+    );
+    failsAndChangesNothing(
+      disk,
+      () => memmap(join(disk, 'new.bin'), { mode: 'w+', shape: [10] }),
+      'ERR_MEMMAP_NO_SPACE',
+    );
+  });
+
+  test('a sparse old file: w+ reserves its holes too, and gives them back when it fails', () => {
+    rmSync(old);
+    writeFileSync(old, '');
+    truncateSync(old, 8 << 20);
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'w+', shape: [20 << 20] }), 'ERR_MEMMAP_NO_SPACE');
+    const free = freeBlocks(disk);
+    const fp = memmap(old, { mode: 'w+', shape: [12 << 20] });
+    // Every block reserved at open: 12 MiB fewer free (4 KiB blocks).
+    expect(free - freeBlocks(disk)).toBe(3072);
+    expect(fp.sum()).toBe(0n);
+    fp.close();
+  });
+
+  test('w+ that fits over the old file succeeds and reads as zeros (smaller, same, larger)', () => {
+    for (const size of [1 << 20, 8 << 20, 12 << 20]) {
+      writeFileSync(old, Buffer.alloc(8 << 20, 5));
+      const fp = memmap(old, { mode: 'w+', shape: [size] });
+      expect(fp.sum()).toBe(0n);
+      fp.close();
+      expect(statSync(old).size).toBe(size);
+      expect(readFileSync(old).every((b) => b === 0)).toBe(true);
+    }
+  });
+});
+
+(LINUX ? describe : describe.skip)('RLIMIT_FSIZE: growth past the limit changes nothing', () => {
+  const area = join(dir, 'fsize');
+  mkdirSync(area);
+  test('w+ and r+ by path and descriptor, openMemmap w+, a new file', () => {
+    writeFileSync(join(area, 'old.bin'), Buffer.alloc(512 << 10, 5));
+    const before = snapshot(area);
+    const result = spawnSync(
+      'prlimit',
+      [
+        `--fsize=${1 << 20}`,
+        process.execPath,
+        '-e',
+        `${REQUIRE}
+        const fs = require('fs');
+        const old = ${JSON.stringify(join(area, 'old.bin'))};
+        const out = [];
+        const attempt = (f) => { try { f(); out.push('opened'); } catch (e) { out.push(e.code); } };
+        attempt(() => mm.memmap(old, { mode: 'w+', shape: 4 << 20 }));
+        attempt(() => mm.memmap(old, { mode: 'r+', shape: 4 << 20 }));
+        attempt(() => mm.openMemmap(old, { mode: 'w+', dtype: 'u1', shape: 4 << 20 }));
+        const fd = fs.openSync(old, 'r+');
+        attempt(() => mm.memmap(fd, { mode: 'w+', shape: 4 << 20 }));
+        fs.closeSync(fd);
+        attempt(() => mm.memmap(${JSON.stringify(join(area, 'new.bin'))}, { mode: 'w+', shape: 4 << 20 }));
+        console.log(JSON.stringify(out));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.signal).toBeNull();
+    expect(JSON.parse(result.stdout)).toEqual(Array(5).fill('ERR_MEMMAP_NO_SPACE'));
+    expect(snapshot(area)).toEqual(before);
+  });
+});
+
+(LINUX ? describe : describe.skip)('RLIMIT_AS: mmap fails after the file was sized, and every step is undone', () => {
+  const area = join(dir, 'as');
+  mkdirSync(area);
+  test('r+ grows back, w+ by path keeps the old bytes, w+ by descriptor keeps its size, openMemmap w+', () => {
+    writeFileSync(join(area, 'old.bin'), Buffer.alloc(8192, 5));
+    const before = snapshot(area);
+    const big = 2 * 2 ** 30; // more address space than the 1 GiB limit leaves
+    const result = spawnSync(
+      'prlimit',
+      [
+        `--as=${2 ** 30}`,
+        process.execPath,
+        '-e',
+        `${REQUIRE}
+        const fs = require('fs');
+        const old = ${JSON.stringify(join(area, 'old.bin'))};
+        const out = [];
+        const attempt = (f) => { try { f(); out.push('opened'); } catch (e) { out.push(e.code); } };
+        attempt(() => mm.memmap(old, { mode: 'r+', shape: ${big} }));
+        attempt(() => mm.memmap(old, { mode: 'w+', shape: ${big} }));
+        attempt(() => mm.openMemmap(old, { mode: 'w+', dtype: 'u1', shape: ${big} }));
+        const fd = fs.openSync(old, 'r+');
+        attempt(() => mm.memmap(fd, { mode: 'w+', shape: ${big} }));
+        fs.closeSync(fd);
+        attempt(() => mm.memmap(${JSON.stringify(join(area, 'new.bin'))}, { mode: 'w+', shape: ${big} }));
+        console.log(JSON.stringify(out));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.signal).toBeNull();
+    const codes = JSON.parse(result.stdout) as string[];
+    expect(codes).toHaveLength(5);
+    for (const c of codes) expect(c).toMatch(/^ERR_MEMMAP_/);
+    expect(snapshot(area)).toEqual(before);
+  });
+});
+
+(POSIX ? describe : describe.skip)(
+  'w+ by descriptor never truncates or shrinks (numpy never truncates a file object)',
+  () => {
+    test('an 8192-byte file with shape [100] keeps its 8192 bytes; a larger shape extends it with zeros', () => {
+      const path = join(dir, 'fd-wplus.bin');
+      const old = Buffer.from(Array.from({ length: 8192 }, (_, i) => i % 251));
+      writeFileSync(path, old);
+      const fd = openSync(path, 'r+');
+      try {
+        const small = memmap(fd, { mode: 'w+', shape: [100] });
+        expect(small.toArray()).toEqual([...old.subarray(0, 100)]);
+        small.close();
+        expect(readFileSync(path)).toEqual(old);
+        const large = memmap(fd, { mode: 'w+', shape: [10000] });
+        large.close();
+        expect(readFileSync(path)).toEqual(Buffer.concat([old, Buffer.alloc(10000 - 8192)]));
+      } finally {
+        closeSync(fd);
+      }
+    });
+
+    describeNumpy('numpy agrees', () => {
+      test('np.memmap(open(p, "r+b"), mode="w+", shape=(100,)) leaves the file as it was', () => {
+        const path = join(dir, 'fd-wplus-numpy.bin');
+        writeFileSync(path, Buffer.alloc(8192, 7));
+        python(
+          `import sys, numpy as np
+f = open(sys.argv[1], 'r+b'); m = np.memmap(f, mode='w+', shape=(100,)); m.flush(); del m; f.close()`,
+          path,
+        );
+        expect(readFileSync(path)).toEqual(Buffer.alloc(8192, 7));
+      });
+    });
+  },
+);
+
+describeNumpy('a w+ that succeeds is numpy w+: the same bytes over an existing file', () => {
+  test.each([
+    ['smaller', 4096, [100]],
+    ['the same size', 4096, [1024]],
+    ['larger', 4096, [5000]],
+    ['with an offset', 4096, [7]],
+  ] as const)('%s', (_name, oldSize, shape) => {
+    const ours = join(dir, `wplus-ours-${_name}.bin`);
+    const theirs = join(dir, `wplus-numpy-${_name}.bin`);
+    for (const path of [ours, theirs]) writeFileSync(path, Buffer.alloc(oldSize, 9));
+    const offset = _name === 'with an offset' ? 10 : 0;
+    memmap(ours, { mode: 'w+', dtype: 'int32', shape: [...shape], offset }).close();
+    python(
+      `import sys, json, numpy as np
+m = np.memmap(sys.argv[1], dtype='int32', mode='w+', shape=tuple(json.loads(sys.argv[2])), offset=int(sys.argv[3])); m.flush(); del m`,
+      theirs,
+      JSON.stringify(shape),
+      String(offset),
+    );
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+  });
+
+  test('openMemmap w+ over an existing .npy file', () => {
+    const ours = join(dir, 'npy-ours.npy');
+    const theirs = join(dir, 'npy-numpy.npy');
+    for (const path of [ours, theirs]) writeFileSync(path, Buffer.alloc(100000, 3));
+    openMemmap(ours, { mode: 'w+', dtype: '<f4', shape: [10, 3] }).close();
+    python(
+      `import sys, numpy as np
+m = np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<f4', shape=(10, 3)); m.flush(); del m`,
+      theirs,
+    );
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+  });
+});
+
+test('fromDescriptor in r+ never extends the file: a file now shorter is ERR_MEMMAP_FILE_TOO_SHORT', () => {
+  const path = join(dir, 'described.bin');
+  const fp = memmap(path, { mode: 'w+', shape: [8192] });
+  const described = fp.slice('4096:').descriptor();
+  fp.close();
+  truncateSync(path, 4096);
+  const before = snapshot(dir);
+  expect(() => memmap.fromDescriptor(described)).toThrow(code('ERR_MEMMAP_FILE_TOO_SHORT'));
+  // The shape is checked before anything touches the file.
+  expect(() => memmap.fromDescriptor({ ...described, strides: [1, 1] })).toThrow(code('ERR_MEMMAP_INVALID_ARG'));
+  expect(snapshot(dir)).toEqual(before);
+});
+
+(POSIX ? describe : describe.skip)(
+  'openMemmap refuses what is not a regular file, at once, in every mode (item 13)',
+  () => {
+    test('a FIFO: ERR_MEMMAP_NOT_REGULAR_FILE in r, r+, c and w+, never a hang', () => {
+      const fifo = join(dir, 'pipe.npy');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      // A timeout of its own: before the fix the first open never returned.
+      const result = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `${REQUIRE}
+        const out = [];
+        for (const mode of ['r', 'r+', 'c', 'w+']) {
+          try { mm.openMemmap(${JSON.stringify(fifo)}, mode === 'w+' ? { mode, shape: [4] } : { mode }); out.push('opened'); }
+          catch (e) { out.push(e.code); }
+        }
+        console.log(JSON.stringify(out));`,
+        ],
+        { encoding: 'utf8', timeout: 10000 },
+      );
+      expect(result.signal).toBeNull();
+      expect(JSON.parse(result.stdout)).toEqual(Array(4).fill('ERR_MEMMAP_NOT_REGULAR_FILE'));
+      expect(statSync(fifo).isFIFO()).toBe(true);
+    }, 20000);
+  },
+);
+
+(POSIX ? describe : describe.skip)(
+  'openMemmap w+ that cannot create its file: a coded error, nothing changed (item 14)',
+  () => {
+    const area = join(dir, 'bad-paths');
+    beforeAll(() => {
+      mkdirSync(area);
+      writeFileSync(join(area, 'plain'), 'x');
+      mkdirSync(join(area, 'a-directory'));
+      symlinkSync('loop-b', join(area, 'loop-a'));
+      symlinkSync('loop-a', join(area, 'loop-b'));
+    });
+    const w = (path: string) => () => openMemmap(path, { mode: 'w+', dtype: 'f4', shape: [3] });
+    test.each([
+      ['a directory', () => join(area, 'a-directory'), 'ERR_MEMMAP_IS_DIRECTORY'],
+      ['a regular file used as a directory', () => join(area, 'plain', 'x.npy'), 'ERR_MEMMAP_FILE_NOT_FOUND'],
+      ['a symlink loop', () => join(area, 'loop-a'), 'ERR_MEMMAP_IO'],
+      ['a name too long', () => join(area, 'x'.repeat(300)), 'ERR_MEMMAP_IO'],
+      ['a missing directory', () => join(area, 'missing', 'x.npy'), 'ERR_MEMMAP_FILE_NOT_FOUND'],
+    ])('%s', (_name, path, expected) => {
+      failsAndChangesNothing(area, w(path()), expected);
+      failsAndChangesNothing(area, () => memmap(path(), { mode: 'w+', shape: [3] }), expected);
+    });
+
+    const readOnly = mountTmpfs('read-only', '1m');
+    if (readOnly) ownDisks.add(readOnly);
+    (readOnly ? test : test.skip)('a read-only mount: ERR_MEMMAP_PERMISSION_DENIED, and mode r still works', () => {
+      const mount = readOnly as string;
+      openMemmap(join(mount, 'kept.npy'), { mode: 'w+', dtype: 'u1', shape: [16] }).close();
+      expect(spawnSync('mount', ['-o', 'remount,ro', mount]).status).toBe(0);
+      failsAndChangesNothing(mount, w(join(mount, 'kept.npy')), 'ERR_MEMMAP_PERMISSION_DENIED');
+      failsAndChangesNothing(mount, w(join(mount, 'new.npy')), 'ERR_MEMMAP_PERMISSION_DENIED');
+      failsAndChangesNothing(
+        mount,
+        () => openMemmap(join(mount, 'kept.npy'), { mode: 'r+' }),
+        'ERR_MEMMAP_PERMISSION_DENIED',
+      );
+      const fp = openMemmap(join(mount, 'kept.npy'), { mode: 'r' });
+      expect(fp.shape).toEqual([16]);
+      fp.close();
+    });
+  },
+);
