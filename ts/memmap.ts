@@ -6,7 +6,19 @@
  * same bytes elsewhere. Everything an array does is NDArray's (ts/ndarray.ts).
  */
 import { Accessor } from './access';
-import { DType, parseDType } from './dtype';
+import { DType, DTypeLike, parseDType } from './dtype';
+import type {
+  DTypeTag,
+  ElementOf,
+  FieldAxes,
+  FieldBase,
+  FieldNames,
+  Minus1,
+  NdimOf,
+  Plus,
+  ShapeLike,
+  TagOf,
+} from './dtype/types';
 import { memmapError, show } from './errors';
 import { accessorOf, NDArray } from './ndarray';
 import {
@@ -30,8 +42,25 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
 const DISPOSE: typeof Symbol.dispose = Symbol.dispose;
 
-/** numpy.memmap: a file's bytes seen as a typed N-dimensional array. */
-export class Memmap extends NDArray {
+/** What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise. */
+export type MemmapIterationItem<D extends DTypeTag, N extends number> = number extends N
+  ? ElementOf<D> | Memmap<D>
+  : N extends 1
+    ? ElementOf<D>
+    : Memmap<D, Minus1<N>>;
+
+/**
+ * numpy.memmap: a file's bytes seen as a typed N-dimensional array, an
+ * {@link NDArray} with what a file adds (filename, offset, mode, flush,
+ * madvise, close, descriptors). `D` is the dtype's tag, `N` the number of
+ * dimensions where known; views of a Memmap are Memmaps.
+ *
+ * @example
+ * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] }); // Memmap<'float32', 2>
+ * fp.set(0, 1, 2.5);
+ * fp.close();
+ */
+export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> extends NDArray<D, N> {
   readonly #storage: FileStorage;
   readonly #isBase: boolean;
 
@@ -52,35 +81,94 @@ export class Memmap extends NDArray {
     return 'memmap';
   }
 
-  override slice(spec: string | number, ...extra: never[]): Memmap {
-    return super.slice(spec, ...extra) as Memmap;
+  /**
+   * numpy basic indexing, as {@link NDArray.slice}: a view of the same
+   * mapping, itself a Memmap.
+   *
+   * @example
+   * const fp = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [4, 4] });
+   * fp.slice('1:, ::2').flush();
+   */
+  override slice(spec: number, ...extra: never[]): Memmap<D, Minus1<N>>;
+  override slice(spec: string | number, ...extra: never[]): Memmap<D>;
+  override slice(spec: string | number, ...extra: never[]): Memmap<D> | Memmap<D, Minus1<N>> {
+    return super.slice(spec as string, ...extra) as Memmap<D>;
   }
 
-  override field(name: string, ...extra: never[]): Memmap {
-    return super.field(name, ...extra) as Memmap;
+  /**
+   * A view of one field of a record dtype, as {@link NDArray.field}: itself a Memmap.
+   *
+   * @example
+   * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'r' });
+   * ticks.field('price').max(); // number
+   */
+  override field<K extends string>(
+    name: K & FieldNames<D>,
+    ...extra: never[]
+  ): Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
+    return super.field(name, ...extra) as Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>>;
   }
 
-  /** Absolute path of the mapped file; null where none can be known. */
+  /**
+   * Iterates over the first axis: elements of a 1-D map, Memmap views otherwise.
+   *
+   * @example
+   * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.flush();
+   */
+  override [Symbol.iterator](): Iterator<MemmapIterationItem<D, N>> {
+    return super[Symbol.iterator]() as Iterator<MemmapIterationItem<D, N>>;
+  }
+
+  /**
+   * Absolute path of the mapped file; null where none can be known.
+   *
+   * @example
+   * memmap('data.bin', { mode: 'w+', shape: 4 }).filename; // '/abs/path/data.bin'
+   */
   get filename(): string | null {
     return this.#storage.filename;
   }
 
-  /** Byte offset of the base array in the file, as opened (views inherit it, as in numpy). */
+  /**
+   * Byte offset of the base array in the file, as opened (views inherit it, as in numpy).
+   *
+   * @example
+   * memmap('data.bin', { mode: 'r', offset: 16 }).offset; // 16
+   */
   get offset(): number {
     return this.#storage.offset;
   }
 
-  /** `'r'`, `'r+'`, `'w+'` or `'c'`. */
+  /**
+   * `'r'`, `'r+'`, `'w+'` or `'c'` (aliases given at open are canonical here).
+   *
+   * @example
+   * memmap('data.bin', { mode: 'readonly' }).mode; // 'r'
+   */
   get mode(): Mode {
     return this.#storage.mode;
   }
 
+  /**
+   * True once this view (or its base) is closed.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r' });
+   * fp.close();
+   * fp.closed; // true
+   */
   get closed(): boolean {
     const view = accessorOf(this);
     return view.closed || view.storage.closed;
   }
 
-  /** Writes changes in this view's bytes to the file (msync); a no-op for modes r and c. */
+  /**
+   * Writes changes in this view's bytes to the file (msync); a no-op for modes r and c.
+   *
+   * @example
+   * fp.set(0, 1.5);
+   * fp.flush();
+   */
   flush(...extra: never[]): void {
     noArguments('flush', extra);
     accessorOf(this).checkOpen();
@@ -88,7 +176,12 @@ export class Memmap extends NDArray {
     this.#storage.flush(start, length);
   }
 
-  /** flush() off the main thread. */
+  /**
+   * flush() off the main thread; the mapping stays alive until it settles.
+   *
+   * @example
+   * await fp.flushAsync();
+   */
   async flushAsync(...extra: never[]): Promise<void> {
     noArguments('flushAsync', extra);
     accessorOf(this).checkOpen();
@@ -96,7 +189,12 @@ export class Memmap extends NDArray {
     await this.#storage.flushAsync(start, length);
   }
 
-  /** Access-pattern hint (madvise) for this view's bytes. */
+  /**
+   * Access-pattern hint (madvise) for this view's bytes.
+   *
+   * @example
+   * fp.slice('1000:2000').madvise('willneed');
+   */
   madvise(advice: Advice, ...extra: never[]): void {
     noArguments('madvise', extra, 1);
     accessorOf(this).checkOpen();
@@ -109,6 +207,10 @@ export class Memmap extends NDArray {
    * Flushes and unmaps; idempotent. On the base, every view closes too and every
    * ArrayBuffer handed out is detached (reads as length 0). On a view, only the
    * view closes; the mapping stays until its base closes.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r' });
+   * fp.close();
    */
   close(...extra: never[]): void {
     noArguments('close', extra);
@@ -129,6 +231,9 @@ export class Memmap extends NDArray {
    * A structured-cloneable description of this view (path, dtype, shape,
    * strides, offset, mode) for `memmap.fromDescriptor` in another worker or
    * process. Sending the view itself with postMessage is an error.
+   *
+   * @example
+   * worker.postMessage(fp.slice('100:200').descriptor());
    */
   descriptor(...extra: never[]): MemmapDescriptor {
     noArguments('descriptor', extra);
@@ -151,6 +256,14 @@ export class Memmap extends NDArray {
     };
   }
 
+  /**
+   * `close()`, for `using fp = memmap(...)`.
+   *
+   * @example
+   * {
+   *   using fp = memmap('data.bin', { mode: 'r' });
+   * } // closed here
+   */
   [DISPOSE](): void {
     this.close();
   }
@@ -173,20 +286,26 @@ function noArguments(method: string, extra: readonly unknown[], takes = 0): void
 }
 
 /**
- * numpy.memmap: maps `file` as an array.
+ * numpy.memmap: maps `file` as an array. The result's type follows the
+ * options written as literals: `dtype` gives the element and `data` types,
+ * `shape` the number of dimensions (1 without a shape); a misspelt dtype,
+ * mode, order or advice does not compile.
  *
  * @example
- * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] });
+ * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] }); // Memmap<'float32', 2>
  * fp.set(0, 1, 2.5);
  * fp.flush();
  * fp.close();
  */
-export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
+export function memmap<const D extends DTypeLike = 'uint8', const S extends ShapeLike | undefined = undefined>(
+  file: FileLike,
+  options?: MemmapOptions<D, S>,
+): Memmap<TagOf<D>, NdimOf<S>> {
   const target = parseFile(file);
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
   const storage = FileStorage.open(target, mode, offset, byteLength, dtype.itemsize, advice);
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
-  return new Memmap(
+  return new Memmap<TagOf<D>, NdimOf<S>>(
     new Accessor(storage, dtype, finalShape, contiguousStrides(finalShape, dtype.itemsize, order), 0),
     true,
   );

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
+import type { CheckDType, ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
 /** numpy's modes, canonical form. */
@@ -17,16 +18,31 @@ export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed
 /** A path (string, file: URL, Buffer) or an open file descriptor. */
 export type FileLike = string | URL | Buffer | number;
 
-export interface MemmapOptions {
-  /** numpy spelling or TypedArray constructor; default `'uint8'`. */
-  dtype?: DTypeLike;
-  /** Default `'r+'`. */
+/**
+ * memmap()'s options. `D` and `S` are the `dtype` and `shape` as written
+ * (inferred by memmap(); the defaults take any value).
+ *
+ * @example
+ * const options: MemmapOptions = { dtype: 'float32', mode: 'r', shape: [100, 3] };
+ * memmap('points.f32', options); // Memmap<string>: a held options object is checked at run time
+ */
+export interface MemmapOptions<
+  D extends DTypeLike = DTypeLike,
+  S extends ShapeLike | undefined = ShapeLike | undefined,
+> {
+  /**
+   * Any numpy spelling (`'float32'`, `'f4'`, `'<f4'`, `'>i2'`, `'S5'`,
+   * `'<U3'`, `'M8[ns]'`, ...), a TypedArray constructor, a DType, or a record
+   * (list or dict form); default `'uint8'`. A misspelt literal does not compile.
+   */
+  dtype?: D & CheckDType<D>;
+  /** `'r'`, `'r+'`, `'w+'`, `'c'` or numpy's long names; default `'r+'`. */
   mode?: ModeLike;
   /** Byte offset of the array in the file; default 0. */
   offset?: number | bigint;
-  /** Default: 1-D over the rest of the file. */
-  shape?: number | readonly number[];
-  /** Default `'C'`. */
+  /** A number (1-D) or one number per axis; default: 1-D over the rest of the file. */
+  shape?: S;
+  /** `'C'` (row-major) or `'F'` (column-major); default `'C'`. */
   order?: Order | 'c' | 'f';
   /** madvise hint applied at open. */
   advice?: Advice;

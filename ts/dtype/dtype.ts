@@ -6,6 +6,7 @@
  * modules import each other in that order only (no cycles).
  */
 import { endianness } from 'node:os';
+import type { DTypeStr, DTypeTag } from './types';
 
 /** A complex number as get()/toArray() give it. */
 export interface Complex {
@@ -64,8 +65,8 @@ export type LaneSetter =
 /** What coerce() returns: opaque outside the codec that made it. */
 export type Coerced = [Lane, Lane] | Uint8Array | Uint32Array;
 
-export interface LaneAccess {
-  read(at: number): Scalar;
+export interface LaneAccess<V extends Scalar = Scalar> {
+  read(at: number): V;
   write(at: number, value: Coerced): void;
 }
 
@@ -74,16 +75,17 @@ export interface LaneAccess {
  * element (2 for complex). `coerce` checks a JS value and turns it into lane
  * values once, so fill() checks once and writes many times.
  */
-export interface Codec {
+export interface Codec<V extends Scalar = Scalar> {
   /** TypedArray lanes per element, when fixed by the codec (numeric kinds); else the row's. */
   lanes: number;
-  fromLanes(lane0: Lane, lane1: Lane): Scalar;
+  /** The value of one element (`V` is what get() gives: the type-level table checks it, ts/dtype/types.ts). */
+  fromLanes(lane0: Lane, lane1: Lane): V;
   /** A checked value, ready to write: `[lane, lane]` for numeric kinds, bytes or code points otherwise. */
   coerce(value: unknown, row: DTypeRow): Coerced;
   /** Element read/write closures over one TypedArray (`at` is a lane index). */
-  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess;
+  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess<V>;
   /** Reads/writes through a DataView at byte `at` in either byte order; absent: numeric lanes. */
-  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): Scalar;
+  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): V;
   viewWrite?(view: DataView, at: number, value: Coerced, little: boolean, row: DTypeRow): void;
   /** Whether `coerce()[0]` is one lane value that TypedArray.fill can spread. */
   fillsLanes: boolean;
@@ -164,10 +166,24 @@ export const NAT = -(2n ** 63n);
 
 export const NATIVE_LITTLE_ENDIAN = endianness() === 'LE';
 
-/** A dtype: a table row and the byte order of the data on disk. */
-export class DType {
-  /** numpy's `str(dtype)`: `'float32'`, or `'>f4'` for non-native order. */
-  readonly str: string;
+/**
+ * A dtype: what each element of an array is (numpy's `np.dtype`). `T` is its
+ * tag at the type level (see {@link DTypeTag}); pass a DType as `dtype` to
+ * make another array of the same dtype.
+ *
+ * @example
+ * const a = memmap('a.f32', { dtype: 'float32', mode: 'w+', shape: 4 });
+ * const b = memmap('b.f32', { dtype: a.dtypeObject, mode: 'w+', shape: 4 }); // Memmap<'float32', 1>
+ * a.dtypeObject.itemsize; // 4
+ */
+export class DType<T extends DTypeTag = DTypeTag> {
+  /**
+   * numpy's `str(dtype)`: `'float32'`, or `'>f4'` for non-native order.
+   *
+   * @example
+   * parseDType('<f4').str; // 'float32'
+   */
+  readonly str: DTypeStr<T>;
   /** numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`. */
   readonly descr: string;
   readonly itemsize: number;
@@ -182,7 +198,7 @@ export class DType {
     this.itemsize = row.itemsize;
     this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
     this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
-    this.str = this.native && row.name !== null ? row.name : this.descr;
+    this.str = (this.native && row.name !== null ? row.name : this.descr) as DTypeStr<T>;
     Object.freeze(this);
   }
 

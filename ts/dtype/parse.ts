@@ -10,10 +10,11 @@ import { normalizeShape } from '../shape';
 import { DType, NATIVE_LITTLE_ENDIAN, TypedArrayConstructor } from './dtype';
 import { FieldSpec as FieldLayout, makeRecord } from './records';
 import { DTYPE_ROWS, dtypeOf, MAX_ITEMSIZE, TIME_UNITS } from './table';
+import type { CharCodes, NameCodes, NumericCode } from './types';
 
 const invalid = (message: string) => memmapError('ERR_MEMMAP_INVALID_DTYPE', message);
 
-/** numpy's names (no byte-order prefix allowed), to a table key. */
+/** numpy's names (no byte-order prefix allowed), to a table key (exactly the type-level NameCodes). */
 const NAMES: ReadonlyMap<string, string> = new Map(
   Object.entries({
     bool: 'b1',
@@ -52,10 +53,10 @@ const NAMES: ReadonlyMap<string, string> = new Map(
     complex128: 'c16',
     cdouble: 'c16',
     complex: 'c16',
-  }),
+  } satisfies NameCodes),
 );
 
-/** numpy's one-character type codes (a byte-order prefix is allowed). */
+/** numpy's one-character type codes (a byte-order prefix is allowed); exactly the type-level CharCodes. */
 const CHARS: ReadonlyMap<string, string> = new Map(
   Object.entries({
     '?': 'b1',
@@ -76,10 +77,10 @@ const CHARS: ReadonlyMap<string, string> = new Map(
     d: 'f8',
     F: 'c8',
     D: 'c16',
-  }),
+  } satisfies CharCodes),
 );
 
-const TYPED_ARRAY_KEYS = new Map<unknown, string>([
+const TYPED_ARRAY_KEYS = new Map<unknown, NumericCode>([
   [Int8Array, 'i1'],
   [Uint8Array, 'u1'],
   [Int16Array, 'i2'],
