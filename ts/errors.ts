@@ -50,6 +50,9 @@ export const ERROR_CLASSES = {
   ERR_NPY_TRUNCATED: Error,
   ERR_NPY_BAD_HEADER: Error,
   ERR_NPY_OBJECT_DTYPE: TypeError,
+  // A dtype or shape given to openMemmap() for an existing file that its header contradicts.
+  ERR_NPY_DTYPE_MISMATCH: TypeError,
+  ERR_NPY_SHAPE_MISMATCH: RangeError,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CLASSES;

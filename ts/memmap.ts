@@ -8,6 +8,7 @@
 import { Accessor } from './access';
 import { DType, DTypeLike, parseDType } from './dtype';
 import type {
+  DTypeChecked,
   DTypeTag,
   ElementOf,
   FieldAxes,
@@ -299,7 +300,7 @@ function noArguments(method: string, extra: readonly unknown[], takes = 0): void
  */
 export function memmap<const D extends DTypeLike = 'uint8', const S extends ShapeLike | undefined = undefined>(
   file: FileLike,
-  options?: MemmapOptions<D, S>,
+  options?: MemmapOptions<D, S> & DTypeChecked<D>,
 ): Memmap<TagOf<D>, NdimOf<S>> {
   const target = parseFile(file);
   const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
-import type { CheckDType, ShapeLike } from './dtype/types';
+import type { ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
 /** numpy's modes, canonical form. */
@@ -35,7 +35,7 @@ export interface MemmapOptions<
    * `'<U3'`, `'M8[ns]'`, ...), a TypedArray constructor, a DType, or a record
    * (list or dict form); default `'uint8'`. A misspelt literal does not compile.
    */
-  dtype?: D & CheckDType<D>;
+  dtype?: D;
   /** `'r'`, `'r+'`, `'w+'`, `'c'` or numpy's long names; default `'r+'`. */
   mode?: ModeLike;
   /** Byte offset of the array in the file; default 0. */

@@ -364,8 +364,22 @@ type BadSpellings<D> = [DTypeLike] extends [D]
           : never;
 type BadFormat<F> = F extends readonly [infer B, number | readonly number[]] ? BadFormat<B> : BadSpellings<F>;
 
-/** `unknown` when every spelling in `D` is one memmap knows; else a {@link NotADType} naming the first it does not. */
-export type CheckDType<D> = [BadSpellings<D>] extends [never] ? unknown : NotADType<BadSpellings<D>>;
+/**
+ * What `dtype` must also be for a dtype `D`: `D` itself when every spelling
+ * in it is one memmap knows; else a {@link NotADType} naming the spelling,
+ * which no value is.
+ */
+export type CheckDType<D> = [BadSpellings<D>] extends [never] ? D : NotADType<BadSpellings<D>>;
+
+/**
+ * The check memmap() and openMemmap() add to their options: a misspelt
+ * dtype literal (records' formats included) does not compile. Kept apart
+ * from `dtype?: D` (and out of inference) so that `D` is inferred from the
+ * value alone, unions included.
+ */
+export interface DTypeChecked<D> {
+  readonly dtype?: NoInfer<CheckDType<D>>;
+}
 
 // ----- What a tag gives ---------------------------------------------------------------
 
