@@ -41,7 +41,6 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
 // that lack it (vm contexts, jest) get the same symbol so `using` works there.
 if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
-const DISPOSE: typeof Symbol.dispose = Symbol.dispose;
 
 /** What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise. */
 export type MemmapIterationItem<D extends DTypeTag, N extends number> = number extends N
@@ -83,7 +82,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
-   * numpy basic indexing, as {@link NDArray.slice}: a view of the same
+   * numpy basic indexing, as `NDArray.slice`: a view of the same
    * mapping, itself a Memmap.
    *
    * @example
@@ -97,7 +96,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
-   * A view of one field of a record dtype, as {@link NDArray.field}: itself a Memmap.
+   * A view of one field of a record dtype, as `NDArray.field`: itself a Memmap.
    *
    * @example
    * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'r' });
@@ -265,7 +264,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    *   using fp = memmap('data.bin', { mode: 'r' });
    * } // closed here
    */
-  [DISPOSE](): void {
+  [Symbol.dispose](): void {
     this.close();
   }
 

@@ -87,8 +87,8 @@ export interface ArraySource {
  * numpy's ndarray: a typed N-dimensional array over shared storage. `D` is
  * the dtype's tag (numpy's `str(dtype)`, or a record's fields: see
  * {@link DTypeTag}), `N` the number of dimensions where known. Made by
- * {@link memmap}, {@link openMemmap} and views ({@link NDArray.slice},
- * {@link NDArray.field}).
+ * `memmap()`, `openMemmap()` and views (`NDArray.slice`,
+ * `NDArray.field`).
  *
  * @example
  * const a = memmap('a.f32', { dtype: 'float32', mode: 'w+', shape: [2, 3] }); // Memmap<'float32', 2>
