@@ -17,7 +17,15 @@ export type { Order } from './shape';
 export { openMemmap } from './npy';
 export type { NpyVersion, OpenMemmapNdim, OpenMemmapOptions, OpenMemmapTag } from './npy';
 export { DType, parseDType } from './dtype';
-export type { Complex, DTypeLike, FieldSpec, Scalar, StructuredDict, TypedArrayConstructor } from './dtype';
+export type {
+  Complex,
+  DTypeLike,
+  FieldFormat,
+  FieldSpec,
+  Scalar,
+  StructuredDict,
+  TypedArrayConstructor,
+} from './dtype';
 export type { Field, RecordValue } from './dtype';
 // The dtype table at the type level (ts/dtype/types.ts): what generic code over arrays names.
 export type {
@@ -25,6 +33,7 @@ export type {
   Comparable,
   ComplexLike,
   DataOf,
+  DescrOf,
   DTypeChecked,
   DTypeSpelling,
   DTypeStr,

@@ -17,6 +17,7 @@ import type {
   Minus1,
   NdimOf,
   Plus,
+  RecordTag,
   ShapeLike,
   TagOf,
 } from './dtype/types';
@@ -102,8 +103,8 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'r' });
    * ticks.field('price').max(); // number
    */
-  override field<K extends string>(
-    name: K & FieldNames<D>,
+  override field<K extends FieldNames<D>>(
+    name: K,
     ...extra: never[]
   ): Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
     return super.field(name, ...extra) as Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>>;
@@ -315,7 +316,7 @@ export function memmap<const D extends DTypeLike = 'uint8', const S extends Shap
  * A plain, structured-cloneable description of a map or view: what another
  * worker or process passes to `memmap.fromDescriptor` to map the same bytes.
  */
-export interface MemmapDescriptor {
+export interface MemmapDescriptor<S extends string | DescriptorRecord = string | DescriptorRecord> {
   /** Absolute path of the file. */
   path: string;
   /**
@@ -323,7 +324,7 @@ export interface MemmapDescriptor {
    * `dtype.str` (`'<f4'`), or for a record dtype numpy's dict form
    * (`{ names, formats, offsets, itemsize }`, nested as the fields are).
    */
-  dtype: string | DescriptorRecord;
+  dtype: S;
   shape: number[];
   /** In bytes. */
   strides: number[];
@@ -365,7 +366,17 @@ function cloneableSpelling(dtype: DType): string | DescriptorRecord {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
+/**
+ * Reopens what `Memmap.descriptor()` described: the same bytes of the same
+ * file, in this thread or process, typed by the descriptor's dtype.
+ */
+function fromDescriptor<const S extends string | DescriptorRecord>(
+  descriptor: MemmapDescriptor<S>,
+): Memmap<S extends string ? TagOf<S> : RecordTag> {
+  return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
+}
+
+function reopen(descriptor: MemmapDescriptor): Memmap {
   if (descriptor === null || typeof descriptor !== 'object') {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',

@@ -334,10 +334,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'w+', shape: 10 });
    * ticks.field('price'); // NDArray<'float64', 1>
    */
-  field<K extends string>(
-    name: K & FieldNames<D>,
-    ...extra: never[]
-  ): NDArray<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
+  field<K extends FieldNames<D>>(name: K, ...extra: never[]): NDArray<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
     noMore('field', 1, extra);
     const view = this.#view;
     view.checkOpen();

@@ -14,71 +14,69 @@ import type { CharCodes, NameCodes, NumericCode } from './types';
 
 const invalid = (message: string) => memmapError('ERR_MEMMAP_INVALID_DTYPE', message);
 
-/** numpy's names (no byte-order prefix allowed), to a table key (exactly the type-level NameCodes). */
-const NAMES: ReadonlyMap<string, string> = new Map(
-  Object.entries({
-    bool: 'b1',
-    bool_: 'b1',
-    int8: 'i1',
-    byte: 'i1',
-    uint8: 'u1',
-    ubyte: 'u1',
-    int16: 'i2',
-    short: 'i2',
-    uint16: 'u2',
-    ushort: 'u2',
-    int32: 'i4',
-    intc: 'i4',
-    uint32: 'u4',
-    uintc: 'u4',
-    int64: 'i8',
-    int: 'i8',
-    intp: 'i8',
-    long: 'i8',
-    longlong: 'i8',
-    uint64: 'u8',
-    uint: 'u8',
-    uintp: 'u8',
-    ulong: 'u8',
-    ulonglong: 'u8',
-    float16: 'f2',
-    half: 'f2',
-    float32: 'f4',
-    single: 'f4',
-    float64: 'f8',
-    double: 'f8',
-    float: 'f8',
-    complex64: 'c8',
-    csingle: 'c8',
-    complex128: 'c16',
-    cdouble: 'c16',
-    complex: 'c16',
-  } satisfies NameCodes),
-);
+/** numpy's names (no byte-order prefix allowed), to a table key: exactly the type-level NameCodes. */
+export const NAME_CODES = Object.freeze({
+  bool: 'b1',
+  bool_: 'b1',
+  int8: 'i1',
+  byte: 'i1',
+  uint8: 'u1',
+  ubyte: 'u1',
+  int16: 'i2',
+  short: 'i2',
+  uint16: 'u2',
+  ushort: 'u2',
+  int32: 'i4',
+  intc: 'i4',
+  uint32: 'u4',
+  uintc: 'u4',
+  int64: 'i8',
+  int: 'i8',
+  intp: 'i8',
+  long: 'i8',
+  longlong: 'i8',
+  uint64: 'u8',
+  uint: 'u8',
+  uintp: 'u8',
+  ulong: 'u8',
+  ulonglong: 'u8',
+  float16: 'f2',
+  half: 'f2',
+  float32: 'f4',
+  single: 'f4',
+  float64: 'f8',
+  double: 'f8',
+  float: 'f8',
+  complex64: 'c8',
+  csingle: 'c8',
+  complex128: 'c16',
+  cdouble: 'c16',
+  complex: 'c16',
+} satisfies NameCodes);
+const NAMES: ReadonlyMap<string, string> = new Map(Object.entries(NAME_CODES));
 
-/** numpy's one-character type codes (a byte-order prefix is allowed); exactly the type-level CharCodes. */
-const CHARS: ReadonlyMap<string, string> = new Map(
-  Object.entries({
-    '?': 'b1',
-    b: 'i1',
-    B: 'u1',
-    h: 'i2',
-    H: 'u2',
-    i: 'i4',
-    I: 'u4',
-    l: 'i8',
-    L: 'u8',
-    q: 'i8',
-    Q: 'u8',
-    p: 'i8',
-    P: 'u8',
-    e: 'f2',
-    f: 'f4',
-    d: 'f8',
-    F: 'c8',
-    D: 'c16',
-  } satisfies CharCodes),
-);
+/** numpy's one-character type codes (a byte-order prefix is allowed), to a table key: exactly the type-level CharCodes. */
+export const CHAR_CODES = Object.freeze({
+  '?': 'b1',
+  b: 'i1',
+  B: 'u1',
+  h: 'i2',
+  H: 'u2',
+  i: 'i4',
+  I: 'u4',
+  l: 'i8',
+  L: 'u8',
+  q: 'i8',
+  Q: 'u8',
+  p: 'i8',
+  P: 'u8',
+  e: 'f2',
+  f: 'f4',
+  d: 'f8',
+  F: 'c8',
+  D: 'c16',
+} satisfies CharCodes);
+const CHARS: ReadonlyMap<string, string> = new Map(Object.entries(CHAR_CODES));
 
 const TYPED_ARRAY_KEYS = new Map<unknown, NumericCode>([
   [Int8Array, 'i1'],
@@ -93,14 +91,30 @@ const TYPED_ARRAY_KEYS = new Map<unknown, NumericCode>([
   [Float64Array, 'f8'],
 ]);
 
-/** One field of a structured dtype in list form: `[name, format]` or `[name, format, shape]`; name may be `[title, name]`. */
+/**
+ * One field of a structured dtype in list form: `[name, format]` or
+ * `[name, format, shape]`; name may be `[title, name]`, and a format may be
+ * `[base, shape]` (numpy's `('c', ('<f8', (5,)), (2,))` is
+ * `['c', ['<f8', [5]], [2]]`).
+ *
+ * @example
+ * const dtype: FieldSpec[] = [['time', '<M8[ns]'], ['price', '<f8'], ['flags', 'S2', [2]]];
+ */
 export type FieldSpec =
-  | readonly [name: string | readonly [title: string, name: string], format: DTypeLike]
+  | readonly [name: string | readonly [title: string, name: string], format: FieldFormat]
   | readonly [
       name: string | readonly [title: string, name: string],
-      format: DTypeLike,
+      format: FieldFormat,
       shape: number | readonly number[],
     ];
+
+/**
+ * A record field's format: a dtype, or `[base, shape]` for a sub-array.
+ *
+ * @example
+ * const format: FieldFormat = ['<f8', [5]]; // five float64
+ */
+export type FieldFormat = DTypeLike | readonly [base: FieldFormat, shape: number | readonly number[]];
 
 /** numpy's dict form of a structured dtype. */
 export interface StructuredDict {

@@ -24,12 +24,12 @@ import type { DTypeLike } from './parse';
 // ----- The table -----------------------------------------------------------
 
 /** One numeric dtype at the type level. */
-export interface NumericType<
+export type NumericType<
   Name extends string,
   Kind extends 'b' | 'i' | 'u' | 'f' | 'c',
   Value,
   Data extends AnyTypedArrayType,
-> {
+> = {
   /** numpy's name (`str(dtype)` in native byte order). */
   readonly name: Name;
   /** numpy's kind character. */
@@ -38,7 +38,7 @@ export interface NumericType<
   readonly value: Value;
   /** What `data` is. */
   readonly data: Data;
-}
+};
 
 type AnyTypedArrayType =
   | Int8Array
@@ -56,7 +56,7 @@ type AnyTypedArrayType =
  * The numeric rows of the dtype table, by numpy's kind + itemsize code
  * (`DTYPE_ROWS` in ts/dtype/table.ts is checked against it).
  */
-export interface NumericTypes {
+export type NumericTypes = {
   b1: NumericType<'bool', 'b', boolean, Uint8Array>;
   i1: NumericType<'int8', 'i', number, Int8Array>;
   u1: NumericType<'uint8', 'u', number, Uint8Array>;
@@ -73,7 +73,7 @@ export interface NumericTypes {
   /** `data` interleaves real and imaginary parts. */
   c8: NumericType<'complex64', 'c', Complex, Float32Array>;
   c16: NumericType<'complex128', 'c', Complex, Float64Array>;
-}
+};
 
 /** A numeric table code: `'b1'`, `'i1'` ... `'c16'`. */
 export type NumericCode = keyof NumericTypes;
@@ -82,7 +82,7 @@ export type NumericCode = keyof NumericTypes;
 type OneByteCode = 'b1' | 'i1' | 'u1';
 
 /** numpy's names of the numeric dtypes (no byte-order prefix), to their code. */
-export interface NameCodes {
+export type NameCodes = {
   bool: 'b1';
   bool_: 'b1';
   int8: 'i1';
@@ -119,10 +119,10 @@ export interface NameCodes {
   complex128: 'c16';
   cdouble: 'c16';
   complex: 'c16';
-}
+};
 
 /** numpy's one-character type codes (a byte-order prefix is allowed), to their code. */
-export interface CharCodes {
+export type CharCodes = {
   '?': 'b1';
   b: 'i1';
   B: 'u1';
@@ -141,7 +141,7 @@ export interface CharCodes {
   d: 'f8';
   F: 'c8';
   D: 'c16';
-}
+};
 
 /** datetime64/timedelta64 units. */
 export type TimeUnit = 'Y' | 'M' | 'W' | 'D' | 'h' | 'm' | 's' | 'ms' | 'us' | 'ns' | 'ps' | 'fs' | 'as';
@@ -471,11 +471,26 @@ export type ElementInput<T> = T extends string
       : { readonly [K in keyof T]: FieldValue<T[K], false> } | readonly FieldValue<T[keyof T], false>[]
     : unknown;
 
-/** What `data` is for a tag; a {@link NoData} where the bytes are not in native order. */
+/** What `data` is for a tag; a `NoData` (never) where the bytes are not in native order. */
 export type DataOf<T> = T extends string ? Facts<T>['data'] : T extends RecordTag ? Uint8Array : AnyTypedArrayType;
 
 /** numpy's kind character of a tag (`string` when not known; records are `'V'`). */
 export type KindOf<T> = T extends string ? Facts<T>['kind'] : 'V';
+
+/**
+ * numpy's `dtype.str` (the `.npy` descr) of a non-record tag, on a
+ * little-endian machine: `'float32'` → `'<f4'`, `'bool'` → `'|b1'`,
+ * `'datetime64[ns]'` → `'<M8[ns]'`; `string` when not known.
+ */
+export type DescrOf<T extends string> = string extends T
+  ? string
+  : T extends keyof CodeOfName
+    ? `${CodeOfName[T] extends OneByteCode ? '|' : '<'}${CodeOfName[T]}`
+    : T extends `datetime64[${infer U}]`
+      ? `<M8[${U}]`
+      : T extends `timedelta64[${infer U}]`
+        ? `<m8[${U}]`
+        : T;
 
 /** What `dtype` (numpy's `str(dtype)`) is: the tag itself, or `string` for records. */
 export type DTypeStr<T> = T extends string ? T : string;
@@ -489,24 +504,28 @@ export type FieldNames<T> = T extends string
     ? string
     : keyof T & string;
 
-/** The tag of field `K` of record tag `T`, sub-array shape aside. */
-export type FieldBase<T, K> = T extends RecordTag
-  ? K extends keyof T
-    ? T[K] extends readonly [infer B extends DTypeTag, readonly number[]]
-      ? B
-      : T[K] extends infer F extends DTypeTag
-        ? F
-        : DTypeTag
-    : DTypeTag
+/** The tag of field `K` of record tag `T`, sub-array shape aside (any tag when `T` is not a known record). */
+export type FieldBase<T, K> = [T] extends [RecordTag]
+  ? string extends keyof T
+    ? DTypeTag
+    : K extends keyof T
+      ? T[K] extends readonly [infer B extends DTypeTag, readonly number[]]
+        ? B
+        : T[K] extends infer F extends DTypeTag
+          ? F
+          : DTypeTag
+      : DTypeTag
   : DTypeTag;
 
-/** How many axes field `K` of record tag `T` adds (its sub-array's). */
-export type FieldAxes<T, K> = T extends RecordTag
-  ? K extends keyof T
-    ? T[K] extends readonly [DTypeTag, infer S extends readonly number[]]
-      ? S['length']
-      : 0
-    : number
+/** How many axes field `K` of record tag `T` adds (its sub-array's; number when `T` is not a known record). */
+export type FieldAxes<T, K> = [T] extends [RecordTag]
+  ? string extends keyof T
+    ? number
+    : K extends keyof T
+      ? T[K] extends readonly [DTypeTag, infer S extends readonly number[]]
+        ? S['length']
+        : 0
+      : number
   : number;
 
 // ----- Reductions: numpy's result types ----------------------------------------
