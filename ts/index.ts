@@ -26,12 +26,13 @@ export type {
   StructuredDict,
   TypedArrayConstructor,
 } from './dtype';
-export type { Field, RecordValue } from './dtype';
+export type { AlignedFields, Field, RecordValue } from './dtype';
 // The dtype table at the type level (ts/dtype/types.ts): what generic code over arrays names.
 export type {
   CheckDType,
   Comparable,
   ComplexLike,
+  ComplexParts,
   DataOf,
   DescrOf,
   DTypeChecked,

@@ -43,7 +43,12 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 // that lack it (vm contexts, jest) get the same symbol so `using` works there.
 if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
 
-/** What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise. */
+/**
+ * What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise.
+ *
+ * @example
+ * for (const row of memmap('a.bin', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.flush(); // Memmap<'float32', 1>
+ */
 export type MemmapIterationItem<D extends DTypeTag, N extends number> = number extends N
   ? ElementOf<D> | Memmap<D>
   : N extends 1
@@ -315,6 +320,13 @@ export function memmap<const D extends DTypeLike = 'uint8', const S extends Shap
 /**
  * A plain, structured-cloneable description of a map or view: what another
  * worker or process passes to `memmap.fromDescriptor` to map the same bytes.
+ *
+ * @example
+ * // main thread
+ * worker.postMessage(fp.slice('100:200').descriptor());
+ * // worker: typed by the dtype it names
+ * const descriptor: MemmapDescriptor<'<i4'> = workerData;
+ * const view = memmap.fromDescriptor(descriptor); // Memmap<'int32'>
  */
 export interface MemmapDescriptor<S extends string | DescriptorRecord = string | DescriptorRecord> {
   /** Absolute path of the file. */
@@ -325,6 +337,7 @@ export interface MemmapDescriptor<S extends string | DescriptorRecord = string |
    * (`{ names, formats, offsets, itemsize }`, nested as the fields are).
    */
   dtype: S;
+  /** The view's shape. */
   shape: number[];
   /** In bytes. */
   strides: number[];
@@ -334,13 +347,25 @@ export interface MemmapDescriptor<S extends string | DescriptorRecord = string |
   mode: Exclude<Mode, 'w+'>;
 }
 
-/** A record dtype in numpy's dict form, as a descriptor carries it. */
+/**
+ * A record dtype in numpy's dict form, as a descriptor carries it.
+ *
+ * @example
+ * memmap('t.bin', { dtype: [['x', '<f4'], ['y', '<i8']], mode: 'r' }).descriptor().dtype;
+ * // { names: ['x', 'y'], formats: ['<f4', '<i8'], offsets: [0, 4], itemsize: 12 }
+ */
 export interface DescriptorRecord {
+  /** The field names, in order. */
   names: string[];
+  /** Each field's dtype (`dtype.str`, or a nested record), `[format, shape]` for a sub-array. */
   formats: (string | DescriptorRecord | [string | DescriptorRecord, number[]])[];
+  /** Each field's byte offset. */
   offsets: number[];
+  /** numpy's titles, where any field has one. */
   titles?: (string | null)[];
+  /** The record's size in bytes, padding included. */
   itemsize: number;
+  /** Present (true) when the fields were laid out with numpy's `align=True`. */
   aligned?: boolean;
 }
 

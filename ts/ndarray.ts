@@ -56,12 +56,23 @@ const NOT_CLONEABLE = Symbol(
  * `get()` of an array: exactly `ndim` indices (a tuple when `ndim` is known).
  * A method type, so an array whose `ndim` is known is also an array of any
  * `ndim` (`NDArray<'float32', 2>` is an `NDArray<'float32'>`).
+ *
+ * @example
+ * const a = memmap('a.bin', { dtype: 'int16', mode: 'w+', shape: [2, 3] });
+ * a.get(1, 2); // Getter<'int16', 2>: (i: number, j: number) => number
  */
 export type Getter<D extends DTypeTag, N extends number> = {
+  /** One element, at exactly `ndim` indices. */
   get(...index: Tuple<number, N>): ElementOf<D>;
 }['get'];
 
-/** What iterating over an array gives: elements of a 1-D array, views one axis down otherwise. */
+/**
+ * What iterating over an array gives: elements of a 1-D array, views one axis down otherwise.
+ *
+ * @example
+ * for (const value of memmap('a.bin', { dtype: 'uint8', mode: 'r' })) value; // number
+ * for (const row of memmap('b.bin', { mode: 'w+', shape: [2, 2] })) row;  // rows of uint8
+ */
 export type IterationItem<D extends DTypeTag, N extends number> = number extends N
   ? ElementOf<D> | NDArray<D>
   : N extends 1
@@ -71,15 +82,29 @@ export type IterationItem<D extends DTypeTag, N extends number> = number extends
 /**
  * What `assign()` takes: nested arrays of values (broadcast as numpy does),
  * a TypedArray for numeric dtypes, or another array.
+ *
+ * @example
+ * const a = memmap('a.bin', { dtype: 'float64', mode: 'w+', shape: [2, 2] });
+ * a.assign([[1, 2], [3, 4]]);
+ * a.assign(Float64Array.of(1, 2, 3, 4));
+ * a.assign(otherArray);
  */
 export type AssignSource<D extends DTypeTag> =
   | NestedInput<ElementInput<D>>
   | (KindOf<D> extends 'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' ? ArrayLike<number> | ArrayLike<bigint> : never)
   | ArraySource;
 
-/** Another array as assign() takes it (any NDArray or Memmap). */
+/**
+ * Another array as assign() takes it (any NDArray or Memmap).
+ *
+ * @example
+ * const source = memmap('a.bin', { dtype: 'int16', mode: 'r', shape: [4] });
+ * memmap('b.bin', { dtype: 'float32', mode: 'w+', shape: [3, 4] }).assign(source); // broadcast to each row
+ */
 export interface ArraySource {
+  /** numpy's `str(dtype)`. */
   readonly dtype: string;
+  /** The array's shape, broadcast into the target's. */
   readonly shape: readonly number[];
 }
 

@@ -57,14 +57,27 @@ export interface OpenMemmapOptions<
   version?: NpyVersion | null;
 }
 
-/** The dtype tag openMemmap() gives: the given dtype's, float64 for a new file without one, else any. */
+/**
+ * The dtype tag openMemmap() gives: the given dtype's, float64 for a new file without one, else any.
+ *
+ * @example
+ * type A = OpenMemmapTag<'f4', 'r'>;        // 'float32'
+ * type B = OpenMemmapTag<undefined, 'w+'>;  // 'float64' (numpy's default)
+ * type C = OpenMemmapTag<undefined, 'r'>;   // DTypeTag: as the file says
+ */
 export type OpenMemmapTag<D, M> = [D] extends [undefined]
   ? M extends 'w+' | 'write'
     ? 'float64'
     : DTypeTag
   : TagOf<D>;
 
-/** `ndim` of what openMemmap() gives: from the given shape, else as the file says. */
+/**
+ * `ndim` of what openMemmap() gives: from the given shape, else as the file says.
+ *
+ * @example
+ * type A = OpenMemmapNdim<readonly [100, 3]>; // 2
+ * type B = OpenMemmapNdim<undefined>;         // number: as the file says
+ */
 export type OpenMemmapNdim<S> = [S] extends [undefined] ? number : NdimOf<S>;
 
 const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version']);

@@ -10,12 +10,34 @@ import { memmapError, show } from './errors';
 import type { ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
-/** numpy's modes, canonical form. */
+/**
+ * numpy's modes, canonical form.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'readonly' }).mode; // 'r'
+ */
 export type Mode = 'r' | 'r+' | 'w+' | 'c';
-/** Every spelling numpy accepts. */
+/**
+ * Every spelling numpy accepts.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'copyonwrite' }); // mode 'c'
+ */
 export type ModeLike = Mode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+/**
+ * madvise(2) advice: how the pages will be read, for the kernel's read-ahead.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'r', advice: 'sequential' });
+ */
 export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed';
-/** A path (string, file: URL, Buffer) or an open file descriptor. */
+/**
+ * A path (string, file: URL, Buffer) or an open file descriptor.
+ *
+ * @example
+ * memmap(new URL('file:///data/a.bin'), { mode: 'r' });
+ * memmap(fs.openSync('a.bin', 'r'), { mode: 'r' }); // the descriptor stays open: memmap never closes it
+ */
 export type FileLike = string | URL | Buffer | number;
 
 /**

@@ -8,9 +8,17 @@
 import { endianness } from 'node:os';
 import type { DTypeStr, DTypeTag } from './types';
 
-/** A complex number as get()/toArray() give it. */
+/**
+ * A complex number as get()/toArray() give it.
+ *
+ * @example
+ * const z = memmap('z.bin', { dtype: 'complex64', mode: 'w+', shape: 1 });
+ * const { re, im }: Complex = z.get(0);
+ */
 export interface Complex {
+  /** The real part. */
   re: number;
+  /** The imaginary part. */
   im: number;
 }
 
@@ -19,9 +27,18 @@ export interface Complex {
  * (in their unit), boolean for bool, `{ re, im }` for complex, a string for
  * unicode `U<n>`, a Uint8Array for bytes `S<n>` (trailing NULs trimmed, as
  * numpy does) and void `V<n>`, a plain object for a record.
+ *
+ * @example
+ * const value: Scalar = memmap('a.bin', { dtype: someSpelling }).get(0); // a dtype known only at run time
  */
 export type Scalar = number | bigint | boolean | Complex | string | Uint8Array | { [field: string]: unknown };
 
+/**
+ * The TypedArray constructors `dtype` accepts (each is the dtype of its elements).
+ *
+ * @example
+ * memmap('a.bin', { dtype: Int16Array }); // Memmap<'int16', 1>
+ */
 export type TypedArrayConstructor =
   | Int8ArrayConstructor
   | Uint8ArrayConstructor
@@ -139,9 +156,16 @@ export interface DTypeRow {
   readonly aligned?: boolean;
 }
 
-/** One field of a record dtype. */
+/**
+ * One field of a record dtype.
+ *
+ * @example
+ * memmap('a.bin', { dtype: [['x', '<f4'], ['v', '<f8', [3]]] }).dtypeObject.fields; // [{ name: 'x', offset: 0, shape: [], ... }, ...]
+ */
 export interface Field {
+  /** The field's name. */
   readonly name: string;
+  /** numpy's title of the field, null without one. */
   readonly title: string | null;
   /** The field's element dtype (for a sub-array field, its base). */
   readonly dtype: DType;
@@ -158,7 +182,12 @@ export interface Field {
   readonly offset: number;
 }
 
-/** A record value as get() gives it: a plain object keyed by field name. */
+/**
+ * A record value as get() gives it: a plain object keyed by field name.
+ *
+ * @example
+ * const tick: RecordValue = memmap('t.bin', { dtype: recordDescriptor }).get(0) as RecordValue;
+ */
 export type RecordValue = { [field: string]: unknown };
 
 /** numpy's NaT (not-a-time): the smallest int64, as numpy stores it. */
@@ -184,15 +213,37 @@ export class DType<T extends DTypeTag = DTypeTag> {
    * parseDType('<f4').str; // 'float32'
    */
   readonly str: DTypeStr<T>;
-  /** numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`. */
+  /**
+   * numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`.
+   *
+   * @example
+   * parseDType('float32').descr; // '<f4'
+   */
   readonly descr: string;
+  /**
+   * Bytes per element.
+   *
+   * @example
+   * parseDType('complex128').itemsize; // 16
+   */
   readonly itemsize: number;
-  /** Whether the bytes are in this machine's order (so `data` can show them). */
+  /**
+   * Whether the bytes are in this machine's order (so `data` can show them).
+   *
+   * @example
+   * parseDType('>f4').native; // false on a little-endian machine
+   */
   readonly native: boolean;
 
   /** @internal Made by the table (table.ts) and the record layout (records.ts). */
   constructor(
     /** @internal */ readonly row: DTypeRow,
+    /**
+     * Whether the bytes are little-endian (this machine's order for one-byte dtypes).
+     *
+     * @example
+     * parseDType('>i2').littleEndian; // false
+     */
     readonly littleEndian: boolean,
   ) {
     this.itemsize = row.itemsize;
@@ -202,11 +253,22 @@ export class DType<T extends DTypeTag = DTypeTag> {
     Object.freeze(this);
   }
 
-  /** A record dtype's fields, in order; null for other dtypes. */
+  /**
+   * A record dtype's fields, in order; null for other dtypes.
+   *
+   * @example
+   * parseDType([['x', 'f4'], ['y', 'f4']]).fields?.map((f) => f.offset); // [0, 4]
+   */
   get fields(): readonly Field[] | null {
     return this.row.fields ?? null;
   }
 
+  /**
+   * numpy's `str(dtype)`, as `String(dtype)` gives it.
+   *
+   * @example
+   * String(parseDType('<f4')); // 'float32'
+   */
   toString(): string {
     return this.str;
   }

@@ -116,30 +116,59 @@ export type FieldSpec =
  */
 export type FieldFormat = DTypeLike | readonly [base: FieldFormat, shape: number | readonly number[]];
 
-/** numpy's dict form of a structured dtype. */
+/**
+ * numpy's dict form of a structured dtype.
+ *
+ * @example
+ * memmap('a.bin', { dtype: { names: ['x', 'y'], formats: ['<f4', '<f4'], offsets: [0, 8], itemsize: 16 } });
+ */
 export interface StructuredDict {
+  /** The field names, in order. */
   readonly names: readonly string[];
   /** A format, or `[format, shape]` for a sub-array field. */
   readonly formats: readonly (DTypeLike | readonly [DTypeLike, number | readonly number[]])[];
+  /** Each field's byte offset; default packed (or aligned, with `aligned`). */
   readonly offsets?: readonly number[];
+  /** numpy's titles, one per field (null for none). */
   readonly titles?: readonly (string | null)[];
+  /** The record's size in bytes, padding included; default the fields' end. */
   readonly itemsize?: number;
   /** numpy's `align=True`: fields padded to their alignment. */
   readonly aligned?: boolean;
 }
 
-/** Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form). */
-export type DTypeLike =
-  | string
-  | DType
-  | TypedArrayConstructor
-  | readonly FieldSpec[]
-  | StructuredDict
-  | { readonly fields: readonly FieldSpec[]; readonly align?: boolean };
+/**
+ * Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form).
+ *
+ * @example
+ * memmap('a.bin', { dtype: 'float32' });
+ * memmap('b.bin', { dtype: Float64Array });
+ * memmap('c.bin', { dtype: [['x', '<f4'], ['y', '<f4']] });
+ */
+export type DTypeLike = string | DType | TypedArrayConstructor | readonly FieldSpec[] | StructuredDict | AlignedFields;
+
+/**
+ * numpy's `np.dtype(list, align=True)`.
+ *
+ * @example
+ * memmap('a.bin', { dtype: { fields: [['a', 'u1'], ['b', 'f8']], align: true } }); // b at offset 8
+ */
+export interface AlignedFields {
+  /** The fields in list form. */
+  readonly fields: readonly FieldSpec[];
+  /** numpy's `align=True`: each field padded to its alignment. */
+  readonly align?: boolean;
+}
 
 const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
 
-/** Parses any numpy spelling of a numeric dtype, or a TypedArray constructor. */
+/**
+ * Parses any numpy spelling of a numeric dtype, or a TypedArray constructor.
+ *
+ * @example
+ * parseDType('<f4').str;        // 'float32'
+ * parseDType('>i2').itemsize;   // 2
+ */
 export function parseDType(spec: unknown, argument = 'dtype'): DType {
   if (spec instanceof DType) return spec;
   if (typeof spec === 'function') {

@@ -143,7 +143,12 @@ export type CharCodes = {
   D: 'c16';
 };
 
-/** datetime64/timedelta64 units. */
+/**
+ * datetime64/timedelta64 units.
+ *
+ * @example
+ * memmap('t.bin', { dtype: 'datetime64[ms]' }); // one of Y M W D h m s ms us ns ps fs as
+ */
 export type TimeUnit = 'Y' | 'M' | 'W' | 'D' | 'h' | 'm' | 's' | 'ms' | 'us' | 'ns' | 'ps' | 'fs' | 'as';
 
 /** The TypedArray constructors `dtype` accepts, to their code. */
@@ -184,7 +189,14 @@ export type SizedSpelling = `${'' | ByteOrder}${'S' | 'a' | 'U' | 'V'}${bigint}`
 export type TimeSpelling =
   `${'' | ByteOrder}${'M' | 'm'}8[${TimeUnit}]` | `${'datetime64' | 'timedelta64'}[${TimeUnit}]`;
 
-/** Every string spelling of a dtype memmap accepts. */
+/**
+ * Every string spelling of a dtype memmap accepts.
+ *
+ * @example
+ * const spelling: DTypeSpelling = '<f4';
+ * // @ts-expect-error: not a dtype
+ * const wrong: DTypeSpelling = 'flaot32';
+ */
 export type DTypeSpelling = NumericSpelling | SizedSpelling | TimeSpelling;
 
 type Digit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9';
@@ -209,11 +221,27 @@ export type SizedTag = `|S${number}` | `${'<' | '>'}U${number}` | `|V${number}`;
 /** The tag of datetime64/timedelta64 dtypes: `'datetime64[ns]'`, `'>M8[ns]'`. */
 export type TimeTag = `${'datetime64' | 'timedelta64'}[${TimeUnit}]` | `>${'M' | 'm'}8[${TimeUnit}]`;
 
-/** A sub-array field's tag: its element dtype's tag and its shape. */
+/**
+ * A sub-array field's tag: its element dtype's tag and its shape.
+ *
+ * @example
+ * // ['flags', 'S2', [2]] in a record has the field tag readonly ['|S2', [2]]
+ */
 export type SubArrayTag = readonly [base: DTypeTag, shape: readonly number[]];
-/** A record field's tag. */
+/**
+ * A record field's tag.
+ *
+ * @example
+ * // the record [['x', 'f4'], ['v', 'f8', [3]]] has the tag { x: 'float32'; v: readonly ['float64', [3]] }
+ */
 export type FieldTag = DTypeTag | SubArrayTag;
-/** A record dtype's tag: field name to field tag. */
+/**
+ * A record dtype's tag: field name to field tag.
+ *
+ * @example
+ * const ticks = memmap('t.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']] });
+ * // Memmap<{ time: 'datetime64[ns]'; price: 'float64' }, 1>
+ */
 export interface RecordTag {
   readonly [field: string]: FieldTag;
 }
@@ -221,6 +249,11 @@ export interface RecordTag {
  * What names a dtype at the type level: numpy's `str(dtype)` for a
  * non-record dtype (`string` when it is not known), a {@link RecordTag} for a
  * record. The type parameter of {@link NDArray}, {@link Memmap} and {@link DType}.
+ *
+ * @example
+ * function first<D extends DTypeTag>(array: NDArray<D, 1>): ElementOf<D> {
+ *   return array.get(0);
+ * }
  */
 export type DTypeTag = string | RecordTag;
 
@@ -299,6 +332,16 @@ type DictTag<Names extends readonly string[], Formats extends readonly unknown[]
   -readonly [I in keyof Names & `${number}` as Names[I]]: I extends keyof Formats ? FormatTag<Formats[I], []> : never;
 };
 
+/** numpy's `{ fields, align }` form, as TagOf matches it. */
+type FieldsForm<L> = {
+  readonly fields: L;
+};
+/** numpy's dict form, as TagOf matches it. */
+type DictForm<N, F> = {
+  readonly names: N;
+  readonly formats: F;
+};
+
 /** Flattens an object type for readable hovers. */
 type Pretty<T> = { [K in keyof T]: T[K] } & {};
 
@@ -306,6 +349,13 @@ type Pretty<T> = { [K in keyof T]: T[K] } & {};
  * The tag of anything `dtype` accepts: a string spelling, a TypedArray
  * constructor, a DType, a record in list or dict form. A `string` (not a
  * literal) gives `string`: the runtime checks it.
+ *
+ * @example
+ * type A = TagOf<'<f4'>;             // 'float32'
+ * type B = TagOf<Float64Array>;      // 'float64'
+ * type C = TagOf<'S5'>;              // '|S5'
+ * type D = TagOf<[['x', 'i2']]>;     // { x: 'int16' }
+ * type E = TagOf<string>;            // string
  */
 export type TagOf<D> = D extends string
   ? string extends D
@@ -313,7 +363,7 @@ export type TagOf<D> = D extends string
     : SpellingTag<D>
   : D extends DType<infer T>
     ? T
-    : D extends { readonly fields: infer L extends readonly unknown[] }
+    : D extends FieldsForm<infer L extends readonly unknown[]>
       ? number extends L['length']
         ? RecordTag
         : Pretty<ListTag<L>>
@@ -321,10 +371,7 @@ export type TagOf<D> = D extends string
         ? number extends D['length']
           ? RecordTag
           : Pretty<ListTag<D>>
-        : D extends {
-              readonly names: infer N extends readonly string[];
-              readonly formats: infer F extends readonly unknown[];
-            }
+        : D extends DictForm<infer N extends readonly string[], infer F extends readonly unknown[]>
           ? number extends N['length']
             ? RecordTag
             : Pretty<DictTag<N, F>>
@@ -334,7 +381,13 @@ export type TagOf<D> = D extends string
 
 // ----- Checking a spelling -------------------------------------------------------
 
-/** What a dtype spelling that memmap does not know is reported as. */
+/**
+ * What a dtype spelling that memmap does not know is reported as.
+ *
+ * @example
+ * // memmap('a.bin', { dtype: 'flaot32' }) reports:
+ * // Type '"flaot32"' is not assignable to type '"flaot32" & NoInfer<NotADType<"flaot32">>'.
+ */
 export interface NotADType<S> {
   /** memmap knows numpy's spellings: 'float32', 'f4', '<f4', '>i2', 'S5', '<U3', 'M8[ns]', 'datetime64[ms]', ... */
   readonly 'is not a dtype memmap knows': S;
@@ -368,6 +421,10 @@ type BadFormat<F> = F extends readonly [infer B, number | readonly number[]] ? B
  * What `dtype` must also be for a dtype `D`: `D` itself when every spelling
  * in it is one memmap knows; else a {@link NotADType} naming the spelling,
  * which no value is.
+ *
+ * @example
+ * type Good = CheckDType<'f4'>;      // 'f4'
+ * type Bad = CheckDType<'flaot32'>;  // NotADType<'flaot32'>
  */
 export type CheckDType<D> = [BadSpellings<D>] extends [never] ? D : NotADType<BadSpellings<D>>;
 
@@ -376,8 +433,14 @@ export type CheckDType<D> = [BadSpellings<D>] extends [never] ? D : NotADType<Ba
  * dtype literal (records' formats included) does not compile. Kept apart
  * from `dtype?: D` (and out of inference) so that `D` is inferred from the
  * value alone, unions included.
+ *
+ * @example
+ * function open<const D extends DTypeLike>(options: { dtype: D } & DTypeChecked<D>) {
+ *   return memmap('a.bin', options);
+ * }
  */
 export interface DTypeChecked<D> {
+  /** `D`, or a NotADType naming a spelling memmap does not know. */
   readonly dtype?: NoInfer<CheckDType<D>>;
 }
 
@@ -410,15 +473,39 @@ type NumericFacts<C extends NumericCode, Native extends boolean> = {
 
 type WideFacts = { kind: string; value: Scalar; input: unknown; data: AnyTypedArrayType };
 
-/** What a datetime64/timedelta64 element takes: a count of its unit, or `'NaT'`. */
+/**
+ * What a datetime64/timedelta64 element takes: a count of its unit, or `'NaT'`.
+ *
+ * @example
+ * const t = memmap('t.bin', { dtype: 'M8[s]', mode: 'w+', shape: 2 });
+ * t.set(0, 1700000000n);
+ * t.set(1, 'NaT');
+ */
 export type TimeInput = bigint | number | boolean | 'NaT';
 
-/** What a complex element takes: `{ re, im }` (im defaults to 0) or a real number. */
-export type ComplexLike =
-  | number
-  | bigint
-  | boolean
-  | { readonly re: number | bigint | boolean; readonly im?: number | bigint | boolean | undefined };
+/**
+ * What a complex element takes: `{ re, im }` (im defaults to 0) or a real number.
+ *
+ * @example
+ * const z = memmap('z.bin', { dtype: 'complex128', mode: 'w+', shape: 3 });
+ * z.set(0, { re: 1, im: 2 });
+ * z.set(1, { re: 1 }); // im 0
+ * z.set(2, 5);         // 5 + 0j
+ */
+export type ComplexLike = number | bigint | boolean | ComplexParts;
+
+/**
+ * A complex value by parts, as set() and fill() take it.
+ *
+ * @example
+ * memmap('z.bin', { dtype: 'complex64', mode: 'w+', shape: 1 }).set(0, { re: 1, im: -1 });
+ */
+export interface ComplexParts {
+  /** The real part. */
+  readonly re: number | bigint | boolean;
+  /** The imaginary part; 0 when absent. */
+  readonly im?: number | bigint | boolean | undefined;
+}
 
 /**
  * `data` of a dtype whose bytes are not in this machine's order (`'>f4'`):
@@ -429,7 +516,14 @@ export type ComplexLike =
  */
 export type NoData<T> = T extends string ? never : never;
 
-/** Nested arrays `N` deep (`N` a number literal); `E | nested arrays` when N is not known. */
+/**
+ * Nested arrays `N` deep (`N` a number literal); `E | nested arrays` when N is not known.
+ *
+ * @example
+ * type A = Nested<number, 2>;        // number[][]
+ * type B = Nested<number, 0>;        // number
+ * type C = Nested<number, number>;   // number | NestedArray<number>
+ */
 export type Nested<E, N extends number> = number extends N
   ? E | NestedArray<E>
   : [N] extends [never]
@@ -440,9 +534,19 @@ type NestDepth<E, N extends number, C extends 0[]> = C['length'] extends N
   : C['length'] extends 64
     ? NestedArray<E>
     : NestDepth<E[], N, [...C, 0]>;
-/** Arrays nested to any depth. */
+/**
+ * Arrays nested to any depth.
+ *
+ * @example
+ * const rows: NestedArray<number> = [1, [2, [3]]];
+ */
 export type NestedArray<E> = (E | NestedArray<E>)[];
-/** What assign() takes: nested arrays of `E` to any depth (broadcast as numpy does). */
+/**
+ * What assign() takes: nested arrays of `E` to any depth (broadcast as numpy does).
+ *
+ * @example
+ * memmap('a.bin', { dtype: 'int16', mode: 'w+', shape: [2, 2] }).assign([[1, 2], [3, 4]]);
+ */
 export type NestedInput<E> = E | readonly NestedInput<E>[];
 
 type FieldValue<F, Out extends boolean> = F extends readonly [infer B, infer S extends readonly number[]]
@@ -453,7 +557,15 @@ type FieldValue<F, Out extends boolean> = F extends readonly [infer B, infer S e
     ? ElementOf<F>
     : ElementInput<F>;
 
-/** What `get()` returns for a tag: `number`, `bigint`, `boolean`, `{ re, im }`, `Uint8Array`, `string`, or a record object. */
+/**
+ * What `get()` returns for a tag: `number`, `bigint`, `boolean`, `{ re, im }`, `Uint8Array`, `string`, or a record object.
+ *
+ * @example
+ * type A = ElementOf<'float32'>;     // number
+ * type B = ElementOf<'int64'>;       // bigint
+ * type C = ElementOf<'complex64'>;   // Complex
+ * type D = ElementOf<{ t: 'datetime64[ns]'; p: 'float64' }>; // { t: bigint; p: number }
+ */
 export type ElementOf<T> = T extends string
   ? Facts<T>['value']
   : T extends RecordTag
@@ -462,7 +574,13 @@ export type ElementOf<T> = T extends string
       : { [K in keyof T]: FieldValue<T[K], true> }
     : Scalar;
 
-/** What `set()` and `fill()` take for a tag. */
+/**
+ * What `set()` and `fill()` take for a tag.
+ *
+ * @example
+ * type A = ElementInput<'float32'>;  // number | bigint | boolean
+ * type B = ElementInput<'<U3'>;      // string
+ */
 export type ElementInput<T> = T extends string
   ? Facts<T>['input']
   : T extends RecordTag
@@ -471,16 +589,33 @@ export type ElementInput<T> = T extends string
       : { readonly [K in keyof T]: FieldValue<T[K], false> } | readonly FieldValue<T[keyof T], false>[]
     : unknown;
 
-/** What `data` is for a tag; a `NoData` (never) where the bytes are not in native order. */
+/**
+ * What `data` is for a tag; a `NoData` (never) where the bytes are not in native order.
+ *
+ * @example
+ * type A = DataOf<'float32'>;        // Float32Array
+ * type B = DataOf<'bool'>;           // Uint8Array
+ * type C = DataOf<'>f4'>;            // never: the getter throws
+ */
 export type DataOf<T> = T extends string ? Facts<T>['data'] : T extends RecordTag ? Uint8Array : AnyTypedArrayType;
 
-/** numpy's kind character of a tag (`string` when not known; records are `'V'`). */
+/**
+ * numpy's kind character of a tag (`string` when not known; records are `'V'`).
+ *
+ * @example
+ * type A = KindOf<'uint16'>;         // 'u'
+ * type B = KindOf<'datetime64[s]'>;  // 'M'
+ */
 export type KindOf<T> = T extends string ? Facts<T>['kind'] : 'V';
 
 /**
  * numpy's `dtype.str` (the `.npy` descr) of a non-record tag, on a
  * little-endian machine: `'float32'` → `'<f4'`, `'bool'` → `'|b1'`,
  * `'datetime64[ns]'` → `'<M8[ns]'`; `string` when not known.
+ *
+ * @example
+ * type A = DescrOf<'float32'>;       // '<f4'
+ * type B = DescrOf<'bool'>;          // '|b1'
  */
 export type DescrOf<T extends string> = string extends T
   ? string
@@ -492,10 +627,22 @@ export type DescrOf<T extends string> = string extends T
         ? `<m8[${U}]`
         : T;
 
-/** What `dtype` (numpy's `str(dtype)`) is: the tag itself, or `string` for records. */
+/**
+ * What `dtype` (numpy's `str(dtype)`) is: the tag itself, or `string` for records.
+ *
+ * @example
+ * type A = DTypeStr<'>f4'>;          // '>f4'
+ * type B = DTypeStr<{ x: 'int8' }>;  // string
+ */
 export type DTypeStr<T> = T extends string ? T : string;
 
-/** The field names of a record tag (`string` when not known; never for non-records). */
+/**
+ * The field names of a record tag (`string` when not known; never for non-records).
+ *
+ * @example
+ * type A = FieldNames<{ time: 'datetime64[ns]'; price: 'float64' }>; // 'time' | 'price'
+ * type B = FieldNames<'float32'>;    // never
+ */
 export type FieldNames<T> = T extends string
   ? string extends T
     ? string
@@ -504,7 +651,12 @@ export type FieldNames<T> = T extends string
     ? string
     : keyof T & string;
 
-/** The tag of field `K` of record tag `T`, sub-array shape aside (any tag when `T` is not a known record). */
+/**
+ * The tag of field `K` of record tag `T`, sub-array shape aside (any tag when `T` is not a known record).
+ *
+ * @example
+ * type A = FieldBase<{ flags: readonly ['|S2', [2]] }, 'flags'>; // '|S2'
+ */
 export type FieldBase<T, K> = [T] extends [RecordTag]
   ? string extends keyof T
     ? DTypeTag
@@ -517,7 +669,12 @@ export type FieldBase<T, K> = [T] extends [RecordTag]
       : DTypeTag
   : DTypeTag;
 
-/** How many axes field `K` of record tag `T` adds (its sub-array's; number when `T` is not a known record). */
+/**
+ * How many axes field `K` of record tag `T` adds (its sub-array's; number when `T` is not a known record).
+ *
+ * @example
+ * type A = FieldAxes<{ flags: readonly ['|S2', [2]] }, 'flags'>; // 1
+ */
 export type FieldAxes<T, K> = [T] extends [RecordTag]
   ? string extends keyof T
     ? number
@@ -535,6 +692,12 @@ export type FieldAxes<T, K> = [T] extends [RecordTag]
  * `number` for floats, `{ re, im }` for complex, a `bigint` count for
  * timedelta64; never for dtypes numpy does not add (datetime64, bytes,
  * unicode, void, records), whose reductions do not compile.
+ *
+ * @example
+ * type A = SumOf<'int16'>;           // bigint
+ * type B = SumOf<'float32'>;         // number
+ * type C = SumOf<'timedelta64[s]'>;  // bigint
+ * type D = SumOf<'datetime64[s]'>;   // never
  */
 export type SumOf<T> =
   KindOf<T> extends infer K
@@ -549,7 +712,13 @@ export type SumOf<T> =
             : never
     : never;
 
-/** numpy's `min()`/`max()` result: the element type (bool, numbers, bigint for 64-bit and time, complex). */
+/**
+ * numpy's `min()`/`max()` result: the element type (bool, numbers, bigint for 64-bit and time, complex).
+ *
+ * @example
+ * type A = ExtremumOf<'int16'>;      // number
+ * type B = ExtremumOf<'uint64'>;     // bigint
+ */
 export type ExtremumOf<T> =
   KindOf<T> extends infer K
     ? K extends 'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm'
@@ -559,7 +728,14 @@ export type ExtremumOf<T> =
         : never
     : never;
 
-/** numpy's `mean()` result: float64 (`number`), `{ re, im }` for complex, a `bigint` count for timedelta64. */
+/**
+ * numpy's `mean()` result: float64 (`number`), `{ re, im }` for complex, a `bigint` count for timedelta64.
+ *
+ * @example
+ * type A = MeanOf<'int16'>;          // number
+ * type B = MeanOf<'complex64'>;      // Complex
+ * type C = MeanOf<'timedelta64[s]'>; // bigint
+ */
 export type MeanOf<T> =
   KindOf<T> extends infer K
     ? K extends 'b' | 'i' | 'u' | 'f'
@@ -573,14 +749,30 @@ export type MeanOf<T> =
             : never
     : never;
 
-/** `T` where numpy's `sum()`/`mean()` are defined for it, else never (the `this` of those methods). */
+/**
+ * `T` where numpy's `sum()`/`mean()` are defined for it, else never (the `this` of those methods).
+ *
+ * @example
+ * // sum(this: NDArray<Summable<D>, N>): a datetime64 array's sum() does not compile
+ */
 export type Summable<T> = [SumOf<T>] extends [never] ? never : T;
-/** `T` where numpy's `min()`/`max()` are defined for it, else never. */
+/**
+ * `T` where numpy's `min()`/`max()` are defined for it, else never.
+ *
+ * @example
+ * // min(this: NDArray<Comparable<D>, N>): a bytes array's min() does not compile
+ */
 export type Comparable<T> = [ExtremumOf<T>] extends [never] ? never : T;
 
 // ----- Shapes ------------------------------------------------------------------------
 
-/** A tuple of `N` `T`s (`T[]` when `N` is not a literal). */
+/**
+ * A tuple of `N` `T`s (`T[]` when `N` is not a literal).
+ *
+ * @example
+ * type A = Tuple<number, 3>;         // [number, number, number]
+ * type B = Tuple<number, number>;    // number[]
+ */
 export type Tuple<T, N extends number> = number extends N
   ? T[]
   : [N] extends [never]
@@ -595,25 +787,53 @@ type TupleOf<T, N extends number, Acc extends T[]> = Acc['length'] extends N
     ? T[]
     : TupleOf<T, N, [...Acc, T]>;
 
-/** The shape of an `N`-dimensional array: a readonly tuple when `N` is known. */
+/**
+ * The shape of an `N`-dimensional array: a readonly tuple when `N` is known.
+ *
+ * @example
+ * const [rows, cols] = memmap('a.bin', { mode: 'w+', shape: [3, 4] }).shape; // ShapeOf<2>
+ */
 export type ShapeOf<N extends number> = Readonly<Tuple<number, N>>;
 
-/** `N - 1` (number when not known). */
+/**
+ * `N - 1` (number when not known).
+ *
+ * @example
+ * type A = Minus1<3>;                // 2
+ */
 export type Minus1<N extends number> = number extends N
   ? number
   : Tuple<0, N> extends [0, ...infer Rest]
     ? Rest['length']
     : never;
 
-/** `A + B` (number when either is not known). */
+/**
+ * `A + B` (number when either is not known).
+ *
+ * @example
+ * type A = Plus<1, 2>;               // 3
+ */
 export type Plus<A extends number, B extends number> = number extends A | B
   ? number
   : [...Tuple<0, A>, ...Tuple<0, B>]['length'] & number;
 
-/** A shape as options take it: a number (1-D) or one number per axis. */
+/**
+ * A shape as options take it: a number (1-D) or one number per axis.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'w+', shape: 10 });      // 1-D
+ * memmap('b.bin', { mode: 'w+', shape: [10, 3] }); // 2-D
+ */
 export type ShapeLike = number | readonly number[];
 
-/** `ndim` for a `shape` option: 1 for a number or no shape, the tuple's length, or number. */
+/**
+ * `ndim` for a `shape` option: 1 for a number or no shape, the tuple's length, or number.
+ *
+ * @example
+ * type A = NdimOf<readonly [3, 4]>;  // 2
+ * type B = NdimOf<10>;               // 1
+ * type C = NdimOf<number[]>;         // number
+ */
 export type NdimOf<S> = S extends number
   ? 1
   : S extends readonly number[]
