@@ -160,8 +160,8 @@ const cases: Case[] = [
     /\[4, 0\]/,
   ],
   [
-    'openMemmap with dtype in r',
-    () => openMemmap(existing, { mode: 'r', dtype: 'f4' }),
+    'openMemmap with fortranOrder in r',
+    () => openMemmap(existing, { mode: 'r', fortranOrder: true }),
     'ERR_MEMMAP_INVALID_ARG',
     'TypeError',
   ],
