@@ -46,7 +46,7 @@ export type FileLike = string | URL | Buffer | number;
  *
  * @example
  * const options: MemmapOptions = { dtype: 'float32', mode: 'r', shape: [100, 3] };
- * memmap('points.f32', options); // Memmap<string>: a held options object is checked at run time
+ * memmap('points.f32', options); // Memmap (any dtype, any ndim): a held options object is checked at run time
  */
 export interface MemmapOptions<
   D extends DTypeLike = DTypeLike,
