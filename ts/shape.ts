@@ -4,6 +4,12 @@
  */
 import { memmapError, show } from './errors';
 
+/**
+ * Memory layout: `'C'` row-major (last axis contiguous), `'F'` column-major.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'w+', shape: [3, 4], order: 'F' }); // column-major, as numpy's order='F'
+ */
 export type Order = 'C' | 'F';
 
 /** numpy's NPY_MAXDIMS: a `.npy` header with more dimensions is one numpy cannot load. */
