@@ -9,6 +9,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { inspect } from 'node:util';
 import { Accessor, GetFn } from './access';
+import { blockValues, checkRange, fillBlocks, heapCopy, readBlock, writeBlock, writeCoerced } from './blocks';
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
 import { AnyTypedArray, Complex, DType, Scalar } from './dtype';
 import { memmapError, show } from './errors';
@@ -153,11 +154,7 @@ export class NDArray implements Iterable<Scalar | NDArray> {
   /** Writes one element: `set(...index, value)`. */
   set(...indexAndValue: [...number[], unknown]): void {
     this.#checkWritable();
-    const view = this.#view;
-    const { row } = view.dtype;
-    const index = indexAndValue.slice(0, -1);
-    const access = view.bind();
-    access.write(view.position(access.origin, access.steps, index), row.codec.coerce(indexAndValue.at(-1), row));
+    this.#view.setFrom(indexAndValue);
   }
 
   /** numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no copy. */
@@ -214,6 +211,10 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     const lanes = row.codec.coerce(value, row);
     if (this.size === 0) return;
     const access = view.bind();
+    if (view.storage.refused) {
+      fillBlocks(view, lanes);
+      return;
+    }
     if (
       access.lanes !== null &&
       row.codec.fillsLanes &&
@@ -253,6 +254,19 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     if (this.size === 0) return;
     const access = view.bind();
     const counters = new Array<number>(this.ndim).fill(0);
+    if (view.storage.refused) {
+      // In blocks, each element taken from the source in C order as below.
+      writeCoerced(view, 0, this.size, () => {
+        let from = 0;
+        for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
+        for (let axis = counters.length - 1; axis >= 0; axis--) {
+          if (++counters[axis] < this.shape[axis]) break;
+          counters[axis] = 0;
+        }
+        return coerced[from];
+      });
+      return;
+    }
     view.forEach(access, (at) => {
       let from = 0;
       for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
@@ -264,6 +278,41 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     });
   }
 
+  /**
+   * Elements `start` to `start + length` (default: to the end) in C order,
+   * copied out in one block: a new TypedArray of the kind `data` gives
+   * (`Float32Array` for float32, raw bits for float16, re/im lanes for
+   * complex), in this machine's byte order whatever the dtype's. Works for
+   * every view (strided, non-native, past 4 GiB) and in runtimes without
+   * zero-copy buffers (Electron), where it is the fast way to read.
+   */
+  read(start: number = 0, length?: number, ...extra: never[]): AnyTypedArray {
+    noMore('read', 2, extra);
+    const view = this.#view;
+    view.checkOpen();
+    const [first, count] = checkRange(view, 'read', start, length);
+    if (count * this.itemsize > 2 ** 32) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `read(): ${count} elements are ${count * this.itemsize} bytes, more than one TypedArray holds (2^32 bytes): read in parts`,
+      );
+    }
+    return readBlock(view, first, count);
+  }
+
+  /**
+   * Writes `values` into elements `start`, `start + 1`, ... in C order, in one
+   * block: a TypedArray of the kind `data` gives (its lanes as they are; the
+   * byte order is converted), or an array of values converted as `set()`
+   * converts them (all are checked before any is written). The counterpart
+   * of `read()`.
+   */
+  write(start: number, values: AnyTypedArray | readonly unknown[], ...extra: never[]): void {
+    noMore('write', 2, extra);
+    this.#checkWritable();
+    writeBlock(this.#view, 'write', start, values);
+  }
+
   /** A copy as nested JS arrays (a scalar for 0-d). */
   toArray(...extra: never[]): unknown {
     noMore('toArray', 0, extra);
@@ -271,7 +320,9 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     view.checkOpen();
     checkFitsHeap(this.shape, view.dtype);
     if (this.size === 0) return emptyNested(this.shape, 0);
-    const access = view.bind();
+    view.bind();
+    // Without a zero-copy buffer, one block copy, then reads from the heap.
+    const access = (view.storage.refused ? heapCopy(view) : view).bind();
     const build = (axis: number, at: number): unknown => {
       if (axis === this.ndim) return access.read(at);
       const out = new Array(this.shape[axis]);
@@ -288,16 +339,28 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     checkFitsHeap([this.size], view.dtype);
     const values: unknown[] = [];
     if (this.size > 0) {
-      const access = view.bind();
-      view.forEach(access, (at) => values.push(access.read(at)));
+      view.bind();
+      const source = view.storage.refused ? heapCopy(view) : view;
+      const access = source.bind();
+      source.forEach(access, (at) => values.push(access.read(at)));
     }
     return { values, shape: [...this.shape] };
   }
 
   /** Iterates over the first axis, as numpy does: scalars for 1-D, views otherwise. */
   *[Symbol.iterator](): Iterator<Scalar | NDArray> {
-    this.#view.checkOpen();
+    const view = this.#view;
+    view.checkOpen();
     if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d array');
+    if (this.ndim === 1 && this.size > 0) {
+      // Every element will be read: bind now (ts/access.ts, getAny), and
+      // without a zero-copy buffer read in blocks.
+      view.bind();
+      if (view.storage.refused) {
+        yield* blockValues(view);
+        return;
+      }
+    }
     for (let i = 0; i < this.shape[0]; i++) yield this.ndim === 1 ? this.get(i) : this.slice(i);
   }
 

@@ -11,9 +11,31 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { readlinkSync } from 'node:fs';
-import { binding, ReduceRequest, ReduceValue } from './binding';
+import { binding, BlockView, rawElements, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
+import { forEachRun } from './shape';
+
+/**
+ * Elements of at most this many bytes are copied one at a time through one
+ * scratch buffer (SCRATCH_VIEW), where no zero-copy buffer exists: the native
+ * side holds it, so a call passes numbers only (crates/memmap-node/src/elements.rs).
+ */
+export const SCRATCH_BYTES = 256;
+const scratch = new ArrayBuffer(SCRATCH_BYTES);
+const scratchBytes = new Uint8Array(scratch);
+/** What `load` fills and `store` reads: one element's bytes. */
+export const SCRATCH_VIEW = new DataView(scratch);
+binding.useScratch(scratch);
+// Read once: a property of the binding's exports object costs a lookup per call.
+const { peekScratch, pokeScratch } = rawElements;
+
+/**
+ * Whether this runtime refuses external ArrayBuffers (Electron): asked once,
+ * at the first open, so that every view picks its element access (ts/access.ts)
+ * knowing it; also set by a refusal met later.
+ */
+let runtimeRefuses: boolean | undefined;
 
 /**
  * The largest ArrayBuffer the binding hands out: Node 20 refuses external
@@ -58,6 +80,16 @@ export interface Storage {
   peek(at: number, target: Uint8Array): void;
   /** Copies `bytes` to byte `at`. */
   poke(at: number, bytes: Uint8Array): void;
+  /** Copies the `size` bytes (at most SCRATCH_BYTES) at byte `at` into SCRATCH_VIEW. */
+  load(at: number, size: number): void;
+  /** Copies the first `size` bytes of SCRATCH_VIEW to byte `at`. */
+  store(at: number, size: number): void;
+  /** Copies elements `first..` of `view`, in C order, into `target` (a whole number of elements). */
+  readElements(view: BlockView, first: number, target: Uint8Array): void;
+  /** Copies `source` (a whole number of elements) into elements `first..` of `view`, in C order. */
+  writeElements(view: BlockView, first: number, source: Uint8Array): void;
+  /** Notes that the runtime refused an external buffer. */
+  markRefused(): void;
 }
 
 /** A file mapped by the native core. */
@@ -68,7 +100,7 @@ export class FileStorage implements Storage {
    */
   handle = -1;
   byteLength = 0;
-  refused = false;
+  refused = (runtimeRefuses ??= binding.refusesExternalBuffers());
   closed = false;
   readonly chunkBytes: number;
   readonly #chunks: (ArrayBuffer | undefined)[] = [];
@@ -157,6 +189,34 @@ export class FileStorage implements Storage {
     callNative(() => binding.poke(this.handle, at, bytes as Buffer));
   }
 
+  load(at: number, size: number): void {
+    try {
+      peekScratch(this.handle, at, size);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  store(at: number, size: number): void {
+    try {
+      pokeScratch(this.handle, at, size);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  readElements(view: BlockView, first: number, target: Uint8Array): void {
+    callNative(() => binding.readElements(this.handle, view, first, asBuffer(target)));
+  }
+
+  writeElements(view: BlockView, first: number, source: Uint8Array): void {
+    callNative(() => binding.writeElements(this.handle, view, first, asBuffer(source)));
+  }
+
+  markRefused(): void {
+    this.refused = runtimeRefuses = true;
+  }
+
   flush(start: number, length: number): void {
     callNative(() => binding.flush(this.handle, start, length));
   }
@@ -190,6 +250,21 @@ export class FileStorage implements Storage {
     this.#dataViews.length = 0;
     callNative(() => binding.close(this, this.handle));
   }
+
+  /** close() with the flush and the release of the file off the main thread (buffers detach now). */
+  async closeAsync(): Promise<void> {
+    this.closed = true;
+    this.#chunks.length = 0;
+    this.#dataViews.length = 0;
+    await callNative(() => binding.closeAsync(this, this.handle)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+}
+
+/** A Buffer over the same bytes (no copy): what the binding's byte arguments take. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** numpy's filename for a descriptor: the path the kernel knows, if any. */
@@ -249,5 +324,43 @@ export class HeapStorage implements Storage {
 
   poke(at: number, bytes: Uint8Array): void {
     this.#bytes.set(bytes, at);
+  }
+
+  load(at: number, size: number): void {
+    scratchBytes.set(this.#bytes.subarray(at, at + size));
+  }
+
+  store(at: number, size: number): void {
+    this.#bytes.set(scratchBytes.subarray(0, size), at);
+  }
+
+  readElements(view: BlockView, first: number, target: Uint8Array): void {
+    const bytes = this.#bytes;
+    forEachRun(
+      view.byteOffset,
+      view.shape,
+      view.strides,
+      view.itemSize,
+      first,
+      target.length / view.itemSize,
+      (at, done, n) => target.set(bytes.subarray(at, at + n), done),
+    );
+  }
+
+  writeElements(view: BlockView, first: number, source: Uint8Array): void {
+    const bytes = this.#bytes;
+    forEachRun(
+      view.byteOffset,
+      view.shape,
+      view.strides,
+      view.itemSize,
+      first,
+      source.length / view.itemSize,
+      (at, done, n) => bytes.set(source.subarray(done, done + n), at),
+    );
+  }
+
+  markRefused(): void {
+    // The JavaScript heap is never refused.
   }
 }

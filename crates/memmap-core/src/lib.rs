@@ -22,6 +22,7 @@
 //! map.close().unwrap();
 //! ```
 
+mod copy;
 mod error;
 mod reduce;
 #[cfg(not(unix))]
@@ -38,8 +39,12 @@ use std::sync::{Mutex, OnceLock};
 
 use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
 
+pub use copy::Elements;
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
+/// Runs work at low thread priority (Linux: nice 10 for this thread), for
+/// threads that must yield the CPU to the event loop.
+pub use sys::with_low_priority;
 
 /// numpy's four modes. numpy's spellings are parsed once, in TypeScript; from
 /// there on, what a map may do follows from this type.
