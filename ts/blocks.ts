@@ -122,7 +122,7 @@ export function writeCoerced(view: Accessor, first: number, count: number, value
   if (count === 0) return;
   const per = Math.min(perBlock(view), count);
   const { itemsize } = view.dtype;
-  const heap = HeapStorage.allocate(per * itemsize);
+  const heap = new HeapStorage(new ArrayBuffer(per * itemsize));
   const block = new Accessor(heap, view.dtype, [per], [itemsize], 0);
   const access = block.bind();
   const step = access.steps[0];
@@ -163,7 +163,7 @@ export function heapCopy(
   shape: readonly number[] = view.shape,
 ): Accessor {
   const { itemsize } = view.dtype;
-  const heap = HeapStorage.allocate(count * itemsize);
+  const heap = new HeapStorage(new ArrayBuffer(count * itemsize));
   if (count > 0) view.storage.readElements(view.blockView(), first, new Uint8Array(heap.buffer));
   return new Accessor(heap, view.dtype, shape, contiguousStrides(shape, itemsize, 'C'), 0);
 }

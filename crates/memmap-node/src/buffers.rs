@@ -306,9 +306,10 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
         drop(unsafe { Box::from_raw(store_share) });
         return Err(coded(
             Code::ExternalBuffersRefused,
-            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so a mapping \
-             cannot be shown to JavaScript without copying: run memmap in Node.js proper (for \
-             Electron, in the main process with a Node build without the sandbox, or a utility process)",
+            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so no zero-copy \
+             view of a mapping can exist here: use read(start, length) and write(start, values), \
+             which copy blocks of elements in one call (get, set, toArray, fill, assign, iteration \
+             and the reductions work too)",
         ));
     }
     if status != sys::Status::napi_ok {
