@@ -64,6 +64,9 @@ export type Element = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u
  */
 export declare function errorCodes(): Array<string>
 
+/** Writes `pattern` (one element's bytes) into every element of `view`. */
+export declare function fillElements(handle: Handle, view: BlockView, pattern: Buffer): void
+
 /** `msync` of a byte range, then `fdatasync` if the map grew the file. */
 export declare function flush(handle: Handle, start: number, len: number): void
 

@@ -843,6 +843,7 @@ module.exports.close = nativeBinding.close
 module.exports.closeAsync = nativeBinding.closeAsync
 module.exports.Element = nativeBinding.Element
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.fillElements = nativeBinding.fillElements
 module.exports.flush = nativeBinding.flush
 module.exports.flushAsync = nativeBinding.flushAsync
 module.exports.liveMaps = nativeBinding.liveMaps

@@ -94,11 +94,10 @@ export function writeBlock(view: Accessor, method: string, first: number, values
     }
     const count = typed.length / row.lanes;
     checkRange(view, method, first, count);
-    let bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-    if (!native) {
-      bytes = bytes.slice();
-      swapLanes(bytes, laneBytes(view));
-    }
+    // A copy first: the source may be a view of the same file (`data` of
+    // this or another map), and numpy's `a[...] = b` reads all of b first.
+    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
+    if (!native) swapLanes(bytes, laneBytes(view));
     if (count > 0) view.storage.writeElements(view.blockView(), first, bytes);
     return count;
   }
@@ -112,6 +111,18 @@ export function writeBlock(view: Accessor, method: string, first: number, values
   const coerced = values.map((value) => row.codec.coerce(value, row));
   writeCoerced(view, first, coerced.length, (k) => coerced[k]);
   return coerced.length;
+}
+
+/**
+ * Whether a TypedArray of `data`'s kind holds the values themselves (so that
+ * assign() may copy its lanes as they are): not bool (any non-zero byte is
+ * true, stored as 1) nor float16 (a Uint16Array of numbers to convert).
+ */
+export function lanesAreValues(view: Accessor): boolean {
+  const { kind, itemsize } = view.dtype.row;
+  return (
+    kind === 'i' || kind === 'u' || kind === 'c' || kind === 'M' || kind === 'm' || (kind === 'f' && itemsize >= 4)
+  );
 }
 
 /**
@@ -135,20 +146,11 @@ export function writeCoerced(view: Accessor, first: number, count: number, value
   }
 }
 
-/** numpy's `a[:] = value`, a block at a time: the value encoded once, repeated through the block. */
-export function fillBlocks(view: Accessor, value: Coerced): void {
-  const { itemsize } = view.dtype;
-  const per = Math.min(perBlock(view), view.size);
-  const bytes = new Uint8Array(per * itemsize);
+/** numpy's `a[:] = value` in one native call: the value encoded once, written into every element. */
+export function fillElements(view: Accessor, value: Coerced): void {
+  const bytes = new Uint8Array(view.dtype.itemsize);
   elementView(view.dtype).write(new DataView(bytes.buffer), 0, value);
-  for (let filled = itemsize; filled < bytes.length; filled *= 2) {
-    bytes.copyWithin(filled, 0, Math.min(filled, bytes.length - filled));
-  }
-  const geometry = view.blockView();
-  for (let done = 0; done < view.size; done += per) {
-    const n = Math.min(per, view.size - done);
-    view.storage.writeElements(geometry, done, n === per ? bytes : bytes.subarray(0, n * itemsize));
-  }
+  view.storage.fillElements(view.blockView(), bytes);
 }
 
 /**
@@ -171,8 +173,19 @@ export function heapCopy(
 /** The elements of a 1-D `view`, a block at a time (each block one native copy). */
 export function* blockValues(view: Accessor): Generator<ReturnType<Accessor['get']>> {
   const per = perBlock(view);
+  const { kind, itemsize } = view.dtype.row;
+  // Integers to 32 bits and float32/64: the block's lanes are the values.
+  const plain = ((kind === 'i' || kind === 'u') && itemsize <= 4) || (kind === 'f' && itemsize >= 4);
   for (let first = 0; first < view.size; first += per) {
     const n = Math.min(per, view.size - first);
+    if (plain) {
+      const lanes = readBlock(view, first, n) as Float64Array;
+      for (let k = 0; k < n; k++) {
+        if (view.closed || view.storage.closed) view.checkOpen();
+        yield lanes[k];
+      }
+      continue;
+    }
     const block = heapCopy(view, first, n, [n]);
     for (let k = 0; k < n; k++) {
       view.checkOpen();

@@ -9,7 +9,16 @@
 import { getHeapStatistics } from 'node:v8';
 import { inspect } from 'node:util';
 import { Accessor, GetFn } from './access';
-import { blockValues, checkRange, fillBlocks, heapCopy, readBlock, writeBlock, writeCoerced } from './blocks';
+import {
+  blockValues,
+  checkRange,
+  fillElements,
+  heapCopy,
+  lanesAreValues,
+  readBlock,
+  writeBlock,
+  writeCoerced,
+} from './blocks';
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
 import { AnyTypedArray, Complex, DType, Scalar } from './dtype';
 import { memmapError, show } from './errors';
@@ -212,7 +221,7 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     if (this.size === 0) return;
     const access = view.bind();
     if (view.storage.refused) {
-      fillBlocks(view, lanes);
+      fillElements(view, lanes);
       return;
     }
     if (
@@ -243,6 +252,15 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     noMore('assign', 1, extra);
     this.#checkWritable();
     const view = this.#view;
+    if (
+      source instanceof view.dtype.row.TypedArray &&
+      (source as AnyTypedArray).length === this.size * view.dtype.row.lanes &&
+      lanesAreValues(view)
+    ) {
+      // All of the values, in C order, of the kind data holds: one block copy.
+      writeBlock(view, 'assign', 0, source);
+      return;
+    }
     const { values, shape } = flatten(source);
     const sourceStrides = broadcastElementStrides(
       shape,
@@ -348,19 +366,21 @@ export class NDArray implements Iterable<Scalar | NDArray> {
   }
 
   /** Iterates over the first axis, as numpy does: scalars for 1-D, views otherwise. */
-  *[Symbol.iterator](): Iterator<Scalar | NDArray> {
+  [Symbol.iterator](): Iterator<Scalar | NDArray> {
     const view = this.#view;
     view.checkOpen();
     if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d array');
     if (this.ndim === 1 && this.size > 0) {
       // Every element will be read: bind now (ts/access.ts, getAny), and
-      // without a zero-copy buffer read in blocks.
+      // without a zero-copy buffer read in blocks (returned as is: a yield*
+      // here would cost a step per element).
       view.bind();
-      if (view.storage.refused) {
-        yield* blockValues(view);
-        return;
-      }
+      if (view.storage.refused) return blockValues(view);
     }
+    return this.#items();
+  }
+
+  *#items(): Generator<Scalar | NDArray> {
     for (let i = 0; i < this.shape[0]; i++) yield this.ndim === 1 ? this.get(i) : this.slice(i);
   }
 

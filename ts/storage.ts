@@ -88,6 +88,8 @@ export interface Storage {
   readElements(view: BlockView, first: number, target: Uint8Array): void;
   /** Copies `source` (a whole number of elements) into elements `first..` of `view`, in C order. */
   writeElements(view: BlockView, first: number, source: Uint8Array): void;
+  /** Writes `pattern` (one element's bytes) into every element of `view`. */
+  fillElements(view: BlockView, pattern: Uint8Array): void;
   /** Notes that the runtime refused an external buffer. */
   markRefused(): void;
 }
@@ -211,6 +213,10 @@ export class FileStorage implements Storage {
 
   writeElements(view: BlockView, first: number, source: Uint8Array): void {
     callNative(() => binding.writeElements(this.handle, view, first, asBuffer(source)));
+  }
+
+  fillElements(view: BlockView, pattern: Uint8Array): void {
+    callNative(() => binding.fillElements(this.handle, view, asBuffer(pattern)));
   }
 
   markRefused(): void {
@@ -358,6 +364,14 @@ export class HeapStorage implements Storage {
       source.length / view.itemSize,
       (at, done, n) => bytes.set(source.subarray(done, done + n), at),
     );
+  }
+
+  fillElements(view: BlockView, pattern: Uint8Array): void {
+    const bytes = this.#bytes;
+    const size = view.shape.reduce((a, b) => a * b, 1);
+    forEachRun(view.byteOffset, view.shape, view.strides, view.itemSize, 0, size, (at, _done, n) => {
+      for (let k = 0; k < n; k += pattern.length) bytes.set(pattern, at + k);
+    });
   }
 
   markRefused(): void {

@@ -6,6 +6,9 @@
 
 use crate::{Error, ErrorKind, Mapping, Result};
 
+/// Bytes of the repeated pattern a fill copies from.
+const FILL_BLOCK: usize = 64 << 10;
+
 /// The elements of a view: element 0 at `byte_offset` from the start of the
 /// map, `shape` and byte `strides` per axis (negative allowed), each element
 /// `item_size` bytes copied whole.
@@ -65,6 +68,42 @@ impl Mapping {
             // SAFETY: as in read_elements, with the roles swapped; every map is
             // writable memory (mode `r` is a private writable map).
             unsafe { std::ptr::copy_nonoverlapping(source.add(done), base.add(at), len) }
+        })
+    }
+
+    /// Writes `pattern` (one element's bytes) into every element of `view`.
+    ///
+    /// # Errors
+    ///
+    /// A view that reaches outside the map, or a pattern that is not one
+    /// element long.
+    pub fn fill_elements(&self, view: &Elements<'_>, pattern: &[u8]) -> Result<()> {
+        if pattern.len() != view.item_size {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "a fill pattern of {} bytes for {}-byte elements",
+                    pattern.len(),
+                    view.item_size
+                ),
+            ));
+        }
+        // The pattern repeated to a block of whole elements, copied run by run
+        // (every run starts on an element).
+        let repeats = (FILL_BLOCK / pattern.len()).max(1);
+        let block: Vec<u8> = pattern.repeat(repeats);
+        let size: usize = view.shape.iter().product();
+        let base = self.as_ptr();
+        self.each_run(view, 0, size * view.item_size, |at, _, bytes| {
+            let mut done = 0;
+            while done < bytes {
+                let n = (bytes - done).min(block.len());
+                // SAFETY: each_run checked the view's extent lies in the map, so
+                // `at + done .. at + done + n` (within this run) does too;
+                // `block` is this function's own memory.
+                unsafe { std::ptr::copy_nonoverlapping(block.as_ptr(), base.add(at + done), n) };
+                done += n;
+            }
         })
     }
 
@@ -263,6 +302,57 @@ mod tests {
             expected[at + 1] = 201 + 2 * k as u8;
         }
         assert_eq!(after, expected);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn fills_write_the_pattern_into_every_element_of_the_view_only() {
+        let (map, path) = map(200);
+        let view = Elements {
+            byte_offset: 150,
+            shape: &[4, 3],
+            strides: &[-50, 4],
+            item_size: 3,
+        };
+        map.fill_elements(&view, &[0xaa, 0xbb, 0xcc]).unwrap();
+        let mut after = vec![0u8; 200];
+        let whole = Elements {
+            byte_offset: 0,
+            shape: &[200],
+            strides: &[1],
+            item_size: 1,
+        };
+        map.read_elements(&whole, 0, &mut after).unwrap();
+        let mut expected: Vec<u8> = (0..200).map(|i| i as u8).collect();
+        for row in 0..4 {
+            for col in 0..3 {
+                let at = 150 - 50 * row + 4 * col;
+                expected[at..at + 3].copy_from_slice(&[0xaa, 0xbb, 0xcc]);
+            }
+        }
+        assert_eq!(after, expected);
+        assert!(map.fill_elements(&view, &[1, 2]).is_err());
+        std::fs::remove_file(path).unwrap();
+        // A contiguous run longer than the pattern block, from an odd byte.
+        let (map, path) = super::tests::map(200_000);
+        let long = Elements {
+            byte_offset: 3,
+            shape: &[49_000],
+            strides: &[4],
+            item_size: 4,
+        };
+        map.fill_elements(&long, &[1, 2, 3, 4]).unwrap();
+        let mut out = vec![0u8; 200_000];
+        let whole = Elements {
+            byte_offset: 0,
+            shape: &[200_000],
+            strides: &[1],
+            item_size: 1,
+        };
+        map.read_elements(&whole, 0, &mut out).unwrap();
+        assert_eq!(&out[..3], &[0, 1, 2]);
+        assert!(out[3..3 + 196_000].chunks(4).all(|c| c == [1, 2, 3, 4]));
+        assert_eq!(out[196_003], (196_003 % 256) as u8);
         std::fs::remove_file(path).unwrap();
     }
 

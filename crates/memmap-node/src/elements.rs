@@ -93,6 +93,15 @@ pub fn write(handle: Handle, block: &Block, first: usize, source: &[u8]) -> Resu
     })
 }
 
+/// Writes `pattern` (one element) into every element of the view.
+pub fn fill(handle: Handle, block: &Block, pattern: &[u8]) -> Result<()> {
+    with_map(handle, |map| {
+        map.mapping
+            .fill_elements(&block.elements(), pattern)
+            .map_err(to_js_error)
+    })
+}
+
 /// Adds `peekScratch(handle, at, size)` and `pokeScratch(handle, at, size)`
 /// to the module's exports: plain Node-API callbacks (see the module docs).
 pub fn register(env: &Env, exports: &Object) -> napi::Result<()> {

@@ -266,6 +266,12 @@ pub fn write_elements(handle: Handle, view: BlockView, first: f64, source: Buffe
     elements::write(handle, &view.block()?, first, &source)
 }
 
+/// Writes `pattern` (one element's bytes) into every element of `view`.
+#[napi]
+pub fn fill_elements(handle: Handle, view: BlockView, pattern: BufferSlice) -> Result<()> {
+    elements::fill(handle, &view.block()?, &pattern)
+}
+
 /// Makes `scratch` the buffer this thread's `peekScratch`/`pokeScratch` copy
 /// single elements through (registered once; kept alive from then on).
 #[napi]
