@@ -106,6 +106,28 @@ describe('a runtime that refuses external buffers (Electron)', () => {
     expect(result.stdout.trim().split('\n')).toEqual(['ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED true', '[[3,4,5],12,78]']);
   });
 
+  test('two copies of the package in one thread each keep their own scratch for single elements', () => {
+    const result = child(
+      `
+      const path = require('path').join(dir, 'two.i4');
+      const a = mm;
+      for (const key of Object.keys(require.cache)) if (key.includes('/dist/')) delete require.cache[key];
+      const b = require(${PACKAGE} + '/dist/index.js');
+      const fa = a.memmap(path, { dtype: 'int32', mode: 'w+', shape: [64] });
+      fa.assign(Int32Array.from({ length: 64 }, (_, i) => i * 3));
+      const fb = b.memmap(path, { dtype: 'int32', mode: 'r+', shape: [64] });
+      let ok = a !== b;
+      for (let i = 0; i < 64; i++) ok = ok && fa.get(i) === i * 3 && fb.get(63 - i) === (63 - i) * 3;
+      for (let i = 0; i < 64; i++) fb.set(i, -i);
+      for (let i = 63; i >= 0; i--) fa.set(i, fa.get(i) + 1);
+      for (let i = 0; i < 64; i++) ok = ok && fb.get(i) === -i + 1 && fa.get(i) === -i + 1;
+      console.log(ok);`,
+      true,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('true');
+  });
+
   test('blocks past one native copy (1 MiB) and views past a chunk edge come out whole', () => {
     const result = child(
       `

@@ -166,10 +166,11 @@ export declare function refusesExternalBuffers(): boolean
 export declare function simulateExternalBufferRefusal(on: boolean): void
 
 /**
- * Makes `scratch` the buffer this thread's `peekScratch`/`pokeScratch` copy
- * single elements through (registered once; kept alive from then on).
+ * Registers `scratch` as a buffer `peekScratch`/`pokeScratch` copy single
+ * elements through, and returns the slot they take; the slot empties when
+ * the ArrayBuffer is collected.
  */
-export declare function useScratch(scratch: object): void
+export declare function useScratch(scratch: object): number
 
 /** Copies `source` (whole elements) into elements `first..` of `view`, in C order. */
 export declare function writeElements(handle: Handle, view: BlockView, first: number, source: Buffer): void

@@ -15,10 +15,10 @@ export type { Advice, BlockView, Element, Handle, Mode, ReduceOp, ReduceRequest,
  * the scratch buffer registered with `useScratch`.
  */
 export interface RawElements {
-  /** Copies `size` bytes at byte `at` of map `handle` into the scratch buffer. */
-  peekScratch(handle: number, at: number, size: number): void;
-  /** Copies the first `size` bytes of the scratch buffer to byte `at` of map `handle`. */
-  pokeScratch(handle: number, at: number, size: number): void;
+  /** Copies `size` bytes at byte `at` of map `handle` into the scratch buffer of `slot` (from `useScratch`). */
+  peekScratch(slot: number, handle: number, at: number, size: number): void;
+  /** Copies the first `size` bytes of the scratch buffer of `slot` to byte `at` of map `handle`. */
+  pokeScratch(slot: number, handle: number, at: number, size: number): void;
 }
 
 /** The package's manifest: its version and the napi targets a binary is published for. */

@@ -26,7 +26,8 @@ const scratch = new ArrayBuffer(SCRATCH_BYTES);
 const scratchBytes = new Uint8Array(scratch);
 /** What `load` fills and `store` reads: one element's bytes. */
 export const SCRATCH_VIEW = new DataView(scratch);
-binding.useScratch(scratch);
+/** This module's scratch, as the binding names it (each copy of the package has its own). */
+const scratchSlot = binding.useScratch(scratch);
 // Read once: a property of the binding's exports object costs a lookup per call.
 const { peekScratch, pokeScratch } = rawElements;
 
@@ -193,7 +194,7 @@ export class FileStorage implements Storage {
 
   load(at: number, size: number): void {
     try {
-      peekScratch(this.handle, at, size);
+      peekScratch(scratchSlot, this.handle, at, size);
     } catch (error) {
       throw fromNative(error);
     }
@@ -201,7 +202,7 @@ export class FileStorage implements Storage {
 
   store(at: number, size: number): void {
     try {
-      pokeScratch(this.handle, at, size);
+      pokeScratch(scratchSlot, this.handle, at, size);
     } catch (error) {
       throw fromNative(error);
     }

@@ -272,10 +272,11 @@ pub fn fill_elements(handle: Handle, view: BlockView, pattern: BufferSlice) -> R
     elements::fill(handle, &view.block()?, &pattern)
 }
 
-/// Makes `scratch` the buffer this thread's `peekScratch`/`pokeScratch` copy
-/// single elements through (registered once; kept alive from then on).
+/// Registers `scratch` as a buffer `peekScratch`/`pokeScratch` copy single
+/// elements through, and returns the slot they take; the slot empties when
+/// the ArrayBuffer is collected.
 #[napi]
-pub fn use_scratch(env: Env, scratch: Object) -> Result<()> {
+pub fn use_scratch(env: Env, scratch: Object) -> Result<u32> {
     elements::use_scratch(&env, &scratch)
 }
 
