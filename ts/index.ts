@@ -47,6 +47,7 @@ export type {
   FieldNames,
   FieldTag,
   KindOf,
+  LanesOf,
   MeanOf,
   Minus1,
   NdimOf,

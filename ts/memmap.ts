@@ -43,6 +43,9 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
 // that lack it (vm contexts, jest) get the same symbol so `using` works there.
 if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
+if (Symbol.asyncDispose === undefined) {
+  Object.defineProperty(Symbol, 'asyncDispose', { value: Symbol.for('nodejs.asyncDispose') });
+}
 
 /**
  * What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise.
@@ -235,6 +238,35 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
+   * close() with the flush off the main thread: the map closes now (every
+   * method throws ERR_MEMMAP_CLOSED, every ArrayBuffer handed out is
+   * detached), and the Promise settles once the changes are written to the
+   * file and the file is let go, rejecting with the flush's failure (the map
+   * is closed either way). Idempotent. On a view, only the view closes, and
+   * its bytes are flushed.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r+' });
+   * fp.set(0, 1);
+   * await fp.closeAsync(); // the event loop keeps running while the pages are written
+   */
+  async closeAsync(...extra: never[]): Promise<void> {
+    noArguments('closeAsync', extra);
+    if (this.closed) return;
+    if (!this.#isBase) {
+      const [start, length] = this.#byteRange();
+      this._release();
+      await this.#storage.flushAsync(start, length).catch((error: unknown) => {
+        // The base closed meanwhile: its close() flushed these bytes and reported any failure.
+        if ((error as { code?: unknown }).code !== 'ERR_MEMMAP_CLOSED') throw error;
+      });
+      return;
+    }
+    this._release();
+    await this.#storage.closeAsync();
+  }
+
+  /**
    * A structured-cloneable description of this view (path, dtype, shape,
    * strides, offset, mode) for `memmap.fromDescriptor` in another worker or
    * process. Sending the view itself with postMessage is an error.
@@ -277,6 +309,18 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * `closeAsync()`, for `await using fp = memmap(...)`.
+   *
+   * @example
+   * {
+   *   await using fp = memmap('data.bin', { mode: 'r+' });
+   * } // closed here, the flush off the main thread
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAsync();
   }
 
   /** [start, length) of this view's bytes within the mapping. */

@@ -9,6 +9,16 @@
 import { getHeapStatistics } from 'node:v8';
 import { inspect } from 'node:util';
 import { Accessor, GetFn } from './access';
+import {
+  blockValues,
+  checkRange,
+  fillElements,
+  heapCopy,
+  lanesAreValues,
+  readBlock,
+  writeBlock,
+  writeCoerced,
+} from './blocks';
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
 import { AnyTypedArray, DType, Scalar } from './dtype';
 import type {
@@ -23,6 +33,7 @@ import type {
   FieldBase,
   FieldNames,
   KindOf,
+  LanesOf,
   MeanOf,
   Minus1,
   Nested,
@@ -317,11 +328,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   set(...indexAndValue: [...Tuple<number, N>, ElementInput<D>]): void {
     this.#checkWritable();
-    const view = this.#view;
-    const { row } = view.dtype;
-    const index = indexAndValue.slice(0, -1);
-    const access = view.bind();
-    access.write(view.position(access.origin, access.steps, index), row.codec.coerce(indexAndValue.at(-1), row));
+    this.#view.setFrom(indexAndValue);
   }
 
   /**
@@ -400,6 +407,10 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     const lanes = row.codec.coerce(value, row);
     if (this.size === 0) return;
     const access = view.bind();
+    if (view.storage.refused) {
+      fillElements(view, lanes);
+      return;
+    }
     if (
       access.lanes !== null &&
       row.codec.fillsLanes &&
@@ -434,6 +445,15 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     noMore('assign', 1, extra);
     this.#checkWritable();
     const view = this.#view;
+    if (
+      source instanceof view.dtype.row.TypedArray &&
+      (source as AnyTypedArray).length === this.size * view.dtype.row.lanes &&
+      lanesAreValues(view)
+    ) {
+      // All of the values, in C order, of the kind data holds: one block copy.
+      writeBlock(view, 'assign', 0, source);
+      return;
+    }
     const { values, shape } = flatten(source);
     const sourceStrides = broadcastElementStrides(
       shape,
@@ -445,6 +465,19 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     if (this.size === 0) return;
     const access = view.bind();
     const counters = new Array<number>(this.ndim).fill(0);
+    if (view.storage.refused) {
+      // In blocks, each element taken from the source in C order as below.
+      writeCoerced(view, 0, this.size, () => {
+        let from = 0;
+        for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
+        for (let axis = counters.length - 1; axis >= 0; axis--) {
+          if (++counters[axis] < this.shape[axis]) break;
+          counters[axis] = 0;
+        }
+        return coerced[from];
+      });
+      return;
+    }
     view.forEach(access, (at) => {
       let from = 0;
       for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
@@ -454,6 +487,49 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
         counters[axis] = 0;
       }
     });
+  }
+
+  /**
+   * Elements `start` to `start + length` (default: to the end) in C order,
+   * copied out in one block: a new TypedArray of the kind `data` gives
+   * (`Float32Array` for float32, raw bits for float16, re/im lanes for
+   * complex), in this machine's byte order whatever the dtype's. Works for
+   * every view (strided, non-native, past 4 GiB) and in runtimes without
+   * zero-copy buffers (Electron), where it is the fast way to read.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'r' });
+   * const first: Float32Array = a.read(0, 1000); // a copy of elements 0-999
+   */
+  read(start: number = 0, length?: number, ...extra: never[]): LanesOf<D> {
+    noMore('read', 2, extra);
+    const view = this.#view;
+    view.checkOpen();
+    const [first, count] = checkRange(view, 'read', start, length);
+    if (count * this.itemsize > 2 ** 32) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `read(): ${count} elements are ${count * this.itemsize} bytes, more than one TypedArray holds (2^32 bytes): read in parts`,
+      );
+    }
+    return readBlock(view, first, count) as LanesOf<D>;
+  }
+
+  /**
+   * Writes `values` into elements `start`, `start + 1`, ... in C order, in one
+   * block: a TypedArray of the kind `data` gives (its lanes as they are; the
+   * byte order is converted), or an array of values converted as `set()`
+   * converts them (all are checked before any is written). The counterpart
+   * of `read()`.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'r+' });
+   * a.write(0, new Float32Array([1, 2, 3])); // elements 0-2
+   */
+  write(start: number, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
+    noMore('write', 2, extra);
+    this.#checkWritable();
+    writeBlock(this.#view, 'write', start, values);
   }
 
   /**
@@ -469,7 +545,9 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     view.checkOpen();
     checkFitsHeap(this.shape, view.dtype);
     if (this.size === 0) return emptyNested(this.shape, 0) as Nested<ElementOf<D>, N>;
-    const access = view.bind();
+    view.bind();
+    // Without a zero-copy buffer, one block copy, then reads from the heap.
+    const access = (view.storage.refused ? heapCopy(view) : view).bind();
     const build = (axis: number, at: number): unknown => {
       if (axis === this.ndim) return access.read(at);
       const out = new Array(this.shape[axis]);
@@ -486,8 +564,10 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     checkFitsHeap([this.size], view.dtype);
     const values: unknown[] = [];
     if (this.size > 0) {
-      const access = view.bind();
-      view.forEach(access, (at) => values.push(access.read(at)));
+      view.bind();
+      const source = view.storage.refused ? heapCopy(view) : view;
+      const access = source.bind();
+      source.forEach(access, (at) => values.push(access.read(at)));
     }
     return { values, shape: [...this.shape] };
   }
@@ -498,9 +578,21 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * @example
    * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.sum();
    */
-  *[Symbol.iterator](): Iterator<IterationItem<D, N>> {
-    this.#view.checkOpen();
+  [Symbol.iterator](): Iterator<IterationItem<D, N>> {
+    const view = this.#view;
+    view.checkOpen();
     if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d array');
+    if (this.ndim === 1 && this.size > 0) {
+      // Every element will be read: bind now (ts/access.ts, getAny), and
+      // without a zero-copy buffer read in blocks (returned as is: a yield*
+      // here would cost a step per element).
+      view.bind();
+      if (view.storage.refused) return blockValues(view) as Iterator<IterationItem<D, N>>;
+    }
+    return this.#items();
+  }
+
+  *#items(): Generator<IterationItem<D, N>> {
     const get = this.get as unknown as GetFn;
     for (let i = 0; i < this.shape[0]; i++) {
       yield (this.ndim === 1 ? get(i) : this.slice(i)) as IterationItem<D, N>;

@@ -600,6 +600,17 @@ export type ElementInput<T> = T extends string
 export type DataOf<T> = T extends string ? Facts<T>['data'] : T extends RecordTag ? Uint8Array : AnyTypedArrayType;
 
 /**
+ * What `read()` returns and `write()` takes for a tag: the TypedArray `data`
+ * gives, in this machine's byte order whatever the dtype's (the copy
+ * converts); the wide TypedArray type where it is not known.
+ *
+ * @example
+ * type A = LanesOf<'float32'>;       // Float32Array
+ * type B = LanesOf<'>f4'>;           // a TypedArray (the copy is in native order)
+ */
+export type LanesOf<T> = [DataOf<T>] extends [never] ? AnyTypedArrayType : DataOf<T>;
+
+/**
  * numpy's kind character of a tag (`string` when not known; records are `'V'`).
  *
  * @example

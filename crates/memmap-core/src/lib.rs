@@ -23,6 +23,7 @@
 //! ```
 
 mod areas;
+mod copy;
 mod error;
 mod fault;
 mod open;
@@ -41,8 +42,12 @@ use std::sync::Mutex;
 
 use memmap2::MmapRaw;
 
+pub use copy::Elements;
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
+/// Runs work at low thread priority (Linux: nice 10 for this thread), for
+/// threads that must yield the CPU to the event loop.
+pub use sys::with_low_priority;
 
 use areas::Runs;
 
