@@ -34,6 +34,12 @@ export declare function byteLength(handle: Handle): number
 export declare function close(owner: object, handle: Handle): void
 
 /**
+ * The CRC-32 (zlib's, as ZIP stores it) of the mapped bytes
+ * `[start, start + len)`, continuing `crc` (0 to start).
+ */
+export declare function crc32(handle: Handle, start: number, len: number, crc: number): number
+
+/**
  * The element kind a reduction reads: numpy's kind + itemsize code, as in a
  * dtype's `str` without the byte order (`'f4'`, `'c16'`).
  */

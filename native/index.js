@@ -840,6 +840,7 @@ module.exports.advise = nativeBinding.advise
 module.exports.buffer = nativeBinding.buffer
 module.exports.byteLength = nativeBinding.byteLength
 module.exports.close = nativeBinding.close
+module.exports.crc32 = nativeBinding.crc32
 module.exports.Element = nativeBinding.Element
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.flush = nativeBinding.flush

@@ -290,3 +290,13 @@ fn path_bytes(path: &std::path::Path) -> Vec<u8> {
         path.to_string_lossy().into_owned().into_bytes()
     }
 }
+
+// ----- `.npz` archives (issue 17): the CRC-32 of a member written in place. -----
+
+/// The CRC-32 (zlib's, as ZIP stores it) of the mapped bytes
+/// `[start, start + len)`, continuing `crc` (0 to start).
+#[napi]
+pub fn crc32(handle: Handle, start: f64, len: f64, crc: u32) -> Result<u32> {
+    let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
+    mapping_of(handle)?.crc32(start, len, crc).map_err(to_js_error)
+}
