@@ -472,9 +472,29 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         );
       }
     };
-    // The header: from the fewest compressed bytes that hold it, never
-    // inflating more than a little past it (one input byte gives at most 1032).
-    let head = inflate(input.subarray(0, Math.min(input.length, 64)), 64 * 1032, false)!;
+    // The header, from the fewest compressed bytes that hold it: the prefix
+    // of the input doubles until its output holds `want` bytes; where it would
+    // inflate to more than a little past that (one input byte gives at most
+    // 1032), the prefix is bisected instead.
+    const prefixOf = (want: number): Buffer => {
+      const limit = want + 65536;
+      let best: Buffer = Buffer.alloc(0);
+      let low = 0;
+      let high = Infinity;
+      let n = Math.min(input.length, 256);
+      while (n > low) {
+        const out = inflate(input.subarray(0, n), limit, false);
+        if (out === null) high = n;
+        else {
+          best = out;
+          low = n;
+        }
+        if (best.length >= want || low >= input.length) break;
+        n = high === Infinity ? Math.min(input.length, low * 2) : Math.floor((low + high) / 2);
+      }
+      return best;
+    };
+    let head = prefixOf(16);
     const magic = head.length >= MAGIC.length && MAGIC.every((byte, i) => head[i] === byte);
     if (!magic) {
       throw memmapError(
@@ -484,19 +504,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     }
     const { prefix, headerLength } = inMember(where, () => parseNpyPrefix(head, entry.size));
     const headerBytes = prefix + headerLength;
-    const limit = headerBytes + 4096;
-    let low = Math.min(input.length, 64);
-    let high = Infinity;
-    while (head.length < headerBytes && low < input.length) {
-      const n = high === Infinity ? Math.min(input.length, low * 2) : Math.floor((low + high) / 2);
-      if (n <= low) break;
-      const out = inflate(input.subarray(0, n), limit, false);
-      if (out === null) high = n;
-      else {
-        head = out;
-        low = n;
-      }
-    }
+    if (head.length < headerBytes) head = prefixOf(headerBytes);
     const header = inMember(where, () => parseNpyHeader(head.subarray(0, headerBytes), entry.size));
     const dtype = inMember(where, () => descrToDType(header.descr));
     const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
