@@ -128,9 +128,11 @@ const descriptors = new FinalizationRegistry<number>((fd) => {
  */
 export class NpzArchive implements Iterable<[string, Memmap]> {
   readonly #path: string | Buffer;
+  /** The absolute path, for messages (computed when first needed). */
+  #filename: string | undefined = undefined;
   readonly #mode: Mode;
   readonly #fileId: string;
-  readonly #source: ZipSource;
+  #source: ZipSource;
   readonly #entries: ZipEntry[];
   /** numpy's `NpzFile._files`: a listed name or a full name, to the full name. */
   readonly #lookup: Map<string, string>;
@@ -148,7 +150,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     this.#mode = mode;
     this.#fd = fd;
     this.#fileId = fileId;
-    this.#source = { size, read: (position, length) => readAt(fd, position, length) };
+    this.#source = blockSource(fd, size);
     this.#entries = [...readZipDirectory(this.#source).entries];
     const full = this.#entries.map((entry) => entry.name);
     this.#files = Object.freeze(full.map((name) => (name.endsWith('.npy') ? name.slice(0, -4) : name)));
@@ -177,7 +179,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    * openNpz('data.npz').filename; // '/abs/path/data.npz'
    */
   get filename(): string {
-    return resolve(this.#path.toString());
+    this.#filename ??= resolve(this.#path.toString());
+    return this.#filename;
   }
 
   /**
@@ -239,7 +242,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const entry = this.#entry(name);
     const open = this.#handed.get(entry.name);
     if (open !== undefined && !open.memmap.closed) return open.memmap;
-    const where = `member ${show(entry.name)} of ${show(this.filename)}`;
+    const where = `member ${show(entry.name)} of ${show(this.#path.toString())}`;
     const refusal = entryRefusal(entry);
     if (refusal !== null) throw memmapError('ERR_NPZ_ENCRYPTED', `${where} cannot be read: ${refusal}`);
     if (entry.name.endsWith('/') && entry.size === 0) {
@@ -349,7 +352,10 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `name must be a string; got ${show(name)}`);
     }
     const full = this.#lookup.get(name);
-    const entry = full === undefined ? undefined : this.#byName.get(full);
+    const found = full === undefined ? undefined : this.#byName.get(full);
+    // The CRC this archive stored last, if it rewrote one (the local header says so now).
+    const stored = found === undefined ? undefined : this.#stored.get(found.name);
+    const entry = found === undefined || stored === undefined ? found : { ...found, crc: stored };
     if (entry === undefined) {
       const listed = this.#files.slice(0, 10).map(show).join(', ');
       throw memmapError(
@@ -369,7 +375,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         `${where} is stored (not compressed) but its size (${entry.size}) differs from its stored size (${size})`,
       );
     }
-    const first = readAt(this.#fd, dataStart, Math.min(size, 12));
+    const first = this.#source.read(dataStart, Math.min(size, 12));
     if (first.length < MAGIC.length || MAGIC.some((byte, i) => first[i] !== byte)) {
       const start = Buffer.from(first.subarray(0, 8)).toString('latin1');
       throw memmapError(
@@ -379,7 +385,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     }
     const header = inMember(where, () => {
       const { prefix, headerLength } = parseNpyPrefix(first, size);
-      return parseNpyHeader(readAt(this.#fd, dataStart, prefix + headerLength), size);
+      return parseNpyHeader(this.#source.read(dataStart, prefix + headerLength), size);
     });
     const dtype = inMember(where, () => descrToDType(header.descr));
     const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
@@ -413,7 +419,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       memmap,
       arrayStart,
       nbytes,
-      headerCrc: writes ? crc32(readAt(this.#fd, data.dataStart, header.dataOffset)) : 0,
+      headerCrc: writes ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
       trailing: entry.compressedSize - header.dataOffset - nbytes,
       crcOffsets: [entry.centralOffset + 16, data.localCrcOffset, data.descriptorCrcOffset].filter((at) => at >= 0),
     });
@@ -561,7 +567,10 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       this.#stored.set(handed.entry.name, crc);
       wrote = true;
     }
-    if (wrote) fdatasyncSync(this.#fd);
+    if (wrote) {
+      fdatasyncSync(this.#fd);
+      this.#source = blockSource(this.#fd, this.#source.size); // its block may hold an old CRC
+    }
   }
 
   /** The CRC of a handed-out member's array bytes: through its map, or a map of its own if the caller closed it. */
@@ -594,6 +603,28 @@ function inMember<T>(where: string, check: () => T): T {
     if (typeof coded.code === 'string') throw memmapError(coded.code, `${where}: ${coded.message}`);
     throw error;
   }
+}
+
+/**
+ * A ZipSource over the descriptor that reads small requests a block at a
+ * time: a member's local header, name, extra field and `.npy` header are
+ * one `pread`, not four.
+ */
+function blockSource(fd: number, size: number): ZipSource {
+  const BLOCK = 4096;
+  let start = 0;
+  let block: Uint8Array = new Uint8Array(0);
+  return {
+    size,
+    read(position, length) {
+      if (length > BLOCK) return readAt(fd, position, length);
+      if (position < start || position + length > start + block.length) {
+        start = position;
+        block = readAt(fd, position, Math.min(BLOCK, size - position));
+      }
+      return block.slice(position - start, position - start + length);
+    },
+  };
 }
 
 /** `length` bytes at `position` (fewer only at the end of the file). */

@@ -32,6 +32,8 @@ const MAX_COMMENT = 0xffff;
 /** Python's zipfile writes ZIP64 fields past this (2^31 - 1), not past 2^32 - 1. */
 const ZIP64_LIMIT = 0x7fffffff;
 const FILECOUNT_LIMIT = 0xffff;
+/** How much of the end of a file the first read takes. */
+const TAIL_READ = 8192;
 
 /** General purpose flag bits (APPNOTE 4.4.4). */
 export const FLAG_ENCRYPTED = 0x0001;
@@ -148,12 +150,17 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
     throw memmapError('ERR_NPZ_NOT_ZIP', `not a zip archive: ${size} bytes is too short for the end record (22)`);
   }
   // zipfile: the end record without a comment is the last 22 bytes; else the
-  // last signature in the final 64 KiB.
-  const tailStart = Math.max(0, size - END_SIZE - MAX_COMMENT);
-  const tail = readExactly(source, tailStart, size - tailStart, 'the end of the archive');
-  const tailView = view(tail);
+  // last signature in the final 64 KiB. The first read also takes what
+  // precedes the end record (ZIP64 records, the central directory of a small
+  // archive), so a numpy archive's directory costs one read.
+  let tailStart = Math.max(0, size - TAIL_READ);
+  let tail = readExactly(source, tailStart, size - tailStart, 'the end of the archive');
+  let tailView = view(tail);
   let end = tail.length - END_SIZE;
   if (!(tailView.getUint32(end, true) === END_SIG && tailView.getUint16(end + 20, true) === 0)) {
+    tailStart = Math.max(0, size - END_SIZE - MAX_COMMENT);
+    tail = readExactly(source, tailStart, size - tailStart, 'the end of the archive');
+    tailView = view(tail);
     end = -1;
     for (let i = tail.length - 4; i >= 0; i--) {
       if (tail[i] === 0x50 && tailView.getUint32(i, true) === END_SIG) {
@@ -169,6 +176,11 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
     }
   }
   const endOffset = tailStart + end;
+  // What the tail already holds is not read again.
+  const near = (position: number, length: number, what: string): Uint8Array =>
+    position >= tailStart && position + length <= tailStart + tail.length
+      ? tail.subarray(position - tailStart, position - tailStart + length)
+      : readExactly(source, position, length, what);
   let disk = tailView.getUint16(end + 4, true);
   let centralDisk = tailView.getUint16(end + 6, true);
   let entriesHere = tailView.getUint16(end + 8, true);
@@ -181,7 +193,7 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
   // A ZIP64 locator just before the end record; the ZIP64 end record just
   // before the locator (zipfile's assumption: no extensible data).
   if (endOffset >= LOCATOR64_SIZE) {
-    const locator = view(readExactly(source, endOffset - LOCATOR64_SIZE, LOCATOR64_SIZE, 'the ZIP64 locator'));
+    const locator = view(near(endOffset - LOCATOR64_SIZE, LOCATOR64_SIZE, 'the ZIP64 locator'));
     if (locator.getUint32(0, true) === LOCATOR64_SIG) {
       const locatorDisk = locator.getUint32(4, true);
       const disks = locator.getUint32(16, true);
@@ -193,7 +205,7 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
       }
       const at = endOffset - LOCATOR64_SIZE - END64_SIZE;
       if (at >= 0) {
-        const record = view(readExactly(source, at, END64_SIZE, 'the ZIP64 end record'));
+        const record = view(near(at, END64_SIZE, 'the ZIP64 end record'));
         if (record.getUint32(0, true) === END64_SIG) {
           zip64 = true;
           disk = record.getUint32(16, true);
@@ -227,7 +239,7 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
       `the end record counts ${entriesTotal} entries, more than a ${centralSize}-byte central directory can hold`,
     );
   }
-  const central = readExactly(source, centralStart, centralSize, 'the central directory');
+  const central = near(centralStart, centralSize, 'the central directory');
   const entries = parseCentral(central, centralStart, concat);
   // zipfile reads entries until the directory's bytes run out; the count must
   // agree (modulo 2^16 where an old writer had no ZIP64 to store more).
@@ -237,7 +249,8 @@ export function readZipDirectory(source: ZipSource): ZipDirectory {
   return { entries: withLimits(entries, centralStart), centralStart, centralSize };
 }
 
-type Parsed = Omit<ZipEntry, 'limit'>;
+/** An entry while it is read: its limit is set once every entry is known. */
+type Parsed = { -readonly [K in keyof ZipEntry]: ZipEntry[K] };
 
 function parseCentral(central: Uint8Array, centralStart: number, concat: number): Parsed[] {
   const data = view(central);
@@ -295,6 +308,7 @@ function parseCentral(central: Uint8Array, centralStart: number, concat: number)
       size,
       localHeaderOffset,
       centralOffset: centralStart + at,
+      limit: 0,
     });
     at = next;
   }
@@ -323,9 +337,8 @@ function forEachExtra(extra: Uint8Array, name: string, visit: (id: number, data:
  * extra field and a data descriptor are checked against `limit` by
  * `readMember`.
  */
-function withLimits(entries: Parsed[], centralStart: number): ZipEntry[] {
+function withLimits(entries: Parsed[], centralStart: number): readonly ZipEntry[] {
   const order = entries.map((_, i) => i).sort((a, b) => entries[a].localHeaderOffset - entries[b].localHeaderOffset);
-  const limits = new Array<number>(entries.length);
   for (let k = 0; k < order.length; k++) {
     const entry = entries[order[k]];
     const limit = k + 1 < order.length ? entries[order[k + 1]].localHeaderOffset : centralStart;
@@ -336,9 +349,9 @@ function withLimits(entries: Parsed[], centralStart: number): ZipEntry[] {
         `member ${show(entry.name)} (local header at ${entry.localHeaderOffset}, ${entry.compressedSize} bytes) overlaps ${other} at ${limit}`,
       );
     }
-    limits[order[k]] = limit;
+    entry.limit = limit;
   }
-  return entries.map((entry, i) => ({ ...entry, limit: limits[i] }));
+  return entries;
 }
 
 /** cp437, the upper half (zipfile's default for names without the UTF-8 flag). */

@@ -42,7 +42,7 @@ use std::sync::Mutex;
 
 use memmap2::MmapRaw;
 
-pub use crc::{crc32, crc32_raw};
+pub use crc::{crc32, crc32_combine, crc32_raw};
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
 
