@@ -9,7 +9,7 @@ import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { NDArray, openNpz } from '../ts';
 import { crc32 } from '../ts/zip';
-import { describeNumpy, FIXTURES, python, pythonJson, tempDir, toJson } from './helpers';
+import { describeNumpy, FIXTURES, PACKAGE, python, pythonJson, runNode, tempDir, toJson } from './helpers';
 
 interface Member {
   name: string;
@@ -313,6 +313,58 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
     expect(codeOf(() => archive.get('x', { decompress: true }))).toMatch(
       /^ERR_NPZ_(BAD_ARCHIVE|BAD_CRC|TRUNCATED|NOT_NPY)$|^ERR_NPY_/,
     );
+  });
+});
+
+describe('fuzzing the whole path on disk, in a child process (a crash fails the test)', () => {
+  test('mutated archives through openNpz, get and decompress: only coded errors, the file unchanged', () => {
+    const script = `
+      const fs = require('node:fs');
+      const path = require('node:path');
+      const { openNpz } = require(${PACKAGE});
+      const npz = ${JSON.stringify(NPZ)};
+      const out = ${JSON.stringify(dir)};
+      const seeds = ['savez-10.npz', 'dtypes.npz', 'special.npz', 'compressed.npz', 'stream.npz', 'mmnpz.npz', 'writestr.npz']
+        .map((f) => fs.readFileSync(path.join(npz, f)));
+      let x = 12345;
+      const rand = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+      const codes = {};
+      for (let run = 0; run < 400; run++) {
+        const bytes = Buffer.from(seeds[run % seeds.length]);
+        for (let k = 0, edits = 1 + rand(6); k < edits; k++) {
+          const at = rand(bytes.length);
+          if (rand(3) === 0 && at + 4 <= bytes.length) bytes.writeUInt32LE([0, 0xffffffff, rand(1 << 30)][rand(3)], at);
+          else bytes[at] = rand(256);
+        }
+        const file = path.join(out, 'fuzz-' + run + '.npz');
+        fs.writeFileSync(file, bytes);
+        for (const mode of ['r', 'r+', 'c']) {
+          try {
+            const archive = openNpz(file, { mode });
+            for (const name of archive.files) {
+              try {
+                const array = archive.get(name, { decompress: true });
+                if (array.size > 0) array.get(...Array(array.ndim).fill(0));
+              } catch (error) {
+                if (!/^ERR_/.test(error.code)) throw error;
+                codes[error.code] = (codes[error.code] || 0) + 1;
+              }
+            }
+            archive.close();
+          } catch (error) {
+            if (!/^ERR_/.test(error.code)) { console.log('UNCODED', error.stack); process.exit(2); }
+            codes[error.code] = (codes[error.code] || 0) + 1;
+          }
+        }
+        if (!fs.readFileSync(file).equals(bytes)) { console.log('CHANGED', file); process.exit(3); }
+        fs.rmSync(file);
+      }
+      console.log(JSON.stringify(codes));
+    `;
+    const result = runNode(script);
+    expect([result.status, result.signal, result.stderr]).toEqual([0, null, '']);
+    const codes = JSON.parse(result.stdout) as Record<string, number>;
+    expect(Object.keys(codes).length).toBeGreaterThan(3);
   });
 });
 

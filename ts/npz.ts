@@ -242,6 +242,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const entry = this.#entry(name);
     const open = this.#handed.get(entry.name);
     if (open !== undefined && !open.memmap.closed) return open.memmap;
+    // A member the caller closed: its CRC is stored before it is mapped again.
+    if (open !== undefined && (this.#mode === 'r+' || this.#mode === 'w+')) this.#storeCrcs([open]);
     const where = `member ${show(entry.name)} of ${show(this.#path.toString())}`;
     const refusal = entryRefusal(entry);
     if (refusal !== null) throw memmapError('ERR_NPZ_ENCRYPTED', `${where} cannot be read: ${refusal}`);
@@ -402,19 +404,21 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const data = readMember(this.#source, entry);
     const { header, dtype, nbytes } = this.#header(entry, data.dataStart, where);
     const arrayStart = data.dataStart + header.dataOffset;
-    const memmap = memmapWith(
+    // memmap()'s options are known good here: the storage is opened directly.
+    const storage = FileStorage.open(
       this.#path,
-      {
-        dtype,
-        shape: header.shape,
-        order: header.fortranOrder ? 'F' : 'C',
-        mode: this.#mode === 'w+' ? 'r+' : this.#mode,
-        offset: arrayStart,
-      },
+      this.#mode === 'w+' ? 'r+' : this.#mode,
+      arrayStart,
+      nbytes,
+      dtype.itemsize,
+      null,
       { neverGrow: true, fileId: this.#fileId },
     );
+    const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
+    const memmap = new Memmap(new Accessor(storage, dtype, header.shape, strides, 0), true);
     const writes = this.#mode === 'r+' || this.#mode === 'w+';
-    this.#handed.set(entry.name, {
+    const before = this.#handed.get(entry.name);
+    const handed: Handed = {
       entry,
       memmap,
       arrayStart,
@@ -422,7 +426,22 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       headerCrc: writes ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
       trailing: entry.compressedSize - header.dataOffset - nbytes,
       crcOffsets: [entry.centralOffset + 16, data.localCrcOffset, data.descriptorCrcOffset].filter((at) => at >= 0),
-    });
+    };
+    // r+: the CRC stored at close will vouch for these bytes, so they are
+    // checked first. A damaged member is refused, never given a new CRC that
+    // hides the damage. (Once per member: a member handed out again had its
+    // CRC stored when its first map was let go, below.)
+    if (this.#mode === 'r+' && before === undefined) {
+      const crc = this.#memberCrc(handed);
+      if (crc !== entry.crc) {
+        memmap.close();
+        throw memmapError(
+          'ERR_NPZ_BAD_CRC',
+          `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(entry.crc)}: the member is damaged, and mode 'r+' will not store a CRC that vouches for it`,
+        );
+      }
+    }
+    this.#handed.set(entry.name, handed);
     return memmap;
   }
 
@@ -554,13 +573,12 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
   }
 
   /** Each written member's CRC, from its bytes as they are now; stored where it differs. */
-  #storeCrcs(): void {
+  #storeCrcs(members: Iterable<Handed> = this.#handed.values()): void {
     const word = new Uint8Array(4);
     let wrote = false;
-    for (const handed of this.#handed.values()) {
+    for (const handed of members) {
       if (!handed.memmap.closed) handed.memmap.flush();
-      let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed);
-      if (handed.trailing > 0) crc = crc32(readAt(this.#fd, handed.arrayStart + handed.nbytes, handed.trailing), crc);
+      const crc = this.#memberCrc(handed);
       if (crc === (this.#stored.get(handed.entry.name) ?? handed.entry.crc)) continue;
       new DataView(word.buffer).setUint32(0, crc, true);
       for (const at of handed.crcOffsets) writeAll(this.#fd, word, at);
@@ -571,6 +589,13 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       fdatasyncSync(this.#fd);
       this.#source = blockSource(this.#fd, this.#source.size); // its block may hold an old CRC
     }
+  }
+
+  /** A member's CRC-32 from its bytes as they are now: its `.npy` header's, its array's, what follows. */
+  #memberCrc(handed: Handed): number {
+    let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed);
+    if (handed.trailing > 0) crc = crc32(readAt(this.#fd, handed.arrayStart + handed.nbytes, handed.trailing), crc);
+    return crc;
   }
 
   /** The CRC of a handed-out member's array bytes: through its map, or a map of its own if the caller closed it. */
