@@ -279,6 +279,25 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
     expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
+  test('r+ refuses a member whose bytes disagree with its CRC (never vouches for damage); r maps it', () => {
+    const path = copy('savez-10.npz');
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf('a7.npy') - 30 + 30 + 6 + 20 + 128;
+    bytes[at] ^= 1;
+    writeFileSync(path, bytes);
+    {
+      using archive = openNpz(path, { mode: 'r+' });
+      expect(codeOf(() => archive.get('a7'))).toBe('ERR_NPZ_BAD_CRC');
+      archive.get('a8').set(0, 1); // the others still work
+    }
+    const after = readFileSync(path);
+    expect(
+      after.subarray(0, bytes.indexOf('a8.npy') - 30).equals(bytes.subarray(0, bytes.indexOf('a8.npy') - 30)),
+    ).toBe(true);
+    using archive = openNpz(path);
+    expect(archive.get('a7').shape).toEqual([8]);
+  });
+
   test('a .npy header promising more than the member holds', () => {
     const path = copy('savez-1.npz');
     const bytes = readFileSync(path);
