@@ -33,7 +33,7 @@ const MAX_COMMENT = 0xffff;
 const ZIP64_LIMIT = 0x7fffffff;
 const FILECOUNT_LIMIT = 0xffff;
 /** How much of the end of a file the first read takes. */
-const TAIL_READ = 8192;
+const TAIL_READ = 2048;
 
 /** General purpose flag bits (APPNOTE 4.4.4). */
 export const FLAG_ENCRYPTED = 0x0001;
