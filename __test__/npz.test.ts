@@ -569,6 +569,25 @@ np.savez(sys.argv[1], **arrays)
     expect(read.values.a1).toEqual([-5, (read.values.a1 as number[])[1]]);
   });
 
+  test('r+ and w+: a member written, closed by the caller and got again', () => {
+    for (const mode of ['r+', 'w+'] as const) {
+      const path = mode === 'r+' ? copy('savez-10.npz') : join(dir, 'again.npz');
+      const archive =
+        mode === 'r+'
+          ? openNpz(path, { mode })
+          : openNpz(path, { mode, members: { a1: { dtype: '<i4', shape: [2] } } });
+      const first = archive.get('a1');
+      first.set(1, 31);
+      first.close();
+      const second = archive.get('a1');
+      expect(second.get(1)).toBe(31);
+      second.set(0, 30);
+      archive.close();
+      const read = numpyReads(path);
+      expect([mode, read.testzip, read.values.a1]).toEqual([mode, null, [30, 31]]);
+    }
+  });
+
   test('np.savez_compressed: decompressed values equal numpy', () => {
     const path = join(dir, 'live-compressed.npz');
     python(

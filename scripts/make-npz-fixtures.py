@@ -1,6 +1,7 @@
 """Writes the .npz archives the tests read (issue 17): __test__/fixtures/npz/,
 committed so `npm test` runs without numpy; the live tests call the same
-functions. Run: python3 scripts/make-npz-fixtures.py
+functions. Run: python3 scripts/make-npz-fixtures.py [--big] (--big also
+writes the 4 GiB archive, sparse, to record big-member.json; a few seconds).
 
 Every archive is written by numpy or by Python's zipfile the way a user's
 program would write it; manifest.json lists each archive's members (as
@@ -20,6 +21,15 @@ import numpy as np
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '__test__', 'fixtures', 'npz')
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from numpy_json import DTYPES, sample, to_json  # noqa: E402
+
+
+def info(name, method=zipfile.ZIP_STORED):
+    """A member as zipfile.writestr would make it, with a fixed date (so the
+    committed bytes do not change each time the script runs)."""
+    member = zipfile.ZipInfo(name, date_time=(2021, 6, 1, 12, 30, 0))
+    member.compress_type = method
+    member.external_attr = (0o40755 << 16) | 0x10 if name.endswith('/') else 0o644 << 16
+    return member
 
 
 def npy_bytes(array):
@@ -132,10 +142,10 @@ def archives():
     def writestr(path):
         with zipfile.ZipFile(path, 'w') as zf:
             for name, array in plain.items():
-                zf.writestr(name + '.npy', npy_bytes(array))
-            zf.writestr('notes.txt', b'not an array\n')
-            zf.writestr('sub/', b'')
-            zf.writestr('raw.npy', b'plain bytes, named .npy')
+                zf.writestr(info(name + '.npy'), npy_bytes(array))
+            zf.writestr(info('notes.txt'), b'not an array\n')
+            zf.writestr(info('sub/'), b'')
+            zf.writestr(info('raw.npy'), b'plain bytes, named .npy')
     cases.append(('writestr.npz', writestr,
                   {**plain, 'notes.txt': 'not npy', 'sub/': 'directory', 'raw': 'not npy'}))
 
@@ -173,10 +183,10 @@ def archives():
 
     def methods(path):
         with zipfile.ZipFile(path, 'w') as zf:
-            zf.writestr(zipfile.ZipInfo('bz.npy'), npy_bytes(other['x']), compress_type=zipfile.ZIP_BZIP2)
-            zf.writestr(zipfile.ZipInfo('xz.npy'), npy_bytes(other['x']), compress_type=zipfile.ZIP_LZMA)
-            zf.writestr('x.npy', npy_bytes(other['x']))
-            zf.writestr('secret.npy', npy_bytes(other['x']))
+            zf.writestr(info('bz.npy', zipfile.ZIP_BZIP2), npy_bytes(other['x']))
+            zf.writestr(info('xz.npy', zipfile.ZIP_LZMA), npy_bytes(other['x']))
+            zf.writestr(info('x.npy'), npy_bytes(other['x']))
+            zf.writestr(info('secret.npy'), npy_bytes(other['x']))
         data = bytearray(open(path, 'rb').read())
         for sig, flag_at in ((b'PK\x03\x04', 6), (b'PK\x01\x02', 8)):
             at = 0
@@ -198,8 +208,8 @@ def archives():
             import warnings
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
-                zf.writestr('x.npy', npy_bytes(np.array([1, 1], dtype='<i4')))
-                zf.writestr('x.npy', npy_bytes(np.array([2, 2], dtype='<i4')))
+                zf.writestr(info('x.npy'), npy_bytes(np.array([1, 1], dtype='<i4')))
+                zf.writestr(info('x.npy'), npy_bytes(np.array([2, 2], dtype='<i4')))
     cases.append(('duplicates.npz', duplicates, {'x': np.array([2, 2], dtype='<i4')}))
     return cases
 
@@ -257,7 +267,8 @@ def big_fixture(path):
 def main():
     os.makedirs(HERE, exist_ok=True)
     for name in os.listdir(HERE):
-        os.remove(os.path.join(HERE, name))
+        if name != 'big-member.json' or '--big' in sys.argv:
+            os.remove(os.path.join(HERE, name))
     manifest = []
     for file, write, members in archives():
         path = os.path.join(HERE, file)

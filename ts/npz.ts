@@ -239,11 +239,15 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     if (typeof decompress !== 'boolean') {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `decompress must be a boolean; got ${show(decompress)}`);
     }
-    const entry = this.#entry(name);
+    let entry = this.#entry(name);
     const open = this.#handed.get(entry.name);
     if (open !== undefined && !open.memmap.closed) return open.memmap;
-    // A member the caller closed: its CRC is stored before it is mapped again.
-    if (open !== undefined && (this.#mode === 'r+' || this.#mode === 'w+')) this.#storeCrcs([open]);
+    // A member the caller closed: its CRC is stored before it is mapped again
+    // (and the entry then says the CRC stored now).
+    if (open !== undefined && (this.#mode === 'r+' || this.#mode === 'w+')) {
+      this.#storeCrcs([open]);
+      entry = this.#entry(name);
+    }
     const where = `member ${show(entry.name)} of ${show(this.#path.toString())}`;
     const refusal = entryRefusal(entry);
     if (refusal !== null) throw memmapError('ERR_NPZ_ENCRYPTED', `${where} cannot be read: ${refusal}`);
