@@ -9,6 +9,7 @@ import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { NDArray, openNpz } from '../ts';
 import { crc32 } from '../ts/zip';
+import { freeBlocks, mountTmpfs, snapshot } from './disk';
 import { describeNumpy, FIXTURES, PACKAGE, python, pythonJson, runNode, tempDir, toJson } from './helpers';
 
 interface Member {
@@ -384,6 +385,25 @@ describe('fuzzing the whole path on disk, in a child process (a crash fails the 
     expect([result.status, result.signal, result.stderr]).toEqual([0, null, '']);
     const codes = JSON.parse(result.stdout) as Record<string, number>;
     expect(Object.keys(codes).length).toBeGreaterThan(3);
+  });
+});
+
+const full = mountTmpfs('npz-full', '16m');
+(full ? describe : describe.skip)('a full disk (a 16 MiB tmpfs): a failed w+ changes nothing', () => {
+  test('w+ of an archive larger than the disk, over an existing archive and over nothing', () => {
+    const disk = full as string;
+    const old = join(disk, 'old.npz');
+    copyFileSync(join(NPZ, 'savez-10.npz'), old);
+    const members = { a: { dtype: 'float64', shape: [1 << 20] }, b: { dtype: 'float64', shape: [2 << 20] } };
+    for (const path of [old, join(disk, 'new.npz')]) {
+      const before = snapshot(disk);
+      const blocks = freeBlocks(disk);
+      expect(codeOf(() => openNpz(path, { mode: 'w+', members }))).toBe('ERR_MEMMAP_NO_SPACE');
+      expect(snapshot(disk)).toEqual(before);
+      expect(freeBlocks(disk)).toBe(blocks);
+    }
+    using archive = openNpz(old);
+    expect(archive.files.length).toBe(10);
   });
 });
 
