@@ -5,8 +5,6 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { pbkdf2 } from 'node:crypto';
-import { promisify } from 'node:util';
 import { memmap, openMemmap, MemmapOptions } from '../ts/index';
 import { Advice, binding, Mode, ReduceRequest } from '../ts/binding';
 import { ERROR_CLASSES, ErrorCode, fromNative } from '../ts/errors';
@@ -368,24 +366,20 @@ describe('codes from the native binding, as data', () => {
       shape: [1 << 24],
       strides: [1],
     };
-    // Every thread of the pool busy first, so that the tasks below start
+    // The library's threads parked first, so that the tasks below start
     // after close(), whatever the machine's speed.
-    const busy = () =>
-      Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, () =>
-        promisify(pbkdf2)('x', 'y', 20000, 32, 'sha256'),
-      );
-    let blockers = busy();
+    binding.holdThreads();
     const pending = binding.reduceAsync(handle, request).catch((e: unknown) => e);
     const flushing = binding.flushAsync(handle, 0, 1 << 24).catch((e: unknown) => e);
     binding.close(owner, handle);
-    await Promise.all(blockers);
+    binding.releaseThreads();
     expect(await pending).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
     expect(await flushing).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
     const fp = memmap(path, { dtype: 'uint8', mode: 'r' });
-    blockers = busy();
+    binding.holdThreads();
     const sum = fp.sumAsync().catch((e: unknown) => e);
     fp.close();
-    await Promise.all(blockers);
+    binding.releaseThreads();
     const error = await sum;
     expect(error).toBeInstanceOf(Error);
     expect(error).toEqual(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));

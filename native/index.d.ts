@@ -53,6 +53,12 @@ export declare function close(owner: object, handle: Handle): void
 export declare function closeAsync(owner: object, handle: Handle): Promise<void>
 
 /**
+ * The CRC-32 (zlib's, as ZIP stores it) of the mapped bytes
+ * `[start, start + len)`, continuing `crc` (0 to start).
+ */
+export declare function crc32(handle: Handle, start: number, len: number, crc: number): number
+
+/**
  * The element kind a reduction reads: numpy's kind + itemsize code, as in a
  * dtype's `str` without the byte order (`'f4'`, `'c16'`).
  */
@@ -82,6 +88,12 @@ export declare function flushAsync(handle: Handle, start: number, len: number): 
  * number) that names one map in this thread, and never another.
  */
 export type Handle = number
+
+/**
+ * Parks the library's threads until `releaseThreads()`: for tests that
+ * need queued async work not to start yet (pool.rs). Not part of the API.
+ */
+export declare function holdThreads(): void
 
 /**
  * How many mappings this process holds (closed ones whose address is still
@@ -192,6 +204,9 @@ export type ReduceValue =
  * zero-copy view of a map can exist (or the test hook says so).
  */
 export declare function refusesExternalBuffers(): boolean
+
+/** Lets the threads `holdThreads()` parked go. */
+export declare function releaseThreads(): void
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

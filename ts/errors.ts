@@ -63,6 +63,17 @@ export const ERROR_CLASSES = {
   // A dtype or shape given to openMemmap() for an existing file that its header contradicts.
   ERR_NPY_DTYPE_MISMATCH: TypeError,
   ERR_NPY_SHAPE_MISMATCH: RangeError,
+  // .npz archives (ZIP): what is not a zip, or a zip that lies; members that cannot be mapped.
+  ERR_NPZ_NOT_ZIP: Error,
+  ERR_NPZ_TRUNCATED: Error,
+  ERR_NPZ_BAD_ARCHIVE: Error,
+  ERR_NPZ_MULTI_DISK: Error,
+  ERR_NPZ_NO_MEMBER: Error,
+  ERR_NPZ_NOT_NPY: Error,
+  ERR_NPZ_ENCRYPTED: Error,
+  ERR_NPZ_COMPRESSED: Error,
+  ERR_NPZ_UNSUPPORTED_COMPRESSION: Error,
+  ERR_NPZ_BAD_CRC: Error,
 } as const;
 
 /**

@@ -16,6 +16,8 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 export type { Order } from './shape';
 export { openMemmap } from './npy';
 export type { NpyVersion, OpenMemmapNdim, OpenMemmapOptions, OpenMemmapTag } from './npy';
+export { openNpz, NpzArchive } from './npz';
+export type { NpzGetOptions, NpzMemberSpec, OpenNpzOptions } from './npz';
 export { DType, parseDType } from './dtype';
 export type {
   Complex,

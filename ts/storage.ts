@@ -267,6 +267,11 @@ export class FileStorage implements Storage {
     callNative(() => binding.advise(this.handle, advice, start, length));
   }
 
+  /** The CRC-32 of bytes `[start, start + length)` of the map, continuing `crc` (a `.npz` member's). */
+  crc32(start: number, length: number, crc: number): number {
+    return callNative(() => binding.crc32(this.handle, start, length, crc));
+  }
+
   reduce(request: ReduceRequest): ReduceValue | null {
     return callNative(() => binding.reduce(this.handle, request));
   }

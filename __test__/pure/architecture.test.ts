@@ -75,6 +75,7 @@ test('the pure modules reach neither the binding nor a storage', () => {
     'errors',
     'broadcast',
     'npyformat',
+    'zip',
     'dtype/index',
   ];
   for (const start of pure) {

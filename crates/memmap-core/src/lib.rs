@@ -24,6 +24,7 @@
 
 mod areas;
 mod copy;
+mod crc;
 mod error;
 mod fault;
 mod open;
@@ -43,6 +44,7 @@ use std::sync::Mutex;
 use memmap2::MmapRaw;
 
 pub use copy::Elements;
+pub use crc::{crc32, crc32_combine, crc32_raw};
 pub use error::{Error, ErrorKind, Result};
 pub use reduce::{Element, Reduction, Scalar, View};
 /// Runs work at low thread priority (Linux: nice 10 for this thread), for

@@ -287,6 +287,19 @@ pub fn fill_elements(handle: Handle, view: BlockView, pattern: BufferSlice) -> R
     elements::fill(handle, &view.block()?, &pattern)
 }
 
+/// Parks the library's threads until `releaseThreads()`: for tests that
+/// need queued async work not to start yet (pool.rs). Not part of the API.
+#[napi]
+pub fn hold_threads() {
+    pool::hold();
+}
+
+/// Lets the threads `holdThreads()` parked go.
+#[napi]
+pub fn release_threads() {
+    pool::release();
+}
+
 /// Registers `scratch` as a buffer `peekScratch`/`pokeScratch` copy single
 /// elements through, and returns the slot they take; the slot empties when
 /// the ArrayBuffer is collected.
@@ -381,4 +394,14 @@ fn path_bytes(path: &std::path::Path) -> Vec<u8> {
     {
         path.to_string_lossy().into_owned().into_bytes()
     }
+}
+
+// ----- `.npz` archives (issue 17): the CRC-32 of a member written in place. -----
+
+/// The CRC-32 (zlib's, as ZIP stores it) of the mapped bytes
+/// `[start, start + len)`, continuing `crc` (0 to start).
+#[napi]
+pub fn crc32(handle: Handle, start: f64, len: f64, crc: u32) -> Result<u32> {
+    let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
+    mapping_of(handle)?.crc32(start, len, crc).map_err(to_js_error)
 }

@@ -72,6 +72,36 @@ fn serve(pool: &'static Pool) {
     }
 }
 
+/// Whether `hold` has the threads waiting, and the signal that lets them go.
+static HELD: Mutex<bool> = Mutex::new(false);
+static RELEASED: Condvar = Condvar::new();
+
+/// Parks every thread of the pool until `release`, so that a test can queue
+/// work and know that none of it starts before what it does next (a close,
+/// say) whatever the machine's speed. Jobs are taken in order, one per
+/// thread, so the parking jobs queued here are the next job of every thread.
+pub fn hold() {
+    *HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+    let pool = pool();
+    let mut jobs = pool.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for _ in 0..pool.started.load(Ordering::Relaxed) {
+        jobs.push_back(Box::new(|| {
+            let mut held = HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            while *held {
+                held = RELEASED.wait(held).unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }));
+    }
+    drop(jobs);
+    pool.ready.notify_all();
+}
+
+/// Lets the threads `hold` parked go.
+pub fn release() {
+    *HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = false;
+    RELEASED.notify_all();
+}
+
 /// Runs `task` on the library's threads and returns the Promise it settles:
 /// `compute` there, `resolve` (or `reject`) and `finally` on the JavaScript
 /// thread, as napi-rs's `AsyncTask` does on libuv's pool. A panic in
