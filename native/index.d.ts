@@ -110,6 +110,8 @@ export interface OpenExtra {
    * another file at the path is ERR_MEMMAP_FILE_REPLACED.
    */
   fileId?: string
+  /** Extend the file without reserving blocks (numpy's way). */
+  sparse?: boolean
 }
 
 /**
@@ -156,6 +158,34 @@ export type ReduceValue =
   | { kind: 'int'; value: bigint }
   | { kind: 'float'; value: number }
   | { kind: 'complex'; re: number; im: number }
+
+/**
+ * Makes the map `handle` names `byteLength` bytes long, the file with it
+ * (see the core's `Mapping::resize`); returns whether chunk buffers handed
+ * out before are no longer current (the caller takes them again). Buffers
+ * that reach past a smaller end are detached; the others stay valid.
+ */
+export declare function resize(handle: Handle, byteLength: number, extra: ResizeExtra): void
+
+/** How `resize` grows or shrinks a map, beyond its new length. */
+export interface ResizeExtra {
+  /** The new bytes (an append), exactly the growth in length; absent: zeros. */
+  fill?: Buffer
+  /**
+   * Written at the start of the file after the data (before a cut): a
+   * `.npy` header.
+   */
+  header?: Buffer
+  /** Grow without reserving blocks. */
+  sparse?: boolean
+  /**
+   * Bytes past the array's end belong to nothing (a `.npy`'s): overwrite
+   * or cut them; otherwise their presence is ERR_MEMMAP_NOT_AT_END.
+   */
+  discardPastEnd?: boolean
+  /** `fdatasync` between the data and the header, and after it. */
+  sync?: boolean
+}
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

@@ -853,4 +853,5 @@ module.exports.poke = nativeBinding.poke
 module.exports.reduce = nativeBinding.reduce
 module.exports.reduceAsync = nativeBinding.reduceAsync
 module.exports.ReduceOp = nativeBinding.ReduceOp
+module.exports.resize = nativeBinding.resize
 module.exports.simulateExternalBufferRefusal = nativeBinding.simulateExternalBufferRefusal

@@ -51,7 +51,7 @@ export class NDArray implements Iterable<Scalar | NDArray> {
    */
   readonly get: GetFn;
 
-  readonly #view: Accessor;
+  #view: Accessor;
   #data: AnyTypedArray | null = null;
 
   static {
@@ -82,6 +82,19 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     this.#view.release();
   }
 
+  /** @internal New geometry over the same storage, in place: a Memmap's resize() and append(). */
+  protected _rebase(view: Accessor): void {
+    this.#view = view;
+    this.#data = null;
+    const self = this as { -readonly [K in 'shape' | 'strides' | 'ndim' | 'size' | 'nbytes' | 'get']: NDArray[K] };
+    self.shape = Object.freeze(view.shape.slice());
+    self.strides = Object.freeze(view.strides.slice());
+    self.ndim = view.ndim;
+    self.size = view.size;
+    self.nbytes = view.size * view.dtype.itemsize;
+    self.get = view.get;
+  }
+
   /** @internal The name numpy's repr gives the class (`array`, `memmap`). */
   protected _reprName(): string {
     return 'array';
@@ -107,7 +120,8 @@ export class NDArray implements Iterable<Scalar | NDArray> {
   get data(): AnyTypedArray {
     const view = this.#view;
     view.checkOpen();
-    if (this.#data !== null) return this.#data;
+    // A shrink may have detached the buffer under a view that is still inside.
+    if (this.#data !== null && (this.#data.length > 0 || this.size === 0)) return this.#data;
     const { row } = view.dtype;
     if (!view.dtype.native) {
       throw memmapError(

@@ -19,6 +19,7 @@ import {
   pyRepr,
 } from './npyformat';
 import { ModeLike, parseFile } from './options';
+import type { PyValue } from './pyliteral';
 import { normalizeShape, sizeOf } from './shape';
 
 export { npyHeaderBytes, parseNpyHeader, parsePyLiteral, PyTuple, pyRepr };
@@ -35,9 +36,11 @@ export interface OpenMemmapOptions {
   fortranOrder?: boolean;
   /** For `w+`: `[1, 0]`, `[2, 0]` or `[3, 0]`; default the smallest that fits. */
   version?: NpyVersion | null;
+  /** Extend without reserving disk blocks (`w+`, and growth in `r+`/`w+`): see memmap()'s `sparse`. */
+  sparse?: boolean;
 }
 
-const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version']);
+const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version', 'sparse']);
 
 function parseVersion(version: unknown): NpyVersion | null {
   if (version === undefined || version === null) return null;
@@ -116,14 +119,23 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
     const fortranOrder = given.fortranOrder ?? false;
     if (typeof fortranOrder !== 'boolean')
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
-    const header = npyHeaderBytes(descrOf(dtype), fortranOrder, shape, parseVersion(given.version));
+    const descr = descrOf(dtype);
+    const header = npyHeaderBytes(descr, fortranOrder, shape, parseVersion(given.version));
     // One transaction, as numpy's two steps (write the header, reopen r+ to
     // extend) are not: the header is written when the open commits, so a
     // failure leaves the old file (or none) in place, never a header alone.
     return memmapWith(
       file,
-      { dtype, shape, order: fortranOrder ? 'F' : 'C', mode: 'w+', offset: header.length },
+      {
+        dtype,
+        shape,
+        order: fortranOrder ? 'F' : 'C',
+        mode: 'w+',
+        offset: header.length,
+        ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
+      },
       { prefix: Buffer.from(header.buffer, header.byteOffset, header.byteLength) },
+      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length },
     );
   }
   if (
@@ -148,7 +160,20 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
   }
   return memmapWith(
     file,
-    { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset },
+    {
+      dtype,
+      shape: header.shape,
+      order: header.fortranOrder ? 'F' : 'C',
+      mode,
+      offset: header.dataOffset,
+      ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
+    },
     undefined,
+    {
+      descr: header.descr as PyValue,
+      fortranOrder: header.fortranOrder,
+      major: header.version[0],
+      headerLength: header.dataOffset,
+    },
   );
 }

@@ -140,6 +140,9 @@ pub fn open(
         if let Some(id) = &extra.file_id {
             options.expect_file(id.parse().map_err(to_js_error)?);
         }
+        if extra.sparse == Some(true) {
+            options.sparse(true);
+        }
     }
     let mapping = options.open(source).map_err(to_js_error)?;
     buffers::register(&env, &owner, mapping, chunk_bytes)
@@ -240,6 +243,35 @@ pub struct OpenExtra {
     /// The identity (`device:inode`) the file must have (`fromDescriptor`):
     /// another file at the path is ERR_MEMMAP_FILE_REPLACED.
     pub file_id: Option<String>,
+    /// Extend the file without reserving blocks (numpy's way).
+    pub sparse: Option<bool>,
+}
+
+/// How `resize` grows or shrinks a map, beyond its new length.
+#[napi(object)]
+pub struct ResizeExtra {
+    /// The new bytes (an append), exactly the growth in length; absent: zeros.
+    pub fill: Option<Buffer>,
+    /// Written at the start of the file after the data (before a cut): a
+    /// `.npy` header.
+    pub header: Option<Buffer>,
+    /// Grow without reserving blocks.
+    pub sparse: Option<bool>,
+    /// Bytes past the array's end belong to nothing (a `.npy`'s): overwrite
+    /// or cut them; otherwise their presence is ERR_MEMMAP_NOT_AT_END.
+    pub discard_past_end: Option<bool>,
+    /// `fdatasync` between the data and the header, and after it.
+    pub sync: Option<bool>,
+}
+
+/// Makes the map `handle` names `byteLength` bytes long, the file with it
+/// (see the core's `Mapping::resize`); returns whether chunk buffers handed
+/// out before are no longer current (the caller takes them again). Buffers
+/// that reach past a smaller end are detached; the others stay valid.
+#[napi]
+pub fn resize(env: Env, handle: Handle, byte_length: f64, extra: ResizeExtra) -> Result<()> {
+    let len = to_usize(byte_length, "byteLength")? as u64;
+    buffers::resize(&env, handle, len, &extra)
 }
 
 /// The file a map was opened from.
