@@ -82,7 +82,11 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
     // The prefix says how long the header is (checked against the file size
     // and MAX_HEADER_BYTES); then the header is read once.
     const { prefix, headerLength } = parseNpyPrefix(read(12, 0), stat.size);
-    return parseNpyHeader(read(prefix + headerLength, 0), stat.size);
+    const header = parseNpyHeader(read(prefix + headerLength, 0), stat.size);
+    // The size now, after the header was read: a file growing meanwhile got
+    // its rows before the header that counts them (append() writes in that
+    // order), so this size holds every row the header counts.
+    return { ...header, fileSize: fstatSync(fd).size };
   } finally {
     closeSync(fd);
   }
