@@ -114,6 +114,9 @@ pub(crate) struct Region {
     /// Kernel areas held besides the current map's runs: retained mappings
     /// and placeholder tails.
     extra_areas: usize,
+    /// The header bytes the last resize wrote (what an undo puts back),
+    /// taken while a resize runs.
+    header: Option<Vec<u8>>,
 }
 
 impl Region {
@@ -125,6 +128,7 @@ impl Region {
             capacity: len,
             retained: Vec::new(),
             extra_areas: 0,
+            header: None,
         }
     }
 
@@ -262,6 +266,8 @@ struct Undo<'a> {
     header: Option<Vec<u8>>,
     /// Placeholder ranges to map the file back over: address, length, file offset.
     swapped: Vec<(*mut u8, usize, u64)>,
+    /// Whether the new header was written (kept as the last header on success).
+    written: bool,
 }
 
 impl Undo<'_> {
@@ -379,9 +385,15 @@ impl Mapping {
             tail: None,
             header: None,
             swapped: Vec::new(),
+            written: false,
         };
         match self.resize_steps(file, request, (old_len, new_len), (end, new_end, size), &mut undo) {
-            Ok(moved) => Ok(Resized { moved }),
+            Ok(moved) => {
+                if undo.written {
+                    self.region_mut().header = Some(request.header.to_vec());
+                }
+                Ok(Resized { moved })
+            }
             Err(err) => {
                 undo.roll_back();
                 Err(err)
@@ -408,10 +420,22 @@ impl Mapping {
             if request.header.is_empty() {
                 return Ok(());
             }
-            let mut old = vec![0; request.header.len()];
-            sys::read_at(file, &mut old, 0).map_err(io("cannot read the header".to_string()))?;
+            // What the header was, for the undo: the last one written here if
+            // it is as long (an append loop reads none), else read back.
+            let mut last = self.region_mut();
+            let old = match last.header.take() {
+                Some(old) if old.len() == request.header.len() => old,
+                _ => {
+                    let mut old = vec![0; request.header.len()];
+                    sys::read_at(file, &mut old, 0).map_err(io("cannot read the header".to_string()))?;
+                    old
+                }
+            };
+            drop(last);
             undo.header = Some(old);
-            sys::write_at(file, request.header, 0).map_err(io("cannot write the header".to_string()))
+            sys::write_at(file, request.header, 0).map_err(io("cannot write the header".to_string()))?;
+            undo.written = true;
+            Ok(())
         };
         // Bytes past the old end are overwritten or cut: kept for the undo.
         let keep_tail = |undo: &mut Undo| -> Result<()> {
