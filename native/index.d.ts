@@ -161,31 +161,17 @@ export type ReduceValue =
 
 /**
  * Makes the map `handle` names `byteLength` bytes long, the file with it
- * (see the core's `Mapping::resize`); returns whether chunk buffers handed
- * out before are no longer current (the caller takes them again). Buffers
- * that reach past a smaller end are detached; the others stay valid.
+ * (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
+ * exactly the growth in length; absent: zeros. `header`: written at the
+ * start of the file after the data (before a cut), a `.npy` header.
+ * `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
+ * array's end belong to nothing (a `.npy`'s), so they are overwritten or
+ * cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+ * `fdatasync` between the data and the header, and after it. Buffers that
+ * reach past a smaller end are detached; the others stay valid, and chunks
+ * that changed get new buffers on next use.
  */
-export declare function resize(handle: Handle, byteLength: number, extra: ResizeExtra): void
-
-/** How `resize` grows or shrinks a map, beyond its new length. */
-export interface ResizeExtra {
-  /** The new bytes (an append), exactly the growth in length; absent: zeros. */
-  fill?: Buffer
-  /**
-   * Written at the start of the file after the data (before a cut): a
-   * `.npy` header.
-   */
-  header?: Buffer
-  /** Grow without reserving blocks. */
-  sparse?: boolean
-  /**
-   * Bytes past the array's end belong to nothing (a `.npy`'s): overwrite
-   * or cut them; otherwise their presence is ERR_MEMMAP_NOT_AT_END.
-   */
-  discardPastEnd?: boolean
-  /** `fdatasync` between the data and the header, and after it. */
-  sync?: boolean
-}
+export declare function resize(handle: Handle, byteLength: number, fill: Buffer | undefined | null, header: Buffer | undefined | null, sparse: boolean, discardPastEnd: boolean, sync: boolean): void
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

@@ -8,7 +8,7 @@ import { Accessor } from './access';
 import { DType, parseDType } from './dtype';
 import { memmapError, show } from './errors';
 import { NDArray } from './ndarray';
-import { npyHeaderOfLength } from './npyformat';
+import { npyDictHead, npyHeaderOfLength } from './npyformat';
 import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 import { flatten } from './broadcast';
@@ -56,7 +56,8 @@ export function parseResizeShape(
 export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8Array | undefined {
   const npy = storage.npy;
   if (npy === null) return undefined;
-  const header = npyHeaderOfLength(npy.descr, npy.fortranOrder, shape, npy.major, npy.headerLength);
+  npy.head ??= npyDictHead(npy.descr, npy.fortranOrder);
+  const header = npyHeaderOfLength(npy.descr, npy.fortranOrder, shape, npy.major, npy.headerLength, npy.head);
   if (header === null) {
     throw memmapError(
       'ERR_MEMMAP_OUT_OF_RANGE',

@@ -216,6 +216,11 @@ export function npyHeaderBytes(
   return (wrap(1) ?? wrap(2) ?? wrap(3))!;
 }
 
+/** The header dict up to the shape's value (what stays the same as an array grows). */
+export function npyDictHead(descr: PyValue, fortranOrder: boolean): string {
+  return `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': `;
+}
+
 /**
  * The header for these values in exactly `length` bytes (a header being
  * rewritten in place, as the growth-axis padding numpy leaves allows): the
@@ -228,8 +233,9 @@ export function npyHeaderOfLength(
   shape: readonly number[],
   major: 1 | 2 | 3,
   length: number,
+  head: string = npyDictHead(descr, fortranOrder),
 ): Uint8Array | null {
-  const header = `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': ${pyRepr(new PyTuple([...shape]))}, }`;
+  const header = `${head}${pyRepr(new PyTuple([...shape]))}, }`;
   if (major !== 3 && /[\u0100-\uffff]/.test(header)) return null;
   const encoded = major === 3 ? Buffer.from(header, 'utf8') : Buffer.from(header, 'latin1');
   const prefix = prefixLength(major);

@@ -22,6 +22,8 @@ export interface NpyLayout {
   major: 1 | 2 | 3;
   /** Bytes from the start of the file to the data: the whole header, which a rewrite keeps. */
   headerLength: number;
+  /** The dict's text up to the shape (made on the first rewrite). */
+  head?: string;
 }
 
 /**
@@ -238,15 +240,17 @@ export class FileStorage implements Storage {
    */
   resize(byteLength: number, extra: { fill?: Uint8Array; header?: Uint8Array; sync?: boolean }): void {
     callNative(() =>
-      binding.resize(this.handle, byteLength, {
-        fill: extra.fill as Buffer | undefined,
-        header: extra.header as Buffer | undefined,
-        sparse: this.sparse,
+      binding.resize(
+        this.handle,
+        byteLength,
+        extra.fill as Buffer | undefined,
+        extra.header as Buffer | undefined,
+        this.sparse,
         // Bytes after the rows a .npy header counts belong to nothing (an
         // interrupted append); after a raw array they may be someone's.
-        discardPastEnd: this.npy !== null,
-        sync: extra.sync ?? false,
-      }),
+        this.npy !== null,
+        extra.sync ?? false,
+      ),
     );
     if (byteLength < this.byteLength) this.epoch++;
     this.byteLength = byteLength;

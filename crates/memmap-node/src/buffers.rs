@@ -30,7 +30,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memmap_core::{Mapping, PastEnd, Resize};
+use memmap_core::{Mapping, Resize};
 use napi::bindgen_prelude::{Env, Object, ToNapiValue, TypeName, ValueType};
 use napi::{sys, JsValue};
 
@@ -174,23 +174,11 @@ impl NativeMap {
 /// buffers: a chunk's buffer stays current if it still covers the whole chunk
 /// at the same address; the others are retired (still valid over what they
 /// cover), and every buffer that reaches past a smaller end is detached.
-pub fn resize(env: &Env, handle: Handle, len: u64, extra: &crate::ResizeExtra) -> Result<()> {
+pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
     let mapping = mapping_of(handle)?;
     // The table's share and this one: any other is a buffer's or a task's.
     let held = Arc::strong_count(&mapping) > 2;
-    let request = Resize {
-        len,
-        fill: extra.fill.as_deref(),
-        header: extra.header.as_deref().unwrap_or(&[]),
-        sparse: extra.sparse == Some(true),
-        past_end: if extra.discard_past_end == Some(true) {
-            PastEnd::Discard
-        } else {
-            PastEnd::Refuse
-        },
-        sync: extra.sync == Some(true),
-        held,
-    };
+    let request = Resize { held, ..request };
     mapping.resize(&request).map_err(to_js_error)?;
     let (first, new_len) = mapping.span();
     let (cut, prune) = with_map(handle, |map| {

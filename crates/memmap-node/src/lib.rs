@@ -247,31 +247,44 @@ pub struct OpenExtra {
     pub sparse: Option<bool>,
 }
 
-/// How `resize` grows or shrinks a map, beyond its new length.
-#[napi(object)]
-pub struct ResizeExtra {
-    /// The new bytes (an append), exactly the growth in length; absent: zeros.
-    pub fill: Option<Buffer>,
-    /// Written at the start of the file after the data (before a cut): a
-    /// `.npy` header.
-    pub header: Option<Buffer>,
-    /// Grow without reserving blocks.
-    pub sparse: Option<bool>,
-    /// Bytes past the array's end belong to nothing (a `.npy`'s): overwrite
-    /// or cut them; otherwise their presence is ERR_MEMMAP_NOT_AT_END.
-    pub discard_past_end: Option<bool>,
-    /// `fdatasync` between the data and the header, and after it.
-    pub sync: Option<bool>,
-}
-
 /// Makes the map `handle` names `byteLength` bytes long, the file with it
-/// (see the core's `Mapping::resize`); returns whether chunk buffers handed
-/// out before are no longer current (the caller takes them again). Buffers
-/// that reach past a smaller end are detached; the others stay valid.
+/// (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
+/// exactly the growth in length; absent: zeros. `header`: written at the
+/// start of the file after the data (before a cut), a `.npy` header.
+/// `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
+/// array's end belong to nothing (a `.npy`'s), so they are overwritten or
+/// cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+/// `fdatasync` between the data and the header, and after it. Buffers that
+/// reach past a smaller end are detached; the others stay valid, and chunks
+/// that changed get new buffers on next use.
+// Flat arguments, not an options object: append() in a loop calls this.
+#[allow(clippy::too_many_arguments)]
 #[napi]
-pub fn resize(env: Env, handle: Handle, byte_length: f64, extra: ResizeExtra) -> Result<()> {
+pub fn resize(
+    env: Env,
+    handle: Handle,
+    byte_length: f64,
+    fill: Option<BufferSlice>,
+    header: Option<BufferSlice>,
+    sparse: bool,
+    discard_past_end: bool,
+    sync: bool,
+) -> Result<()> {
     let len = to_usize(byte_length, "byteLength")? as u64;
-    buffers::resize(&env, handle, len, &extra)
+    let request = memmap_core::Resize {
+        len,
+        fill: fill.as_deref(),
+        header: header.as_deref().unwrap_or(&[]),
+        sparse,
+        past_end: if discard_past_end {
+            memmap_core::PastEnd::Discard
+        } else {
+            memmap_core::PastEnd::Refuse
+        },
+        sync,
+        held: false,
+    };
+    buffers::resize(&env, handle, request)
 }
 
 /// The file a map was opened from.
