@@ -2,7 +2,7 @@
  * `openMemmap`: numpy's `numpy.lib.format.open_memmap`, a Memmap over the data
  * of a `.npy` file; the header itself is ts/npyformat.ts's.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
 import { DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
@@ -64,8 +64,16 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
       throw memmapError('ERR_MEMMAP_PERMISSION_DENIED', `cannot open file ${show(path)}: permission denied`, error);
     throw memmapError('ERR_MEMMAP_IO', `cannot open file ${show(path)}: ${(error as Error).message}`, error);
   }
+  // A failing fstat or read (EIO on a bad disk) is a coded error too.
+  const statOf = (): Stats => {
+    try {
+      return fstatSync(fd);
+    } catch (error) {
+      throw memmapError('ERR_MEMMAP_IO', `cannot stat file ${show(path)}: ${(error as Error).message}`, error);
+    }
+  };
   try {
-    const stat = fstatSync(fd);
+    const stat = statOf();
     if (stat.isDirectory())
       throw memmapError('ERR_MEMMAP_IS_DIRECTORY', `file ${show(path)} is a directory, not a .npy file`);
     if (!stat.isFile()) throw memmapError('ERR_MEMMAP_NOT_REGULAR_FILE', `file ${show(path)} is not a regular file`);
@@ -73,7 +81,12 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
       const buffer = new Uint8Array(Math.min(length, Math.max(0, stat.size - position)));
       let done = 0;
       while (done < buffer.length) {
-        const n = readSync(fd, buffer, done, buffer.length - done, position + done);
+        let n: number;
+        try {
+          n = readSync(fd, buffer, done, buffer.length - done, position + done);
+        } catch (error) {
+          throw memmapError('ERR_MEMMAP_IO', `cannot read file ${show(path)}: ${(error as Error).message}`, error);
+        }
         if (n === 0) break;
         done += n;
       }
@@ -86,9 +99,13 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
     // The size now, after the header was read: a file growing meanwhile got
     // its rows before the header that counts them (append() writes in that
     // order), so this size holds every row the header counts.
-    return { ...header, fileSize: fstatSync(fd).size };
+    return { ...header, fileSize: statOf().size };
   } finally {
-    closeSync(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // A descriptor only read from loses nothing if its close fails (EIO).
+    }
   }
 }
 
