@@ -419,6 +419,12 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
     reopened.resize([2 ** 28 + 2 ** 20]);
     reopened.close();
     expect(blocks(npy)).toBeLessThan(1 << 20);
+    // r+ that extends a file at open, sparse too.
+    const grown = fresh('grown.bin');
+    writeFileSync(grown, Buffer.alloc(4096, 1));
+    memmap(grown, { mode: 'r+', shape: [2 ** 30], sparse: true }).close();
+    expect(statSync(grown).size).toBe(2 ** 30);
+    expect(blocks(grown)).toBeLessThan(1 << 20);
     const reserved = fresh('reserved.bin');
     const dense = memmap(reserved, { mode: 'w+', shape: [16 << 20] });
     dense.resize([32 << 20]);
