@@ -13,6 +13,10 @@ import { describeNumpy, HAVE_NUMPY, PACKAGE, python, pythonJson, tempDir } from 
 
 const dir = tempDir();
 const LINUX = process.platform === 'linux';
+// Windows cannot change the size of a mapped file: growth is refused there (tested below).
+const GROWS = process.platform !== 'win32';
+const describeGrowth = GROWS ? describe : describe.skip;
+const describeNumpyGrowth = GROWS ? describeNumpy : describe.skip;
 const code = (c: string) => expect.objectContaining({ code: c });
 let serial = 0;
 const fresh = (name: string) => join(dir, `${serial++}-${name}`);
@@ -23,7 +27,7 @@ const appendArrayProbe = HAVE_NUMPY
 if (!appendArrayProbe && process.env.MEMMAP_REQUIRE_NUMPY === '1') {
   throw new Error('npy-append-array is required with MEMMAP_REQUIRE_NUMPY=1 (pip install npy-append-array)');
 }
-const describeAppendArray = appendArrayProbe ? describe : describe.skip;
+const describeAppendArray = appendArrayProbe && GROWS ? describe : describe.skip;
 
 /** numpy's view of a .npy file: shape, dtype and values. */
 function npLoad(path: string): { shape: number[]; dtype: string; values: unknown } {
@@ -35,7 +39,7 @@ print(json.dumps({'shape': list(a.shape), 'dtype': a.dtype.str, 'values': a.toli
   );
 }
 
-describeNumpy('append() and resize() are what numpy reads', () => {
+describeNumpyGrowth('append() and resize() are what numpy reads', () => {
   test.each([
     ['float32', 'C'],
     ['int64', 'C'],
@@ -173,7 +177,7 @@ print(json.dumps([list(a.shape), bool(ok)]))`,
   });
 });
 
-describe('views and TypedArrays across a resize', () => {
+describeGrowth('views and TypedArrays across a resize', () => {
   test('growth: everything taken before keeps reading and writing the file, even when the map moves', () => {
     const path = fresh('held.u4');
     const fp = memmap(path, { mode: 'w+', dtype: 'uint32', shape: [1024] });
@@ -250,7 +254,7 @@ describe('views and TypedArrays across a resize', () => {
   });
 });
 
-describe('bad input: a coded error, and nothing changed on disk or in any view', () => {
+describeGrowth('bad input: a coded error, and nothing changed on disk or in any view', () => {
   const area = join(dir, 'bad');
   const setup = (): { fp: Memmap; npy: Memmap; raw: string } => {
     spawnSync('mkdir', ['-p', area]);
@@ -431,4 +435,13 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
     dense.close();
     expect(blocks(reserved)).toBeGreaterThanOrEqual(32 << 20);
   });
+});
+
+(GROWS ? test.skip : test)('Windows: resize and append are refused, nothing changed', () => {
+  const path = fresh('windows.u1');
+  const fp = memmap(path, { mode: 'w+', shape: [10] });
+  expect(() => fp.resize([20])).toThrow(code('ERR_MEMMAP_UNSUPPORTED'));
+  expect(() => fp.append([1])).toThrow(code('ERR_MEMMAP_UNSUPPORTED'));
+  fp.close();
+  expect(statSync(path).size).toBe(10);
 });

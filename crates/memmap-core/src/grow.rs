@@ -302,13 +302,22 @@ impl Mapping {
     /// # Errors
     ///
     /// [`ErrorKind::Unsupported`] for a map that may not change its file
-    /// (modes `r` and `c`, a caller's descriptor, a described reopen),
+    /// (modes `r` and `c`, a caller's descriptor, a described reopen) and on
+    /// Windows,
     /// [`ErrorKind::NotAtEnd`] when bytes follow the array and `past_end` is
     /// `Refuse`, [`ErrorKind::FileShrunk`] when someone else cut the file,
     /// [`ErrorKind::TooLarge`], [`ErrorKind::InvalidArgument`] (a fill of the
     /// wrong length, a header longer than the offset), [`ErrorKind::NoSpace`]
     /// and the system calls' failures.
     pub fn resize(&self, request: &Resize) -> Result<Resized> {
+        if cfg!(windows) {
+            // Windows refuses to change the size of a mapped file
+            // (ERROR_USER_MAPPED_FILE) and cannot map past its end.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "cannot resize: Windows does not let the size of a mapped file change",
+            ));
+        }
         let state = self.lock_state();
         let file = match (state.open, state.file.as_ref()) {
             (true, Some(file)) if self.resizable => file,
