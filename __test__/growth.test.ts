@@ -254,6 +254,40 @@ describeGrowth('views and TypedArrays across a resize', () => {
   });
 });
 
+describeGrowth('async work across a resize', () => {
+  test('reductions running while the map shrinks and grows: the right value or ERR_MEMMAP_CLOSED, never a crash', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const mm = require(${PACKAGE} + '/dist/index.js');
+        const n = 4 << 20;
+        const fp = mm.memmap(${JSON.stringify(fresh('async.f8'))}, { mode: 'w+', dtype: 'float64', shape: [n] });
+        fp.fill(1);
+        const head = fp.slice(':1024');
+        const outcomes = [];
+        const runs = [];
+        for (let k = 0; k < 20; k++) {
+          runs.push(fp.sumAsync().then((v) => outcomes.push(v === n ? 'right' : 'wrong ' + v), (e) => outcomes.push(e.code)));
+          runs.push(head.sumAsync().then((v) => outcomes.push(v === 1024 ? 'right' : 'wrong ' + v), (e) => outcomes.push(e.code)));
+          fp.resize([n / 2]);
+          fp.resize([n]);
+          fp.slice(n / 2 + ':').fill(1);
+        }
+        Promise.all(runs).then(() => {
+          fp.close();
+          console.log(JSON.stringify([...new Set(outcomes)].sort()));
+        });`,
+      ],
+      { encoding: 'utf8', timeout: 120000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    const outcomes = JSON.parse(result.stdout) as string[];
+    expect(outcomes.every((o) => o === 'right' || o === 'ERR_MEMMAP_CLOSED')).toBe(true);
+  });
+});
+
 describeGrowth('bad input: a coded error, and nothing changed on disk or in any view', () => {
   const area = join(dir, 'bad');
   const setup = (): { fp: Memmap; npy: Memmap; raw: string } => {

@@ -117,6 +117,8 @@ pub(crate) struct Region {
     /// The header bytes the last resize wrote (what an undo puts back),
     /// taken while a resize runs.
     header: Option<Vec<u8>>,
+    /// The mappings (by first byte) whose tail a held shrink swapped for zero pages.
+    tails: Vec<usize>,
 }
 
 impl Region {
@@ -129,6 +131,7 @@ impl Region {
             retained: Vec::new(),
             extra_areas: 0,
             header: None,
+            tails: Vec::new(),
         }
     }
 
@@ -173,6 +176,30 @@ impl Region {
         }
         let room = len.saturating_add(len.min(MAX_ROOM_STEP)).min(isize::MAX as usize);
         let cannot = |e: std::io::Error| Error::io(e, format!("cannot map {len} bytes at offset {offset} of the file"));
+        if let Some(map) = self.map.as_ref() {
+            // A tail a held shrink swapped for zero pages: the file's pages
+            // go back under it (a stale holder then reads the file, never
+            // SIGBUS), and the two areas merge again.
+            let first = map.as_mut_ptr() as usize;
+            if self.capacity < map.len() && self.tails.contains(&first) {
+                // SAFETY: `capacity` ends on a page boundary in memory and in
+                // the file (placeholder_past made it so); the range is this
+                // mapping's own tail, and no Rust reference points into it.
+                let at = unsafe { map.as_mut_ptr().add(self.capacity) };
+                let tail = map.len() - self.capacity;
+                // SAFETY: as above; `[at, at + tail)` is the placeholder tail.
+                let restored = unsafe { sys::map_file_fixed(file, at, tail, offset + self.capacity as u64) };
+                if restored.is_ok() {
+                    self.capacity = map.len();
+                    self.tails.retain(|&tail| tail != first);
+                    self.extra_areas -= 1;
+                    areas::give_back(1);
+                    if len <= self.capacity {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
         if let Some(map) = self.map.as_mut() {
             // A placeholder tail or advice that split the area: mremap, which
             // takes one area, cannot extend it.
@@ -212,6 +239,12 @@ impl Region {
             }
             Some(old) => {
                 areas::give_back(runs.count());
+                let gone = old.as_mut_ptr() as usize;
+                if self.tails.contains(&gone) {
+                    self.tails.retain(|&tail| tail != gone);
+                    self.extra_areas -= 1;
+                    areas::give_back(1);
+                }
                 drop(old);
                 true
             }
@@ -234,17 +267,27 @@ impl Region {
             if from >= map.len() {
                 continue;
             }
-            areas::take(1, || "cannot shrink a map whose pages are in use".to_string())?;
+            // A tail swapped before is one area with what this swap adds
+            // (adjacent anonymous zero pages merge): count each tail once.
+            let first = !self.tails.contains(&(map.as_mut_ptr() as usize));
+            if first {
+                areas::take(1, || "cannot shrink a map whose pages are in use".to_string())?;
+            }
             // SAFETY: `from` is inside the mapping and page-aligned in memory
             // (`lead + from` is a multiple of the page size); the range is
             // the mapping's own tail, and no Rust reference points into it.
             let ptr = unsafe { map.as_mut_ptr().add(from) };
             // SAFETY: as above.
             if let Err(e) = unsafe { sys::replace_with_placeholder(ptr, map.len() - from) } {
-                areas::give_back(1);
+                if first {
+                    areas::give_back(1);
+                }
                 return Err(Error::io(e, "cannot swap the pages past the new end for zero pages"));
             }
-            self.extra_areas += 1;
+            if first {
+                self.extra_areas += 1;
+                self.tails.push(map.as_mut_ptr() as usize);
+            }
             swapped.push((ptr, map.len() - from));
         }
         if let Some(map) = &self.map {
@@ -663,6 +706,65 @@ mod tests {
             ErrorKind::Unsupported
         );
         assert_eq!(std::fs::read(&path).unwrap(), vec![3u8; 1000]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod area_tests {
+    use crate::*;
+
+    /// The kernel's areas over `[start, end)`, from /proc/self/maps.
+    fn kernel_areas(start: usize, end: usize) -> usize {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|line| {
+                let (low, high) = line.split(' ').next().unwrap().split_once('-').unwrap();
+                let (low, high) = (
+                    usize::from_str_radix(low, 16).unwrap(),
+                    usize::from_str_radix(high, 16).unwrap(),
+                );
+                low < end && high > start
+            })
+            .count()
+    }
+
+    #[test]
+    fn held_shrink_and_grow_cycles_reuse_the_mapping_and_count_areas_as_the_kernel() {
+        let dir = std::env::temp_dir().join(format!("memmap-core-grow-{}-cycles", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, [5u8; 1 << 20]).unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 0, Length::Exact(1 << 20)).unwrap();
+        let request = |len| Resize {
+            len,
+            fill: None,
+            header: &[],
+            sparse: false,
+            past_end: PastEnd::Refuse,
+            sync: false,
+            held: true,
+        };
+        let first = map.as_ptr() as usize;
+        for _ in 0..100 {
+            map.resize(&request(100_000)).unwrap();
+            map.resize(&request(1 << 20)).unwrap();
+        }
+        assert_eq!(map.as_ptr() as usize, first, "the cycles stay in the first mapping");
+        // The map's own count (the process-wide one moves with tests running beside).
+        let counted = map.region().areas(&map.runs.lock().unwrap());
+        assert_eq!(counted, 1, "no areas gained over 100 cycles");
+        let page = 4096;
+        let (start, end) = (first / page * page, (first + (1 << 20)).div_ceil(page) * page);
+        assert_eq!(kernel_areas(start, end), 1, "the file pages are back, in one area");
+        let mut byte = [0];
+        map.read_into(99_999, &mut byte).unwrap();
+        assert_eq!(byte[0], 5);
+        map.read_into(200_000, &mut byte).unwrap();
+        assert_eq!(byte[0], 0, "regrown bytes read as zero");
+        drop(map);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
