@@ -42,13 +42,7 @@ export function parseResizeShape(
       `shape must have ${current.length} dimensions, as the array has (${show(current)}); got ${show(dims)}`,
     );
   }
-  const nbytes = sizeOf(dims, itemsize) * itemsize;
-  if (offset + nbytes > Number.MAX_SAFE_INTEGER) {
-    throw memmapError(
-      'ERR_MEMMAP_TOO_LARGE',
-      `shape ${show(dims)} is ${nbytes} bytes at offset ${offset}: past the largest file memmap can address (2^53 - 1 bytes)`,
-    );
-  }
+  checkFits(dims, itemsize, offset);
   return dims;
 }
 
@@ -56,8 +50,27 @@ export function parseResizeShape(
 export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8Array | undefined {
   const npy = storage.npy;
   if (npy === null) return undefined;
-  npy.head ??= npyDictHead(npy.descr, npy.fortranOrder);
-  const header = npyHeaderOfLength(npy.descr, npy.fortranOrder, shape, npy.major, npy.headerLength, npy.head);
+  let header: Uint8Array | null;
+  if (npy.template === undefined) {
+    npy.head ??= npyDictHead(npy.descr, npy.fortranOrder);
+    header = npyHeaderOfLength(npy.descr, npy.fortranOrder, shape, npy.major, npy.headerLength, npy.head);
+    // An append loop rewrites only the shape: keep the bytes up to it, where
+    // they are one byte per character (latin-1, or UTF-8 that is ASCII).
+    const prefix = npy.major === 1 ? 10 : 12;
+    if (header !== null && /^[\x20-\x7e]*$/.test(npy.head)) npy.template = header.slice(0, prefix + npy.head.length);
+  } else {
+    // Python's repr of a tuple of ints, then the dict's end, spaces, a newline.
+    const text = `${shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`}, }`;
+    const at = npy.template.length;
+    if (at + text.length + 1 > npy.headerLength) header = null;
+    else {
+      header = new Uint8Array(npy.headerLength);
+      header.set(npy.template);
+      for (let k = 0; k < text.length; k++) header[at + k] = text.charCodeAt(k);
+      header.fill(0x20, at + text.length, npy.headerLength - 1);
+      header[npy.headerLength - 1] = 0x0a;
+    }
+  }
   if (header === null) {
     throw memmapError(
       'ERR_MEMMAP_OUT_OF_RANGE',
@@ -65,6 +78,18 @@ export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8
     );
   }
   return header;
+}
+
+/** The byte length of `dims` at `offset`, checked to stay within a file memmap can address. */
+export function checkFits(dims: readonly number[], itemsize: number, offset: number): number {
+  const nbytes = sizeOf(dims, itemsize) * itemsize;
+  if (offset + nbytes > Number.MAX_SAFE_INTEGER) {
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `shape ${show(dims)} is ${nbytes} bytes at offset ${offset}: past the largest file memmap can address (2^53 - 1 bytes)`,
+    );
+  }
+  return nbytes;
 }
 
 /** The axis append() grows: the first for C order, the last for Fortran order. */

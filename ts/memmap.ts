@@ -22,7 +22,7 @@ import {
 } from './options';
 import { byteExtent, contiguousStrides, normalizeShape, Order } from './shape';
 import type { OpenExtra } from './binding';
-import { appendBytes, growthAxis, headerFor, parseResizeShape } from './grow';
+import { appendBytes, checkFits, growthAxis, headerFor, parseResizeShape } from './grow';
 import { checkOptionNames } from './options';
 import { FileStorage, NpyLayout } from './storage';
 
@@ -214,7 +214,7 @@ export class Memmap extends NDArray {
     if (rows === 0) return this.shape;
     const dims = [...this.shape];
     dims[growthAxis(this.ndim, this.#order)] += rows;
-    parseResizeShape(dims, this.shape, this.itemsize, this.#storage.offset);
+    checkFits(dims, this.itemsize, this.#storage.offset);
     this.#storage.resize(this.nbytes + bytes.byteLength, {
       fill: bytes,
       header: headerFor(this.#storage, dims),

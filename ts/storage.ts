@@ -24,6 +24,8 @@ export interface NpyLayout {
   headerLength: number;
   /** The dict's text up to the shape (made on the first rewrite). */
   head?: string;
+  /** The header's bytes up to the shape's value, for rewrites (where the text is ASCII). */
+  template?: Uint8Array;
 }
 
 /**
