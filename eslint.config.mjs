@@ -3,7 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['native/', 'dist/', 'npm/', 'target/', 'node_modules/', '.rehearsal/'] },
+  {
+    ignores: [
+      'native/',
+      'dist/',
+      'npm/',
+      'target/',
+      '**/node_modules/',
+      '.rehearsal/',
+      'temp/',
+      'docs/api/',
+      'e2e/app/out-*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

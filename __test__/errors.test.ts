@@ -164,8 +164,8 @@ const cases: Case[] = [
     /\[4, 0\]/,
   ],
   [
-    'openMemmap with dtype in r',
-    () => openMemmap(existing, { mode: 'r', dtype: 'f4' }),
+    'openMemmap with fortranOrder in r',
+    () => openMemmap(existing, { mode: 'r', fortranOrder: true }),
     'ERR_MEMMAP_INVALID_ARG',
     'TypeError',
   ],
@@ -215,6 +215,7 @@ describe('misuse of an open map', () => {
 
   test('get with the wrong number of indices, or out of range', () => {
     const fp = memmap(path, { mode: 'r', dtype: 'f4', shape: [3, 4] });
+    // @ts-expect-error: a 2-D map's get() takes two indices (the types say so; the runtime checks too)
     expect(() => fp.get(0)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_INDEX' }));
     expect(() => fp.get(3, 0)).toThrow(
       expect.objectContaining({
@@ -239,6 +240,7 @@ describe('misuse of an open map', () => {
       }),
     );
     expect(() => fp.set(0, -1)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
+    // @ts-expect-error: a string is not a value of an integer dtype
     expect(() => fp.set(0, 'x')).toThrow(
       expect.objectContaining({ name: 'TypeError', code: 'ERR_MEMMAP_INVALID_ARG' }),
     );

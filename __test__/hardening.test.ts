@@ -91,7 +91,7 @@ describe('dtypes', () => {
       mode: 'w+',
       shape: 2,
     });
-    fp.set(1, { ['__proto__']: 7, x: 3 } as unknown as Record<string, unknown>);
+    fp.set(1, { ['__proto__']: 7, x: 3 });
     const record = fp.get(1) as Record<string, unknown>;
     expect(Object.keys(record)).toEqual(['__proto__', 'x']);
     expect(Object.getOwnPropertyDescriptor(record, '__proto__')?.value).toBe(7);

@@ -5,7 +5,16 @@
  * memmap and check values. Prints the tarball and binary sizes.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT, tempDir } from './helpers';
 
@@ -159,15 +168,8 @@ describeRelease('release rehearsal', () => {
 
 describe('the loader when no binary fits', () => {
   const work = tempDir();
-  test('says which platform it looked for, how to build from source, and keeps the load errors as cause', () => {
-    const pkg = join(work, 'pkg');
-    mkdirSync(join(pkg, 'native'), { recursive: true });
-    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
-    copyFileSync(join(ROOT, 'native', 'index.js'), join(pkg, 'native', 'index.js')); // no .node beside it, no platform package
-    writeFileSync(
-      join(pkg, 'package.json'),
-      JSON.stringify({ name: 'memmap', version: '0.1.0', main: 'dist/index.js' }),
-    );
+  /** Loads a copy of the package with no binary beside it and no platform package; returns the error. */
+  function loadError(pkg: string) {
     const result = spawnSync(
       process.execPath,
       [
@@ -178,11 +180,38 @@ describe('the loader when no binary fits', () => {
       ],
       { encoding: 'utf8', cwd: work },
     );
-    const { code, message, cause } = JSON.parse(result.stdout);
+    return JSON.parse(result.stdout) as { code: string; message: string; cause: string };
+  }
+
+  test('names the optional package npm skipped and how to install it, as it works from an installed package', () => {
+    const pkg = join(work, 'node_modules', 'memmap');
+    mkdirSync(join(pkg, 'native'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+    copyFileSync(join(ROOT, 'native', 'index.js'), join(pkg, 'native', 'index.js')); // no .node beside it, no platform package
+    copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    const { code, message, cause } = loadError(pkg);
     expect(code).toBe('ERR_MEMMAP_NO_BINARY');
     expect(message).toContain(`${process.platform}-${process.arch}`);
-    expect(message).toMatch(/npm run build/);
-    expect(message).toMatch(/memmap-linux-x64-(gnu|musl)|memmap-/);
+    if (platformDir) {
+      expect(message).toContain(`npm install memmap-${platformDir}@0.1.0`);
+      expect(message).toMatch(/--omit=optional/);
+    }
+    // Nothing that needs the sources, which an installed package does not have.
+    expect(message).not.toMatch(/npm run build|cargo/);
     expect(cause).toMatch(/Cannot find|native binding|memmap/i);
+  });
+
+  test('where no binary is published for the platform, says so and how to build one', () => {
+    const pkg = join(work, 'other');
+    mkdirSync(join(pkg, 'native'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+    copyFileSync(join(ROOT, 'native', 'index.js'), join(pkg, 'native', 'index.js'));
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    manifest.napi.targets = ['aarch64-apple-darwin'];
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest));
+    const { code, message } = loadError(pkg);
+    expect(code).toBe('ERR_MEMMAP_NO_BINARY');
+    expect(message).toMatch(/No prebuilt binary is published for .* \(there are: darwin-arm64\)/);
+    expect(message).toMatch(/NAPI_RS_NATIVE_LIBRARY_PATH/);
   });
 });

@@ -16,6 +16,17 @@ export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed
 export declare function advise(handle: Handle, advice: Advice, start: number, len: number): void
 
 /**
+ * A view's geometry for block copies: element 0 at `byteOffset`, `shape`,
+ * byte `strides`, elements of `itemSize` bytes.
+ */
+export interface BlockView {
+  byteOffset: number
+  shape: Array<number>
+  strides: Array<number>
+  itemSize: number
+}
+
+/**
  * The ArrayBuffer over chunk `index` (bytes `index * chunkBytes` onward),
  * created on first use: creating it at open would make V8 count the whole map
  * as allocated memory and collect garbage for nothing.
@@ -34,6 +45,14 @@ export declare function byteLength(handle: Handle): number
 export declare function close(owner: object, handle: Handle): void
 
 /**
+ * `close()` with the flush and the release of the file on the library's
+ * threads: the handle is released and every buffer detached now, on this
+ * thread; the Promise settles when the flush is done (rejecting with its
+ * failure; the map is closed either way). A handle that names no map resolves.
+ */
+export declare function closeAsync(owner: object, handle: Handle): Promise<void>
+
+/**
  * The element kind a reduction reads: numpy's kind + itemsize code, as in a
  * dtype's `str` without the byte order (`'f4'`, `'c16'`).
  */
@@ -45,12 +64,16 @@ export type Element = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u
  */
 export declare function errorCodes(): Array<string>
 
+/** Writes `pattern` (one element's bytes) into every element of `view`. */
+export declare function fillElements(handle: Handle, view: BlockView, pattern: Buffer): void
+
 /** `msync` of a byte range, then `fdatasync` if the map grew the file. */
 export declare function flush(handle: Handle, start: number, len: number): void
 
 /**
- * The same flush on the thread pool. It holds the mapping until it ends; it
- * rejects with ERR_MEMMAP_CLOSED if `close()` came first (close flushed).
+ * The same flush on the library's threads. It holds the mapping until it
+ * ends; it rejects with ERR_MEMMAP_CLOSED if `close()` came first (close
+ * flushed).
  */
 export declare function flushAsync(handle: Handle, start: number, len: number): Promise<void>
 
@@ -125,14 +148,21 @@ export declare function peek(handle: Handle, start: number, target: Buffer): voi
 export declare function poke(handle: Handle, start: number, bytes: Buffer): void
 
 /**
+ * Copies elements `first..` of `view`, in C order, into `target` (as many
+ * whole elements as it holds): one call for any number of elements of any
+ * strided view.
+ */
+export declare function readElements(handle: Handle, view: BlockView, first: number, target: Buffer): void
+
+/**
  * `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
  * min/max of an empty view.
  */
 export declare function reduce(handle: Handle, request: ReduceRequest): ReduceValue | null
 
 /**
- * The same reduction on the thread pool; the task holds the mapping, and
- * rejects with ERR_MEMMAP_CLOSED if `close()` came before it ended.
+ * The same reduction on the library's threads; the task holds the mapping,
+ * and rejects with ERR_MEMMAP_CLOSED if `close()` came before it ended.
  */
 export declare function reduceAsync(handle: Handle, request: ReduceRequest): Promise<ReduceValue | null>
 
@@ -160,6 +190,12 @@ export type ReduceValue =
   | { kind: 'complex'; re: number; im: number }
 
 /**
+ * Whether this runtime refuses external ArrayBuffers (Electron), so that no
+ * zero-copy view of a map can exist (or the test hook says so).
+ */
+export declare function refusesExternalBuffers(): boolean
+
+/**
  * Makes the map `handle` names `byteLength` bytes long, the file with it
  * (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
  * exactly the growth in length; absent: zeros. `header`: written at the
@@ -178,3 +214,13 @@ export declare function resize(handle: Handle, byteLength: number, fill: Buffer 
  * ArrayBuffers (`napi_no_external_buffers_allowed`).
  */
 export declare function simulateExternalBufferRefusal(on: boolean): void
+
+/**
+ * Registers `scratch` as a buffer `peekScratch`/`pokeScratch` copy single
+ * elements through, and returns the slot they take; the slot empties when
+ * the ArrayBuffer is collected.
+ */
+export declare function useScratch(scratch: object): number
+
+/** Copies `source` (whole elements) into elements `first..` of `view`, in C order. */
+export declare function writeElements(handle: Handle, view: BlockView, first: number, source: Buffer): void

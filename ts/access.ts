@@ -14,7 +14,8 @@ import { AnyTypedArray, Coerced, DType, DTypeRow, elementView, Scalar } from './
 import { memmapError, show } from './errors';
 import { Geometry, resolveInteger } from './indexing';
 import { byteExtent, sizeOf } from './shape';
-import { Storage } from './storage';
+import type { BlockView } from './binding';
+import { SCRATCH_BYTES, SCRATCH_VIEW, Storage } from './storage';
 
 export interface Access {
   /** `at` of element 0, and the step in `at` per index on each axis. */
@@ -217,8 +218,38 @@ function byteAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
  */
 function copyAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'write'> {
   const element = elementView(dtype);
-  // One scratch buffer per accessor: the storage copies the element into it.
-  const scratch = Buffer.alloc(dtype.itemsize);
+  const { itemsize, row } = dtype;
+  if (dtype.native && readsLanesAsIs(row)) {
+    // The common numeric dtypes: the scratch's first lane, read as is.
+    const lane = new row.TypedArray(SCRATCH_VIEW.buffer, 0, 1) as unknown as Lanes & { [at: number]: number };
+    return {
+      read(at) {
+        storage.load(at, itemsize);
+        return lane[0];
+      },
+      write(at, value) {
+        lane[0] = (value as [number, number])[0];
+        storage.store(at, itemsize);
+      },
+    };
+  }
+  if (itemsize <= SCRATCH_BYTES) {
+    // Through the storage's scratch: a native call with numbers only. A value
+    // is encoded whole into the scratch before anything reaches the storage,
+    // so one that fails to encode (a bad record field) changes nothing.
+    return {
+      read(at) {
+        storage.load(at, itemsize);
+        return element.read(SCRATCH_VIEW, 0);
+      },
+      write(at, value) {
+        element.write(SCRATCH_VIEW, 0, value);
+        storage.store(at, itemsize);
+      },
+    };
+  }
+  // Larger elements: a buffer of their own.
+  const scratch = Buffer.alloc(itemsize);
   const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
   return {
     read(at) {
@@ -226,9 +257,7 @@ function copyAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
       return element.read(scratchView, 0);
     },
     write(at, value) {
-      // Encoded whole before anything reaches the storage: a value that fails
-      // to encode (a bad record field) leaves the element as it was.
-      const bytes = Buffer.alloc(dtype.itemsize);
+      const bytes = Buffer.alloc(itemsize);
       element.write(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, value);
       storage.poke(at, bytes);
     },
@@ -323,6 +352,16 @@ export class Accessor {
     this.#getter?.point(null);
   }
 
+  /** The view's geometry as the storage's block copies take it. */
+  blockView(): BlockView {
+    return {
+      byteOffset: this.byteOffset,
+      shape: this.shape as number[],
+      strides: this.strides as number[],
+      itemSize: this.dtype.itemsize,
+    };
+  }
+
   /** [low, high) of the bytes the view touches, from element 0 (byteExtent). */
   extent(): [number, number] {
     return byteExtent(this.shape, this.strides, this.dtype.itemsize);
@@ -380,7 +419,7 @@ export class Accessor {
       return this.storage.chunkBuffer(chunk);
     } catch (error) {
       if ((error as { code?: string }).code !== 'ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED') throw error;
-      this.storage.refused = true;
+      this.storage.markRefused();
       return null;
     }
   }
@@ -409,6 +448,30 @@ export class Accessor {
   setAt(index: readonly unknown[], value: Coerced): void {
     const access = this.bind();
     access.write(this.position(access.origin, access.steps, index), value);
+  }
+
+  /**
+   * set(): `indexAndValue` is the indices then the value, as the caller
+   * passed them (no copy of the indices: set() is a single-element hot path,
+   * in runtimes without zero-copy buffers too).
+   */
+  setFrom(indexAndValue: readonly unknown[]): void {
+    const access = this.#access ?? this.bind();
+    const n = indexAndValue.length - 1;
+    const { shape } = this;
+    let at = access.origin;
+    if (n !== shape.length) throw this.#indexError(indexAndValue.slice(0, -1));
+    for (let axis = 0; axis < n; axis++) {
+      const dim = shape[axis];
+      let i = indexAndValue[axis] as number;
+      if (!(typeof i === 'number' && i >= -dim && i < dim && Number.isInteger(i))) {
+        throw this.#indexError(indexAndValue.slice(0, -1));
+      }
+      if (i < 0) i += dim;
+      at += i * access.steps[axis];
+    }
+    const { row } = this.dtype;
+    access.write(at, row.codec.coerce(indexAndValue[n], row));
   }
 
   #staysCold(): boolean {

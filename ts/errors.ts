@@ -4,7 +4,16 @@
  * binding (which carry their code as `error.code`, set by Rust).
  */
 
-/** The stable codes, with the error class each is thrown as. */
+/**
+ * The stable codes, with the error class each is thrown as.
+ *
+ * @example
+ * try {
+ *   memmap('missing.bin', { mode: 'r' });
+ * } catch (error) {
+ *   if ((error as MemmapError).code === 'ERR_MEMMAP_FILE_NOT_FOUND') console.log('no such file');
+ * }
+ */
 export const ERROR_CLASSES = {
   // Arguments of the wrong kind, or names that are not known.
   ERR_MEMMAP_INVALID_ARG: TypeError,
@@ -52,12 +61,31 @@ export const ERROR_CLASSES = {
   ERR_NPY_TRUNCATED: Error,
   ERR_NPY_BAD_HEADER: Error,
   ERR_NPY_OBJECT_DTYPE: TypeError,
+  // A dtype or shape given to openMemmap() for an existing file that its header contradicts.
+  ERR_NPY_DTYPE_MISMATCH: TypeError,
+  ERR_NPY_SHAPE_MISMATCH: RangeError,
 } as const;
 
+/**
+ * Every stable error code (the keys of ERROR_CLASSES).
+ *
+ * @example
+ * const code: ErrorCode = 'ERR_NPY_DTYPE_MISMATCH';
+ */
 export type ErrorCode = keyof typeof ERROR_CLASSES;
 
-/** An Error (or TypeError/RangeError) with a stable `code`. */
-export type MemmapError = Error & { code: ErrorCode };
+/**
+ * An Error (or TypeError/RangeError) with a stable `code`.
+ *
+ * @example
+ * catch (error) {
+ *   console.log((error as MemmapError).code); // 'ERR_MEMMAP_INVALID_DTYPE'
+ * }
+ */
+export type MemmapError = Error & {
+  /** The stable code: what went wrong, for programs (the message is for people). */
+  code: ErrorCode;
+};
 
 /** Builds the error for `code`, of the class the table gives it. */
 export function memmapError(code: ErrorCode, message: string, cause?: unknown): MemmapError {

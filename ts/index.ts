@@ -9,13 +9,63 @@
  * fp.close();
  */
 export { NDArray } from './ndarray';
+export type { ArraySource, AssignSource, Getter, IterationItem } from './ndarray';
 export { memmap, Memmap } from './memmap';
-export type { DescriptorRecord, MemmapDescriptor } from './memmap';
+export type { DescriptorRecord, MemmapDescriptor, MemmapIterationItem } from './memmap';
 export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';
+export type { Order } from './shape';
 export { openMemmap } from './npy';
-export type { OpenMemmapOptions } from './npy';
+export type { NpyVersion, OpenMemmapNdim, OpenMemmapOptions, OpenMemmapTag } from './npy';
 export { DType, parseDType } from './dtype';
-export type { Complex, DTypeLike, FieldSpec, Scalar, StructuredDict } from './dtype';
-export type { Field, RecordValue } from './dtype';
+export type {
+  Complex,
+  DTypeLike,
+  FieldFormat,
+  FieldSpec,
+  Scalar,
+  StructuredDict,
+  TypedArrayConstructor,
+} from './dtype';
+export type { AlignedFields, Field, RecordValue } from './dtype';
+// The dtype table at the type level (ts/dtype/types.ts): what generic code over arrays names.
+export type {
+  CheckDType,
+  Comparable,
+  ComplexLike,
+  ComplexParts,
+  DataOf,
+  DescrOf,
+  DTypeChecked,
+  DTypeSpelling,
+  DTypeStr,
+  DTypeTag,
+  ElementInput,
+  ElementOf,
+  ExtremumOf,
+  FieldAxes,
+  FieldBase,
+  FieldNames,
+  FieldTag,
+  KindOf,
+  LanesOf,
+  MeanOf,
+  Minus1,
+  NdimOf,
+  Nested,
+  NestedArray,
+  NestedInput,
+  NotADType,
+  Plus,
+  RecordTag,
+  ShapeLike,
+  ShapeOf,
+  SubArrayTag,
+  SumOf,
+  Summable,
+  TagOf,
+  TimeInput,
+  TimeUnit,
+  Tuple,
+} from './dtype/types';
 export { ERROR_CLASSES } from './errors';
 export type { ErrorCode, MemmapError } from './errors';

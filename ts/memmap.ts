@@ -6,7 +6,21 @@
  * same bytes elsewhere. Everything an array does is NDArray's (ts/ndarray.ts).
  */
 import { Accessor } from './access';
-import { DType, parseDType } from './dtype';
+import { DType, DTypeLike, parseDType } from './dtype';
+import type {
+  DTypeChecked,
+  DTypeTag,
+  ElementOf,
+  FieldAxes,
+  FieldBase,
+  FieldNames,
+  Minus1,
+  NdimOf,
+  Plus,
+  RecordTag,
+  ShapeLike,
+  TagOf,
+} from './dtype/types';
 import { memmapError, show } from './errors';
 import { accessorOf, NDArray } from './ndarray';
 import {
@@ -31,10 +45,34 @@ export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options'
 // Node 18.18+/20 define Symbol.dispose as Symbol.for('nodejs.dispose'); realms
 // that lack it (vm contexts, jest) get the same symbol so `using` works there.
 if (Symbol.dispose === undefined) Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('nodejs.dispose') });
-const DISPOSE: typeof Symbol.dispose = Symbol.dispose;
+if (Symbol.asyncDispose === undefined) {
+  Object.defineProperty(Symbol, 'asyncDispose', { value: Symbol.for('nodejs.asyncDispose') });
+}
 
-/** numpy.memmap: a file's bytes seen as a typed N-dimensional array. */
-export class Memmap extends NDArray {
+/**
+ * What iterating over a Memmap gives: elements of a 1-D map, Memmap views one axis down otherwise.
+ *
+ * @example
+ * for (const row of memmap('a.bin', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.flush(); // Memmap<'float32', 1>
+ */
+export type MemmapIterationItem<D extends DTypeTag, N extends number> = number extends N
+  ? ElementOf<D> | Memmap<D>
+  : N extends 1
+    ? ElementOf<D>
+    : Memmap<D, Minus1<N>>;
+
+/**
+ * numpy.memmap: a file's bytes seen as a typed N-dimensional array, an
+ * {@link NDArray} with what a file adds (filename, offset, mode, flush,
+ * madvise, close, descriptors). `D` is the dtype's tag, `N` the number of
+ * dimensions where known; views of a Memmap are Memmaps.
+ *
+ * @example
+ * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] }); // Memmap<'float32', 2>
+ * fp.set(0, 1, 2.5);
+ * fp.close();
+ */
+export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> extends NDArray<D, N> {
   readonly #storage: FileStorage;
   readonly #isBase: boolean;
   /** The base's memory order, which resize() and append() keep. */
@@ -58,35 +96,94 @@ export class Memmap extends NDArray {
     return 'memmap';
   }
 
-  override slice(spec: string | number, ...extra: never[]): Memmap {
-    return super.slice(spec, ...extra) as Memmap;
+  /**
+   * numpy basic indexing, as `NDArray.slice`: a view of the same
+   * mapping, itself a Memmap.
+   *
+   * @example
+   * const fp = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [4, 4] });
+   * fp.slice('1:, ::2').flush();
+   */
+  override slice(spec: number, ...extra: never[]): Memmap<D, Minus1<N>>;
+  override slice(spec: string | number, ...extra: never[]): Memmap<D>;
+  override slice(spec: string | number, ...extra: never[]): Memmap<D> | Memmap<D, Minus1<N>> {
+    return super.slice(spec as string, ...extra) as Memmap<D>;
   }
 
-  override field(name: string, ...extra: never[]): Memmap {
-    return super.field(name, ...extra) as Memmap;
+  /**
+   * A view of one field of a record dtype, as `NDArray.field`: itself a Memmap.
+   *
+   * @example
+   * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'r' });
+   * ticks.field('price').max(); // number
+   */
+  override field<K extends FieldNames<D>>(
+    name: K,
+    ...extra: never[]
+  ): Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
+    return super.field(name, ...extra) as Memmap<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>>;
   }
 
-  /** Absolute path of the mapped file; null where none can be known. */
+  /**
+   * Iterates over the first axis: elements of a 1-D map, Memmap views otherwise.
+   *
+   * @example
+   * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.flush();
+   */
+  override [Symbol.iterator](): Iterator<MemmapIterationItem<D, N>> {
+    return super[Symbol.iterator]() as Iterator<MemmapIterationItem<D, N>>;
+  }
+
+  /**
+   * Absolute path of the mapped file; null where none can be known.
+   *
+   * @example
+   * memmap('data.bin', { mode: 'w+', shape: 4 }).filename; // '/abs/path/data.bin'
+   */
   get filename(): string | null {
     return this.#storage.filename;
   }
 
-  /** Byte offset of the base array in the file, as opened (views inherit it, as in numpy). */
+  /**
+   * Byte offset of the base array in the file, as opened (views inherit it, as in numpy).
+   *
+   * @example
+   * memmap('data.bin', { mode: 'r', offset: 16 }).offset; // 16
+   */
   get offset(): number {
     return this.#storage.offset;
   }
 
-  /** `'r'`, `'r+'`, `'w+'` or `'c'`. */
+  /**
+   * `'r'`, `'r+'`, `'w+'` or `'c'` (aliases given at open are canonical here).
+   *
+   * @example
+   * memmap('data.bin', { mode: 'readonly' }).mode; // 'r'
+   */
   get mode(): Mode {
     return this.#storage.mode;
   }
 
+  /**
+   * True once this view (or its base) is closed.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r' });
+   * fp.close();
+   * fp.closed; // true
+   */
   get closed(): boolean {
     const view = accessorOf(this);
     return view.closed || view.storage.closed;
   }
 
-  /** Writes changes in this view's bytes to the file (msync); a no-op for modes r and c. */
+  /**
+   * Writes changes in this view's bytes to the file (msync); a no-op for modes r and c.
+   *
+   * @example
+   * fp.set(0, 1.5);
+   * fp.flush();
+   */
   flush(...extra: never[]): void {
     noArguments('flush', extra);
     accessorOf(this).checkOpen();
@@ -94,7 +191,12 @@ export class Memmap extends NDArray {
     this.#storage.flush(start, length);
   }
 
-  /** flush() off the main thread. */
+  /**
+   * flush() off the main thread; the mapping stays alive until it settles.
+   *
+   * @example
+   * await fp.flushAsync();
+   */
   async flushAsync(...extra: never[]): Promise<void> {
     noArguments('flushAsync', extra);
     accessorOf(this).checkOpen();
@@ -102,7 +204,12 @@ export class Memmap extends NDArray {
     await this.#storage.flushAsync(start, length);
   }
 
-  /** Access-pattern hint (madvise) for this view's bytes. */
+  /**
+   * Access-pattern hint (madvise) for this view's bytes.
+   *
+   * @example
+   * fp.slice('1000:2000').madvise('willneed');
+   */
   madvise(advice: Advice, ...extra: never[]): void {
     noArguments('madvise', extra, 1);
     accessorOf(this).checkOpen();
@@ -115,6 +222,10 @@ export class Memmap extends NDArray {
    * Flushes and unmaps; idempotent. On the base, every view closes too and every
    * ArrayBuffer handed out is detached (reads as length 0). On a view, only the
    * view closes; the mapping stays until its base closes.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r' });
+   * fp.close();
    */
   close(...extra: never[]): void {
     noArguments('close', extra);
@@ -132,9 +243,41 @@ export class Memmap extends NDArray {
   }
 
   /**
+   * close() with the flush off the main thread: the map closes now (every
+   * method throws ERR_MEMMAP_CLOSED, every ArrayBuffer handed out is
+   * detached), and the Promise settles once the changes are written to the
+   * file and the file is let go, rejecting with the flush's failure (the map
+   * is closed either way). Idempotent. On a view, only the view closes, and
+   * its bytes are flushed.
+   *
+   * @example
+   * const fp = memmap('data.bin', { mode: 'r+' });
+   * fp.set(0, 1);
+   * await fp.closeAsync(); // the event loop keeps running while the pages are written
+   */
+  async closeAsync(...extra: never[]): Promise<void> {
+    noArguments('closeAsync', extra);
+    if (this.closed) return;
+    if (!this.#isBase) {
+      const [start, length] = this.#byteRange();
+      this._release();
+      await this.#storage.flushAsync(start, length).catch((error: unknown) => {
+        // The base closed meanwhile: its close() flushed these bytes and reported any failure.
+        if ((error as { code?: unknown }).code !== 'ERR_MEMMAP_CLOSED') throw error;
+      });
+      return;
+    }
+    this._release();
+    await this.#storage.closeAsync();
+  }
+
+  /**
    * A structured-cloneable description of this view (path, dtype, shape,
    * strides, offset, mode) for `memmap.fromDescriptor` in another worker or
    * process. Sending the view itself with postMessage is an error.
+   *
+   * @example
+   * worker.postMessage(fp.slice('100:200').descriptor());
    */
   descriptor(...extra: never[]): MemmapDescriptor {
     noArguments('descriptor', extra);
@@ -212,7 +355,7 @@ export class Memmap extends NDArray {
     const view = accessorOf(this);
     const { bytes, rows } = appendBytes(source, view.dtype, this.shape, this.#order);
     if (rows === 0) return this.shape;
-    const dims = [...this.shape];
+    const dims: number[] = [...this.shape];
     dims[growthAxis(this.ndim, this.#order)] += rows;
     checkFits(dims, this.itemsize, this.#storage.offset);
     this.#storage.resize(this.nbytes + bytes.byteLength, {
@@ -249,8 +392,28 @@ export class Memmap extends NDArray {
     );
   }
 
-  [DISPOSE](): void {
+  /**
+   * `close()`, for `using fp = memmap(...)`.
+   *
+   * @example
+   * {
+   *   using fp = memmap('data.bin', { mode: 'r' });
+   * } // closed here
+   */
+  [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * `closeAsync()`, for `await using fp = memmap(...)`.
+   *
+   * @example
+   * {
+   *   await using fp = memmap('data.bin', { mode: 'r+' });
+   * } // closed here, the flush off the main thread
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAsync();
   }
 
   /** [start, length) of this view's bytes within the mapping. */
@@ -271,16 +434,22 @@ function noArguments(method: string, extra: readonly unknown[], takes = 0): void
 }
 
 /**
- * numpy.memmap: maps `file` as an array.
+ * numpy.memmap: maps `file` as an array. The result's type follows the
+ * options written as literals: `dtype` gives the element and `data` types,
+ * `shape` the number of dimensions (1 without a shape); a misspelt dtype,
+ * mode, order or advice does not compile.
  *
  * @example
- * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] });
+ * const fp = memmap('data.f32', { dtype: 'float32', mode: 'w+', shape: [3, 4] }); // Memmap<'float32', 2>
  * fp.set(0, 1, 2.5);
  * fp.flush();
  * fp.close();
  */
-export function memmap(file: FileLike, options?: MemmapOptions): Memmap {
-  return memmapWith(parseFile(file), options, undefined);
+export function memmap<const D extends DTypeLike = 'uint8', const S extends ShapeLike | undefined = undefined>(
+  file: FileLike,
+  options?: MemmapOptions<D, S> & DTypeChecked<D>,
+): Memmap<TagOf<D>, NdimOf<S>> {
+  return memmapWith(parseFile(file), options, undefined) as Memmap<TagOf<D>, NdimOf<S>>;
 }
 
 /**
@@ -318,8 +487,15 @@ const APPEND_OPTIONS = new Set(['sync']);
 /**
  * A plain, structured-cloneable description of a map or view: what another
  * worker or process passes to `memmap.fromDescriptor` to map the same bytes.
+ *
+ * @example
+ * // main thread
+ * worker.postMessage(fp.slice('100:200').descriptor());
+ * // worker: typed by the dtype it names
+ * const descriptor: MemmapDescriptor<'<i4'> = workerData;
+ * const view = memmap.fromDescriptor(descriptor); // Memmap<'int32'>
  */
-export interface MemmapDescriptor {
+export interface MemmapDescriptor<S extends string | DescriptorRecord = string | DescriptorRecord> {
   /** Absolute path of the file. */
   path: string;
   /**
@@ -338,7 +514,8 @@ export interface MemmapDescriptor {
    * `dtype.str` (`'<f4'`), or for a record dtype numpy's dict form
    * (`{ names, formats, offsets, itemsize }`, nested as the fields are).
    */
-  dtype: string | DescriptorRecord;
+  dtype: S;
+  /** The view's shape. */
   shape: number[];
   /** In bytes. */
   strides: number[];
@@ -348,13 +525,25 @@ export interface MemmapDescriptor {
   mode: Exclude<Mode, 'w+'>;
 }
 
-/** A record dtype in numpy's dict form, as a descriptor carries it. */
+/**
+ * A record dtype in numpy's dict form, as a descriptor carries it.
+ *
+ * @example
+ * memmap('t.bin', { dtype: [['x', '<f4'], ['y', '<i8']], mode: 'r' }).descriptor().dtype;
+ * // { names: ['x', 'y'], formats: ['<f4', '<i8'], offsets: [0, 4], itemsize: 12 }
+ */
 export interface DescriptorRecord {
+  /** The field names, in order. */
   names: string[];
+  /** Each field's dtype (`dtype.str`, or a nested record), `[format, shape]` for a sub-array. */
   formats: (string | DescriptorRecord | [string | DescriptorRecord, number[]])[];
+  /** Each field's byte offset. */
   offsets: number[];
+  /** numpy's titles, where any field has one. */
   titles?: (string | null)[];
+  /** The record's size in bytes, padding included. */
   itemsize: number;
+  /** Present (true) when the fields were laid out with numpy's `align=True`. */
   aligned?: boolean;
 }
 
@@ -380,7 +569,17 @@ function cloneableSpelling(dtype: DType): string | DescriptorRecord {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-function fromDescriptor(descriptor: MemmapDescriptor): Memmap {
+/**
+ * Reopens what `Memmap.descriptor()` described: the same bytes of the same
+ * file, in this thread or process, typed by the descriptor's dtype.
+ */
+function fromDescriptor<const S extends string | DescriptorRecord>(
+  descriptor: MemmapDescriptor<S>,
+): Memmap<S extends string ? TagOf<S> : RecordTag> {
+  return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
+}
+
+function reopen(descriptor: MemmapDescriptor): Memmap {
   if (descriptor === null || typeof descriptor !== 'object') {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',

@@ -9,8 +9,41 @@
 import { getHeapStatistics } from 'node:v8';
 import { inspect } from 'node:util';
 import { Accessor, GetFn } from './access';
+import {
+  blockValues,
+  checkRange,
+  fillElements,
+  heapCopy,
+  lanesAreValues,
+  readBlock,
+  writeBlock,
+  writeCoerced,
+} from './blocks';
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
-import { AnyTypedArray, Complex, DType, Scalar } from './dtype';
+import { AnyTypedArray, DType, Scalar } from './dtype';
+import type {
+  Comparable,
+  DataOf,
+  DTypeStr,
+  DTypeTag,
+  ElementInput,
+  ElementOf,
+  ExtremumOf,
+  FieldAxes,
+  FieldBase,
+  FieldNames,
+  KindOf,
+  LanesOf,
+  MeanOf,
+  Minus1,
+  Nested,
+  NestedInput,
+  Plus,
+  ShapeOf,
+  SumOf,
+  Summable,
+  Tuple,
+} from './dtype/types';
 import { memmapError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
@@ -18,7 +51,7 @@ import { reduce, reduceAsync, Reduction } from './reduce';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
 
 /** The Accessor behind an array (internal: ts/memmap.ts uses it; not part of the public API). */
-export let accessorOf: (array: NDArray) => Accessor;
+export let accessorOf: (array: object) => Accessor;
 
 /**
  * The value that makes `postMessage(array)` fail with a message that says
@@ -30,45 +63,161 @@ const NOT_CLONEABLE = Symbol(
   'an array cannot be sent with postMessage: for a Memmap send fp.descriptor() and reopen it with memmap.fromDescriptor(); for values send a TypedArray (data) or toArray()',
 );
 
-/** numpy's ndarray: a typed N-dimensional array over shared storage. */
-export class NDArray implements Iterable<Scalar | NDArray> {
+/**
+ * `get()` of an array: exactly `ndim` indices (a tuple when `ndim` is known).
+ * A method type, so an array whose `ndim` is known is also an array of any
+ * `ndim` (`NDArray<'float32', 2>` is an `NDArray<'float32'>`).
+ *
+ * @example
+ * const a = memmap('a.bin', { dtype: 'int16', mode: 'w+', shape: [2, 3] });
+ * a.get(1, 2); // Getter<'int16', 2>: (i: number, j: number) => number
+ */
+export type Getter<D extends DTypeTag, N extends number> = {
+  /** One element, at exactly `ndim` indices. */
+  get(...index: Tuple<number, N>): ElementOf<D>;
+}['get'];
+
+/**
+ * What iterating over an array gives: elements of a 1-D array, views one axis down otherwise.
+ *
+ * @example
+ * for (const value of memmap('a.bin', { dtype: 'uint8', mode: 'r' })) value; // number
+ * for (const row of memmap('b.bin', { mode: 'w+', shape: [2, 2] })) row;  // rows of uint8
+ */
+export type IterationItem<D extends DTypeTag, N extends number> = number extends N
+  ? ElementOf<D> | NDArray<D>
+  : N extends 1
+    ? ElementOf<D>
+    : NDArray<D, Minus1<N>>;
+
+/**
+ * What `assign()` takes: nested arrays of values (broadcast as numpy does),
+ * a TypedArray for numeric dtypes, or another array.
+ *
+ * @example
+ * const a = memmap('a.bin', { dtype: 'float64', mode: 'w+', shape: [2, 2] });
+ * a.assign([[1, 2], [3, 4]]);
+ * a.assign(Float64Array.of(1, 2, 3, 4));
+ * a.assign(otherArray);
+ */
+export type AssignSource<D extends DTypeTag> =
+  | NestedInput<ElementInput<D>>
+  | (KindOf<D> extends 'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' ? ArrayLike<number> | ArrayLike<bigint> : never)
+  | ArraySource;
+
+/**
+ * Another array as assign() takes it (any NDArray or Memmap).
+ *
+ * @example
+ * const source = memmap('a.bin', { dtype: 'int16', mode: 'r', shape: [4] });
+ * memmap('b.bin', { dtype: 'float32', mode: 'w+', shape: [3, 4] }).assign(source); // broadcast to each row
+ */
+export interface ArraySource {
+  /** numpy's `str(dtype)`. */
+  readonly dtype: string;
+  /** The array's shape, broadcast into the target's. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * numpy's ndarray: a typed N-dimensional array over shared storage. `D` is
+ * the dtype's tag (numpy's `str(dtype)`, or a record's fields: see
+ * {@link DTypeTag}), `N` the number of dimensions where known. Made by
+ * `memmap()`, `openMemmap()` and views (`NDArray.slice`,
+ * `NDArray.field`).
+ *
+ * @example
+ * const a = memmap('a.f32', { dtype: 'float32', mode: 'w+', shape: [2, 3] }); // Memmap<'float32', 2>
+ * a.get(1, 2);   // number
+ * a.data;        // Float32Array
+ * a.toArray();   // number[][]
+ */
+export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> implements Iterable<
+  IterationItem<D, N>
+> {
   /** @internal Not a property to use: see NOT_CLONEABLE. */
   readonly notCloneable: symbol = NOT_CLONEABLE;
-  /** numpy's `str(dtype)`: `'float32'`, `'>f4'`, ... */
-  readonly dtype: string;
+  /**
+   * numpy's `str(dtype)`: `'float32'`, `'>f4'`, `'|S5'`, `'<U3'`,
+   * `'datetime64[ns]'`, a record's `"[('x', '<f4'), ...]"`.
+   *
+   * @example
+   * memmap('a.bin', { dtype: 'f4', mode: 'w+', shape: 2 }).dtype; // 'float32'
+   */
+  readonly dtype: DTypeStr<D>;
+  /**
+   * Bytes per element.
+   *
+   * @example
+   * memmap('a.bin', { dtype: 'complex64', mode: 'w+', shape: 2 }).itemsize; // 8
+   */
   readonly itemsize: number;
-  readonly shape: readonly number[];
-  /** In bytes, as numpy's. */
-  readonly strides: readonly number[];
-  readonly ndim: number;
+  /**
+   * numpy's shape (frozen): a tuple of `ndim` numbers.
+   *
+   * @example
+   * const [rows, cols] = memmap('a.bin', { mode: 'w+', shape: [3, 4] }).shape; // 3, 4
+   */
+  readonly shape: ShapeOf<N>;
+  /**
+   * numpy's strides, in bytes (frozen).
+   *
+   * @example
+   * memmap('a.bin', { dtype: 'int16', mode: 'w+', shape: [3, 4] }).strides; // [8, 2]
+   */
+  readonly strides: ShapeOf<N>;
+  /**
+   * The number of dimensions.
+   *
+   * @example
+   * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).ndim; // 2
+   */
+  readonly ndim: N;
+  /**
+   * The number of elements.
+   *
+   * @example
+   * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).size; // 12
+   */
   readonly size: number;
+  /**
+   * `size * itemsize`.
+   *
+   * @example
+   * memmap('a.bin', { dtype: 'float64', mode: 'w+', shape: [3, 4] }).nbytes; // 96
+   */
   readonly nbytes: number;
   /**
    * One element: exactly `ndim` integer indices, negative counting from the
    * end; out of range is a RangeError. int64/uint64 give bigint, bool gives
-   * boolean, complex gives `{ re, im }`. (A function made for this view alone
-   * and kept for its life: see ts/access.ts.)
+   * boolean, complex gives `{ re, im }`, a record an object of its fields.
+   * (A function made for this view alone and kept for its life: see
+   * ts/access.ts.)
+   *
+   * @example
+   * const a = memmap('a.f8', { dtype: 'float64', mode: 'w+', shape: [3, 4] });
+   * a.get(1, -1); // number: row 1, last column
    */
-  readonly get: GetFn;
+  readonly get: Getter<D, N>;
 
   #view: Accessor;
   #data: AnyTypedArray | null = null;
 
   static {
-    accessorOf = (array) => array.#view;
+    accessorOf = (array) => (array as NDArray).#view;
   }
 
   /** @internal Arrays are made by memmap(), openMemmap(), views and copies. */
   constructor(view: Accessor) {
     this.#view = view;
-    this.dtype = view.dtype.str;
+    this.dtype = view.dtype.str as DTypeStr<D>;
     this.itemsize = view.dtype.itemsize;
-    this.shape = Object.freeze(view.shape.slice());
-    this.strides = Object.freeze(view.strides.slice());
-    this.ndim = view.ndim;
+    this.shape = Object.freeze(view.shape.slice()) as unknown as ShapeOf<N>;
+    this.strides = Object.freeze(view.strides.slice()) as unknown as ShapeOf<N>;
+    this.ndim = view.ndim as N;
     this.size = view.size;
     this.nbytes = view.size * view.dtype.itemsize;
-    this.get = view.get;
+    this.get = view.get as unknown as Getter<D, N>;
   }
 
   /** @internal A view of the same storage, of this array's class. */
@@ -103,21 +252,41 @@ export class NDArray implements Iterable<Scalar | NDArray> {
   /**
    * The dtype as an object (its fields, byte order, itemsize): what to pass as
    * `dtype` to make another array of the same dtype (`dtype` is numpy's string).
+   *
+   * @example
+   * const copy = memmap('b.bin', { dtype: a.dtypeObject, mode: 'w+', shape: a.shape }); // a's dtype
    */
-  get dtypeObject(): DType {
-    return this.#view.dtype;
+  get dtypeObject(): DType<D> {
+    return this.#view.dtype as DType<D>;
   }
 
-  /** numpy's `flags.writeable`. */
+  /**
+   * numpy's `flags.writeable`: false for mode `'r'`.
+   *
+   * @example
+   * memmap('a.bin', { mode: 'r' }).writable; // false
+   */
   get writable(): boolean {
     return this.#view.storage.writable;
   }
 
   /**
-   * A zero-copy TypedArray over the elements, in memory order. Only for
-   * contiguous, native-byte-order views that one ArrayBuffer can hold.
+   * A zero-copy TypedArray over the elements, in memory order: `Float32Array`
+   * for float32, `BigInt64Array` for int64, `Uint8Array` for bool, bytes,
+   * void and records, `Uint16Array` (raw bits) for float16, interleaved
+   * re/im for complex, `Uint32Array` code points for `U<n>`. Only for
+   * contiguous, native-byte-order views that one ArrayBuffer can hold; a
+   * big-endian dtype (`'>f4'`) has none, and its type says so.
+   *
+   * @example
+   * const a = memmap('a.f32', { dtype: 'float32', mode: 'w+', shape: 4 });
+   * a.data.fill(1.5); // Float32Array over the mapped bytes
    */
-  get data(): AnyTypedArray {
+  get data(): DataOf<D> {
+    return this.#typedData() as DataOf<D>;
+  }
+
+  #typedData(): AnyTypedArray {
     const view = this.#view;
     view.checkOpen();
     // A shrink may have detached the buffer under a view that is still inside.
@@ -164,35 +333,54 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     return this.#data;
   }
 
-  /** Writes one element: `set(...index, value)`. */
-  set(...indexAndValue: [...number[], unknown]): void {
+  /**
+   * Writes one element: `set(...index, value)`, exactly `ndim` indices.
+   *
+   * @example
+   * const a = memmap('a.i8', { dtype: 'int64', mode: 'w+', shape: [2, 2] });
+   * a.set(0, 1, 5n);
+   */
+  set(...indexAndValue: [...Tuple<number, N>, ElementInput<D>]): void {
     this.#checkWritable();
-    const view = this.#view;
-    const { row } = view.dtype;
-    const index = indexAndValue.slice(0, -1);
-    const access = view.bind();
-    access.write(view.position(access.origin, access.steps, index), row.codec.coerce(indexAndValue.at(-1), row));
+    this.#view.setFrom(indexAndValue);
   }
 
-  /** numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no copy. */
-  slice(spec: string | number, ...extra: never[]): NDArray {
+  /**
+   * numpy basic indexing (`'1:, ::2'`, `'0'`, `'...'`, `'None'`): a view, no
+   * copy. An integer takes one element of the first axis (one axis fewer).
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [4, 4] });
+   * a.slice('1:, ::2'); // NDArray<'float32'>: a view
+   * a.slice(0);         // NDArray<'float32', 1>: row 0
+   */
+  slice(spec: number, ...extra: never[]): NDArray<D, Minus1<N>>;
+  slice(spec: string | number, ...extra: never[]): NDArray<D>;
+  slice(spec: string | number, ...extra: never[]): NDArray<D> | NDArray<D, Minus1<N>> {
     noMore('slice', 1, extra);
     const view = this.#view;
     view.checkOpen();
     const geometry = applyIndex(parseIndexCached(spec), {
-      shape: this.shape as number[],
-      strides: this.strides as number[],
+      shape: this.shape as readonly number[] as number[],
+      strides: this.strides as readonly number[] as number[],
       byteOffset: view.byteOffset,
     });
-    return this._derive(new Accessor(view.storage, view.dtype, geometry.shape, geometry.strides, geometry.byteOffset));
+    return this._derive(
+      new Accessor(view.storage, view.dtype, geometry.shape, geometry.strides, geometry.byteOffset),
+    ) as NDArray<D>;
   }
 
   /**
    * numpy's `a['x']` for a structured dtype: a view of one field (by name or
    * title) that shares the storage, with the field's dtype; a sub-array field
-   * adds its axes. Views of views work the same way.
+   * adds its axes. Views of views work the same way. For a record dtype
+   * written as a literal, only its field names compile.
+   *
+   * @example
+   * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'w+', shape: 10 });
+   * ticks.field('price'); // NDArray<'float64', 1>
    */
-  field(name: string, ...extra: never[]): NDArray {
+  field<K extends FieldNames<D>>(name: K, ...extra: never[]): NDArray<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
     noMore('field', 1, extra);
     const view = this.#view;
     view.checkOpen();
@@ -216,11 +404,16 @@ export class NDArray implements Iterable<Scalar | NDArray> {
         [...this.strides, ...contiguousStrides(field.shape, field.dtype.itemsize, 'C')],
         view.byteOffset + field.offset,
       ),
-    );
+    ) as NDArray<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>>;
   }
 
-  /** numpy's `a[:] = value`. */
-  fill(value: unknown, ...extra: never[]): void {
+  /**
+   * numpy's `a[:] = value`: every element of the view.
+   *
+   * @example
+   * memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 8 }).fill(0.5);
+   */
+  fill(value: ElementInput<D>, ...extra: never[]): void {
     noMore('fill', 1, extra);
     this.#checkWritable();
     const view = this.#view;
@@ -228,6 +421,10 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     const lanes = row.codec.coerce(value, row);
     if (this.size === 0) return;
     const access = view.bind();
+    if (view.storage.refused) {
+      fillElements(view, lanes);
+      return;
+    }
     if (
       access.lanes !== null &&
       row.codec.fillsLanes &&
@@ -251,11 +448,26 @@ export class NDArray implements Iterable<Scalar | NDArray> {
    * numpy's `a[:] = source`: nested arrays, a TypedArray or another array,
    * broadcast to this view's shape as numpy broadcasts. A TypedArray (or flat
    * array) holding exactly `size` values also fills the view in C order.
+   *
+   * @example
+   * const a = memmap('a.i4', { dtype: 'int32', mode: 'w+', shape: [2, 3] });
+   * a.assign([[1, 2, 3], [4, 5, 6]]);
+   * a.assign([7, 8, 9]);              // broadcast to every row
+   * a.assign(Int32Array.of(1, 2, 3, 4, 5, 6));
    */
-  assign(source: unknown, ...extra: never[]): void {
+  assign(source: AssignSource<D>, ...extra: never[]): void {
     noMore('assign', 1, extra);
     this.#checkWritable();
     const view = this.#view;
+    if (
+      source instanceof view.dtype.row.TypedArray &&
+      (source as AnyTypedArray).length === this.size * view.dtype.row.lanes &&
+      lanesAreValues(view)
+    ) {
+      // All of the values, in C order, of the kind data holds: one block copy.
+      writeBlock(view, 'assign', 0, source);
+      return;
+    }
     const { values, shape } = flatten(source);
     const sourceStrides = broadcastElementStrides(
       shape,
@@ -267,6 +479,19 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     if (this.size === 0) return;
     const access = view.bind();
     const counters = new Array<number>(this.ndim).fill(0);
+    if (view.storage.refused) {
+      // In blocks, each element taken from the source in C order as below.
+      writeCoerced(view, 0, this.size, () => {
+        let from = 0;
+        for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
+        for (let axis = counters.length - 1; axis >= 0; axis--) {
+          if (++counters[axis] < this.shape[axis]) break;
+          counters[axis] = 0;
+        }
+        return coerced[from];
+      });
+      return;
+    }
     view.forEach(access, (at) => {
       let from = 0;
       for (let axis = 0; axis < counters.length; axis++) from += counters[axis] * sourceStrides[axis];
@@ -278,21 +503,72 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     });
   }
 
-  /** A copy as nested JS arrays (a scalar for 0-d). */
-  toArray(...extra: never[]): unknown {
+  /**
+   * Elements `start` to `start + length` (default: to the end) in C order,
+   * copied out in one block: a new TypedArray of the kind `data` gives
+   * (`Float32Array` for float32, raw bits for float16, re/im lanes for
+   * complex), in this machine's byte order whatever the dtype's. Works for
+   * every view (strided, non-native, past 4 GiB) and in runtimes without
+   * zero-copy buffers (Electron), where it is the fast way to read.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'r' });
+   * const first: Float32Array = a.read(0, 1000); // a copy of elements 0-999
+   */
+  read(start: number = 0, length?: number, ...extra: never[]): LanesOf<D> {
+    noMore('read', 2, extra);
+    const view = this.#view;
+    view.checkOpen();
+    const [first, count] = checkRange(view, 'read', start, length);
+    if (count * this.itemsize > 2 ** 32) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `read(): ${count} elements are ${count * this.itemsize} bytes, more than one TypedArray holds (2^32 bytes): read in parts`,
+      );
+    }
+    return readBlock(view, first, count) as LanesOf<D>;
+  }
+
+  /**
+   * Writes `values` into elements `start`, `start + 1`, ... in C order, in one
+   * block: a TypedArray of the kind `data` gives (its lanes as they are; the
+   * byte order is converted), or an array of values converted as `set()`
+   * converts them (all are checked before any is written). The counterpart
+   * of `read()`.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'r+' });
+   * a.write(0, new Float32Array([1, 2, 3])); // elements 0-2
+   */
+  write(start: number, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
+    noMore('write', 2, extra);
+    this.#checkWritable();
+    writeBlock(this.#view, 'write', start, values);
+  }
+
+  /**
+   * A copy as nested JS arrays (a scalar for 0-d), `ndim` deep.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 2] });
+   * const rows: number[][] = a.toArray();
+   */
+  toArray(...extra: never[]): Nested<ElementOf<D>, N> {
     noMore('toArray', 0, extra);
     const view = this.#view;
     view.checkOpen();
     checkFitsHeap(this.shape, view.dtype);
-    if (this.size === 0) return emptyNested(this.shape, 0);
-    const access = view.bind();
+    if (this.size === 0) return emptyNested(this.shape, 0) as Nested<ElementOf<D>, N>;
+    view.bind();
+    // Without a zero-copy buffer, one block copy, then reads from the heap.
+    const access = (view.storage.refused ? heapCopy(view) : view).bind();
     const build = (axis: number, at: number): unknown => {
       if (axis === this.ndim) return access.read(at);
       const out = new Array(this.shape[axis]);
       for (let i = 0; i < this.shape[axis]; i++) out[i] = build(axis + 1, at + i * access.steps[axis]);
       return out;
     };
-    return build(0, access.origin);
+    return build(0, access.origin) as Nested<ElementOf<D>, N>;
   }
 
   /** @internal The values in C order and the shape, for broadcasting this array into another. */
@@ -302,69 +578,152 @@ export class NDArray implements Iterable<Scalar | NDArray> {
     checkFitsHeap([this.size], view.dtype);
     const values: unknown[] = [];
     if (this.size > 0) {
-      const access = view.bind();
-      view.forEach(access, (at) => values.push(access.read(at)));
+      view.bind();
+      const source = view.storage.refused ? heapCopy(view) : view;
+      const access = source.bind();
+      source.forEach(access, (at) => values.push(access.read(at)));
     }
     return { values, shape: [...this.shape] };
   }
 
-  /** Iterates over the first axis, as numpy does: scalars for 1-D, views otherwise. */
-  *[Symbol.iterator](): Iterator<Scalar | NDArray> {
-    this.#view.checkOpen();
+  /**
+   * Iterates over the first axis, as numpy does: elements for 1-D, views otherwise.
+   *
+   * @example
+   * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.sum();
+   */
+  [Symbol.iterator](): Iterator<IterationItem<D, N>> {
+    const view = this.#view;
+    view.checkOpen();
     if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d array');
-    for (let i = 0; i < this.shape[0]; i++) yield this.ndim === 1 ? this.get(i) : this.slice(i);
+    if (this.ndim === 1 && this.size > 0) {
+      // Every element will be read: bind now (ts/access.ts, getAny), and
+      // without a zero-copy buffer read in blocks (returned as is: a yield*
+      // here would cost a step per element).
+      view.bind();
+      if (view.storage.refused) return blockValues(view) as Iterator<IterationItem<D, N>>;
+    }
+    return this.#items();
+  }
+
+  *#items(): Generator<IterationItem<D, N>> {
+    const get = this.get as unknown as GetFn;
+    for (let i = 0; i < this.shape[0]; i++) {
+      yield (this.ndim === 1 ? get(i) : this.slice(i)) as IterationItem<D, N>;
+    }
   }
 
   /**
-   * numpy's `a.sum()` over the whole view (strided views included), natively.
-   * Integer and bool sums are `bigint` (numpy's int64/uint64, wrapping as numpy
-   * does); float sums accumulate in float64; complex sums are `{ re, im }`.
+   * numpy's `a.sum()` over the whole view (strided views included), natively,
+   * in numpy's result type ({@link SumOf}): integer and bool sums are
+   * `bigint` (numpy's int64/uint64, wrapping as numpy does); float sums
+   * accumulate in float64; complex sums are `{ re, im }`; timedelta64 a
+   * `bigint` count. Not defined (does not compile) for datetime64, bytes,
+   * unicode, void and records.
+   *
+   * @example
+   * memmap('a.i4', { dtype: 'int32', mode: 'w+', shape: 3 }).sum(); // 0n
    */
-  sum(...extra: never[]): Scalar {
-    return this.#reduce('sum', extra);
-  }
-
-  /** numpy's `a.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
-  min(...extra: never[]): Scalar {
-    return this.#reduce('min', extra);
-  }
-
-  /** numpy's `a.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError on an empty view. */
-  max(...extra: never[]): Scalar {
-    return this.#reduce('max', extra);
+  sum(this: NDArray<Summable<D>, N>, ...extra: never[]): SumOf<D> {
+    return this.#reduce('sum', extra) as SumOf<D>;
   }
 
   /**
-   * numpy's `a.mean()` as float64 (`{ re, im }` for complex); NaN for an empty
-   * view. timedelta64: a bigint count of the unit, truncated as numpy does (NaT if empty).
+   * numpy's `a.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError
+   * on an empty view. The element type ({@link ExtremumOf}).
+   *
+   * @example
+   * memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 3 }).min(); // 0
    */
-  mean(...extra: never[]): number | Complex | bigint {
-    return this.#reduce('mean', extra) as number | Complex | bigint;
+  min(this: NDArray<Comparable<D>, N>, ...extra: never[]): ExtremumOf<D> {
+    return this.#reduce('min', extra) as ExtremumOf<D>;
   }
 
-  /** sum() off the main thread; the storage stays alive until it settles. */
-  sumAsync(...extra: never[]): Promise<Scalar> {
-    return this.#reduceAsync('sum', extra);
+  /**
+   * numpy's `a.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError
+   * on an empty view. The element type ({@link ExtremumOf}).
+   *
+   * @example
+   * memmap('a.u8', { dtype: 'uint64', mode: 'w+', shape: 3 }).max(); // 0n
+   */
+  max(this: NDArray<Comparable<D>, N>, ...extra: never[]): ExtremumOf<D> {
+    return this.#reduce('max', extra) as ExtremumOf<D>;
   }
 
-  minAsync(...extra: never[]): Promise<Scalar> {
-    return this.#reduceAsync('min', extra);
+  /**
+   * numpy's `a.mean()` as float64 (`{ re, im }` for complex); NaN for an
+   * empty view. timedelta64: a bigint count of the unit, truncated as numpy
+   * does (NaT if empty). See {@link MeanOf}.
+   *
+   * @example
+   * memmap('a.i2', { dtype: 'int16', mode: 'w+', shape: 3 }).mean(); // 0
+   */
+  mean(this: NDArray<Summable<D>, N>, ...extra: never[]): MeanOf<D> {
+    return this.#reduce('mean', extra) as MeanOf<D>;
   }
 
-  maxAsync(...extra: never[]): Promise<Scalar> {
-    return this.#reduceAsync('max', extra);
+  /**
+   * sum() off the main thread; the storage stays alive until it settles.
+   *
+   * @example
+   * const total = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).sumAsync(); // number
+   */
+  sumAsync(this: NDArray<Summable<D>, N>, ...extra: never[]): Promise<SumOf<D>> {
+    return this.#reduceAsync('sum', extra) as Promise<SumOf<D>>;
   }
 
-  meanAsync(...extra: never[]): Promise<number | Complex | bigint> {
-    return this.#reduceAsync('mean', extra) as Promise<number | Complex | bigint>;
+  /**
+   * min() off the main thread.
+   *
+   * @example
+   * const low = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).minAsync(); // number
+   */
+  minAsync(this: NDArray<Comparable<D>, N>, ...extra: never[]): Promise<ExtremumOf<D>> {
+    return this.#reduceAsync('min', extra) as Promise<ExtremumOf<D>>;
   }
 
-  /** numpy's repr. */
+  /**
+   * max() off the main thread.
+   *
+   * @example
+   * const high = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).maxAsync(); // number
+   */
+  maxAsync(this: NDArray<Comparable<D>, N>, ...extra: never[]): Promise<ExtremumOf<D>> {
+    return this.#reduceAsync('max', extra) as Promise<ExtremumOf<D>>;
+  }
+
+  /**
+   * mean() off the main thread.
+   *
+   * @example
+   * const average = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).meanAsync(); // number
+   */
+  meanAsync(this: NDArray<Summable<D>, N>, ...extra: never[]): Promise<MeanOf<D>> {
+    return this.#reduceAsync('mean', extra) as Promise<MeanOf<D>>;
+  }
+
+  /**
+   * numpy's repr.
+   *
+   * @example
+   * util.inspect(memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 2 })); // 'memmap([0., 0.], dtype=float32)'
+   */
   [inspect.custom](): string {
     if (this.#view.closed || this.#view.storage.closed) return `${this._reprName()}(<closed>)`;
-    return formatRepr(this.shape, this.#view.dtype, (index) => this.get(...index), this._reprName());
+    return formatRepr(
+      this.shape,
+      this.#view.dtype,
+      (index) => (this.get as unknown as GetFn)(...index),
+      this._reprName(),
+    );
   }
 
+  /**
+   * numpy's repr, as `String(array)` gives it.
+   *
+   * @example
+   * String(memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 2 })); // 'memmap([0., 0.], dtype=float32)'
+   */
   toString(): string {
     return this[inspect.custom]();
   }

@@ -3,7 +3,8 @@
  * of a `.npy` file; the header itself is ts/npyformat.ts's.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
-import { DTypeLike, parseDType } from './dtype';
+import { DType, DTypeLike, parseDType } from './dtype';
+import type { DTypeChecked, DTypeTag, NdimOf, ShapeLike, TagOf } from './dtype/types';
 import { memmapError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import {
@@ -25,13 +26,32 @@ import { normalizeShape, sizeOf } from './shape';
 export { npyHeaderBytes, parseNpyHeader, parsePyLiteral, PyTuple, pyRepr };
 export type { NpyHeader, NpyVersion };
 
-export interface OpenMemmapOptions {
-  /** Default `'r+'`. */
-  mode?: ModeLike;
-  /** For `w+`: the dtype (default float64, as numpy's `open_memmap`). */
-  dtype?: DTypeLike;
-  /** For `w+`: required. */
-  shape?: number | readonly number[];
+/**
+ * openMemmap()'s options. `D`, `S` and `M` are the `dtype`, `shape` and
+ * `mode` as written (inferred by openMemmap(); the defaults take any value).
+ *
+ * @example
+ * const options: OpenMemmapOptions = { mode: 'r' };
+ * openMemmap('points.npy', options);
+ */
+export interface OpenMemmapOptions<
+  D extends DTypeLike | undefined = DTypeLike | undefined,
+  S extends ShapeLike | undefined = ShapeLike | undefined,
+  M extends ModeLike = ModeLike,
+> {
+  /** `'r'`, `'r+'`, `'w+'`, `'c'` or numpy's long names; default `'r+'`. */
+  mode?: M;
+  /**
+   * For `w+`: the dtype (default float64, as numpy's `open_memmap`). For the
+   * other modes: the dtype the file must hold (checked against its header at
+   * open: ERR_NPY_DTYPE_MISMATCH), which types the result.
+   */
+  dtype?: D;
+  /**
+   * For `w+`: required. For the other modes: the shape the file must hold
+   * (checked at open: ERR_NPY_SHAPE_MISMATCH), which types `ndim`.
+   */
+  shape?: S;
   /** For `w+`: column-major layout; default false. */
   fortranOrder?: boolean;
   /** For `w+`: `[1, 0]`, `[2, 0]` or `[3, 0]`; default the smallest that fits. */
@@ -39,6 +59,29 @@ export interface OpenMemmapOptions {
   /** Extend without reserving disk blocks (`w+`, and growth in `r+`/`w+`): see memmap()'s `sparse`. */
   sparse?: boolean;
 }
+
+/**
+ * The dtype tag openMemmap() gives: the given dtype's, float64 for a new file without one, else any.
+ *
+ * @example
+ * type A = OpenMemmapTag<'f4', 'r'>;        // 'float32'
+ * type B = OpenMemmapTag<undefined, 'w+'>;  // 'float64' (numpy's default)
+ * type C = OpenMemmapTag<undefined, 'r'>;   // DTypeTag: as the file says
+ */
+export type OpenMemmapTag<D, M> = [D] extends [undefined]
+  ? M extends 'w+' | 'write'
+    ? 'float64'
+    : DTypeTag
+  : TagOf<D>;
+
+/**
+ * `ndim` of what openMemmap() gives: from the given shape, else as the file says.
+ *
+ * @example
+ * type A = OpenMemmapNdim<readonly [100, 3]>; // 2
+ * type B = OpenMemmapNdim<undefined>;         // number: as the file says
+ */
+export type OpenMemmapNdim<S> = [S] extends [undefined] ? number : NdimOf<S>;
 
 const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version', 'sparse']);
 
@@ -110,13 +153,29 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
 }
 
 /**
- * numpy.lib.format.open_memmap: maps the data of a `.npy` file.
+ * numpy.lib.format.open_memmap: maps the data of a `.npy` file. For the
+ * modes that open an existing file, a `dtype` and `shape` given are what the
+ * file must hold: the header is checked at open (a coded error naming what
+ * the file holds, and nothing changes on disk), and the result is typed by
+ * them.
  *
  * @example
- * const a = openMemmap('weights.npy');              // written by np.save
- * const b = openMemmap('out.npy', { mode: 'w+', dtype: 'float32', shape: [100, 3] });
+ * const a = openMemmap('weights.npy');              // written by np.save: Memmap (any dtype)
+ * const w = openMemmap('weights.npy', { mode: 'r', dtype: 'float32', shape: [100, 3] }); // Memmap<'float32', 2>
+ * const b = openMemmap('out.npy', { mode: 'w+', dtype: 'int32', shape: [100] });          // Memmap<'int32', 1>
  */
-export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
+export function openMemmap<
+  const D extends DTypeLike | undefined = undefined,
+  const S extends ShapeLike | undefined = undefined,
+  const M extends ModeLike = 'r+',
+>(
+  path: string | URL | Buffer,
+  options?: OpenMemmapOptions<D, S, M> & DTypeChecked<D>,
+): Memmap<OpenMemmapTag<D, M>, OpenMemmapNdim<S>> {
+  return openNpy(path, options as OpenMemmapOptions | undefined) as Memmap<OpenMemmapTag<D, M>, OpenMemmapNdim<S>>;
+}
+
+function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
   const file = parseFile(path);
   if (typeof file === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
@@ -159,19 +218,16 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
       { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length },
     );
   }
-  if (
-    given.dtype !== undefined ||
-    given.shape !== undefined ||
-    given.fortranOrder !== undefined ||
-    given.version !== undefined
-  ) {
+  if (given.fortranOrder !== undefined || given.version !== undefined) {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
-      `dtype, shape, fortranOrder and version are only for mode 'w+'; mode ${show(mode)} reads them from the file`,
+      `fortranOrder and version are only for mode 'w+'; mode ${show(mode)} reads them from the file`,
     );
   }
+  const expected = expectedLayout(given);
   const header = readNpyHeader(file);
   const dtype = descrToDType(header.descr);
+  checkExpected(file, header, dtype, expected);
   const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
   if (header.dataOffset + nbytes > header.fileSize) {
     throw memmapError(
@@ -197,4 +253,41 @@ export function openMemmap(path: string | URL | Buffer, options?: OpenMemmapOpti
       headerLength: header.dataOffset,
     },
   );
+}
+
+/** What a read-mode caller says the file holds (dtype, shape), parsed before anything is opened. */
+interface Expected {
+  dtype: DType | null;
+  shape: number[] | null;
+}
+
+function expectedLayout(given: OpenMemmapOptions): Expected {
+  return {
+    dtype: given.dtype === undefined ? null : parseDType(given.dtype),
+    shape: given.shape === undefined || given.shape === null ? null : normalizeShape(given.shape),
+  };
+}
+
+/**
+ * A dtype or shape given for an existing file is a promise about its header:
+ * a difference is an error naming what the file holds, raised before the
+ * data is mapped (nothing on disk changes).
+ */
+function checkExpected(file: string | Buffer, header: NpyHeader, dtype: DType, expected: Expected): void {
+  if (expected.dtype !== null && expected.dtype.str !== dtype.str) {
+    throw memmapError(
+      'ERR_NPY_DTYPE_MISMATCH',
+      `dtype ${show(expected.dtype.str)} was given, but ${show(file)} holds ${show(dtype.str)} (descr ${show(dtype.descr)})`,
+    );
+  }
+  const shape = header.shape;
+  if (
+    expected.shape !== null &&
+    (expected.shape.length !== shape.length || expected.shape.some((n, axis) => n !== shape[axis]))
+  ) {
+    throw memmapError(
+      'ERR_NPY_SHAPE_MISMATCH',
+      `shape ${show(expected.shape)} was given, but ${show(file)} holds shape ${show(shape)}`,
+    );
+  }
 }

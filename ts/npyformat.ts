@@ -20,6 +20,12 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
  */
 export const MAX_HEADER_BYTES = 1 << 20;
 
+/**
+ * A `.npy` format version: 1.0, 2.0 (headers past 64 KiB) or 3.0 (UTF-8 field names).
+ *
+ * @example
+ * openMemmap('a.npy', { mode: 'w+', shape: [3], version: [2, 0] });
+ */
 export type NpyVersion = [1, 0] | [2, 0] | [3, 0];
 
 /** What a header says. */

@@ -7,26 +7,64 @@
 import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, show } from './errors';
+import type { ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
-/** numpy's modes, canonical form. */
+/**
+ * numpy's modes, canonical form.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'readonly' }).mode; // 'r'
+ */
 export type Mode = 'r' | 'r+' | 'w+' | 'c';
-/** Every spelling numpy accepts. */
+/**
+ * Every spelling numpy accepts.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'copyonwrite' }); // mode 'c'
+ */
 export type ModeLike = Mode | 'readonly' | 'readwrite' | 'write' | 'copyonwrite';
+/**
+ * madvise(2) advice: how the pages will be read, for the kernel's read-ahead.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'r', advice: 'sequential' });
+ */
 export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed';
-/** A path (string, file: URL, Buffer) or an open file descriptor. */
+/**
+ * A path (string, file: URL, Buffer) or an open file descriptor.
+ *
+ * @example
+ * memmap(new URL('file:///data/a.bin'), { mode: 'r' });
+ * memmap(fs.openSync('a.bin', 'r'), { mode: 'r' }); // the descriptor stays open: memmap never closes it
+ */
 export type FileLike = string | URL | Buffer | number;
 
-export interface MemmapOptions {
-  /** numpy spelling or TypedArray constructor; default `'uint8'`. */
-  dtype?: DTypeLike;
-  /** Default `'r+'`. */
+/**
+ * memmap()'s options. `D` and `S` are the `dtype` and `shape` as written
+ * (inferred by memmap(); the defaults take any value).
+ *
+ * @example
+ * const options: MemmapOptions = { dtype: 'float32', mode: 'r', shape: [100, 3] };
+ * memmap('points.f32', options); // Memmap (any dtype, any ndim): a held options object is checked at run time
+ */
+export interface MemmapOptions<
+  D extends DTypeLike = DTypeLike,
+  S extends ShapeLike | undefined = ShapeLike | undefined,
+> {
+  /**
+   * Any numpy spelling (`'float32'`, `'f4'`, `'<f4'`, `'>i2'`, `'S5'`,
+   * `'<U3'`, `'M8[ns]'`, ...), a TypedArray constructor, a DType, or a record
+   * (list or dict form); default `'uint8'`. A misspelt literal does not compile.
+   */
+  dtype?: D;
+  /** `'r'`, `'r+'`, `'w+'`, `'c'` or numpy's long names; default `'r+'`. */
   mode?: ModeLike;
   /** Byte offset of the array in the file; default 0. */
   offset?: number | bigint;
-  /** Default: 1-D over the rest of the file. */
-  shape?: number | readonly number[];
-  /** Default `'C'`. */
+  /** A number (1-D) or one number per axis; default: 1-D over the rest of the file. */
+  shape?: S;
+  /** `'C'` (row-major) or `'F'` (column-major); default `'C'`. */
   order?: Order | 'c' | 'f';
   /** madvise hint applied at open. */
   advice?: Advice;

@@ -4,6 +4,12 @@
  */
 import { memmapError, show } from './errors';
 
+/**
+ * Memory layout: `'C'` row-major (last axis contiguous), `'F'` column-major.
+ *
+ * @example
+ * memmap('a.bin', { mode: 'w+', shape: [3, 4], order: 'F' }); // column-major, as numpy's order='F'
+ */
 export type Order = 'C' | 'F';
 
 /** numpy's NPY_MAXDIMS: a `.npy` header with more dimensions is one numpy cannot load. */
@@ -101,4 +107,51 @@ export function byteExtent(shape: readonly number[], strides: readonly number[],
     else high += reach;
   }
   return [low, high];
+}
+
+/**
+ * Calls `copy(byte, done, bytes)` for each run of consecutive bytes that
+ * elements `first..first + count` of a view (element 0 at `byteOffset`), in C
+ * order, occupy: trailing axes laid out back to back are one run. The same
+ * walk as the native block copy (crates/memmap-core/src/copy.rs), for
+ * storages in the JavaScript heap.
+ */
+export function forEachRun(
+  byteOffset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  itemsize: number,
+  first: number,
+  count: number,
+  copy: (byte: number, done: number, bytes: number) => void,
+): void {
+  if (count === 0) return;
+  let run = 1;
+  let outer = shape.length;
+  while (outer > 0 && (strides[outer - 1] === run * itemsize || shape[outer - 1] === 1)) {
+    outer--;
+    run *= shape[outer];
+  }
+  const index = new Array<number>(outer).fill(0);
+  let within = first % run;
+  let rest = Math.floor(first / run);
+  let at = byteOffset;
+  for (let axis = outer - 1; axis >= 0; axis--) {
+    index[axis] = rest % shape[axis];
+    rest = Math.floor(rest / shape[axis]);
+    at += index[axis] * strides[axis];
+  }
+  const len = count * itemsize;
+  for (let done = 0; done < len;) {
+    const take = Math.min((run - within) * itemsize, len - done);
+    copy(at + within * itemsize, done, take);
+    done += take;
+    within = 0;
+    for (let axis = outer - 1; axis >= 0; axis--) {
+      at += strides[axis];
+      if (++index[axis] < shape[axis]) break;
+      at -= strides[axis] * shape[axis];
+      index[axis] = 0;
+    }
+  }
 }

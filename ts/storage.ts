@@ -10,7 +10,7 @@
  * - HeapStorage: an ArrayBuffer in the JavaScript heap (in-memory arrays).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { binding, OpenExtra, ReduceRequest, ReduceValue } from './binding';
+import { binding, BlockView, OpenExtra, rawElements, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
 import type { PyValue } from './pyliteral';
@@ -27,6 +27,29 @@ export interface NpyLayout {
   /** The header's bytes up to the shape's value, for rewrites (where the text is ASCII). */
   template?: Uint8Array;
 }
+import { forEachRun } from './shape';
+
+/**
+ * Elements of at most this many bytes are copied one at a time through one
+ * scratch buffer (SCRATCH_VIEW), where no zero-copy buffer exists: the native
+ * side holds it, so a call passes numbers only (crates/memmap-node/src/elements.rs).
+ */
+export const SCRATCH_BYTES = 256;
+const scratch = new ArrayBuffer(SCRATCH_BYTES);
+const scratchBytes = new Uint8Array(scratch);
+/** What `load` fills and `store` reads: one element's bytes. */
+export const SCRATCH_VIEW = new DataView(scratch);
+/** This module's scratch, as the binding names it (each copy of the package has its own). */
+const scratchSlot = binding.useScratch(scratch);
+// Read once: a property of the binding's exports object costs a lookup per call.
+const { peekScratch, pokeScratch } = rawElements;
+
+/**
+ * Whether this runtime refuses external ArrayBuffers (Electron): asked once,
+ * at the first open, so that every view picks its element access (ts/access.ts)
+ * knowing it; also set by a refusal met later.
+ */
+let runtimeRefuses: boolean | undefined;
 
 /**
  * The largest ArrayBuffer the binding hands out: Node 20 refuses external
@@ -76,6 +99,18 @@ export interface Storage {
   peek(at: number, target: Uint8Array): void;
   /** Copies `bytes` to byte `at`. */
   poke(at: number, bytes: Uint8Array): void;
+  /** Copies the `size` bytes (at most SCRATCH_BYTES) at byte `at` into SCRATCH_VIEW. */
+  load(at: number, size: number): void;
+  /** Copies the first `size` bytes of SCRATCH_VIEW to byte `at`. */
+  store(at: number, size: number): void;
+  /** Copies elements `first..` of `view`, in C order, into `target` (a whole number of elements). */
+  readElements(view: BlockView, first: number, target: Uint8Array): void;
+  /** Copies `source` (a whole number of elements) into elements `first..` of `view`, in C order. */
+  writeElements(view: BlockView, first: number, source: Uint8Array): void;
+  /** Writes `pattern` (one element's bytes) into every element of `view`. */
+  fillElements(view: BlockView, pattern: Uint8Array): void;
+  /** Notes that the runtime refused an external buffer. */
+  markRefused(): void;
 }
 
 /** A file mapped by the native core. */
@@ -86,7 +121,7 @@ export class FileStorage implements Storage {
    */
   handle = -1;
   byteLength = 0;
-  refused = false;
+  refused = (runtimeRefuses ??= binding.refusesExternalBuffers());
   closed = false;
   epoch = 0;
   /** Opened with `sparse: true`: growth reserves no blocks either. */
@@ -210,6 +245,38 @@ export class FileStorage implements Storage {
     callNative(() => binding.poke(this.handle, at, bytes as Buffer));
   }
 
+  load(at: number, size: number): void {
+    try {
+      peekScratch(scratchSlot, this.handle, at, size);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  store(at: number, size: number): void {
+    try {
+      pokeScratch(scratchSlot, this.handle, at, size);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  readElements(view: BlockView, first: number, target: Uint8Array): void {
+    callNative(() => binding.readElements(this.handle, view, first, asBuffer(target)));
+  }
+
+  writeElements(view: BlockView, first: number, source: Uint8Array): void {
+    callNative(() => binding.writeElements(this.handle, view, first, asBuffer(source)));
+  }
+
+  fillElements(view: BlockView, pattern: Uint8Array): void {
+    callNative(() => binding.fillElements(this.handle, view, asBuffer(pattern)));
+  }
+
+  markRefused(): void {
+    this.refused = runtimeRefuses = true;
+  }
+
   flush(start: number, length: number): void {
     callNative(() => binding.flush(this.handle, start, length));
   }
@@ -270,6 +337,21 @@ export class FileStorage implements Storage {
     this.#dataViews.length = 0;
     callNative(() => binding.close(this, this.handle));
   }
+
+  /** close() with the flush and the release of the file off the main thread (buffers detach now). */
+  async closeAsync(): Promise<void> {
+    this.closed = true;
+    this.#chunks.length = 0;
+    this.#dataViews.length = 0;
+    await callNative(() => binding.closeAsync(this, this.handle)).catch((error: unknown) => {
+      throw fromNative(error);
+    });
+  }
+}
+
+/** A Buffer over the same bytes (no copy): what the binding's byte arguments take. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Whether path bytes are UTF-8 (the same file as their string). */
@@ -332,5 +414,51 @@ export class HeapStorage implements Storage {
 
   poke(at: number, bytes: Uint8Array): void {
     this.#bytes.set(bytes, at);
+  }
+
+  load(at: number, size: number): void {
+    scratchBytes.set(this.#bytes.subarray(at, at + size));
+  }
+
+  store(at: number, size: number): void {
+    this.#bytes.set(scratchBytes.subarray(0, size), at);
+  }
+
+  readElements(view: BlockView, first: number, target: Uint8Array): void {
+    const bytes = this.#bytes;
+    forEachRun(
+      view.byteOffset,
+      view.shape,
+      view.strides,
+      view.itemSize,
+      first,
+      target.length / view.itemSize,
+      (at, done, n) => target.set(bytes.subarray(at, at + n), done),
+    );
+  }
+
+  writeElements(view: BlockView, first: number, source: Uint8Array): void {
+    const bytes = this.#bytes;
+    forEachRun(
+      view.byteOffset,
+      view.shape,
+      view.strides,
+      view.itemSize,
+      first,
+      source.length / view.itemSize,
+      (at, done, n) => bytes.set(source.subarray(done, done + n), at),
+    );
+  }
+
+  fillElements(view: BlockView, pattern: Uint8Array): void {
+    const bytes = this.#bytes;
+    const size = view.shape.reduce((a, b) => a * b, 1);
+    forEachRun(view.byteOffset, view.shape, view.strides, view.itemSize, 0, size, (at, _done, n) => {
+      for (let k = 0; k < n; k += pattern.length) bytes.set(pattern, at + k);
+    });
+  }
+
+  markRefused(): void {
+    // The JavaScript heap is never refused.
   }
 }

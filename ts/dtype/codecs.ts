@@ -9,11 +9,11 @@ import { AnyTypedArray, Codec, Coerced, Complex, DType, DTypeRow, Lane, LaneAcce
 
 type LaneArray = { [at: number]: Lane };
 
-/** One lane per element, read as is (ints, floats). */
-function plainLanes(typed: AnyTypedArray): LaneAccess {
+/** One lane per element, read as is (ints, floats): `V` is the lane's type. */
+function plainLanes<V extends Lane>(typed: AnyTypedArray): LaneAccess<V> {
   const lanes = typed as unknown as LaneArray;
   return {
-    read: (at) => lanes[at] as number | bigint,
+    read: (at) => lanes[at] as V,
     write: (at, value) => {
       lanes[at] = (value as [Lane, Lane])[0];
     },
@@ -44,10 +44,10 @@ function toIntegerBigInt(value: unknown, row: DTypeRow): bigint {
   return wrongKind(value, row, 'a number, bigint or boolean');
 }
 
-export const integer: Codec = {
+export const integer: Codec<number> = {
   lanes: 1,
   fillsLanes: true,
-  fromLanes: (lane) => lane,
+  fromLanes: (lane) => lane as number,
   laneAccess: plainLanes,
   coerce(value, row) {
     // numpy truncates floats toward zero on assignment, and refuses integers
@@ -63,10 +63,10 @@ export const integer: Codec = {
   },
 };
 
-export const bigInteger: Codec = {
+export const bigInteger: Codec<bigint> = {
   lanes: 1,
   fillsLanes: true,
-  fromLanes: (lane) => lane,
+  fromLanes: (lane) => lane as bigint,
   laneAccess: plainLanes,
   coerce(value, row) {
     const big = toIntegerBigInt(value, row);
@@ -82,15 +82,15 @@ function toFloat(value: unknown, row: DTypeRow): number {
   return wrongKind(value, row, 'a number, bigint or boolean');
 }
 
-export const float: Codec = {
+export const float: Codec<number> = {
   lanes: 1,
   fillsLanes: true,
-  fromLanes: (lane) => lane,
+  fromLanes: (lane) => lane as number,
   laneAccess: plainLanes,
   coerce: (value, row) => [toFloat(value, row), 0],
 };
 
-export const half: Codec = {
+export const half: Codec<number> = {
   lanes: 1,
   fromLanes: (lane) => halfToFloat(lane as number),
   laneAccess(typed) {
@@ -106,7 +106,7 @@ export const half: Codec = {
   fillsLanes: true,
 };
 
-export const boolean: Codec = {
+export const boolean: Codec<boolean> = {
   lanes: 1,
   fromLanes: (lane) => lane !== 0,
   laneAccess(typed) {
@@ -126,7 +126,7 @@ export const boolean: Codec = {
   },
 };
 
-export const complex: Codec = {
+export const complex: Codec<Complex> = {
   lanes: 2,
   fillsLanes: false,
   fromLanes: (re, im) => ({ re: re as number, im: im as number }),
@@ -153,7 +153,7 @@ export const complex: Codec = {
 // ----- Bytes, unicode, void, datetime64 and timedelta64 -----------------
 
 /** Bytes `S<n>` and void `V<n>`: one byte lane each; bytes trim trailing NULs on read (numpy). */
-function bytesCodec(trim: boolean): Codec {
+function bytesCodec(trim: boolean): Codec<Uint8Array> {
   const read = (source: Uint8Array): Uint8Array => {
     let end = source.length;
     if (trim) while (end > 0 && source[end - 1] === 0) end--;
@@ -199,7 +199,7 @@ function bytesCodec(trim: boolean): Codec {
 }
 
 /** Unicode `U<n>`: n UTF-32 code units (4-byte lanes), trailing NULs trimmed on read. */
-export const unicode: Codec = {
+export const unicode: Codec<string> = {
   lanes: 0,
   fillsLanes: false,
   fromLanes: () => '',
@@ -241,10 +241,10 @@ function codePointsToString(units: Uint32Array): string {
 }
 
 /** datetime64/timedelta64: int64 counts of their unit; 'NaT' is accepted on write. */
-export const timelike: Codec = {
+export const timelike: Codec<bigint> = {
   lanes: 1,
   fillsLanes: true,
-  fromLanes: (lane) => lane,
+  fromLanes: (lane) => lane as bigint,
   coerce(value, row) {
     if (value === 'NaT') return [NAT, 0n];
     const big = toIntegerBigInt(value, row);

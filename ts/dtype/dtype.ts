@@ -6,10 +6,19 @@
  * modules import each other in that order only (no cycles).
  */
 import { endianness } from 'node:os';
+import type { DTypeStr, DTypeTag } from './types';
 
-/** A complex number as get()/toArray() give it. */
+/**
+ * A complex number as get()/toArray() give it.
+ *
+ * @example
+ * const z = memmap('z.bin', { dtype: 'complex64', mode: 'w+', shape: 1 });
+ * const { re, im }: Complex = z.get(0);
+ */
 export interface Complex {
+  /** The real part. */
   re: number;
+  /** The imaginary part. */
   im: number;
 }
 
@@ -18,9 +27,18 @@ export interface Complex {
  * (in their unit), boolean for bool, `{ re, im }` for complex, a string for
  * unicode `U<n>`, a Uint8Array for bytes `S<n>` (trailing NULs trimmed, as
  * numpy does) and void `V<n>`, a plain object for a record.
+ *
+ * @example
+ * const value: Scalar = memmap('a.bin', { dtype: someSpelling }).get(0); // a dtype known only at run time
  */
 export type Scalar = number | bigint | boolean | Complex | string | Uint8Array | { [field: string]: unknown };
 
+/**
+ * The TypedArray constructors `dtype` accepts (each is the dtype of its elements).
+ *
+ * @example
+ * memmap('a.bin', { dtype: Int16Array }); // Memmap<'int16', 1>
+ */
 export type TypedArrayConstructor =
   | Int8ArrayConstructor
   | Uint8ArrayConstructor
@@ -64,8 +82,8 @@ export type LaneSetter =
 /** What coerce() returns: opaque outside the codec that made it. */
 export type Coerced = [Lane, Lane] | Uint8Array | Uint32Array;
 
-export interface LaneAccess {
-  read(at: number): Scalar;
+export interface LaneAccess<V extends Scalar = Scalar> {
+  read(at: number): V;
   write(at: number, value: Coerced): void;
 }
 
@@ -74,16 +92,17 @@ export interface LaneAccess {
  * element (2 for complex). `coerce` checks a JS value and turns it into lane
  * values once, so fill() checks once and writes many times.
  */
-export interface Codec {
+export interface Codec<V extends Scalar = Scalar> {
   /** TypedArray lanes per element, when fixed by the codec (numeric kinds); else the row's. */
   lanes: number;
-  fromLanes(lane0: Lane, lane1: Lane): Scalar;
+  /** The value of one element (`V` is what get() gives: the type-level table checks it, ts/dtype/types.ts). */
+  fromLanes(lane0: Lane, lane1: Lane): V;
   /** A checked value, ready to write: `[lane, lane]` for numeric kinds, bytes or code points otherwise. */
   coerce(value: unknown, row: DTypeRow): Coerced;
   /** Element read/write closures over one TypedArray (`at` is a lane index). */
-  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess;
+  laneAccess(lanes: AnyTypedArray, row: DTypeRow): LaneAccess<V>;
   /** Reads/writes through a DataView at byte `at` in either byte order; absent: numeric lanes. */
-  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): Scalar;
+  viewRead?(view: DataView, at: number, little: boolean, row: DTypeRow): V;
   viewWrite?(view: DataView, at: number, value: Coerced, little: boolean, row: DTypeRow): void;
   /** Whether `coerce()[0]` is one lane value that TypedArray.fill can spread. */
   fillsLanes: boolean;
@@ -137,9 +156,16 @@ export interface DTypeRow {
   readonly aligned?: boolean;
 }
 
-/** One field of a record dtype. */
+/**
+ * One field of a record dtype.
+ *
+ * @example
+ * memmap('a.bin', { dtype: [['x', '<f4'], ['v', '<f8', [3]]] }).dtypeObject.fields; // [{ name: 'x', offset: 0, shape: [], ... }, ...]
+ */
 export interface Field {
+  /** The field's name. */
   readonly name: string;
+  /** numpy's title of the field, null without one. */
   readonly title: string | null;
   /** The field's element dtype (for a sub-array field, its base). */
   readonly dtype: DType;
@@ -156,7 +182,12 @@ export interface Field {
   readonly offset: number;
 }
 
-/** A record value as get() gives it: a plain object keyed by field name. */
+/**
+ * A record value as get() gives it: a plain object keyed by field name.
+ *
+ * @example
+ * const tick: RecordValue = memmap('t.bin', { dtype: recordDescriptor }).get(0) as RecordValue;
+ */
 export type RecordValue = { [field: string]: unknown };
 
 /** numpy's NaT (not-a-time): the smallest int64, as numpy stores it. */
@@ -164,33 +195,80 @@ export const NAT = -(2n ** 63n);
 
 export const NATIVE_LITTLE_ENDIAN = endianness() === 'LE';
 
-/** A dtype: a table row and the byte order of the data on disk. */
-export class DType {
-  /** numpy's `str(dtype)`: `'float32'`, or `'>f4'` for non-native order. */
-  readonly str: string;
-  /** numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`. */
+/**
+ * A dtype: what each element of an array is (numpy's `np.dtype`). `T` is its
+ * tag at the type level (see {@link DTypeTag}); pass a DType as `dtype` to
+ * make another array of the same dtype.
+ *
+ * @example
+ * const a = memmap('a.f32', { dtype: 'float32', mode: 'w+', shape: 4 });
+ * const b = memmap('b.f32', { dtype: a.dtypeObject, mode: 'w+', shape: 4 }); // Memmap<'float32', 1>
+ * a.dtypeObject.itemsize; // 4
+ */
+export class DType<T extends DTypeTag = DTypeTag> {
+  /**
+   * numpy's `str(dtype)`: `'float32'`, or `'>f4'` for non-native order.
+   *
+   * @example
+   * parseDType('<f4').str; // 'float32'
+   */
+  readonly str: DTypeStr<T>;
+  /**
+   * numpy's `dtype.str` (also the `.npy` descr): `'<f4'`, `'|u1'`.
+   *
+   * @example
+   * parseDType('float32').descr; // '<f4'
+   */
   readonly descr: string;
+  /**
+   * Bytes per element.
+   *
+   * @example
+   * parseDType('complex128').itemsize; // 16
+   */
   readonly itemsize: number;
-  /** Whether the bytes are in this machine's order (so `data` can show them). */
+  /**
+   * Whether the bytes are in this machine's order (so `data` can show them).
+   *
+   * @example
+   * parseDType('>f4').native; // false on a little-endian machine
+   */
   readonly native: boolean;
 
   /** @internal Made by the table (table.ts) and the record layout (records.ts). */
   constructor(
     /** @internal */ readonly row: DTypeRow,
+    /**
+     * Whether the bytes are little-endian (this machine's order for one-byte dtypes).
+     *
+     * @example
+     * parseDType('>i2').littleEndian; // false
+     */
     readonly littleEndian: boolean,
   ) {
     this.itemsize = row.itemsize;
     this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
     this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
-    this.str = this.native && row.name !== null ? row.name : this.descr;
+    this.str = (this.native && row.name !== null ? row.name : this.descr) as DTypeStr<T>;
     Object.freeze(this);
   }
 
-  /** A record dtype's fields, in order; null for other dtypes. */
+  /**
+   * A record dtype's fields, in order; null for other dtypes.
+   *
+   * @example
+   * parseDType([['x', 'f4'], ['y', 'f4']]).fields?.map((f) => f.offset); // [0, 4]
+   */
   get fields(): readonly Field[] | null {
     return this.row.fields ?? null;
   }
 
+  /**
+   * numpy's `str(dtype)`, as `String(dtype)` gives it.
+   *
+   * @example
+   * String(parseDType('<f4')); // 'float32'
+   */
   toString(): string {
     return this.str;
   }

@@ -21,4 +21,4 @@ export { elementView } from './codecs';
 export { DTYPE_ROWS, dtypeOf, TIME_UNITS } from './table';
 export { descrOf, structStr } from './records';
 export { descrToRecord, parseDType } from './parse';
-export type { DTypeLike, FieldSpec, StructuredDict } from './parse';
+export type { AlignedFields, DTypeLike, FieldFormat, FieldSpec, StructuredDict } from './parse';

@@ -10,76 +10,75 @@ import { normalizeShape } from '../shape';
 import { DType, NATIVE_LITTLE_ENDIAN, TypedArrayConstructor } from './dtype';
 import { FieldSpec as FieldLayout, makeRecord } from './records';
 import { DTYPE_ROWS, dtypeOf, MAX_ITEMSIZE, TIME_UNITS } from './table';
+import type { CharCodes, NameCodes, NumericCode } from './types';
 
 const invalid = (message: string) => memmapError('ERR_MEMMAP_INVALID_DTYPE', message);
 
-/** numpy's names (no byte-order prefix allowed), to a table key. */
-const NAMES: ReadonlyMap<string, string> = new Map(
-  Object.entries({
-    bool: 'b1',
-    bool_: 'b1',
-    int8: 'i1',
-    byte: 'i1',
-    uint8: 'u1',
-    ubyte: 'u1',
-    int16: 'i2',
-    short: 'i2',
-    uint16: 'u2',
-    ushort: 'u2',
-    int32: 'i4',
-    intc: 'i4',
-    uint32: 'u4',
-    uintc: 'u4',
-    int64: 'i8',
-    int: 'i8',
-    intp: 'i8',
-    long: 'i8',
-    longlong: 'i8',
-    uint64: 'u8',
-    uint: 'u8',
-    uintp: 'u8',
-    ulong: 'u8',
-    ulonglong: 'u8',
-    float16: 'f2',
-    half: 'f2',
-    float32: 'f4',
-    single: 'f4',
-    float64: 'f8',
-    double: 'f8',
-    float: 'f8',
-    complex64: 'c8',
-    csingle: 'c8',
-    complex128: 'c16',
-    cdouble: 'c16',
-    complex: 'c16',
-  }),
-);
+/** numpy's names (no byte-order prefix allowed), to a table key: exactly the type-level NameCodes. */
+export const NAME_CODES = Object.freeze({
+  bool: 'b1',
+  bool_: 'b1',
+  int8: 'i1',
+  byte: 'i1',
+  uint8: 'u1',
+  ubyte: 'u1',
+  int16: 'i2',
+  short: 'i2',
+  uint16: 'u2',
+  ushort: 'u2',
+  int32: 'i4',
+  intc: 'i4',
+  uint32: 'u4',
+  uintc: 'u4',
+  int64: 'i8',
+  int: 'i8',
+  intp: 'i8',
+  long: 'i8',
+  longlong: 'i8',
+  uint64: 'u8',
+  uint: 'u8',
+  uintp: 'u8',
+  ulong: 'u8',
+  ulonglong: 'u8',
+  float16: 'f2',
+  half: 'f2',
+  float32: 'f4',
+  single: 'f4',
+  float64: 'f8',
+  double: 'f8',
+  float: 'f8',
+  complex64: 'c8',
+  csingle: 'c8',
+  complex128: 'c16',
+  cdouble: 'c16',
+  complex: 'c16',
+} satisfies NameCodes);
+const NAMES: ReadonlyMap<string, string> = new Map(Object.entries(NAME_CODES));
 
-/** numpy's one-character type codes (a byte-order prefix is allowed). */
-const CHARS: ReadonlyMap<string, string> = new Map(
-  Object.entries({
-    '?': 'b1',
-    b: 'i1',
-    B: 'u1',
-    h: 'i2',
-    H: 'u2',
-    i: 'i4',
-    I: 'u4',
-    l: 'i8',
-    L: 'u8',
-    q: 'i8',
-    Q: 'u8',
-    p: 'i8',
-    P: 'u8',
-    e: 'f2',
-    f: 'f4',
-    d: 'f8',
-    F: 'c8',
-    D: 'c16',
-  }),
-);
+/** numpy's one-character type codes (a byte-order prefix is allowed), to a table key: exactly the type-level CharCodes. */
+export const CHAR_CODES = Object.freeze({
+  '?': 'b1',
+  b: 'i1',
+  B: 'u1',
+  h: 'i2',
+  H: 'u2',
+  i: 'i4',
+  I: 'u4',
+  l: 'i8',
+  L: 'u8',
+  q: 'i8',
+  Q: 'u8',
+  p: 'i8',
+  P: 'u8',
+  e: 'f2',
+  f: 'f4',
+  d: 'f8',
+  F: 'c8',
+  D: 'c16',
+} satisfies CharCodes);
+const CHARS: ReadonlyMap<string, string> = new Map(Object.entries(CHAR_CODES));
 
-const TYPED_ARRAY_KEYS = new Map<unknown, string>([
+const TYPED_ARRAY_KEYS = new Map<unknown, NumericCode>([
   [Int8Array, 'i1'],
   [Uint8Array, 'u1'],
   [Int16Array, 'i2'],
@@ -92,39 +91,84 @@ const TYPED_ARRAY_KEYS = new Map<unknown, string>([
   [Float64Array, 'f8'],
 ]);
 
-/** One field of a structured dtype in list form: `[name, format]` or `[name, format, shape]`; name may be `[title, name]`. */
+/**
+ * One field of a structured dtype in list form: `[name, format]` or
+ * `[name, format, shape]`; name may be `[title, name]`, and a format may be
+ * `[base, shape]` (numpy's `('c', ('<f8', (5,)), (2,))` is
+ * `['c', ['<f8', [5]], [2]]`).
+ *
+ * @example
+ * const dtype: FieldSpec[] = [['time', '<M8[ns]'], ['price', '<f8'], ['flags', 'S2', [2]]];
+ */
 export type FieldSpec =
-  | readonly [name: string | readonly [title: string, name: string], format: DTypeLike]
+  | readonly [name: string | readonly [title: string, name: string], format: FieldFormat]
   | readonly [
       name: string | readonly [title: string, name: string],
-      format: DTypeLike,
+      format: FieldFormat,
       shape: number | readonly number[],
     ];
 
-/** numpy's dict form of a structured dtype. */
+/**
+ * A record field's format: a dtype, or `[base, shape]` for a sub-array.
+ *
+ * @example
+ * const format: FieldFormat = ['<f8', [5]]; // five float64
+ */
+export type FieldFormat = DTypeLike | readonly [base: FieldFormat, shape: number | readonly number[]];
+
+/**
+ * numpy's dict form of a structured dtype.
+ *
+ * @example
+ * memmap('a.bin', { dtype: { names: ['x', 'y'], formats: ['<f4', '<f4'], offsets: [0, 8], itemsize: 16 } });
+ */
 export interface StructuredDict {
+  /** The field names, in order. */
   readonly names: readonly string[];
   /** A format, or `[format, shape]` for a sub-array field. */
   readonly formats: readonly (DTypeLike | readonly [DTypeLike, number | readonly number[]])[];
+  /** Each field's byte offset; default packed (or aligned, with `aligned`). */
   readonly offsets?: readonly number[];
+  /** numpy's titles, one per field (null for none). */
   readonly titles?: readonly (string | null)[];
+  /** The record's size in bytes, padding included; default the fields' end. */
   readonly itemsize?: number;
   /** numpy's `align=True`: fields padded to their alignment. */
   readonly aligned?: boolean;
 }
 
-/** Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form). */
-export type DTypeLike =
-  | string
-  | DType
-  | TypedArrayConstructor
-  | readonly FieldSpec[]
-  | StructuredDict
-  | { readonly fields: readonly FieldSpec[]; readonly align?: boolean };
+/**
+ * Anything `dtype` accepts: a numpy spelling, a TypedArray constructor, a DType, or a structured dtype (list or dict form).
+ *
+ * @example
+ * memmap('a.bin', { dtype: 'float32' });
+ * memmap('b.bin', { dtype: Float64Array });
+ * memmap('c.bin', { dtype: [['x', '<f4'], ['y', '<f4']] });
+ */
+export type DTypeLike = string | DType | TypedArrayConstructor | readonly FieldSpec[] | StructuredDict | AlignedFields;
+
+/**
+ * numpy's `np.dtype(list, align=True)`.
+ *
+ * @example
+ * memmap('a.bin', { dtype: { fields: [['a', 'u1'], ['b', 'f8']], align: true } }); // b at offset 8
+ */
+export interface AlignedFields {
+  /** The fields in list form. */
+  readonly fields: readonly FieldSpec[];
+  /** numpy's `align=True`: each field padded to its alignment. */
+  readonly align?: boolean;
+}
 
 const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
 
-/** Parses any numpy spelling of a numeric dtype, or a TypedArray constructor. */
+/**
+ * Parses any numpy spelling of a numeric dtype, or a TypedArray constructor.
+ *
+ * @example
+ * parseDType('<f4').str;        // 'float32'
+ * parseDType('>i2').itemsize;   // 2
+ */
 export function parseDType(spec: unknown, argument = 'dtype'): DType {
   if (spec instanceof DType) return spec;
   if (typeof spec === 'function') {

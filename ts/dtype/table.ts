@@ -17,22 +17,27 @@ import {
   LaneSetter,
   NAT,
   NATIVE_LITTLE_ENDIAN,
+  Scalar,
   TypedArrayConstructor,
 } from './dtype';
+import type { NumericCode, NumericTypes, TimeUnit } from './types';
 
 const asFloat32 = Math.fround;
 const asFloat16 = (value: number): number => halfToFloat(floatToHalf(value));
 const asFloat64 = (value: number): number => value;
 
-function row(
-  name: string,
-  kind: DTypeRow['kind'],
+/** A numeric row whose name, kind, TypedArray and codec keep their literal types (checked against NumericTypes). */
+type TypedRow<Name, K, A, V extends Scalar> = DTypeRow & { name: Name; kind: K; TypedArray: A; codec: Codec<V> };
+
+function row<Name extends string, K extends DTypeRow['kind'], A extends TypedArrayConstructor, V extends Scalar>(
+  name: Name,
+  kind: K,
   itemsize: number,
-  TypedArray: TypedArrayConstructor,
-  codec: Codec,
+  TypedArray: A,
+  codec: Codec<V>,
   lane: string,
   extra: { range?: [bigint, bigint]; roundTrip?: (value: number) => number; precision?: number },
-): DTypeRow {
+): TypedRow<Name, K, A, V> {
   return Object.freeze({
     name,
     kind,
@@ -59,6 +64,21 @@ const int = (bits: number): { range: [bigint, bigint] } => ({
 });
 const uint = (bits: number): { range: [bigint, bigint] } => ({ range: [0n, 2n ** BigInt(bits) - 1n] });
 
+/**
+ * What the type-level table (types.ts) says each row is: the compiler checks
+ * the rows below against it, so a row and its types cannot disagree (a
+ * missing or extra code, another name, kind, TypedArray or value type is a
+ * compile error).
+ */
+type RowsOfTypes = {
+  readonly [C in NumericCode]: TypedRow<
+    NumericTypes[C]['name'],
+    NumericTypes[C]['kind'],
+    abstract new (...args: never[]) => NumericTypes[C]['data'],
+    NumericTypes[C]['value']
+  >;
+};
+
 /** The table. Keyed by numpy's kind + itemsize code (`'f4'`). */
 export const DTYPE_ROWS: Readonly<Record<string, DTypeRow>> = Object.freeze({
   b1: row('bool', 'b', 1, Uint8Array, boolean, 'Uint8', {}),
@@ -76,9 +96,23 @@ export const DTYPE_ROWS: Readonly<Record<string, DTypeRow>> = Object.freeze({
   f8: row('float64', 'f', 8, Float64Array, float, 'Float64', { roundTrip: asFloat64, precision: 15 }),
   c8: row('complex64', 'c', 8, Float32Array, complex, 'Float32', { roundTrip: asFloat32, precision: 6 }),
   c16: row('complex128', 'c', 16, Float64Array, complex, 'Float64', { roundTrip: asFloat64, precision: 15 }),
-});
+} satisfies RowsOfTypes);
 
-export const TIME_UNITS = ['Y', 'M', 'W', 'D', 'h', 'm', 's', 'ms', 'us', 'ns', 'ps', 'fs', 'as'] as const;
+export const TIME_UNITS = [
+  'Y',
+  'M',
+  'W',
+  'D',
+  'h',
+  'm',
+  's',
+  'ms',
+  'us',
+  'ns',
+  'ps',
+  'fs',
+  'as',
+] as const satisfies readonly TimeUnit[];
 
 /** numpy's largest itemsize (a C int): `np.dtype('S2147483648')` is "not understood". */
 export const MAX_ITEMSIZE = 2 ** 31 - 1;

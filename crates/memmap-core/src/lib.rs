@@ -23,6 +23,7 @@
 //! ```
 
 mod areas;
+mod copy;
 mod error;
 mod fault;
 mod grow;
@@ -40,9 +41,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
+pub use copy::Elements;
 pub use error::{Error, ErrorKind, Result};
 pub use grow::{PastEnd, Resize, Resized};
 pub use reduce::{Element, Reduction, Scalar, View};
+/// Runs work at low thread priority (Linux: nice 10 for this thread), for
+/// threads that must yield the CPU to the event loop.
+pub use sys::with_low_priority;
 
 use areas::Runs;
 use grow::Region;

@@ -145,20 +145,55 @@ unsafe extern "C" fn release_collected(env: sys::napi_env, data: *mut c_void, _h
 /// share, the pages are swapped for the placeholder (see the module docs). A
 /// handle that names no map is a no-op.
 pub fn close(env: &Env, owner: &Object, handle: Handle) -> Result<()> {
+    match detach(env, owner, handle) {
+        // Flushes once (msync is not free even for clean pages), then lets go
+        // of the file.
+        Some(closing) => closing.finish(),
+        None => Ok(()),
+    }
+}
+
+/// A map taken out of the table with its buffers detached: what is left of
+/// `close()` is the flush and letting go of the file, which `closeAsync()`
+/// does on the library's threads.
+pub struct Closing {
+    mapping: Arc<Mapping>,
+    /// Whether a buffer or a task held a share when the map was detached.
+    shared: bool,
+}
+
+impl Closing {
+    /// The flush of `finish`, done first in pieces at low priority (for a
+    /// pool thread): `finish` then has clean pages to msync.
+    pub fn flush_in_background(&self) -> Result<()> {
+        self.mapping
+            .flush_range_in_background(0, self.mapping.len())
+            .map_err(to_js_error)
+    }
+
+    /// Flushes, lets go of the file, and swaps in the placeholder if shared.
+    pub fn finish(&self) -> Result<()> {
+        self.mapping.close_keeping_address(self.shared).map_err(to_js_error)
+    }
+}
+
+/// The part of `close()` that must run on the JavaScript thread: removes
+/// `owner`'s hold and the handle, and detaches every buffer. `None` if the
+/// handle names no map.
+pub fn detach(env: &Env, owner: &Object, handle: Handle) -> Option<Closing> {
     let mut wrapped = ptr::null_mut();
     // SAFETY: `owner` is a live object of this env; removing its wrap cancels
     // `release_collected`, whose data (a number) needs no freeing. An owner
     // without a wrap is left as is (the call fails harmlessly).
     unsafe { sys::napi_remove_wrap(env.raw(), owner.raw(), &mut wrapped) };
-    let Some(mut map) = MAPS.with_borrow_mut(|maps| maps.remove(handle)) else {
-        return Ok(());
-    };
+    let mut map = MAPS.with_borrow_mut(|maps| maps.remove(handle))?;
     drop_references(env.raw(), map.references(), true);
     // Only the table holds the mapping when no buffer or task does.
     let shared = Arc::strong_count(&map.mapping) > 1;
-    // Flushes once (msync is not free even for clean pages), then lets go of
-    // the file.
-    map.mapping.close_keeping_address(shared).map_err(to_js_error)
+    Some(Closing {
+        mapping: map.mapping,
+        shared,
+    })
 }
 
 impl NativeMap {
@@ -254,6 +289,32 @@ fn drop_references(env: sys::napi_env, buffers: Vec<sys::napi_ref>, detach: bool
     }
 }
 
+/// Whether this runtime refuses external ArrayBuffers (Electron's V8 memory
+/// cage), found by asking for one over a few static bytes: JavaScript asks
+/// once, before its first map binds a view, so that every view picks its
+/// element access knowing it.
+pub fn refuses_external_buffers(env: &Env) -> bool {
+    static PROBE: [u8; 8] = [0; 8];
+    if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
+        return true;
+    }
+    let mut value = ptr::null_mut();
+    // SAFETY: `PROBE` is static, so it outlives any buffer over it; JavaScript
+    // never sees this buffer (it is garbage at once), so nothing writes the
+    // bytes; no finalizer is needed for memory that is never freed.
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env.raw(),
+            PROBE.as_ptr().cast_mut().cast(),
+            PROBE.len(),
+            None,
+            ptr::null_mut(),
+            &mut value,
+        )
+    };
+    status == sys::Status::napi_no_external_buffers_allowed
+}
+
 /// A raw `napi_value` known to be an ArrayBuffer, returned as is.
 pub struct ArrayBufferValue(sys::napi_value);
 
@@ -336,9 +397,10 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
         drop(unsafe { Box::from_raw(store_share) });
         return Err(coded(
             Code::ExternalBuffersRefused,
-            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so a mapping \
-             cannot be shown to JavaScript without copying: run memmap in Node.js proper (for \
-             Electron, in the main process with a Node build without the sandbox, or a utility process)",
+            "this runtime refuses external ArrayBuffers (Electron's V8 memory cage), so no zero-copy \
+             view of a mapping can exist here: use read(start, length) and write(start, values), \
+             which copy blocks of elements in one call (get, set, toArray, fill, assign, iteration \
+             and the reductions work too)",
         ));
     }
     if status != sys::Status::napi_ok {

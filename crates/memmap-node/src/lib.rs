@@ -5,26 +5,32 @@
 //! - `handles`: the handle table (numbers that never repeat);
 //! - `buffers`: this thread's maps, the external ArrayBuffers over them,
 //!   detaching on close and how long a closed map's address stays backed;
-//! - `tasks`: work on the thread pool (reductions, flushes);
+//! - `elements`: elements copied in and out where no zero-copy view exists
+//!   (single elements through a scratch buffer, blocks of any view);
+//! - `tasks`: async work (reductions, flushes, the end of `closeAsync`);
+//! - `pool`: the library's own threads that run it, so libuv's stay Node's;
 //! - `errors`: codes as data, and the one conversion of core errors.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod buffers;
+mod elements;
 mod errors;
 mod handles;
+mod pool;
 mod tasks;
 
 use std::sync::atomic::Ordering;
 
 use memmap_core::{Length, OpenOptions, Source};
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Either3, Env, Object};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either3, Env, Object};
 use napi_derive::napi;
 
 use buffers::{mapping_of, with_map, ArrayBufferValue};
-use errors::{to_js_error, to_usize, Result};
+use elements::Block;
+use errors::{to_isize, to_js_error, to_usize, Result};
 use handles::Handle;
-use tasks::{FlushTask, ReduceRequest, ReduceTask, ReduceValue};
+use tasks::{CloseTask, FlushTask, ReduceRequest, ReduceTask, ReduceValue};
 
 /// numpy's four modes, in numpy's spelling (TypeScript parses the aliases).
 #[napi(string_enum)]
@@ -84,6 +90,13 @@ pub fn error_codes() -> Vec<&'static str> {
 #[napi]
 pub fn simulate_external_buffer_refusal(on: bool) {
     buffers::REFUSE_EXTERNAL_BUFFERS.store(on, Ordering::Relaxed);
+}
+
+/// Whether this runtime refuses external ArrayBuffers (Electron), so that no
+/// zero-copy view of a map can exist (or the test hook says so).
+#[napi]
+pub fn refuses_external_buffers(env: Env) -> bool {
+    buffers::refuses_external_buffers(&env)
 }
 
 /// How many mappings this process holds (closed ones whose address is still
@@ -187,12 +200,13 @@ pub fn flush(handle: Handle, start: f64, len: f64) -> Result<()> {
     mapping_of(handle)?.flush_range(start, len).map_err(to_js_error)
 }
 
-/// The same flush on the thread pool. It holds the mapping until it ends; it
-/// rejects with ERR_MEMMAP_CLOSED if `close()` came first (close flushed).
+/// The same flush on the library's threads. It holds the mapping until it
+/// ends; it rejects with ERR_MEMMAP_CLOSED if `close()` came first (close
+/// flushed).
 #[napi(ts_return_type = "Promise<void>")]
-pub fn flush_async(handle: Handle, start: f64, len: f64) -> Result<AsyncTask<FlushTask>> {
+pub fn flush_async(env: &Env, handle: Handle, start: f64, len: f64) -> Result<Object<'_>> {
     let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
-    Ok(AsyncTask::new(FlushTask::new(mapping_of(handle)?, start, len)))
+    pool::spawn(env, FlushTask::new(mapping_of(handle)?, start, len))
 }
 
 /// `madvise` of a byte range.
@@ -213,6 +227,84 @@ pub fn close(env: Env, owner: Object, handle: Handle) -> Result<()> {
     buffers::close(&env, &owner, handle)
 }
 
+/// `close()` with the flush and the release of the file on the library's
+/// threads: the handle is released and every buffer detached now, on this
+/// thread; the Promise settles when the flush is done (rejecting with its
+/// failure; the map is closed either way). A handle that names no map resolves.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn close_async<'env>(env: &'env Env, owner: Object, handle: Handle) -> Result<Object<'env>> {
+    match buffers::detach(env, &owner, handle) {
+        Some(closing) => pool::spawn(env, CloseTask::new(closing)),
+        None => pool::spawn(env, CloseTask::none()),
+    }
+}
+
+/// A view's geometry for block copies: element 0 at `byteOffset`, `shape`,
+/// byte `strides`, elements of `itemSize` bytes.
+#[napi(object)]
+pub struct BlockView {
+    pub byte_offset: f64,
+    pub shape: Vec<f64>,
+    pub strides: Vec<f64>,
+    pub item_size: f64,
+}
+
+impl BlockView {
+    fn block(&self) -> Result<Block> {
+        Ok(Block {
+            byte_offset: to_usize(self.byte_offset, "byteOffset")?,
+            shape: self
+                .shape
+                .iter()
+                .map(|&d| to_usize(d, "shape"))
+                .collect::<Result<_>>()?,
+            strides: self
+                .strides
+                .iter()
+                .map(|&s| to_isize(s, "stride"))
+                .collect::<Result<_>>()?,
+            item_size: to_usize(self.item_size, "itemSize")?,
+        })
+    }
+}
+
+/// Copies elements `first..` of `view`, in C order, into `target` (as many
+/// whole elements as it holds): one call for any number of elements of any
+/// strided view.
+#[napi]
+pub fn read_elements(handle: Handle, view: BlockView, first: f64, mut target: BufferSlice) -> Result<()> {
+    let first = to_usize(first, "first")?;
+    elements::read(handle, &view.block()?, first, target.as_mut())
+}
+
+/// Copies `source` (whole elements) into elements `first..` of `view`, in C order.
+#[napi]
+pub fn write_elements(handle: Handle, view: BlockView, first: f64, source: BufferSlice) -> Result<()> {
+    let first = to_usize(first, "first")?;
+    elements::write(handle, &view.block()?, first, &source)
+}
+
+/// Writes `pattern` (one element's bytes) into every element of `view`.
+#[napi]
+pub fn fill_elements(handle: Handle, view: BlockView, pattern: BufferSlice) -> Result<()> {
+    elements::fill(handle, &view.block()?, &pattern)
+}
+
+/// Registers `scratch` as a buffer `peekScratch`/`pokeScratch` copy single
+/// elements through, and returns the slot they take; the slot empties when
+/// the ArrayBuffer is collected.
+#[napi]
+pub fn use_scratch(env: Env, scratch: Object) -> Result<u32> {
+    elements::use_scratch(&env, &scratch)
+}
+
+/// Adds the plain Node-API functions (`peekScratch`, `pokeScratch`) that
+/// `#[napi]` cannot make as cheaply (elements.rs).
+#[napi(module_exports)]
+pub fn init(exports: Object, env: Env) -> napi::Result<()> {
+    elements::register(&env, &exports)
+}
+
 /// `sum`, `min` or `max` of a strided view (numpy's reductions); `null` for
 /// min/max of an empty view.
 #[napi]
@@ -220,11 +312,11 @@ pub fn reduce(handle: Handle, request: ReduceRequest) -> Result<Option<ReduceVal
     ReduceTask::new(mapping_of(handle)?, request)?.run()
 }
 
-/// The same reduction on the thread pool; the task holds the mapping, and
-/// rejects with ERR_MEMMAP_CLOSED if `close()` came before it ended.
+/// The same reduction on the library's threads; the task holds the mapping,
+/// and rejects with ERR_MEMMAP_CLOSED if `close()` came before it ended.
 #[napi(ts_return_type = "Promise<ReduceValue | null>")]
-pub fn reduce_async(handle: Handle, request: ReduceRequest) -> Result<AsyncTask<ReduceTask>> {
-    Ok(AsyncTask::new(ReduceTask::new(mapping_of(handle)?, request)?))
+pub fn reduce_async(env: &Env, handle: Handle, request: ReduceRequest) -> Result<Object<'_>> {
+    pool::spawn(env, ReduceTask::new(mapping_of(handle)?, request)?)
 }
 
 // ----- The file a map names, and what only this package's own callers ask of

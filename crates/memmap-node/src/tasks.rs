@@ -1,4 +1,5 @@
-//! Work on the thread pool: reductions and flushes. A task holds a share of
+//! Async work, run on the library's threads (pool.rs): reductions, flushes
+//! and the end of `closeAsync()`. A task holds a share of
 //! the mapping, so `close()` meanwhile cannot unmap the pages under it; but
 //! `close()` may swap them for zero pages (the placeholder, see buffers.rs).
 //! `close()` marks the map closed before it swaps, so a task that finds the
@@ -11,6 +12,7 @@ use memmap_core::{Mapping, Reduction, Scalar, View};
 use napi::bindgen_prelude::{BigInt, Env, Task};
 use napi_derive::napi;
 
+use crate::buffers::Closing;
 use crate::errors::{coded, rejection, to_isize, to_js_error, to_usize, Code, Result};
 
 /// numpy's reductions, as the kernels know them.
@@ -243,6 +245,42 @@ impl Task for FlushTask {
             )),
             false => Ok(()),
         }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<()> {
+        output.map_err(|error| rejection(env, error))
+    }
+}
+
+/// `closeAsync()`'s flush and release, after `detach` on the JavaScript
+/// thread took the map out of the table and detached its buffers.
+pub struct CloseTask {
+    /// `None` for a map closed already: the Promise resolves.
+    closing: Option<Closing>,
+}
+
+impl CloseTask {
+    pub fn new(closing: Closing) -> CloseTask {
+        CloseTask { closing: Some(closing) }
+    }
+
+    pub fn none() -> CloseTask {
+        CloseTask { closing: None }
+    }
+}
+
+impl Task for CloseTask {
+    type Output = Result<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let Some(closing) = &self.closing else {
+            return Ok(Ok(()));
+        };
+        // The map is closed either way; the first failure is the one reported.
+        let flushed = closing.flush_in_background();
+        let closed = closing.finish();
+        Ok(flushed.and(closed))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<()> {
