@@ -17,6 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { openMemmap } from '../ts/index';
 import { snapshot } from './disk';
 import { PACKAGE, tempDir } from './helpers';
 
@@ -62,8 +63,10 @@ interface Scenario {
   before?: string;
   /** Then the open. */
   open: string;
-  /** Then, with `fp` the map: a flush or a close (retried once if it fails). */
+  /** Then, with `fp` the map: a flush, a close, a resize (retried once if it fails). */
   then?: string;
+  /** The retry after `then` failed (default: a flush, which a failed flush needs). */
+  retry?: string;
   /**
    * Whether each call is also interrupted (EINTR, retried to the same result):
    * for a few scenarios here, to keep the suite quick; fault_tests.rs
@@ -153,6 +156,23 @@ const scenarios: Scenario[] = [
     open: `mm.memmap(at + '/f', { mode: 'w+', shape: [30000] })`,
     then: `fp.set(29999, 7); fp.close()`,
   },
+  {
+    name: 'openMemmap r+ appended to with sync, then shrunk while a view is held',
+    prepare: (at) => openMemmap(join(at, 'f'), { mode: 'w+', dtype: 'u1', shape: [1000] }).close(),
+    paths: ['f'],
+    open: `mm.openMemmap(at + '/f')`,
+    // A failed append or resize changes nothing, so doing it again succeeds.
+    then: `fp.append(new Uint8Array(5000).fill(9), { sync: true }); const v = fp.slice(':10'); v.get(0); fp.resize([3000])`,
+    retry: `if (fp.shape[0] === 1000) fp.append(new Uint8Array(5000).fill(9), { sync: true }); fp.resize([3000])`,
+  },
+  {
+    name: 'memmap r+ grown by resize',
+    prepare: (at) => writeFileSync(join(at, 'f'), pattern(10000)),
+    paths: ['f'],
+    open: `mm.memmap(at + '/f', { mode: 'r+' })`,
+    then: `fp.resize([1 << 20])`,
+    retry: `fp.resize([1 << 20])`,
+  },
 ];
 
 /**
@@ -177,7 +197,7 @@ function script(scenario: Scenario): string {
       out.then = attempt(() => { ${scenario.then ?? ''} });
       // A failed flush leaves the pages dirty: a second one writes them. (A
       // failed close has closed the map all the same: nothing to retry.)
-      if (out.then !== 'ok') out.retry = attempt(() => fp.closed || fp.flush());
+      if (out.then !== 'ok') out.retry = attempt(() => { ${scenario.retry ?? 'fp.closed || fp.flush()'} });
       out.close = attempt(() => fp.close());
     }
     console.log(JSON.stringify(out));`;

@@ -239,6 +239,25 @@ describe("modes r+ and c: the archive's bytes", () => {
     archive.close();
   });
 
+  test('members cannot grow or shrink inside the archive: refused, nothing changed', () => {
+    const path = copy('savez-10.npz');
+    const before = readFileSync(path);
+    {
+      using archive = openNpz(path, { mode: 'r+' });
+      const names = archive.files;
+      const last = archive.get(names[names.length - 1]);
+      const first = archive.get(names[0]);
+      for (const member of [first, last]) {
+        const shape = member.shape;
+        expect(codeOf(() => member.resize([shape[0] + 1, ...shape.slice(1)]))).toBe('ERR_MEMMAP_UNSUPPORTED');
+        expect(codeOf(() => member.resize([0, ...shape.slice(1)]))).toBe('ERR_MEMMAP_UNSUPPORTED');
+        expect(codeOf(() => member.append(member.toArray()))).toBe('ERR_MEMMAP_UNSUPPORTED');
+        expect(member.shape).toEqual(shape);
+      }
+    }
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
   test('r+ on a read-only file: permission denied, nothing changed', () => {
     const path = copy('savez-1.npz');
     spawnSync('chmod', ['444', path]);

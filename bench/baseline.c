@@ -4,6 +4,9 @@
  *   sum PATH                seconds for a float32 sum of the whole file (SIMD)
  *   random PATH N SEED      seconds to open, map with MADV_RANDOM, make N scattered 4-byte reads, unmap, close
  *   create PATH BYTES STEP  seconds to create, fallocate, touch every STEP bytes, msync, close
+ *   sparse PATH BYTES N     microseconds per create + ftruncate + mmap (numpy's w+) of N files in a row; then
+ *                           munmap, close, unlink of them all, untimed
+ *   reserve PATH BYTES      seconds to grow PATH by BYTES: ftruncate + fallocate of the new part
  *   resident PATH           bytes of PATH in the page cache (mincore)
  *   evict PATH              drops PATH from the page cache (POSIX_FADV_DONTNEED)
  */
@@ -102,6 +105,39 @@ int main(int argc, char **argv) {
     munmap(p, bytes);
     close(fd);
     printf("%.6f\n", now() - t);
+  } else if (!strcmp(mode, "sparse")) {
+    /* N files PATH.0 ... PATH.N-1 made and mapped (timed), then all unmapped,
+       closed and removed (untimed), as the bench does with memmap. */
+    size_t bytes = strtoull(argv[3], NULL, 10);
+    long n = atol(argv[4]);
+    double spent = 0;
+    int *fds = malloc(n * sizeof(int));
+    void **maps = malloc(n * sizeof(void *));
+    char name[4096];
+    for (long i = 0; i < n; i++) {
+      snprintf(name, sizeof name, "%s.%ld", path, i);
+      double t = now();
+      fds[i] = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+      ftruncate(fds[i], bytes);
+      maps[i] = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
+      spent += now() - t;
+    }
+    for (long i = 0; i < n; i++) {
+      snprintf(name, sizeof name, "%s.%ld", path, i);
+      munmap(maps[i], bytes);
+      close(fds[i]);
+      unlink(name);
+    }
+    printf("%.4f\n", spent / n * 1e6);
+  } else if (!strcmp(mode, "reserve")) {
+    size_t bytes = strtoull(argv[3], NULL, 10);
+    int fd = open(path, O_RDWR);
+    size_t old = size_of(fd);
+    double t = now();
+    ftruncate(fd, old + bytes);
+    fallocate(fd, 0, old, bytes);
+    printf("%.6f\n", now() - t);
+    close(fd);
   } else if (!strcmp(mode, "resident")) {
     int fd = open(path, O_RDONLY);
     size_t len = size_of(fd), page = sysconf(_SC_PAGESIZE), pages = (len + page - 1) / page, count = 0;

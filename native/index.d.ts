@@ -145,6 +145,8 @@ export interface OpenExtra {
    * another file at the path is ERR_MEMMAP_FILE_REPLACED.
    */
   fileId?: string
+  /** Extend the file without reserving blocks (numpy's way). */
+  sparse?: boolean
 }
 
 /**
@@ -207,6 +209,20 @@ export declare function refusesExternalBuffers(): boolean
 
 /** Lets the threads `holdThreads()` parked go. */
 export declare function releaseThreads(): void
+
+/**
+ * Makes the map `handle` names `byteLength` bytes long, the file with it
+ * (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
+ * exactly the growth in length; absent: zeros. `header`: written at the
+ * start of the file after the data (before a cut), a `.npy` header.
+ * `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
+ * array's end belong to nothing (a `.npy`'s), so they are overwritten or
+ * cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+ * `fdatasync` between the data and the header, and after it. Buffers that
+ * reach past a smaller end are detached; the others stay valid, and chunks
+ * that changed get new buffers on next use.
+ */
+export declare function resize(handle: Handle, byteLength: number, fill: Buffer | undefined | null, header: Buffer | undefined | null, sparse: boolean, discardPastEnd: boolean, sync: boolean): void
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

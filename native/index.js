@@ -860,6 +860,7 @@ module.exports.reduceAsync = nativeBinding.reduceAsync
 module.exports.ReduceOp = nativeBinding.ReduceOp
 module.exports.refusesExternalBuffers = nativeBinding.refusesExternalBuffers
 module.exports.releaseThreads = nativeBinding.releaseThreads
+module.exports.resize = nativeBinding.resize
 module.exports.simulateExternalBufferRefusal = nativeBinding.simulateExternalBufferRefusal
 module.exports.useScratch = nativeBinding.useScratch
 module.exports.writeElements = nativeBinding.writeElements

@@ -141,6 +141,9 @@ function laneGetter(shape: readonly number[], unit: boolean, slow: SlowGet): Get
 /** get() through the accessor's read(): bool, float16, complex, 64-bit, swapped byte order, DataView. */
 function readGetter(shape: readonly number[], storage: Storage, slow: SlowGet): Getter {
   let read: Access['read'] = () => 0;
+  // The storage's epoch when bound: a shrink or close changes it, and every
+  // call then takes the slow path, which rebinds or throws.
+  let epoch = -2;
   let origin = 0;
   let d0 = 0;
   let s0 = 0;
@@ -149,16 +152,19 @@ function readGetter(shape: readonly number[], storage: Storage, slow: SlowGet): 
   const point = (a: Access | null): void => {
     if (a === null) {
       d0 = d1 = 0;
+      epoch = -2;
       return;
     }
-    [read, origin] = [a.read, a.origin];
+    [read, origin, epoch] = [a.read, a.origin, storage.epoch];
     [d0, s0, d1, s1] = [shape[0], a.steps[0], shape[1] ?? 0, a.steps[1] ?? 0];
   };
   const get =
     shape.length === 1
       ? function get(i: number): Scalar {
           if (arguments.length !== 1) return slow.apply(undefined, arguments as unknown as number[]);
-          return typeof i === 'number' && i >>> 0 === i && i < d0 && !storage.closed ? read(origin + i * s0) : slow(i);
+          return typeof i === 'number' && i >>> 0 === i && i < d0 && storage.epoch === epoch
+            ? read(origin + i * s0)
+            : slow(i);
         }
       : function get(i: number, j: number): Scalar {
           if (arguments.length !== 2) return slow.apply(undefined, arguments as unknown as number[]);
@@ -168,7 +174,7 @@ function readGetter(shape: readonly number[], storage: Storage, slow: SlowGet): 
             j >>> 0 === j &&
             i < d0 &&
             j < d1 &&
-            !storage.closed
+            storage.epoch === epoch
             ? read(origin + i * s0 + j * s1)
             : slow(i, j);
         };
@@ -272,6 +278,8 @@ export class Accessor {
   readonly ndim: number;
   readonly size: number;
   #access: Access | null = null;
+  /** The storage's epoch this view last checked its place against (see checkOpen). */
+  #epoch: number;
   /** get() calls served by a native copy before this view binds a buffer (see getAny). */
   #coldReads = 0;
   /** How many cold reads this view may make (computed on its first get; see getAny). */
@@ -296,6 +304,7 @@ export class Accessor {
   ) {
     this.ndim = shape.length;
     this.size = sizeOf(shape, dtype.itemsize);
+    this.#epoch = storage.epoch;
     if (this.ndim === 1 || this.ndim === 2) {
       this.#getter =
         this.#bindsLanes() && readsLanesAsIs(dtype.row)
@@ -311,9 +320,29 @@ export class Accessor {
     }
   }
 
-  /** Throws ERR_MEMMAP_CLOSED once this view or its storage is closed. */
+  /**
+   * Throws ERR_MEMMAP_CLOSED once this view or its storage is closed, or once
+   * the storage shrank past the view's bytes (which closes the view). A view
+   * still inside a shrunk storage drops its accessor and binds again.
+   */
   checkOpen(): void {
     if (this.closed || this.storage.closed) throw closedError();
+    if (this.#epoch !== this.storage.epoch) this.#recheck();
+  }
+
+  #recheck(): void {
+    const [low, high] = this.extent();
+    if (this.size > 0 && (this.byteOffset + low < 0 || this.byteOffset + high > this.storage.byteLength)) {
+      this.release();
+      throw memmapError(
+        'ERR_MEMMAP_CLOSED',
+        `the memmap was resized to ${this.storage.byteLength} bytes, which cut this view's bytes (${this.byteOffset + low} to ${this.byteOffset + high}): the view is closed`,
+      );
+    }
+    this.#epoch = this.storage.epoch;
+    this.#access = null;
+    this.#coldLimit = -1;
+    this.#getter?.point(null);
   }
 
   /** Forgets the accessor; every later call throws ERR_MEMMAP_CLOSED. */
@@ -355,7 +384,8 @@ export class Accessor {
 
   /** The accessor for this view (see Access), bound on first use. */
   bind(): Access {
-    if (this.#access !== null) return this.#access;
+    if (this.#access !== null && this.#epoch === this.storage.epoch) return this.#access;
+    this.checkOpen();
     const { row } = this.dtype;
     const laneBytes = row.itemsize / row.lanes;
     const [low] = this.extent();
@@ -416,7 +446,7 @@ export class Accessor {
 
   /** Writes one element at `index` (a checked, coerced value). */
   setAt(index: readonly unknown[], value: Coerced): void {
-    const access = this.#access ?? this.bind();
+    const access = this.bind();
     access.write(this.position(access.origin, access.steps, index), value);
   }
 

@@ -53,6 +53,7 @@ export const ERROR_CLASSES = {
   ERR_MEMMAP_BUFFER_FAILED: Error,
   ERR_MEMMAP_FILE_SHRUNK: Error,
   ERR_MEMMAP_FILE_REPLACED: Error,
+  ERR_MEMMAP_NOT_AT_END: Error,
   ERR_MEMMAP_IO: Error,
   // .npy files.
   ERR_NPY_BAD_MAGIC: Error,

@@ -34,9 +34,11 @@ import {
   parseOffset,
   parseOptions,
 } from './options';
-import { byteExtent, contiguousStrides, normalizeShape } from './shape';
+import { byteExtent, contiguousStrides, normalizeShape, Order } from './shape';
 import type { OpenExtra } from './binding';
-import { FileStorage } from './storage';
+import { appendBytes, checkFits, growthAxis, headerFor, parseResizeShape } from './grow';
+import { checkOptionNames } from './options';
+import { FileStorage, NpyLayout } from './storage';
 
 export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';
 
@@ -73,12 +75,15 @@ export type MemmapIterationItem<D extends DTypeTag, N extends number> = number e
 export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> extends NDArray<D, N> {
   readonly #storage: FileStorage;
   readonly #isBase: boolean;
+  /** The base's memory order, which resize() and append() keep. */
+  readonly #order: Order;
 
   /** @internal Use `memmap()`, `openMemmap()` or `slice()`. */
-  constructor(view: Accessor, isBase: boolean) {
+  constructor(view: Accessor, isBase: boolean, order: Order = 'C') {
     super(view);
     this.#storage = view.storage as FileStorage;
     this.#isBase = isBase;
+    this.#order = order;
   }
 
   /** @internal Views of a Memmap are Memmaps (numpy: a memmap's slices are memmaps). */
@@ -300,6 +305,94 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
+   * Makes the array `shape` (same rank) and the file exactly `offset + nbytes`
+   * bytes: new bytes read as zero (their disk blocks reserved first, unless
+   * opened with `sparse: true`), a `.npy` header rewritten in place to count
+   * them. One transaction: on error the file, the header and every view are
+   * as they were. Only on the base Memmap of a map opened by path in mode
+   * `r+` or `w+`. Views and TypedArrays taken before keep working where they
+   * still lie inside the file; those a smaller shape cuts are closed
+   * (ERR_MEMMAP_CLOSED) or detached.
+   *
+   * @example
+   * const fp = openMemmap('log.npy', { mode: 'w+', dtype: 'float32', shape: [0, 3] });
+   * fp.resize([1000, 3]);
+   */
+  resize(shape: number | readonly number[], ...extra: never[]): void {
+    noArguments('resize', extra, 1);
+    this.#checkGrowable('resize');
+    const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset);
+    const nbytes = dims.reduce((a, b) => a * b, 1) * this.itemsize;
+    this.#storage.resize(nbytes, { header: headerFor(this.#storage, dims) });
+    this.#rebase(dims);
+  }
+
+  /**
+   * Adds `source` at the end of the first axis (the last for Fortran order),
+   * growing the file, and returns the new shape. `source`: nested arrays, a
+   * TypedArray (flat, whole rows in memory order), an NDArray or another
+   * Memmap whose other axes match; a different dtype is converted where
+   * numpy's `same_kind` casting allows. The rows reach the file before the
+   * `.npy` header that counts them, so a reader (or a crash) never sees a
+   * counted row unwritten; `{ sync: true }` also makes them durable
+   * (`fdatasync`) before the header is written, and the header after.
+   *
+   * @example
+   * const rec = openMemmap('samples.npy', { mode: 'w+', dtype: 'float32', shape: [0, 4] });
+   * rec.append(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8])); // two rows: shape [2, 4]
+   */
+  append(source: unknown, options?: { sync?: boolean }, ...extra: never[]): readonly number[] {
+    noArguments('append', extra, 2);
+    this.#checkGrowable('append');
+    const given = checkOptionNames(options, APPEND_OPTIONS, 'append');
+    if (given.sync !== undefined && typeof given.sync !== 'boolean')
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `sync must be a boolean; got ${show(given.sync)}`);
+    if (this.ndim === 0)
+      throw memmapError(
+        'ERR_MEMMAP_SHAPE_MISMATCH',
+        'append() needs an array of at least one dimension; this one is 0-d',
+      );
+    const view = accessorOf(this);
+    const { bytes, rows } = appendBytes(source, view.dtype, this.shape, this.#order);
+    if (rows === 0) return this.shape;
+    const dims: number[] = [...this.shape];
+    dims[growthAxis(this.ndim, this.#order)] += rows;
+    checkFits(dims, this.itemsize, this.#storage.offset);
+    this.#storage.resize(this.nbytes + bytes.byteLength, {
+      fill: bytes,
+      header: headerFor(this.#storage, dims),
+      sync: given.sync === true,
+    });
+    this.#rebase(dims);
+    return this.shape;
+  }
+
+  #checkGrowable(method: string): void {
+    accessorOf(this).checkOpen();
+    if (!this.#isBase) {
+      throw memmapError(
+        'ERR_MEMMAP_UNSUPPORTED',
+        `${method}() needs the base Memmap: this is a view of it (numpy: "cannot resize this array: it does not own its data")`,
+      );
+    }
+    const mode = this.#storage.mode;
+    if (mode === 'r' || mode === 'c') {
+      throw memmapError(
+        'ERR_MEMMAP_READ_ONLY',
+        `${method}() changes the file, which mode ${show(mode)} never does: open it with mode 'r+'`,
+      );
+    }
+  }
+
+  /** This base array, now `shape` over the resized storage. */
+  #rebase(shape: number[]): void {
+    const view = accessorOf(this);
+    this._rebase(
+      new Accessor(this.#storage, view.dtype, shape, contiguousStrides(shape, this.itemsize, this.#order), 0),
+    );
+  }
+
+  /**
    * `close()`, for `using fp = memmap(...)`.
    *
    * @example
@@ -363,15 +456,33 @@ export function memmap<const D extends DTypeLike = 'uint8', const S extends Shap
  * memmap() with what only this package's own callers ask of the native open
  * (see FileStorage.open): openMemmap's header, fromDescriptor's checks.
  */
-export function memmapWith(target: string | Buffer | number, options: unknown, extra: OpenExtra | undefined): Memmap {
-  const { dtype, mode, offset, shape, order, advice, byteLength } = parseOptions(options);
-  const storage = FileStorage.open(target, mode, offset, byteLength, dtype.itemsize, advice, extra);
+export function memmapWith(
+  target: string | Buffer | number,
+  options: unknown,
+  extra: OpenExtra | undefined,
+  npy: NpyLayout | null = null,
+): Memmap {
+  const { dtype, mode, offset, shape, order, advice, byteLength, sparse } = parseOptions(options);
+  const storage = FileStorage.open(
+    target,
+    mode,
+    offset,
+    byteLength,
+    dtype.itemsize,
+    advice,
+    sparse ? { ...extra, sparse } : extra,
+  );
+  storage.sparse = sparse;
+  storage.npy = npy;
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
   return new Memmap(
     new Accessor(storage, dtype, finalShape, contiguousStrides(finalShape, dtype.itemsize, order), 0),
     true,
+    order,
   );
 }
+
+const APPEND_OPTIONS = new Set(['sync']);
 
 /**
  * A plain, structured-cloneable description of a map or view: what another

@@ -200,7 +200,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   readonly get: Getter<D, N>;
 
-  readonly #view: Accessor;
+  #view: Accessor;
   #data: AnyTypedArray | null = null;
 
   static {
@@ -229,6 +229,19 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   protected _release(): void {
     this.#data = null;
     this.#view.release();
+  }
+
+  /** @internal New geometry over the same storage, in place: a Memmap's resize() and append(). */
+  protected _rebase(view: Accessor): void {
+    this.#view = view;
+    this.#data = null;
+    const self = this as { -readonly [K in 'shape' | 'strides' | 'ndim' | 'size' | 'nbytes' | 'get']: NDArray[K] };
+    self.shape = Object.freeze(view.shape.slice());
+    self.strides = Object.freeze(view.strides.slice());
+    self.ndim = view.ndim;
+    self.size = view.size;
+    self.nbytes = view.size * view.dtype.itemsize;
+    self.get = view.get;
   }
 
   /** @internal The name numpy's repr gives the class (`array`, `memmap`). */
@@ -276,7 +289,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   #typedData(): AnyTypedArray {
     const view = this.#view;
     view.checkOpen();
-    if (this.#data !== null) return this.#data;
+    // A shrink may have detached the buffer under a view that is still inside.
+    if (this.#data !== null && (this.#data.length > 0 || this.size === 0)) return this.#data;
     const { row } = view.dtype;
     if (!view.dtype.native) {
       throw memmapError(

@@ -2,7 +2,7 @@
  * `openMemmap`: numpy's `numpy.lib.format.open_memmap`, a Memmap over the data
  * of a `.npy` file; the header itself is ts/npyformat.ts's.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
 import { DType, DTypeLike, parseDType } from './dtype';
 import type { DTypeChecked, DTypeTag, NdimOf, ShapeLike, TagOf } from './dtype/types';
 import { memmapError, show } from './errors';
@@ -20,6 +20,7 @@ import {
   pyRepr,
 } from './npyformat';
 import { ModeLike, parseFile } from './options';
+import type { PyValue } from './pyliteral';
 import { normalizeShape, sizeOf } from './shape';
 
 export { npyHeaderBytes, parseNpyHeader, parsePyLiteral, PyTuple, pyRepr };
@@ -55,6 +56,8 @@ export interface OpenMemmapOptions<
   fortranOrder?: boolean;
   /** For `w+`: `[1, 0]`, `[2, 0]` or `[3, 0]`; default the smallest that fits. */
   version?: NpyVersion | null;
+  /** Extend without reserving disk blocks (`w+`, and growth in `r+`/`w+`): see memmap()'s `sparse`. */
+  sparse?: boolean;
 }
 
 /**
@@ -80,7 +83,7 @@ export type OpenMemmapTag<D, M> = [D] extends [undefined]
  */
 export type OpenMemmapNdim<S> = [S] extends [undefined] ? number : NdimOf<S>;
 
-const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version']);
+const OPEN_OPTIONS = new Set(['mode', 'dtype', 'shape', 'fortranOrder', 'version', 'sparse']);
 
 function parseVersion(version: unknown): NpyVersion | null {
   if (version === undefined || version === null) return null;
@@ -104,8 +107,16 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
       throw memmapError('ERR_MEMMAP_PERMISSION_DENIED', `cannot open file ${show(path)}: permission denied`, error);
     throw memmapError('ERR_MEMMAP_IO', `cannot open file ${show(path)}: ${(error as Error).message}`, error);
   }
+  // A failing fstat or read (EIO on a bad disk) is a coded error too.
+  const statOf = (): Stats => {
+    try {
+      return fstatSync(fd);
+    } catch (error) {
+      throw memmapError('ERR_MEMMAP_IO', `cannot stat file ${show(path)}: ${(error as Error).message}`, error);
+    }
+  };
   try {
-    const stat = fstatSync(fd);
+    const stat = statOf();
     if (stat.isDirectory())
       throw memmapError('ERR_MEMMAP_IS_DIRECTORY', `file ${show(path)} is a directory, not a .npy file`);
     if (!stat.isFile()) throw memmapError('ERR_MEMMAP_NOT_REGULAR_FILE', `file ${show(path)} is not a regular file`);
@@ -113,7 +124,12 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
       const buffer = new Uint8Array(Math.min(length, Math.max(0, stat.size - position)));
       let done = 0;
       while (done < buffer.length) {
-        const n = readSync(fd, buffer, done, buffer.length - done, position + done);
+        let n: number;
+        try {
+          n = readSync(fd, buffer, done, buffer.length - done, position + done);
+        } catch (error) {
+          throw memmapError('ERR_MEMMAP_IO', `cannot read file ${show(path)}: ${(error as Error).message}`, error);
+        }
         if (n === 0) break;
         done += n;
       }
@@ -122,9 +138,17 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
     // The prefix says how long the header is (checked against the file size
     // and MAX_HEADER_BYTES); then the header is read once.
     const { prefix, headerLength } = parseNpyPrefix(read(12, 0), stat.size);
-    return parseNpyHeader(read(prefix + headerLength, 0), stat.size);
+    const header = parseNpyHeader(read(prefix + headerLength, 0), stat.size);
+    // The size now, after the header was read: a file growing meanwhile got
+    // its rows before the header that counts them (append() writes in that
+    // order), so this size holds every row the header counts.
+    return { ...header, fileSize: statOf().size };
   } finally {
-    closeSync(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // A descriptor only read from loses nothing if its close fails (EIO).
+    }
   }
 }
 
@@ -175,14 +199,23 @@ function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memm
     const fortranOrder = given.fortranOrder ?? false;
     if (typeof fortranOrder !== 'boolean')
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `fortranOrder must be a boolean; got ${show(fortranOrder)}`);
-    const header = npyHeaderBytes(descrOf(dtype), fortranOrder, shape, parseVersion(given.version));
+    const descr = descrOf(dtype);
+    const header = npyHeaderBytes(descr, fortranOrder, shape, parseVersion(given.version));
     // One transaction, as numpy's two steps (write the header, reopen r+ to
     // extend) are not: the header is written when the open commits, so a
     // failure leaves the old file (or none) in place, never a header alone.
     return memmapWith(
       file,
-      { dtype, shape, order: fortranOrder ? 'F' : 'C', mode: 'w+', offset: header.length },
+      {
+        dtype,
+        shape,
+        order: fortranOrder ? 'F' : 'C',
+        mode: 'w+',
+        offset: header.length,
+        ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
+      },
       { prefix: Buffer.from(header.buffer, header.byteOffset, header.byteLength) },
+      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length },
     );
   }
   if (given.fortranOrder !== undefined || given.version !== undefined) {
@@ -204,8 +237,21 @@ function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memm
   }
   return memmapWith(
     file,
-    { dtype, shape: header.shape, order: header.fortranOrder ? 'F' : 'C', mode, offset: header.dataOffset },
+    {
+      dtype,
+      shape: header.shape,
+      order: header.fortranOrder ? 'F' : 'C',
+      mode,
+      offset: header.dataOffset,
+      ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
+    },
     undefined,
+    {
+      descr: header.descr as PyValue,
+      fortranOrder: header.fortranOrder,
+      major: header.version[0],
+      headerLength: header.dataOffset,
+    },
   );
 }
 

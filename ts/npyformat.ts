@@ -222,4 +222,42 @@ export function npyHeaderBytes(
   return (wrap(1) ?? wrap(2) ?? wrap(3))!;
 }
 
+/** The header dict up to the shape's value (what stays the same as an array grows). */
+export function npyDictHead(descr: PyValue, fortranOrder: boolean): string {
+  return `{'descr': ${pyRepr(descr)}, 'fortran_order': ${pyRepr(fortranOrder)}, 'shape': `;
+}
+
+/**
+ * The header for these values in exactly `length` bytes (a header being
+ * rewritten in place, as the growth-axis padding numpy leaves allows): the
+ * dict, spaces, a newline. Null when the dict does not fit, or the version's
+ * length field or encoding cannot hold it.
+ */
+export function npyHeaderOfLength(
+  descr: PyValue,
+  fortranOrder: boolean,
+  shape: readonly number[],
+  major: 1 | 2 | 3,
+  length: number,
+  head: string = npyDictHead(descr, fortranOrder),
+): Uint8Array | null {
+  const header = `${head}${pyRepr(new PyTuple([...shape]))}, }`;
+  if (major !== 3 && /[\u0100-\uffff]/.test(header)) return null;
+  const encoded = major === 3 ? Buffer.from(header, 'utf8') : Buffer.from(header, 'latin1');
+  const prefix = prefixLength(major);
+  const total = length - prefix;
+  if (encoded.length + 1 > total || (major === 1 && total > 0xffff)) return null;
+  const out = new Uint8Array(length);
+  out.set(MAGIC, 0);
+  out[6] = major;
+  out[7] = 0;
+  const view = new DataView(out.buffer);
+  if (major === 1) view.setUint16(8, total, true);
+  else view.setUint32(8, total, true);
+  out.set(encoded, prefix);
+  out.fill(0x20, prefix + encoded.length, length - 1);
+  out[length - 1] = 0x0a;
+  return out;
+}
+
 // ----- openMemmap -----

@@ -68,6 +68,13 @@ export interface MemmapOptions<
   order?: Order | 'c' | 'f';
   /** madvise hint applied at open. */
   advice?: Advice;
+  /**
+   * Extend the file without reserving disk blocks (at open and in every later
+   * `resize`), as numpy does: fast and free for huge, mostly empty files, but
+   * a write into a page the full disk cannot back is SIGBUS, not an error.
+   * Default false: blocks reserved, a full disk is ERR_MEMMAP_NO_SPACE.
+   */
+  sparse?: boolean;
 }
 
 /** numpy's mode spellings (a Map: `'__proto__'` or `'constructor'` must not find Object.prototype). */
@@ -82,7 +89,7 @@ const MODES: ReadonlyMap<string, Mode> = new Map([
   ['copyonwrite', 'c'],
 ]);
 const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed'];
-const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice']);
+const OPTIONS = new Set(['dtype', 'mode', 'offset', 'shape', 'order', 'advice', 'sparse']);
 
 export function parseMode(mode: unknown, argument = 'mode'): Mode {
   const parsed = typeof mode === 'string' ? MODES.get(mode) : undefined;
@@ -222,6 +229,20 @@ export interface ParsedOptions {
   advice: Advice | null;
   /** `size * itemsize` when a shape was given; null maps the rest of the file. */
   byteLength: number | null;
+  sparse: boolean;
+}
+
+/** The `sparse` option: a boolean, only for the modes that extend a file. */
+export function parseSparse(sparse: unknown, mode: Mode): boolean {
+  if (sparse === undefined) return false;
+  if (typeof sparse !== 'boolean')
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `sparse must be a boolean; got ${show(sparse)}`);
+  if (sparse && mode !== 'r+' && mode !== 'w+')
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `sparse is for modes 'r+' and 'w+', which extend the file; mode ${show(mode)} never does`,
+    );
+  return sparse;
 }
 
 /** Checks every option of memmap() before anything touches the disk. */
@@ -233,6 +254,7 @@ export function parseOptions(raw: unknown): ParsedOptions {
   const shape = given.shape === undefined || given.shape === null ? null : normalizeShape(given.shape);
   const order = parseOrder(given.order ?? 'C');
   const advice = given.advice === undefined ? null : parseAdvice(given.advice);
+  const sparse = parseSparse(given.sparse, mode);
   if (mode === 'w+' && shape === null) {
     throw memmapError(
       'ERR_MEMMAP_SHAPE_REQUIRED',
@@ -246,5 +268,5 @@ export function parseOptions(raw: unknown): ParsedOptions {
       `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`,
     );
   }
-  return { dtype, mode, offset, shape, order, advice, byteLength };
+  return { dtype, mode, offset, shape, order, advice, byteLength, sparse };
 }

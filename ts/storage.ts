@@ -13,6 +13,20 @@ import { isAbsolute, resolve } from 'node:path';
 import { binding, BlockView, OpenExtra, rawElements, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
+import type { PyValue } from './pyliteral';
+
+/** What a `.npy` header holds besides the shape, and how long it is. */
+export interface NpyLayout {
+  descr: PyValue;
+  fortranOrder: boolean;
+  major: 1 | 2 | 3;
+  /** Bytes from the start of the file to the data: the whole header, which a rewrite keeps. */
+  headerLength: number;
+  /** The dict's text up to the shape (made on the first rewrite). */
+  head?: string;
+  /** The header's bytes up to the shape's value, for rewrites (where the text is ASCII). */
+  template?: Uint8Array;
+}
 import { forEachRun } from './shape';
 
 /**
@@ -71,6 +85,11 @@ export interface Storage {
   /** Whether `data` may be handed out as a zero-copy view (false where the runtime refused external buffers). */
   refused: boolean;
   closed: boolean;
+  /**
+   * Changes when the storage shrinks or closes: a view bound before must look
+   * again (it may now lie past the end, and its buffer may be detached).
+   */
+  readonly epoch: number;
   /** Whether chunk `index`'s ArrayBuffer was made already. */
   hasChunk(index: number): boolean;
   /** Chunk `index`'s ArrayBuffer, made on first use; throws ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED where the runtime refuses. */
@@ -104,6 +123,11 @@ export class FileStorage implements Storage {
   byteLength = 0;
   refused = (runtimeRefuses ??= binding.refusesExternalBuffers());
   closed = false;
+  epoch = 0;
+  /** Opened with `sparse: true`: growth reserves no blocks either. */
+  sparse = false;
+  /** For a `.npy` file (openMemmap): what its header holds besides the shape. */
+  npy: NpyLayout | null = null;
   readonly chunkBytes: number;
   readonly #chunks: (ArrayBuffer | undefined)[] = [];
   readonly #dataViews: (DataView | undefined)[] = [];
@@ -282,9 +306,36 @@ export class FileStorage implements Storage {
     });
   }
 
+  /**
+   * Makes the map `byteLength` bytes long, the file with it (one native
+   * transaction: on error nothing changed). Buffers over chunks that changed
+   * are taken again on next use; the old ones stay valid over the bytes they
+   * cover, and those reaching past a smaller end are detached.
+   */
+  resize(byteLength: number, extra: { fill?: Uint8Array; header?: Uint8Array; sync?: boolean }): void {
+    callNative(() =>
+      binding.resize(
+        this.handle,
+        byteLength,
+        extra.fill as Buffer | undefined,
+        extra.header as Buffer | undefined,
+        this.sparse,
+        // Bytes after the rows a .npy header counts belong to nothing (an
+        // interrupted append); after a raw array they may be someone's.
+        this.npy !== null,
+        extra.sync ?? false,
+      ),
+    );
+    if (byteLength < this.byteLength) this.epoch++;
+    this.byteLength = byteLength;
+    this.#chunks.length = 0;
+    this.#dataViews.length = 0;
+  }
+
   /** Flushes, detaches every ArrayBuffer handed out, and releases the file. */
   close(): void {
     this.closed = true;
+    this.epoch = -1;
     // The closed map's address stays backed while its buffers are reachable
     // (Node may still be using them): a closed storage does not keep them.
     this.#chunks.length = 0;
@@ -325,6 +376,7 @@ export class HeapStorage implements Storage {
   readonly byteLength: number;
   readonly chunkBytes: number;
   readonly writable = true;
+  readonly epoch = 0;
   refused = false;
   closed = false;
   #dataView: DataView | undefined = undefined;

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     /// The file at a described path is not the file that was described (it
     /// was replaced, or renamed over).
     FileReplaced,
+    /// A resize of an array that does not end at the end of its file: the
+    /// bytes after it would be overwritten or cut.
+    NotAtEnd,
     /// An argument the core was given cannot be honoured (a prefix longer
     /// than the offset, a prefix in a mode that does not create the file).
     InvalidArgument,
@@ -63,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "ERR_MEMMAP_UNSUPPORTED",
             ErrorKind::FileShrunk => "ERR_MEMMAP_FILE_SHRUNK",
             ErrorKind::FileReplaced => "ERR_MEMMAP_FILE_REPLACED",
+            ErrorKind::NotAtEnd => "ERR_MEMMAP_NOT_AT_END",
             ErrorKind::InvalidArgument => "ERR_MEMMAP_INVALID_ARG",
             ErrorKind::Io => "ERR_MEMMAP_IO",
         }

@@ -22,6 +22,7 @@ pub enum Call {
     Pread,
     Pwrite,
     Mmap,
+    Mremap,
     Madvise,
     Msync,
     Fdatasync,

@@ -116,6 +116,50 @@ fn write_and(map: &Mapping, then: impl FnOnce(&Mapping) -> Result<()>) -> Result
     then(map)
 }
 
+fn request<'a>(
+    len: u64,
+    fill: Option<&'a [u8]>,
+    header: &'a [u8],
+    sync: bool,
+    held: bool,
+    discard: bool,
+) -> Resize<'a> {
+    Resize {
+        len,
+        fill,
+        header,
+        sparse: false,
+        past_end: if discard { PastEnd::Discard } else { PastEnd::Refuse },
+        sync,
+        held,
+    }
+}
+
+/// A resize whose failure must leave the map as it was: same length, same bytes.
+fn resized(
+    map: &Mapping,
+    len: u64,
+    fill: Option<&[u8]>,
+    header: &[u8],
+    sync: bool,
+    held: bool,
+    discard: bool,
+) -> Result<()> {
+    let before = map.len();
+    let mut bytes = vec![0; before.min(4096)];
+    map.read_into(before - bytes.len(), &mut bytes)?;
+    let result = map.resize(&request(len, fill, header, sync, held, discard));
+    if result.is_err() {
+        assert_eq!(map.len(), before, "a failed resize changed the length");
+        let mut after = vec![0; bytes.len()];
+        map.read_into(before - after.len(), &mut after)?;
+        assert_eq!(after, bytes, "a failed resize changed the bytes");
+    } else {
+        assert_eq!(map.len() as u64, len);
+    }
+    result.map(|_| ())
+}
+
 fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
@@ -272,6 +316,48 @@ fn scenarios() -> Vec<Scenario> {
             then: Some(|m| write_and(m, |m| m.close_keeping_address(true))),
         },
         Scenario {
+            name: "resize: append rows, then the header that counts them",
+            prepare: |d| with_file(d, "f", 128 + 4000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 128, Length::Exact(4000)),
+            then: Some(|m| resized(m, 7000, Some(&[5; 3000]), &[0x93; 128], false, false, false)),
+        },
+        Scenario {
+            name: "resize: append with sync, held, past bytes an interrupted append left",
+            prepare: |d| with_file(d, "f", 64 + 4000 + 77),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 64, Length::Exact(4000)),
+            then: Some(|m| resized(m, 4000 + 70_000, Some(&[6; 70_000]), &[0x93; 64], true, true, true)),
+        },
+        Scenario {
+            name: "resize: grow with reserved zeros, held",
+            prepare: |d| with_file(d, "f", 10_000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 0, Length::Exact(10_000)),
+            then: Some(|m| resized(m, 3 << 20, None, &[], false, true, false)),
+        },
+        Scenario {
+            name: "resize: grow sparse",
+            prepare: |d| with_file(d, "f", 10_000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 0, Length::Exact(10_000)),
+            then: Some(|m| {
+                m.resize(&Resize {
+                    sparse: true,
+                    ..request(1 << 20, None, &[], false, false, false)
+                })
+                .map(|_| ())
+            }),
+        },
+        Scenario {
+            name: "resize: shrink a held map, header first",
+            prepare: |d| with_file(d, "f", 64 + 100_000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 64, Length::Exact(100_000)),
+            then: Some(|m| resized(m, 5000, None, &[0x93; 64], false, true, false)),
+        },
+        Scenario {
+            name: "resize: shrink, cutting bytes an interrupted append left",
+            prepare: |d| with_file(d, "f", 10_000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 0, Length::Exact(6000)),
+            then: Some(|m| resized(m, 3000, None, &[], false, false, true)),
+        },
+        Scenario {
             name: "r, advised over part of the map",
             prepare: |d| with_file(d, "f", 100_000),
             open: |p| Mapping::open(p.path("f"), Mode::ReadOnly, 0, Length::Exact(100_000)),
@@ -382,15 +468,21 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
                 }
                 let map = opened.unwrap_or_else(|e| panic!("{what}: the open failed: {e}"));
                 let then = scenario.then.unwrap();
+                let before_then = snapshot(&dir);
                 let result = then(&map);
                 fault::disarm();
                 match result {
+                    // A failing mmap or mremap of room to grow has a fallback.
                     Ok(()) => assert!(
-                        errno == libc::EINTR || *call == Call::Mmap,
+                        errno == libc::EINTR || *call == Call::Mmap || *call == Call::Mremap,
                         "{what}: the failure was not reported"
                     ),
                     Err(err) => {
                         assert_eq!(err.kind(), kind_of(errno), "{what}: {err}");
+                        if scenario.name.starts_with("resize") {
+                            // A failed resize changes nothing on disk.
+                            assert_eq!(snapshot(&dir), before_then, "{what}: {err}");
+                        }
                         if *call == Call::Madvise {
                             // A failed madvise leaves the count of areas as it was.
                             assert_eq!(map.runs.lock().unwrap().count(), 1, "{what}");

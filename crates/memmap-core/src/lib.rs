@@ -27,6 +27,7 @@ mod copy;
 mod crc;
 mod error;
 mod fault;
+mod grow;
 mod open;
 mod reduce;
 #[cfg(not(unix))]
@@ -38,20 +39,20 @@ mod sys;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-
-use memmap2::MmapRaw;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 pub use copy::Elements;
 pub use crc::{crc32, crc32_combine, crc32_raw};
 pub use error::{Error, ErrorKind, Result};
+pub use grow::{PastEnd, Resize, Resized};
 pub use reduce::{Element, Reduction, Scalar, View};
 /// Runs work at low thread priority (Linux: nice 10 for this thread), for
 /// threads that must yield the CPU to the event loop.
 pub use sys::with_low_priority;
 
 use areas::Runs;
+use grow::Region;
 
 /// numpy's four modes. numpy's spellings are parsed once, in TypeScript; from
 /// there on, what a map may do follows from this type.
@@ -180,6 +181,7 @@ pub struct OpenOptions<'a> {
     prefix: &'a [u8],
     may_grow: bool,
     expect: Option<FileId>,
+    sparse: bool,
 }
 
 impl<'a> OpenOptions<'a> {
@@ -192,7 +194,17 @@ impl<'a> OpenOptions<'a> {
             prefix: &[],
             may_grow: true,
             expect: None,
+            sparse: false,
         }
+    }
+
+    /// Extends the file without reserving its new blocks (numpy's behaviour:
+    /// `ftruncate` only). Opening is then as fast as a sparse file is to
+    /// make, and takes no disk; but a write into a page whose block the disk
+    /// cannot find room for later is SIGBUS, not an error at open.
+    pub fn sparse(&mut self, sparse: bool) -> &mut Self {
+        self.sparse = sparse;
+        self
     }
 
     /// File offset of the first mapped byte (any offset: memmap2 maps from the
@@ -257,8 +269,10 @@ pub fn max_live_mappings() -> usize {
 /// last of them lets go.
 #[derive(Debug)]
 pub struct Mapping {
-    /// `None` for a zero-length range: there is nothing to map.
-    map: Option<MmapRaw>,
+    /// The mapped address range: the current mapping (`None` while the range
+    /// is empty), how much of it is the file's, and earlier mappings kept for
+    /// addresses JavaScript may still hold (see grow.rs).
+    region: RwLock<Region>,
     mode: Mode,
     /// Open until `close()`; flush and close serialise on this lock.
     state: Mutex<State>,
@@ -275,6 +289,13 @@ pub struct Mapping {
     path: Option<PathBuf>,
     /// The advice runs of the pages: how many kernel areas this map holds.
     runs: Mutex<Runs>,
+    /// Whether [`Mapping::resize`] may change the file's size: opened by path
+    /// in `r+`/`w+`, not on a caller's descriptor (whose file the caller
+    /// manages) nor reopened from a description (never grows).
+    resizable: bool,
+    /// How many times the map shrank: a task that read past the new end while
+    /// it shrank (reading the placeholder's zeros) refuses its result.
+    shrinks: AtomicU64,
 }
 
 /// Whether the map is open, and the file a writable map keeps for `fdatasync`.
@@ -313,14 +334,37 @@ impl Mapping {
     /// The first mapped byte (the one at `offset` in the file). Dangling but
     /// non-null for a zero-length mapping.
     pub fn as_ptr(&self) -> *mut u8 {
-        match &self.map {
-            Some(map) => map.as_mut_ptr(),
-            None => std::ptr::NonNull::dangling().as_ptr(),
-        }
+        self.span().0
     }
 
+    /// The mapped bytes (after `offset`): the array's length in the file.
     pub fn len(&self) -> usize {
-        self.map.as_ref().map_or(0, MmapRaw::len)
+        self.span().1
+    }
+
+    /// The first byte and the length, read together: a map that grew may have
+    /// a new address, and the old one stays valid for its old length (see
+    /// grow.rs), so a caller that reads both at once never reads past either.
+    pub fn span(&self) -> (*mut u8, usize) {
+        self.region().span()
+    }
+
+    /// How many times the map shrank so far (see [`Mapping::resize`]).
+    pub fn shrinks(&self) -> u64 {
+        self.shrinks.load(Ordering::Acquire)
+    }
+
+    /// Whether [`Mapping::resize`] may change this map's file.
+    pub fn is_resizable(&self) -> bool {
+        self.resizable
+    }
+
+    fn region(&self) -> std::sync::RwLockReadGuard<'_, Region> {
+        self.region.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn region_mut(&self) -> std::sync::RwLockWriteGuard<'_, Region> {
+        self.region.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -359,7 +403,8 @@ impl Mapping {
     pub fn flush_range(&self, start: usize, len: usize) -> Result<()> {
         self.check_range(start, len)?;
         let state = self.lock_state();
-        let (true, Some(file), Some(map)) = (state.open, state.file.as_ref(), self.map.as_ref()) else {
+        let region = self.region();
+        let (true, Some(file)) = (state.open, state.file.as_ref()) else {
             return Ok(());
         };
         // Another process may have truncated the file: the pages past its end
@@ -375,9 +420,10 @@ impl Mapping {
                 ),
             ));
         }
-        if len > 0 {
+        if let (true, Some(map)) = (len > 0, region.map.as_ref()) {
             sys::msync(map, start, len).map_err(|e| Error::io(e, "msync failed"))?;
         }
+        drop(region);
         if self.needs_sync.swap(false, Ordering::AcqRel) {
             if let Err(e) = sys::fdatasync(file) {
                 self.needs_sync.store(true, Ordering::Release);
@@ -459,17 +505,20 @@ impl Mapping {
     /// call's failure.
     pub fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
         self.check_range(start, len)?;
-        let Some(map) = self.map.as_ref() else {
+        let region = self.region();
+        let Some(map) = region.map.as_ref() else {
             return Ok(());
         };
         if len == 0 {
             return Ok(());
         }
         // The pages madvise acts on: from the page holding `start` (the map
-        // begins `lead` bytes into its first page) to the one holding the last byte.
+        // begins `lead` bytes into its first page) to the one holding the last
+        // byte; the kernel's area spans the whole mapping (past the end of the
+        // file too, where a map keeps room to grow).
         let page = sys::page_size();
         let lead = map.as_mut_ptr() as usize % page;
-        let pages = (lead + self.len()).div_ceil(page);
+        let pages = (lead + map.len()).div_ceil(page);
         let (from, to) = ((lead + start) / page, (lead + start + len).div_ceil(page));
         let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         runs.advise(pages, from, to, advice, || {
@@ -496,16 +545,9 @@ impl Mapping {
             None => Ok(()),
         };
         if was_open && keep_address {
-            if let Some(map) = self.map.as_ref() {
-                // SAFETY: `map` is a whole mapping this struct owns and no Rust
-                // reference points into it (crate docs). Failure leaves the file
-                // pages in place, which is still memory-safe.
-                if unsafe { sys::replace_with_placeholder(map.as_mut_ptr(), map.len()) }.is_ok() {
-                    // One anonymous mapping now: one kernel area.
-                    let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    areas::give_back(runs.reset());
-                }
-            }
+            let mut region = self.region_mut();
+            let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            region.replace_all_with_placeholders(&mut runs);
         }
         flushed.and(closed)
     }
@@ -541,10 +583,9 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        if self.map.is_some() {
-            let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-            areas::give_back(runs.count());
-        }
+        let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        areas::give_back(region.areas(runs));
     }
 }
 

@@ -41,7 +41,7 @@ pub fn open(source: Source, options: &OpenOptions) -> Result<Mapping> {
     // open fails or maps nothing.
     areas::take(1, || format!("cannot open {}", Described(&source)))?;
     let opened = open_taken(source, options);
-    if !matches!(&opened, Ok(mapping) if mapping.map.is_some()) {
+    if !matches!(&opened, Ok(mapping) if mapping.region().map.is_some()) {
         areas::give_back(1);
     }
     opened
@@ -79,6 +79,7 @@ struct Done {
 }
 
 fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapping {
+    let resizable = options.mode.writes_file() && options.may_grow && matches!(source, Source::Path(_));
     let path = match source {
         Source::Path(path) => Some(path),
         Source::Fd(_) => sys::path_of(&file),
@@ -92,7 +93,7 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         None
     };
     Mapping {
-        map: done.map,
+        region: std::sync::RwLock::new(crate::grow::Region::new(done.map)),
         mode: options.mode,
         state: std::sync::Mutex::new(crate::State { open: true, file }),
         needs_sync: std::sync::atomic::AtomicBool::new(done.needs_sync),
@@ -100,6 +101,8 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         file_id: done.file_id,
         path,
         runs: std::sync::Mutex::new(Runs::new(!options.mode.writes_file())),
+        resizable,
+        shrinks: std::sync::atomic::AtomicU64::new(0),
     }
 }
 
@@ -111,6 +114,7 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         prefix,
         may_grow,
         expect,
+        sparse,
     } = options;
     // Built only on error paths: formatting it on every open is measurable.
     let described = Described(source);
@@ -187,7 +191,7 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
 
     // 3. Reserve.
     let kept = if overwrite { old_len.min(end) } else { 0 };
-    if kept > 0 && has_holes(&meta, kept) {
+    if kept > 0 && !sparse && has_holes(&meta, kept) {
         let holes = sys::holes(file, 0, kept)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?;
         for (from, to) in holes {
@@ -208,12 +212,14 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
             )
         })?;
         undo.old_len = Some(old_len);
-        sys::allocate(file, old_len, end, false).map_err(|e| {
-            Error::io(
-                e,
-                format!("cannot reserve {} bytes of disk for file {described}", end - old_len),
-            )
-        })?;
+        if !sparse {
+            sys::allocate(file, old_len, end, false).map_err(|e| {
+                Error::io(
+                    e,
+                    format!("cannot reserve {} bytes of disk for file {described}", end - old_len),
+                )
+            })?;
+        }
     }
 
     // 4. Map, then 5. commit. Windows refuses to change the size of a file
@@ -232,13 +238,13 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     };
     let map = if cfg!(windows) {
         if overwrite {
-            commit(file, undo, prefix, old_len, end, &described)?;
+            commit(file, undo, prefix, old_len, end, sparse, &described)?;
         }
         map()?
     } else {
         let map = map()?;
         if overwrite {
-            commit(file, undo, prefix, old_len, end, &described)?;
+            commit(file, undo, prefix, old_len, end, sparse, &described)?;
         }
         map
     };
@@ -267,7 +273,15 @@ fn has_holes(_meta: &std::fs::Metadata, _len: u64) -> bool {
 /// The commit of `w+` by path: the prefix at the start, zeros after it, the
 /// new size. See the module docs for why each call cannot fail for lack of
 /// space, and which is the point of no return.
-fn commit(file: &File, undo: &mut Undo, prefix: &[u8], old_len: u64, end: u64, described: &Described) -> Result<()> {
+fn commit(
+    file: &File,
+    undo: &mut Undo,
+    prefix: &[u8],
+    old_len: u64,
+    end: u64,
+    sparse: bool,
+    described: &Described,
+) -> Result<()> {
     let head = prefix.len() as u64;
     if head > 0 {
         let mut covered = vec![0; head.min(old_len) as usize];
@@ -296,7 +310,9 @@ fn commit(file: &File, undo: &mut Undo, prefix: &[u8], old_len: u64, end: u64, d
             undo.forget();
             // The blocks just freed, taken again: only a writer elsewhere
             // that took them in between can make this fail.
-            sys::allocate(file, head, zero_to, true).map_err(|e| gone(e, "cannot reserve the blocks of"))?;
+            if !sparse {
+                sys::allocate(file, head, zero_to, true).map_err(|e| gone(e, "cannot reserve the blocks of"))?;
+            }
         } else {
             // Neither (macOS, Windows, file systems without fallocate): cut
             // to the prefix and grow again, which reads as zeros; blocks stay

@@ -106,6 +106,24 @@ pub fn map(file: &File, shared: bool, offset: u64, len: usize) -> io::Result<Mma
     })
 }
 
+/// No `mremap` here: growth maps anew.
+///
+/// # Safety
+///
+/// None needed: nothing happens.
+pub unsafe fn remap(_map: &mut MmapRaw, _len: usize, _may_move: bool) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// No `MAP_FIXED` here (no placeholders either, so nothing to put back).
+///
+/// # Safety
+///
+/// None needed: nothing happens.
+pub unsafe fn map_file_fixed(_file: &File, _ptr: *mut u8, _len: usize, _at: u64) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
 pub fn msync(map: &MmapRaw, start: usize, len: usize) -> io::Result<()> {
     fault::retry(Call::Msync, || map.flush_range(start, len))
 }

@@ -240,6 +240,58 @@ pub fn map(file: &File, shared: bool, offset: u64, len: usize) -> io::Result<Mma
     })
 }
 
+/// `mremap(2)` of a shared map to `len` bytes: in place only, or moving it
+/// if `may_move`. Unsupported off Linux (the caller maps anew instead).
+///
+/// # Safety
+///
+/// Nothing may touch the pages past the end of the file, and if `may_move`,
+/// nothing may hold the old address.
+pub unsafe fn remap(map: &mut MmapRaw, len: usize, may_move: bool) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        fault::retry(Call::Mremap, || {
+            // SAFETY: forwarded to the caller.
+            unsafe { map.remap(len, memmap2::RemapOptions::new().may_move(may_move)) }
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (map, len, may_move);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Maps `len` bytes of the file at byte `at` (page-aligned) over the
+/// page-aligned address `ptr`, shared and writable (`MAP_FIXED`): puts the
+/// file's pages back where a placeholder was.
+///
+/// # Safety
+///
+/// `[ptr, ptr + len)` must be a range of a mapping this process owns, with no
+/// Rust reference into it.
+pub unsafe fn map_file_fixed(file: &File, ptr: *mut u8, len: usize, at: u64) -> io::Result<()> {
+    let Ok(at) = libc::off_t::try_from(at) else {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    fault::check(Call::Mmap)?;
+    // SAFETY: the caller promises the range is ours and unreferenced.
+    let got = unsafe {
+        libc::mmap(
+            ptr.cast(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+            file.as_raw_fd(),
+            at,
+        )
+    };
+    if got == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `msync(MS_SYNC)` of `[start, start + len)` of the map.
 pub fn msync(map: &MmapRaw, start: usize, len: usize) -> io::Result<()> {
     fault::retry(Call::Msync, || map.flush_range(start, len))

@@ -30,7 +30,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memmap_core::Mapping;
+use memmap_core::{Mapping, Resize};
 use napi::bindgen_prelude::{Env, Object, ToNapiValue, TypeName, ValueType};
 use napi::{sys, JsValue};
 
@@ -44,8 +44,23 @@ pub struct NativeMap {
     /// past it is covered by several buffers over disjoint ranges.
     chunk_bytes: usize,
     /// A weak reference to the ArrayBuffer handed out for each chunk, if any:
-    /// what `close()` detaches. Never two live buffers over the same bytes.
-    buffers: Vec<Option<sys::napi_ref>>,
+    /// what `close()` detaches. One current buffer per chunk.
+    buffers: Vec<Option<Slot>>,
+    /// Buffers a resize made stale (a chunk that grew, or a map that now
+    /// starts at another address): still valid over the bytes they cover
+    /// (see the core's grow.rs), detached by `close()` or by a shrink that
+    /// cuts into them.
+    retired: Vec<Slot>,
+}
+
+/// A buffer handed out: its weak reference, and where it points.
+#[derive(Clone, Copy)]
+struct Slot {
+    reference: sys::napi_ref,
+    /// Its first byte's address, and where that lies in the map.
+    address: usize,
+    start: usize,
+    len: usize,
 }
 
 // A handle's 52 bits travel as the pointer-sized data of the owner's finalizer.
@@ -81,6 +96,7 @@ pub fn register(env: &Env, owner: &Object, mapping: Mapping, chunk_bytes: usize)
         mapping: Arc::new(mapping),
         chunk_bytes,
         buffers: vec![None; chunks],
+        retired: Vec::new(),
     };
     let handle = MAPS.with_borrow_mut(|maps| maps.insert(map)).map_err(|_| {
         coded(
@@ -119,8 +135,8 @@ unsafe extern "C" fn release_collected(env: sys::napi_env, data: *mut c_void, _h
         .try_with(|maps| maps.try_borrow_mut().ok().and_then(|mut maps| maps.remove(handle)))
         .ok()
         .flatten();
-    if let Some(map) = map {
-        drop_references(env, map.buffers, false);
+    if let Some(mut map) = map {
+        drop_references(env, map.references(), false);
     }
 }
 
@@ -170,8 +186,8 @@ pub fn detach(env: &Env, owner: &Object, handle: Handle) -> Option<Closing> {
     // `release_collected`, whose data (a number) needs no freeing. An owner
     // without a wrap is left as is (the call fails harmlessly).
     unsafe { sys::napi_remove_wrap(env.raw(), owner.raw(), &mut wrapped) };
-    let map = MAPS.with_borrow_mut(|maps| maps.remove(handle))?;
-    drop_references(env.raw(), map.buffers, true);
+    let mut map = MAPS.with_borrow_mut(|maps| maps.remove(handle))?;
+    drop_references(env.raw(), map.references(), true);
     // Only the table holds the mapping when no buffer or task does.
     let shared = Arc::strong_count(&map.mapping) > 1;
     Some(Closing {
@@ -180,10 +196,83 @@ pub fn detach(env: &Env, owner: &Object, handle: Handle) -> Option<Closing> {
     })
 }
 
+impl NativeMap {
+    /// Takes every buffer reference this map holds, current and retired.
+    fn references(&mut self) -> Vec<sys::napi_ref> {
+        let current = std::mem::take(&mut self.buffers).into_iter().flatten();
+        let retired = std::mem::take(&mut self.retired);
+        current.chain(retired).map(|slot| slot.reference).collect()
+    }
+}
+
+/// Resizes the map `handle` names (the core's transaction), then sorts its
+/// buffers: a chunk's buffer stays current if it still covers the whole chunk
+/// at the same address; the others are retired (still valid over what they
+/// cover), and every buffer that reaches past a smaller end is detached.
+pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
+    let mapping = mapping_of(handle)?;
+    // The table's share and this one: any other is a buffer's or a task's.
+    let held = Arc::strong_count(&mapping) > 2;
+    let request = Resize { held, ..request };
+    mapping.resize(&request).map_err(to_js_error)?;
+    let (first, new_len) = mapping.span();
+    let (cut, prune) = with_map(handle, |map| {
+        let chunk = map.chunk_bytes;
+        let chunks = new_len.div_ceil(chunk);
+        let mut current = vec![None; chunks];
+        for (index, slot) in std::mem::take(&mut map.buffers).into_iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            let start = index * chunk;
+            let same =
+                index < chunks && slot.address == first as usize + start && slot.len == (new_len - start).min(chunk);
+            if same {
+                current[index] = Some(slot);
+            } else {
+                map.retired.push(slot);
+            }
+        }
+        map.buffers = current;
+        let mut cut = Vec::new();
+        map.retired.retain(|slot| {
+            let past = slot.start + slot.len > new_len;
+            if past {
+                cut.push(slot.reference);
+            }
+            !past
+        });
+        // Appending in a loop while taking `data` retires a buffer per
+        // append: look for collected ones once the list is long.
+        let prune = map.retired.len() > 64;
+        Ok((cut, prune))
+    })?;
+    drop_references(env.raw(), cut, true);
+    if prune {
+        let retired = with_map(handle, |map| Ok(std::mem::take(&mut map.retired)))?;
+        let mut live = Vec::with_capacity(retired.len());
+        let mut collected = Vec::new();
+        for slot in retired {
+            let mut value = ptr::null_mut();
+            // SAFETY: the reference belongs to this map and env, not yet deleted.
+            let status = unsafe { sys::napi_get_reference_value(env.raw(), slot.reference, &mut value) };
+            if status == sys::Status::napi_ok && !value.is_null() {
+                live.push(slot);
+            } else {
+                collected.push(slot.reference);
+            }
+        }
+        drop_references(env.raw(), collected, false);
+        with_map(handle, |map| {
+            map.retired.extend(live);
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 /// Deletes the weak references to a map's buffers, detaching each buffer
 /// first if `detach`.
-fn drop_references(env: sys::napi_env, buffers: Vec<Option<sys::napi_ref>>, detach: bool) {
-    for reference in buffers.into_iter().flatten() {
+fn drop_references(env: sys::napi_env, buffers: Vec<sys::napi_ref>, detach: bool) {
+    for reference in buffers {
         let mut value = ptr::null_mut();
         // SAFETY: `reference` belongs to this map and `env`; it is read and
         // then deleted exactly once. Only buffers this map created are
@@ -257,29 +346,31 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
             format!("chunk {index} is past the end of the map"),
         )),
     })?;
-    let keep = |reference: sys::napi_ref| {
+    let keep = |slot: Slot| {
         let _ = with_map(handle, |map| {
-            map.buffers[index] = Some(reference);
+            map.buffers[index] = Some(slot);
             Ok(())
         });
     };
-    if let Some(reference) = existing {
+    if let Some(slot) = existing {
         let mut value = ptr::null_mut();
         // SAFETY: `reference` was created by this map in `raw_env`'s realm and
         // not yet deleted.
-        let status = unsafe { sys::napi_get_reference_value(raw_env, reference, &mut value) };
+        let status = unsafe { sys::napi_get_reference_value(raw_env, slot.reference, &mut value) };
         if status == sys::Status::napi_ok && !value.is_null() {
-            keep(reference);
+            keep(slot);
             return Ok(ArrayBufferValue(value));
         }
         // Collected: drop the stale reference and make a new buffer.
         // SAFETY: as above; the reference is deleted once, here.
-        unsafe { sys::napi_delete_reference(raw_env, reference) };
+        unsafe { sys::napi_delete_reference(raw_env, slot.reference) };
     }
     let start = index * chunk_bytes;
-    let len = (mapping.len() - start).min(chunk_bytes);
+    // Address and length read together: a map that grew may start elsewhere.
+    let (first, mapped) = mapping.span();
+    let len = (mapped - start).min(chunk_bytes);
     // SAFETY: `start` is within the mapping (index < number of chunks).
-    let data = unsafe { mapping.as_ptr().add(start) };
+    let data = unsafe { first.add(start) };
     let store_share = Box::into_raw(Box::new(mapping.clone()));
     let mut value = ptr::null_mut();
     let status = if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
@@ -354,7 +445,12 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
     // (count 0) reference does not keep it alive.
     let status = unsafe { sys::napi_create_reference(raw_env, value, 0, &mut reference) };
     if status == sys::Status::napi_ok {
-        keep(reference);
+        keep(Slot {
+            reference,
+            address: data as usize,
+            start,
+            len,
+        });
     }
     Ok(ArrayBufferValue(value))
 }

@@ -106,7 +106,7 @@ pub fn to_isize(value: f64, what: &str) -> Result<isize> {
 /// Every core error kind. `kind_index` fails to compile when the core adds a
 /// kind, and the unit test below then fails until the kind is listed here, so
 /// `error_codes()` cannot miss one.
-const CORE_KINDS: [ErrorKind; 16] = [
+const CORE_KINDS: [ErrorKind; 17] = [
     ErrorKind::NotFound,
     ErrorKind::IsDirectory,
     ErrorKind::NotRegularFile,
@@ -123,6 +123,7 @@ const CORE_KINDS: [ErrorKind; 16] = [
     ErrorKind::FileReplaced,
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
+    ErrorKind::NotAtEnd,
 ];
 
 #[cfg(test)]
@@ -144,6 +145,7 @@ fn kind_index(kind: ErrorKind) -> usize {
         ErrorKind::FileReplaced => 13,
         ErrorKind::InvalidArgument => 14,
         ErrorKind::Io => 15,
+        ErrorKind::NotAtEnd => 16,
     }
 }
 

@@ -153,6 +153,9 @@ pub fn open(
         if let Some(id) = &extra.file_id {
             options.expect_file(id.parse().map_err(to_js_error)?);
         }
+        if extra.sparse == Some(true) {
+            options.sparse(true);
+        }
     }
     let mapping = options.open(source).map_err(to_js_error)?;
     buffers::register(&env, &owner, mapping, chunk_bytes)
@@ -345,6 +348,48 @@ pub struct OpenExtra {
     /// The identity (`device:inode`) the file must have (`fromDescriptor`):
     /// another file at the path is ERR_MEMMAP_FILE_REPLACED.
     pub file_id: Option<String>,
+    /// Extend the file without reserving blocks (numpy's way).
+    pub sparse: Option<bool>,
+}
+
+/// Makes the map `handle` names `byteLength` bytes long, the file with it
+/// (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
+/// exactly the growth in length; absent: zeros. `header`: written at the
+/// start of the file after the data (before a cut), a `.npy` header.
+/// `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
+/// array's end belong to nothing (a `.npy`'s), so they are overwritten or
+/// cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+/// `fdatasync` between the data and the header, and after it. Buffers that
+/// reach past a smaller end are detached; the others stay valid, and chunks
+/// that changed get new buffers on next use.
+// Flat arguments, not an options object: append() in a loop calls this.
+#[allow(clippy::too_many_arguments)]
+#[napi]
+pub fn resize(
+    env: Env,
+    handle: Handle,
+    byte_length: f64,
+    fill: Option<BufferSlice>,
+    header: Option<BufferSlice>,
+    sparse: bool,
+    discard_past_end: bool,
+    sync: bool,
+) -> Result<()> {
+    let len = to_usize(byte_length, "byteLength")? as u64;
+    let request = memmap_core::Resize {
+        len,
+        fill: fill.as_deref(),
+        header: header.as_deref().unwrap_or(&[]),
+        sparse,
+        past_end: if discard_past_end {
+            memmap_core::PastEnd::Discard
+        } else {
+            memmap_core::PastEnd::Refuse
+        },
+        sync,
+        held: false,
+    };
+    buffers::resize(&env, handle, request)
 }
 
 /// The file a map was opened from.

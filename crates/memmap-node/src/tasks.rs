@@ -133,6 +133,9 @@ impl From<Scalar> for ReduceValue {
 
 pub struct ReduceTask {
     mapping: Arc<Mapping>,
+    /// The map's shrink count when the task was made: a shrink meanwhile may
+    /// have put zero pages under what it read.
+    shrinks: u64,
     element: memmap_core::Element,
     little_endian: bool,
     op: Reduction,
@@ -157,6 +160,7 @@ impl ReduceTask {
             strides,
         };
         Ok(ReduceTask {
+            shrinks: mapping.shrinks(),
             mapping,
             element: request.element.into(),
             little_endian: request.little_endian,
@@ -181,6 +185,13 @@ impl ReduceTask {
                 Code::Closed,
                 "the memmap was closed while this reduction ran: its result is refused, because close() \
                  may have swapped the pages it read for zeros",
+            ));
+        }
+        if self.mapping.shrinks() != self.shrinks {
+            return Err(coded(
+                Code::Closed,
+                "the memmap shrank while this reduction ran: its result is refused, because resize() may have \
+                 swapped pages it read for zeros",
             ));
         }
         Ok(value)

@@ -1,0 +1,482 @@
+/**
+ * Arrays that grow (issue 15): resize() and append() on raw and .npy maps,
+ * checked against numpy and npy-append-array; views and TypedArrays across a
+ * resize; the bad-input table (coded errors, nothing changed on disk or in
+ * any live view); full disks; sparse files.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { memmap, Memmap, openMemmap } from '../ts/index';
+import { mountTmpfs, snapshot } from './disk';
+import { describeNumpy, HAVE_NUMPY, PACKAGE, python, pythonJson, tempDir } from './helpers';
+
+const dir = tempDir();
+const LINUX = process.platform === 'linux';
+// Windows cannot change the size of a mapped file: growth is refused there (tested below).
+const GROWS = process.platform !== 'win32';
+const describeGrowth = GROWS ? describe : describe.skip;
+const describeNumpyGrowth = GROWS ? describeNumpy : describe.skip;
+const code = (c: string) => expect.objectContaining({ code: c });
+let serial = 0;
+const fresh = (name: string) => join(dir, `${serial++}-${name}`);
+
+const appendArrayProbe = HAVE_NUMPY
+  ? spawnSync('python3', ['-c', 'import npy_append_array'], { encoding: 'utf8' }).status === 0
+  : false;
+if (!appendArrayProbe && process.env.MEMMAP_REQUIRE_NUMPY === '1') {
+  throw new Error('npy-append-array is required with MEMMAP_REQUIRE_NUMPY=1 (pip install npy-append-array)');
+}
+const describeAppendArray = appendArrayProbe && GROWS ? describe : describe.skip;
+
+/** numpy's view of a .npy file: shape, dtype and values. */
+function npLoad(path: string): { shape: number[]; dtype: string; values: unknown } {
+  return pythonJson(
+    `import sys, json, numpy as np
+a = np.load(sys.argv[1])
+print(json.dumps({'shape': list(a.shape), 'dtype': a.dtype.str, 'values': a.tolist()}))`,
+    path,
+  );
+}
+
+describeNumpyGrowth('append() and resize() are what numpy reads', () => {
+  test.each([
+    ['float32', 'C'],
+    ['int64', 'C'],
+    ['>i2', 'C'],
+    ['float64', 'F'],
+    ['uint16', 'C'],
+  ] as const)('append %s rows in %s order, then np.load', (dtype, order) => {
+    const path = fresh('rows.npy');
+    const fortranOrder = order === 'F';
+    const fp = openMemmap(path, { mode: 'w+', dtype, shape: fortranOrder ? [3, 0] : [0, 3], fortranOrder });
+    const expected: number[][] = [];
+    for (let k = 0; k < 20; k++) {
+      const rows = (k % 3) + 1;
+      const block = Array.from({ length: rows }, (_, r) => [
+        k * 10 + r,
+        100 - k,
+        r + 0.5 * (dtype.includes('f') ? 1 : 0),
+      ]);
+      const source = fortranOrder ? block[0].map((_, c) => block.map((row) => row[c])) : block;
+      fp.append(source);
+      expected.push(...block);
+    }
+    const shape = fortranOrder ? [3, expected.length] : [expected.length, 3];
+    expect(fp.shape).toEqual(shape);
+    fp.close();
+    const loaded = npLoad(path);
+    expect(loaded.shape).toEqual(shape);
+    const values = fortranOrder
+      ? (loaded.values as unknown[][])[0].map((_, i) => (loaded.values as unknown[][]).map((col) => col[i]))
+      : (loaded.values as unknown[][]);
+    const integral = !dtype.startsWith('float');
+    expect(values).toEqual(expected.map((row) => row.map((x) => (integral ? Math.trunc(x) : x))));
+  });
+
+  test('resize grows with zeros and shrinks, raw and .npy, as numpy reads them', () => {
+    const raw = fresh('raw.f8');
+    const fp = memmap(raw, { mode: 'w+', dtype: 'float64', shape: [4, 2] });
+    fp.assign([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
+    fp.resize([6, 2]);
+    expect(statSync(raw).size).toBe(96);
+    expect(fp.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+      [0, 0],
+      [0, 0],
+    ]);
+    fp.resize([3, 2]);
+    expect(statSync(raw).size).toBe(48);
+    fp.close();
+    const npy = fresh('resized.npy');
+    const a = openMemmap(npy, { mode: 'w+', dtype: 'int32', shape: [2, 3] });
+    a.assign([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    a.resize([5, 3]);
+    expect(npLoad(npy)).toEqual({
+      shape: [5, 3],
+      dtype: '<i4',
+      values: [
+        [1, 2, 3],
+        [4, 5, 6],
+        [0, 0, 0],
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+    });
+    a.resize([1, 3]);
+    a.close();
+    expect(npLoad(npy)).toEqual({ shape: [1, 3], dtype: '<i4', values: [[1, 2, 3]] });
+  });
+
+  test('the header after growth is the one numpy writes for that shape (same length, same dict)', () => {
+    const ours = fresh('ours.npy');
+    const fp = openMemmap(ours, { mode: 'w+', dtype: '<f4', shape: [0, 4] });
+    fp.append(new Float32Array(4 * 12000));
+    fp.append(new Float32Array(4 * 345)); // the rewrite from the kept header bytes
+    fp.close();
+    const theirs = fresh('theirs.npy');
+    python(`import sys, numpy as np\nnp.save(sys.argv[1], np.zeros((12345, 4), '<f4'))`, theirs);
+    expect(readFileSync(ours)).toEqual(readFileSync(theirs));
+  });
+
+  test('appending sources of other dtypes: numpy same_kind casting', () => {
+    const fp = openMemmap(fresh('cast.npy'), { mode: 'w+', dtype: 'float64', shape: [0] });
+    fp.append(new Int32Array([1, 2]));
+    fp.append(new Float32Array([0.5]));
+    fp.append([7, 8]);
+    const ints = memmap(fresh('ints.i4'), { mode: 'w+', dtype: 'int32', shape: [1] });
+    ints.append(new Uint8Array([200]));
+    ints.append(new Int8Array([-3]));
+    expect(ints.toArray()).toEqual([0, 200, -3]);
+    fp.append(ints);
+    expect(fp.toArray()).toEqual([1, 2, 0.5, 7, 8, 0, 200, -3]);
+    fp.close();
+    ints.close();
+  });
+});
+
+describeAppendArray('npy-append-array and memmap append to the same file, both ways', () => {
+  test('a file appended by npy-append-array opens r+ here, grows, and npy-append-array grows it again', () => {
+    const path = fresh('both.npy');
+    python(
+      `import sys, numpy as np
+from npy_append_array import NpyAppendArray
+with NpyAppendArray(sys.argv[1]) as npaa:
+    for k in range(5):
+        npaa.append(np.full((3, 2), k, dtype='<f8'))`,
+      path,
+    );
+    const fp = openMemmap(path, { mode: 'r+' });
+    expect(fp.shape).toEqual([15, 2]);
+    for (let k = 5; k < 9; k++) fp.append(new Float64Array(6).fill(k));
+    fp.close();
+    const shape = pythonJson(
+      `import sys, json, numpy as np
+from npy_append_array import NpyAppendArray
+with NpyAppendArray(sys.argv[1]) as npaa:
+    npaa.append(np.full((3, 2), 9, dtype='<f8'))
+a = np.load(sys.argv[1])
+ok = all((a[3 * k:3 * k + 3] == k).all() for k in range(10))
+print(json.dumps([list(a.shape), bool(ok)]))`,
+      path,
+    );
+    expect(shape).toEqual([[30, 2], true]);
+    const again = openMemmap(path, { mode: 'r' });
+    expect(again.get(29, 1)).toBe(9);
+    again.close();
+  });
+});
+
+describeGrowth('views and TypedArrays across a resize', () => {
+  test('growth: everything taken before keeps reading and writing the file, even when the map moves', () => {
+    const path = fresh('held.u4');
+    const fp = memmap(path, { mode: 'w+', dtype: 'uint32', shape: [1024] });
+    const data = fp.data as Uint32Array;
+    const view = fp.slice('10:20');
+    data[5] = 55;
+    // Far past any room kept: the address cannot stay; the old one must.
+    for (let k = 0; k < 8; k++) fp.resize([1024 << (2 * (k + 1))]);
+    expect(fp.shape).toEqual([1024 << 16]);
+    expect(data.length).toBe(1024);
+    expect(fp.get(5)).toBe(55);
+    data[6] = 66; // through the old address
+    expect(fp.get(6)).toBe(66);
+    fp.set(11, 1111); // through the new one
+    expect(view.get(1)).toBe(1111);
+    expect(data[11]).toBe(1111);
+    expect((fp.data as Uint32Array)[6]).toBe(66);
+    fp.close();
+    expect(data.length).toBe(0);
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBe(4 * (1024 << 16));
+    expect(bytes.readUInt32LE(24)).toBe(66);
+  });
+
+  test('shrink: views past the new end close, views inside keep working, cut TypedArrays detach', () => {
+    const fp = memmap(fresh('shrink.f8'), { mode: 'w+', dtype: 'float64', shape: [100] });
+    fp.assign(Array.from({ length: 100 }, (_, i) => i));
+    const inside = fp.slice(':10');
+    const outside = fp.slice('50:60');
+    const straddle = fp.slice('45:55');
+    const data = fp.data as Float64Array;
+    expect(inside.get(3)).toBe(3);
+    fp.resize([50]);
+    expect(inside.get(3)).toBe(3);
+    inside.set(3, 33);
+    expect(fp.get(3)).toBe(33);
+    expect(inside.toArray()).toEqual([0, 1, 2, 33, 4, 5, 6, 7, 8, 9]);
+    for (const cut of [outside, straddle]) {
+      expect(() => cut.get(0)).toThrow(code('ERR_MEMMAP_CLOSED'));
+      expect(() => cut.toArray()).toThrow(code('ERR_MEMMAP_CLOSED'));
+      expect(() => cut.set(0, 1)).toThrow(code('ERR_MEMMAP_CLOSED'));
+      expect(() => cut.sum()).toThrow(code('ERR_MEMMAP_CLOSED'));
+    }
+    expect(data.length).toBe(0);
+    expect(Array.from(inside.data as Float64Array).slice(0, 4)).toEqual([0, 1, 2, 33]);
+    expect(fp.sum()).toBe((49 * 50) / 2 - 3 + 33);
+    fp.resize([60]);
+    expect(fp.get(55)).toBe(0);
+    fp.close();
+  });
+
+  test('a child process that holds a TypedArray across a shrink and grows again never crashes', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const mm = require(${PACKAGE} + '/dist/index.js');
+        const fp = mm.memmap(${JSON.stringify(fresh('child.u1'))}, { mode: 'w+', shape: [1 << 20] });
+        const zlib = require('zlib');
+        const data = fp.data;
+        data.fill(7);
+        // Node's thread pool reads the buffer while it is cut.
+        zlib.deflate(data, (err, out) => { console.log(err ? err.code : 'deflated'); });
+        fp.resize([4096]);
+        fp.resize([1 << 21]);
+        let x = 0; for (let i = 0; i < 4096; i++) x += fp.get(i);
+        console.log(x, data.length);`,
+      ],
+      { encoding: 'utf8', timeout: 60000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe(`${4096 * 7} 0`);
+  });
+});
+
+describeGrowth('async work across a resize', () => {
+  test('reductions running while the map shrinks and grows: the right value or ERR_MEMMAP_CLOSED, never a crash', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const mm = require(${PACKAGE} + '/dist/index.js');
+        const n = 4 << 20;
+        const fp = mm.memmap(${JSON.stringify(fresh('async.f8'))}, { mode: 'w+', dtype: 'float64', shape: [n] });
+        fp.fill(1);
+        const head = fp.slice(':1024');
+        const outcomes = [];
+        const runs = [];
+        for (let k = 0; k < 20; k++) {
+          runs.push(fp.sumAsync().then((v) => outcomes.push(v === n ? 'right' : 'wrong ' + v), (e) => outcomes.push(e.code)));
+          runs.push(head.sumAsync().then((v) => outcomes.push(v === 1024 ? 'right' : 'wrong ' + v), (e) => outcomes.push(e.code)));
+          fp.resize([n / 2]);
+          fp.resize([n]);
+          fp.slice(n / 2 + ':').fill(1);
+        }
+        Promise.all(runs).then(() => {
+          fp.close();
+          console.log(JSON.stringify([...new Set(outcomes)].sort()));
+        });`,
+      ],
+      { encoding: 'utf8', timeout: 120000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    const outcomes = JSON.parse(result.stdout) as string[];
+    expect(outcomes.every((o) => o === 'right' || o === 'ERR_MEMMAP_CLOSED')).toBe(true);
+  });
+});
+
+describeGrowth('bad input: a coded error, and nothing changed on disk or in any view', () => {
+  const area = join(dir, 'bad');
+  const setup = (): { fp: Memmap; npy: Memmap; raw: string } => {
+    spawnSync('mkdir', ['-p', area]);
+    const npy = openMemmap(join(area, 'a.npy'), { mode: 'w+', dtype: 'int32', shape: [4, 3] });
+    npy.assign([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+    const raw = join(area, 'b.f4');
+    const fp = memmap(raw, { mode: 'w+', dtype: 'float32', shape: [5] });
+    fp.assign([1, 2, 3, 4, 5]);
+    return { fp, npy, raw };
+  };
+  const { fp, npy, raw } = setup();
+  const view = npy.slice('1:3');
+  const rowsBefore = npy.toArray() as number[][];
+  const table: [string, () => unknown, string][] = [
+    ['shape of the wrong rank', () => npy.resize([8]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+    ['a negative size', () => npy.resize([-1, 3]), 'ERR_MEMMAP_OUT_OF_RANGE'],
+    ['a fractional size', () => npy.resize([2.5, 3]), 'ERR_MEMMAP_INVALID_ARG'],
+    ['a size that overflows', () => npy.resize([2 ** 52, 3]), 'ERR_MEMMAP_TOO_LARGE'],
+    ['not a shape', () => npy.resize('big' as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['an extra argument', () => npy.resize([5, 3], 1 as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['append of other trailing shape', () => npy.append([[1, 2]]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+    ['append of a partial row', () => npy.append(new Int32Array(4)), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+    ['append of float64 to int32 (same_kind)', () => npy.append(new Float64Array(3)), 'ERR_MEMMAP_INVALID_DTYPE'],
+    [
+      'append of complex to float32',
+      () => fp.append(memmap(raw, { mode: 'r', dtype: 'complex64', shape: [1] })),
+      'ERR_MEMMAP_INVALID_DTYPE',
+    ],
+    ['append of a string', () => fp.append('1,2' as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['append with an unknown option', () => fp.append([1], { flush: true } as never), 'ERR_MEMMAP_UNKNOWN_OPTION'],
+    ['append with a non-boolean sync', () => fp.append([1], { sync: 1 } as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['append of a value that does not fit', () => npy.append([[1, 2, 2 ** 40]]), 'ERR_MEMMAP_VALUE_OUT_OF_RANGE'],
+    ['resize of a view', () => view.resize([1, 3]), 'ERR_MEMMAP_UNSUPPORTED'],
+    ['append to a view', () => view.append([[1, 2, 3]]), 'ERR_MEMMAP_UNSUPPORTED'],
+    ['resize in mode r', () => memmap(raw, { mode: 'r', dtype: 'float32' }).resize([9]), 'ERR_MEMMAP_READ_ONLY'],
+    ['append in mode c', () => memmap(raw, { mode: 'c', dtype: 'float32' }).append([9]), 'ERR_MEMMAP_READ_ONLY'],
+    [
+      'a raw array that does not end at the end of the file',
+      () => memmap(raw, { dtype: 'float32', shape: [2] }).append([9]),
+      'ERR_MEMMAP_NOT_AT_END',
+    ],
+    [
+      'a map on a caller descriptor',
+      () => {
+        const fd = openSync(raw, 'r+');
+        try {
+          memmap(fd, { dtype: 'float32' }).resize([9]);
+        } finally {
+          closeSync(fd);
+        }
+      },
+      'ERR_MEMMAP_UNSUPPORTED',
+    ],
+    [
+      'a map reopened from a descriptor',
+      () => memmap.fromDescriptor(fp.descriptor()).resize([9]),
+      'ERR_MEMMAP_UNSUPPORTED',
+    ],
+    ['sparse in mode r', () => memmap(raw, { mode: 'r', sparse: true }), 'ERR_MEMMAP_INVALID_ARG'],
+    ['sparse not a boolean', () => memmap(raw, { sparse: 'yes' as never }), 'ERR_MEMMAP_INVALID_ARG'],
+  ];
+  test.each(table)('%s', (_name, attempt, expected) => {
+    const before = snapshot(area);
+    expect(attempt).toThrow(code(expected));
+    expect(snapshot(area)).toEqual(before);
+    expect(npy.toArray()).toEqual(rowsBefore);
+    expect(view.toArray()).toEqual(rowsBefore.slice(1, 3));
+    expect(fp.toArray()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('a closed map', () => {
+    const closed = memmap(join(area, 'c.u1'), { mode: 'w+', shape: [3] });
+    closed.close();
+    expect(() => closed.resize([4])).toThrow(code('ERR_MEMMAP_CLOSED'));
+    expect(() => closed.append([1])).toThrow(code('ERR_MEMMAP_CLOSED'));
+  });
+
+  test('a .npy header written without growth padding that has no room', () => {
+    // A version 1.0 header of 64 bytes with no spare room for more digits.
+    const path = join(area, 'tight.npy');
+    const dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (9,), }";
+    const text = `${dict} \n`;
+    const header = Buffer.alloc(10);
+    Buffer.from('\x93NUMPY', 'latin1').copy(header);
+    header[6] = 1;
+    header.writeUInt16LE(text.length, 8);
+    writeFileSync(path, Buffer.concat([header, Buffer.from(text, 'latin1'), Buffer.alloc(9, 1)]));
+    const tight = openMemmap(path);
+    tight.append(new Uint8Array(1)); // (10,) still fits
+    const before = snapshot(area);
+    expect(() => tight.resize([2 ** 40])).toThrow(code('ERR_MEMMAP_OUT_OF_RANGE'));
+    expect(snapshot(area)).toEqual(before);
+    tight.close();
+  });
+});
+
+const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
+(full ? describe : describe.skip)('a full disk during growth (an 8 MiB tmpfs)', () => {
+  test('append and resize fail with ERR_MEMMAP_NO_SPACE; file, header, views and free blocks as before', () => {
+    const disk = full as string;
+    const fp = openMemmap(join(disk, 'a.npy'), { mode: 'w+', dtype: 'uint8', shape: [0] });
+    fp.append(new Uint8Array(1 << 20).fill(3));
+    const data = fp.data;
+    const before = snapshot(disk);
+    const free = statSync(disk) && spawnSync('df', ['--output=avail', disk], { encoding: 'utf8' }).stdout;
+    expect(() => fp.append(new Uint8Array(16 << 20))).toThrow(code('ERR_MEMMAP_NO_SPACE'));
+    expect(() => fp.resize([16 << 20])).toThrow(code('ERR_MEMMAP_NO_SPACE'));
+    expect(snapshot(disk)).toEqual(before);
+    expect(spawnSync('df', ['--output=avail', disk], { encoding: 'utf8' }).stdout).toBe(free);
+    expect(fp.shape).toEqual([1 << 20]);
+    expect(data[12345]).toBe(3);
+    fp.append(new Uint8Array(10).fill(4));
+    expect(fp.shape).toEqual([(1 << 20) + 10]);
+    fp.close();
+  });
+});
+
+(LINUX ? describe : describe.skip)('RLIMIT_FSIZE during growth', () => {
+  test('append and resize past the limit change nothing', () => {
+    const path = fresh('fsize.npy');
+    openMemmap(path, { mode: 'w+', dtype: 'uint8', shape: [1000] }).close();
+    const before = readFileSync(path);
+    const result = spawnSync(
+      'prlimit',
+      [
+        `--fsize=${1 << 20}`,
+        process.execPath,
+        '-e',
+        `const mm = require(${PACKAGE} + '/dist/index.js');
+        const fp = mm.openMemmap(${JSON.stringify(path)});
+        const out = [];
+        for (const f of [() => fp.append(new Uint8Array(2 << 20)), () => fp.resize([2 << 20])]) {
+          try { f(); out.push('grew'); } catch (e) { out.push(e.code); }
+        }
+        out.push(fp.shape[0]);
+        fp.close();
+        console.log(JSON.stringify(out));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.signal).toBeNull();
+    expect(JSON.parse(result.stdout)).toEqual(['ERR_MEMMAP_NO_SPACE', 'ERR_MEMMAP_NO_SPACE', 1000]);
+    expect(readFileSync(path)).toEqual(before);
+  });
+});
+
+(LINUX ? describe : describe.skip)('sparse: true skips the reservation, the default reserves', () => {
+  const blocks = (path: string) => statSync(path).blocks * 512;
+  test('w+ of 1 GiB, then resize to 2 GiB', () => {
+    const sparse = fresh('sparse.bin');
+    const fp = memmap(sparse, { mode: 'w+', shape: [2 ** 30], sparse: true });
+    expect(blocks(sparse)).toBeLessThan(1 << 20);
+    fp.resize([2 ** 31]);
+    expect(blocks(sparse)).toBeLessThan(1 << 20);
+    fp.set(2 ** 31 - 1, 5);
+    fp.close();
+    const npy = fresh('sparse.npy');
+    openMemmap(npy, { mode: 'w+', dtype: 'f4', shape: [2 ** 28], sparse: true }).close();
+    expect(blocks(npy)).toBeLessThan(1 << 20);
+    const reopened = openMemmap(npy, { sparse: true });
+    reopened.resize([2 ** 28 + 2 ** 20]);
+    reopened.close();
+    expect(blocks(npy)).toBeLessThan(1 << 20);
+    // r+ that extends a file at open, sparse too.
+    const grown = fresh('grown.bin');
+    writeFileSync(grown, Buffer.alloc(4096, 1));
+    memmap(grown, { mode: 'r+', shape: [2 ** 30], sparse: true }).close();
+    expect(statSync(grown).size).toBe(2 ** 30);
+    expect(blocks(grown)).toBeLessThan(1 << 20);
+    const reserved = fresh('reserved.bin');
+    const dense = memmap(reserved, { mode: 'w+', shape: [16 << 20] });
+    dense.resize([32 << 20]);
+    dense.close();
+    expect(blocks(reserved)).toBeGreaterThanOrEqual(32 << 20);
+  });
+});
+
+(GROWS ? test.skip : test)('Windows: resize and append are refused, nothing changed', () => {
+  const path = fresh('windows.u1');
+  const fp = memmap(path, { mode: 'w+', shape: [10] });
+  expect(() => fp.resize([20])).toThrow(code('ERR_MEMMAP_UNSUPPORTED'));
+  expect(() => fp.append([1])).toThrow(code('ERR_MEMMAP_UNSUPPORTED'));
+  fp.close();
+  expect(statSync(path).size).toBe(10);
+});

@@ -1,0 +1,770 @@
+//! Growing and shrinking a map as a transaction, without ever moving an
+//! address that JavaScript may hold.
+//!
+//! # The address range
+//!
+//! JavaScript holds raw addresses into a map: external ArrayBuffers over its
+//! chunks, and TypedArrays over those. A map that moved (`mremap` with
+//! `MREMAP_MAYMOVE`) would leave every one of them dangling, so a [`Region`]
+//! never takes an address away while something may hold it:
+//!
+//! - **Room to grow.** A writable map is mapped past the end of its file
+//!   (`capacity` bytes, the file has `len`): POSIX lets a shared mapping reach
+//!   past the end of the file (touching those pages is SIGBUS, and nothing
+//!   hands them out: buffers, reads and reductions stop at `len`). Growing
+//!   within the capacity is only a change to the file: the pages become the
+//!   file's as it grows, with no system call on the mapping. The capacity is
+//!   taken in large steps (the new length, and as much again up to 1 GiB), so
+//!   appending in a loop maps once per doubling, not once per row.
+//! - **Past the capacity**, in order: extend the mapping in place (`mremap`
+//!   without `MAYMOVE`, Linux: it succeeds when the addresses after the map are
+//!   free); else, if nothing holds the address (no buffer, no task: `held` is
+//!   false), move it (`mremap` with `MAYMOVE`, or a new mapping); else map the
+//!   file again at a new address and keep the old mapping as it is
+//!   (`retained`). Both map the same file pages (a shared mapping of the page
+//!   cache), so what the old buffers read and write is the file, coherent with
+//!   the new mapping. Retained mappings go when the map is dropped.
+//!   Reserving a `PROT_NONE` range ahead at every open was the alternative:
+//!   it costs every writable map a second kernel area and address space
+//!   against `RLIMIT_AS` whether it ever grows or not; mapping past the end of
+//!   the file costs nothing until a map grows.
+//! - **Shrinking** while something holds the address swaps the whole pages
+//!   past the new end for anonymous zero pages first (the placeholder, as
+//!   `close()` does), in every mapping of the region, so that the kernel's
+//!   truncation leaves no SIGBUS trap under an address a stale holder still
+//!   uses; the binding detaches the buffers that reach past the new end.
+//!
+//! # The transaction
+//!
+//! The file changes in an order that a reader (or a crash) never sees half
+//! of: growing writes the new bytes first (`pwrite` of appended rows, which
+//! reports a full disk as ENOSPC, or `ftruncate` and `fallocate` for zeros),
+//! then the header that counts them; shrinking writes the header first, then
+//! cuts. With `sync`, an `fdatasync` comes between (the data durable before
+//! the header that counts it) and after. Each step records its undo; a failure
+//! puts back the header, the size and any bytes past the old end, so a failed
+//! resize leaves the file and every view as they were.
+
+use std::fs::File;
+
+use memmap2::MmapRaw;
+
+use crate::areas::{self, Runs};
+use crate::{sys, Error, ErrorKind, Mapping, Result};
+
+/// What a resize does with bytes of the file past the array's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PastEnd {
+    /// Refuses to resize ([`ErrorKind::NotAtEnd`]): the bytes belong to
+    /// something else (a raw file with more data after the array).
+    Refuse,
+    /// They belong to nothing (what an interrupted append to a `.npy` left
+    /// after the rows its header counts): overwritten or cut.
+    Discard,
+}
+
+/// A resize of a map: its new length and what fills the new bytes, and what
+/// else the same transaction writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Resize<'a> {
+    /// The new length in bytes, from the map's offset.
+    pub len: u64,
+    /// The bytes of the new range (an append), exactly `len` minus the old
+    /// length; `None` grows with zeros.
+    pub fill: Option<&'a [u8]>,
+    /// Bytes written at the start of the file, after the data when growing
+    /// and before the cut when shrinking (a `.npy` header); empty for none.
+    /// No longer than the offset.
+    pub header: &'a [u8],
+    /// Grow without reserving blocks (numpy's way; see `OpenOptions::sparse`).
+    pub sparse: bool,
+    pub past_end: PastEnd,
+    /// `fdatasync` between the data and the header, and after the header.
+    pub sync: bool,
+    /// Whether anything besides the caller may hold the map's address (a
+    /// JavaScript buffer, a task): then it is never moved, and a shrink swaps
+    /// the pages it gives up for the placeholder.
+    pub held: bool,
+}
+
+/// What a resize did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resized {
+    /// Whether the map now starts at another address (the old one, if held,
+    /// still maps the same bytes).
+    pub moved: bool,
+}
+
+/// The most address space one step of growth takes beyond what is asked.
+const MAX_ROOM_STEP: usize = 1 << 30;
+
+/// A map's address range: see the module docs.
+#[derive(Debug)]
+pub(crate) struct Region {
+    /// The current mapping, `capacity` or more bytes long; `None` while
+    /// nothing was ever mapped (an empty array).
+    pub(crate) map: Option<MmapRaw>,
+    /// The array's bytes: the file's, from the offset.
+    len: usize,
+    /// Bytes from the first that map the file (past `len`: past its end, room
+    /// to grow). Past it, placeholder pages a held shrink left.
+    capacity: usize,
+    /// Earlier mappings of the same file whose addresses may still be held.
+    retained: Vec<MmapRaw>,
+    /// Kernel areas held besides the current map's runs: retained mappings
+    /// and placeholder tails.
+    extra_areas: usize,
+    /// The header bytes the last resize wrote (what an undo puts back),
+    /// taken while a resize runs.
+    header: Option<Vec<u8>>,
+    /// The mappings (by first byte) whose tail a held shrink swapped for zero pages.
+    tails: Vec<usize>,
+}
+
+impl Region {
+    pub(crate) fn new(map: Option<MmapRaw>) -> Region {
+        let len = map.as_ref().map_or(0, MmapRaw::len);
+        Region {
+            map,
+            len,
+            capacity: len,
+            retained: Vec::new(),
+            extra_areas: 0,
+            header: None,
+            tails: Vec::new(),
+        }
+    }
+
+    pub(crate) fn span(&self) -> (*mut u8, usize) {
+        match &self.map {
+            Some(map) => (map.as_mut_ptr(), self.len),
+            None => (std::ptr::NonNull::dangling().as_ptr(), 0),
+        }
+    }
+
+    /// The kernel areas this region holds.
+    pub(crate) fn areas(&self, runs: &Runs) -> usize {
+        self.map.as_ref().map_or(0, |_| runs.count()) + self.extra_areas
+    }
+
+    /// `close()` while something holds an address: every mapping of the
+    /// region becomes one anonymous area of zero pages.
+    pub(crate) fn replace_all_with_placeholders(&mut self, runs: &mut Runs) {
+        let Some(map) = self.map.as_ref() else { return };
+        // SAFETY: each range is a whole mapping this region owns, and no Rust
+        // reference points into mapped memory (crate docs). A failure leaves
+        // the file pages in place, which the map's file still backs.
+        if unsafe { sys::replace_with_placeholder(map.as_mut_ptr(), map.len()) }.is_ok() {
+            areas::give_back(runs.reset());
+        }
+        let mut all = true;
+        for old in &self.retained {
+            // SAFETY: as above.
+            all &= unsafe { sys::replace_with_placeholder(old.as_mut_ptr(), old.len()) }.is_ok();
+        }
+        if all && self.extra_areas > self.retained.len() {
+            areas::give_back(self.extra_areas - self.retained.len());
+            self.extra_areas = self.retained.len();
+        }
+    }
+
+    /// Makes the current mapping reach `len` bytes of the file (see the
+    /// module docs). Changes no file. Returns whether the address moved.
+    fn make_room(&mut self, file: &File, offset: u64, len: usize, held: bool, runs: &mut Runs) -> Result<bool> {
+        if len <= self.capacity {
+            return Ok(false);
+        }
+        let room = len.saturating_add(len.min(MAX_ROOM_STEP)).min(isize::MAX as usize);
+        let cannot = |e: std::io::Error| Error::io(e, format!("cannot map {len} bytes at offset {offset} of the file"));
+        if let Some(map) = self.map.as_ref() {
+            // A tail a held shrink swapped for zero pages: the file's pages
+            // go back under it (a stale holder then reads the file, never
+            // SIGBUS), and the two areas merge again.
+            let first = map.as_mut_ptr() as usize;
+            if self.capacity < map.len() && self.tails.contains(&first) {
+                // SAFETY: `capacity` ends on a page boundary in memory and in
+                // the file (placeholder_past made it so); the range is this
+                // mapping's own tail, and no Rust reference points into it.
+                let at = unsafe { map.as_mut_ptr().add(self.capacity) };
+                let tail = map.len() - self.capacity;
+                // SAFETY: as above; `[at, at + tail)` is the placeholder tail.
+                let restored = unsafe { sys::map_file_fixed(file, at, tail, offset + self.capacity as u64) };
+                if restored.is_ok() {
+                    self.capacity = map.len();
+                    self.tails.retain(|&tail| tail != first);
+                    self.extra_areas -= 1;
+                    areas::give_back(1);
+                    if len <= self.capacity {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        if let Some(map) = self.map.as_mut() {
+            // A placeholder tail or advice that split the area: mremap, which
+            // takes one area, cannot extend it.
+            if self.capacity == map.len() && runs.count() == 1 {
+                // SAFETY: the region's pages past `len` are never touched
+                // (nothing hands them out), and no Rust reference points into
+                // the mapping. In place: no address changes.
+                if unsafe { sys::remap(map, room, false) }.is_ok() {
+                    self.capacity = room;
+                    return Ok(false);
+                }
+                if !held {
+                    // SAFETY: as above; nothing holds the address (`held`),
+                    // so it may move.
+                    if unsafe { sys::remap(map, room, true) }.is_ok() {
+                        self.capacity = room;
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        areas::take(1, || format!("cannot grow a map to {len} bytes"))?;
+        let mapped = sys::map(file, true, offset, room).or_else(|_| sys::map(file, true, offset, len));
+        let new = match mapped {
+            Ok(new) => new,
+            Err(e) => {
+                areas::give_back(1);
+                return Err(cannot(e));
+            }
+        };
+        let capacity = new.len();
+        let moved = match self.map.replace(new) {
+            Some(old) if held => {
+                self.extra_areas += runs.count();
+                self.retained.push(old);
+                true
+            }
+            Some(old) => {
+                areas::give_back(runs.count());
+                let gone = old.as_mut_ptr() as usize;
+                if self.tails.contains(&gone) {
+                    self.tails.retain(|&tail| tail != gone);
+                    self.extra_areas -= 1;
+                    areas::give_back(1);
+                }
+                drop(old);
+                true
+            }
+            None => false,
+        };
+        runs.reset();
+        self.capacity = capacity;
+        Ok(moved)
+    }
+
+    /// Swaps the whole pages past `len` of every mapping for zero pages (a
+    /// held shrink). Returns the ranges swapped, for the undo.
+    fn placeholder_past(&mut self, len: usize) -> Result<Vec<(*mut u8, usize)>> {
+        let page = sys::page_size();
+        let mut swapped = Vec::new();
+        let maps = self.map.iter().chain(self.retained.iter());
+        for map in maps {
+            let lead = map.as_mut_ptr() as usize % page;
+            let from = (lead + len).div_ceil(page) * page - lead;
+            if from >= map.len() {
+                continue;
+            }
+            // A tail swapped before is one area with what this swap adds
+            // (adjacent anonymous zero pages merge): count each tail once.
+            let first = !self.tails.contains(&(map.as_mut_ptr() as usize));
+            if first {
+                areas::take(1, || "cannot shrink a map whose pages are in use".to_string())?;
+            }
+            // SAFETY: `from` is inside the mapping and page-aligned in memory
+            // (`lead + from` is a multiple of the page size); the range is
+            // the mapping's own tail, and no Rust reference points into it.
+            let ptr = unsafe { map.as_mut_ptr().add(from) };
+            // SAFETY: as above.
+            if let Err(e) = unsafe { sys::replace_with_placeholder(ptr, map.len() - from) } {
+                if first {
+                    areas::give_back(1);
+                }
+                return Err(Error::io(e, "cannot swap the pages past the new end for zero pages"));
+            }
+            if first {
+                self.extra_areas += 1;
+                self.tails.push(map.as_mut_ptr() as usize);
+            }
+            swapped.push((ptr, map.len() - from));
+        }
+        if let Some(map) = &self.map {
+            let lead = map.as_mut_ptr() as usize % page;
+            self.capacity = self.capacity.min((lead + len).div_ceil(page) * page - lead);
+        }
+        Ok(swapped)
+    }
+}
+
+/// What a failed resize puts back, in reverse order of doing.
+struct Undo<'a> {
+    file: &'a File,
+    /// The file's size before.
+    size: Option<u64>,
+    /// Bytes past the array's old end that were overwritten or cut, and where.
+    tail: Option<(u64, Vec<u8>)>,
+    /// The header bytes before.
+    header: Option<Vec<u8>>,
+    /// Placeholder ranges to map the file back over: address, length, file offset.
+    swapped: Vec<(*mut u8, usize, u64)>,
+    /// Whether the new header was written (kept as the last header on success).
+    written: bool,
+}
+
+impl Undo<'_> {
+    /// Each call frees space or rewrites bytes in blocks that exist; there is
+    /// nothing better to do when one fails than to go on.
+    fn roll_back(self) {
+        if let Some(bytes) = &self.header {
+            let _ = sys::write_at(self.file, bytes, 0);
+        }
+        if let Some(size) = self.size {
+            let _ = sys::set_len(self.file, size);
+        }
+        if let Some((at, bytes)) = &self.tail {
+            let _ = sys::write_at(self.file, bytes, *at);
+        }
+        for &(ptr, len, at) in &self.swapped {
+            // SAFETY: the range is a placeholder this resize put over the
+            // region's own pages; mapping the file back restores them.
+            let _ = unsafe { sys::map_file_fixed(self.file, ptr, len, at) };
+        }
+    }
+}
+
+impl Mapping {
+    /// Makes the array `request.len` bytes long, as a transaction: the file
+    /// becomes exactly `offset + len` bytes (new bytes: `request.fill`, else
+    /// zeros with their blocks reserved unless `sparse`), the header is
+    /// rewritten, and the mapping reaches the new end without moving any
+    /// address something may hold (see the module docs). On error, the file
+    /// (size, bytes, header) and the map are as they were.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] for a map that may not change its file
+    /// (modes `r` and `c`, a caller's descriptor, a described reopen) and on
+    /// Windows,
+    /// [`ErrorKind::NotAtEnd`] when bytes follow the array and `past_end` is
+    /// `Refuse`, [`ErrorKind::FileShrunk`] when someone else cut the file,
+    /// [`ErrorKind::TooLarge`], [`ErrorKind::InvalidArgument`] (a fill of the
+    /// wrong length, a header longer than the offset), [`ErrorKind::NoSpace`]
+    /// and the system calls' failures.
+    pub fn resize(&self, request: &Resize) -> Result<Resized> {
+        if cfg!(windows) {
+            // Windows refuses to change the size of a mapped file
+            // (ERROR_USER_MAPPED_FILE) and cannot map past its end.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "cannot resize: Windows does not let the size of a mapped file change",
+            ));
+        }
+        let state = self.lock_state();
+        let file = match (state.open, state.file.as_ref()) {
+            (true, Some(file)) if self.resizable => file,
+            (false, _) => return Err(Error::new(ErrorKind::InvalidArgument, "the map is closed")),
+            _ => {
+                let why = if !self.mode.writes_file() {
+                    format!("mode '{}' never changes the file", self.mode.numpy_name())
+                } else {
+                    "the map was opened on a caller's file descriptor or from a description, whose file's \
+                     size it does not manage"
+                        .to_string()
+                };
+                return Err(Error::new(ErrorKind::Unsupported, format!("cannot resize: {why}")));
+            }
+        };
+        let old_len = self.len();
+        let offset = self.offset;
+        let end = offset + old_len as u64;
+        let too_large = || {
+            Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "{} bytes at offset {offset} do not fit in this process's address space",
+                    request.len
+                ),
+            )
+        };
+        let new_len = usize::try_from(request.len)
+            .ok()
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(too_large)?;
+        let new_end = offset.checked_add(request.len).ok_or_else(too_large)?;
+        if let Some(fill) = request.fill {
+            if fill.len() as u64 != request.len.saturating_sub(old_len as u64) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "{} bytes to append, but growing from {old_len} to {new_len} bytes adds {}",
+                        fill.len(),
+                        new_len.saturating_sub(old_len)
+                    ),
+                ));
+            }
+        }
+        if request.header.len() as u64 > offset {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "a {}-byte header does not fit before the data at offset {offset}",
+                    request.header.len()
+                ),
+            ));
+        }
+        let size = sys::fstat(file).map_err(|e| Error::io(e, "fstat failed"))?.len();
+        if size < end {
+            return Err(Error::new(
+                ErrorKind::FileShrunk,
+                format!("the file was truncated to {size} bytes by someone else while mapped up to byte {end}"),
+            ));
+        }
+        if size > end && request.past_end == PastEnd::Refuse {
+            return Err(Error::new(
+                ErrorKind::NotAtEnd,
+                format!(
+                    "the array ends at byte {end} of a {size}-byte file: resizing would overwrite or cut the {} \
+                     bytes after it (map the array to the end of the file)",
+                    size - end
+                ),
+            ));
+        }
+        let mut undo = Undo {
+            file,
+            size: None,
+            tail: None,
+            header: None,
+            swapped: Vec::new(),
+            written: false,
+        };
+        match self.resize_steps(file, request, (old_len, new_len), (end, new_end, size), &mut undo) {
+            Ok(moved) => {
+                if undo.written {
+                    self.region_mut().header = Some(request.header.to_vec());
+                }
+                Ok(Resized { moved })
+            }
+            Err(err) => {
+                undo.roll_back();
+                Err(err)
+            }
+        }
+    }
+
+    fn resize_steps(
+        &self,
+        file: &File,
+        request: &Resize,
+        (old_len, new_len): (usize, usize),
+        (end, new_end, size): (u64, u64, u64),
+        undo: &mut Undo,
+    ) -> Result<bool> {
+        let io = |what: String| move |e: std::io::Error| Error::io(e, what);
+        let sync = || -> Result<()> {
+            if request.sync {
+                sys::fdatasync(file).map_err(io("fdatasync failed".to_string()))?;
+            }
+            Ok(())
+        };
+        let write_header = |undo: &mut Undo| -> Result<()> {
+            if request.header.is_empty() {
+                return Ok(());
+            }
+            // What the header was, for the undo: the last one written here if
+            // it is as long (an append loop reads none), else read back.
+            let mut last = self.region_mut();
+            let old = match last.header.take() {
+                Some(old) if old.len() == request.header.len() => old,
+                _ => {
+                    let mut old = vec![0; request.header.len()];
+                    sys::read_at(file, &mut old, 0).map_err(io("cannot read the header".to_string()))?;
+                    old
+                }
+            };
+            drop(last);
+            undo.header = Some(old);
+            sys::write_at(file, request.header, 0).map_err(io("cannot write the header".to_string()))?;
+            undo.written = true;
+            Ok(())
+        };
+        // Bytes past the old end are overwritten or cut: kept for the undo.
+        let keep_tail = |undo: &mut Undo| -> Result<()> {
+            if size > end {
+                let mut bytes = vec![0; (size - end) as usize];
+                sys::read_at(file, &mut bytes, end).map_err(io("cannot read past the array's end".to_string()))?;
+                undo.tail = Some((end, bytes));
+            }
+            Ok(())
+        };
+        if new_len > old_len {
+            let moved = {
+                let mut region = self.region_mut();
+                let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                region.make_room(file, self.offset, new_len, request.held, &mut runs)?
+            };
+            keep_tail(undo)?;
+            undo.size = Some(size);
+            if size > end {
+                sys::set_len(file, end).map_err(io(format!("cannot cut the file to {end} bytes")))?;
+            }
+            match request.fill {
+                // pwrite extends the file and reports a full disk as ENOSPC:
+                // the bytes have their blocks, nothing to reserve.
+                Some(bytes) => sys::write_at(file, bytes, end).map_err(io(format!(
+                    "cannot append {} bytes at byte {end} of the file",
+                    bytes.len()
+                )))?,
+                None => {
+                    sys::set_len(file, new_end).map_err(io(format!("cannot extend the file to {new_end} bytes")))?;
+                    if !request.sparse {
+                        sys::allocate(file, end, new_end, false).map_err(io(format!(
+                            "cannot reserve {} bytes of disk for the file",
+                            new_end - end
+                        )))?;
+                    }
+                }
+            }
+            sync()?;
+            write_header(undo)?;
+            sync()?;
+            self.region_mut().len = new_len;
+            self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
+            return Ok(moved);
+        }
+        write_header(undo)?;
+        sync()?;
+        if new_len < old_len || size > end {
+            keep_tail(undo)?;
+            if new_len < old_len {
+                // Counted before the pages go (see tasks in the binding).
+                self.shrinks.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                if request.held {
+                    let mut region = self.region_mut();
+                    let swapped = region.placeholder_past(new_len);
+                    let page = sys::page_size();
+                    let at = |ptr: *mut u8| {
+                        let base = region.span().0 as usize;
+                        (self.offset - (self.offset % page as u64)) + (ptr as usize - (base - base % page)) as u64
+                    };
+                    // Only ranges of the current mapping are mapped back on
+                    // failure; retained ones keep their zero pages.
+                    let current = region.map.as_ref().map(|m| (m.as_mut_ptr() as usize, m.len()));
+                    for (ptr, len) in swapped? {
+                        if current.is_some_and(|(start, n)| (ptr as usize) >= start && (ptr as usize) < start + n) {
+                            undo.swapped.push((ptr, len, at(ptr)));
+                        }
+                    }
+                }
+            }
+            undo.size = Some(size);
+            sys::set_len(file, new_end).map_err(io(format!("cannot cut the file to {new_end} bytes")))?;
+            sync()?;
+            self.region_mut().len = new_len;
+            self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("memmap-core-grow-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn request(len: u64, held: bool) -> Resize<'static> {
+        Resize {
+            len,
+            fill: None,
+            header: &[],
+            sparse: false,
+            past_end: PastEnd::Refuse,
+            sync: false,
+            held,
+        }
+    }
+
+    fn byte(map: &Mapping, at: usize) -> u8 {
+        let mut out = [0];
+        map.read_into(at, &mut out).unwrap();
+        out[0]
+    }
+
+    #[test]
+    fn a_held_address_keeps_mapping_the_file_when_the_map_grows() {
+        let dir = dir("held");
+        let path = dir.join("f");
+        std::fs::write(&path, [7u8; 5000]).unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 0, Length::Exact(5000)).unwrap();
+        let old = map.as_ptr();
+        // Far past any room: a new mapping unless the addresses after were free.
+        for step in 1..=6u64 {
+            map.resize(&request(5000 << (3 * step), true)).unwrap();
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 5000 << 18);
+        // SAFETY: the old address stays mapped for its old length (retained).
+        unsafe { *old.add(10) = 42 };
+        assert_eq!(byte(&map, 10), 42, "the old address and the new one show the same file");
+        assert_eq!(byte(&map, (5000 << 18) - 1), 0);
+        map.close_keeping_address(true).unwrap();
+        drop(map);
+        assert_eq!(std::fs::read(&path).unwrap()[10], 42);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn appends_write_data_then_header_and_shrinks_put_zero_pages_under_held_addresses() {
+        let dir = dir("append");
+        let path = dir.join("f");
+        std::fs::write(&path, [1u8; 64]).unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 64, Length::Exact(0)).unwrap();
+        assert!(map.is_empty());
+        let mut total = 0u64;
+        for k in 0..50u8 {
+            let rows = vec![k; 3000];
+            total += 3000;
+            map.resize(&Resize {
+                fill: Some(&rows),
+                header: &[k; 64],
+                ..request(total, false)
+            })
+            .unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 64 + 150_000);
+        assert_eq!(&bytes[..64], &[49; 64]);
+        assert!(bytes[64..]
+            .chunks(3000)
+            .enumerate()
+            .all(|(k, c)| c.iter().all(|&b| b == k as u8)));
+        let (ptr, _) = map.span();
+        map.resize(&Resize {
+            header: &[9; 64],
+            ..request(10_000, true)
+        })
+        .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 + 10_000);
+        assert_eq!(std::fs::read(&path).unwrap()[0], 9);
+        // SAFETY: past the new end, a held address is zero pages, not SIGBUS.
+        let past = unsafe { *ptr.add(100_000) };
+        assert_eq!(past, 0);
+        assert_eq!(map.shrinks(), 1);
+        // Growing again maps the file back where the placeholder was.
+        map.resize(&request(200_000, true)).unwrap();
+        assert_eq!(byte(&map, 199_999), 0);
+        assert_eq!(byte(&map, 5000), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let dir = dir("refuse");
+        let path = dir.join("f");
+        std::fs::write(&path, [3u8; 1000]).unwrap();
+        let kind = |mode, offset, len, request: &Resize| {
+            let map = Mapping::open(Source::Path(path.clone()), mode, offset, Length::Exact(len)).unwrap();
+            map.resize(request).unwrap_err().kind()
+        };
+        assert_eq!(
+            kind(Mode::ReadOnly, 0, 1000, &request(2000, false)),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            kind(Mode::CopyOnWrite, 0, 1000, &request(2000, false)),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            kind(Mode::ReadWrite, 0, 500, &request(2000, false)),
+            ErrorKind::NotAtEnd
+        );
+        let fill = Resize {
+            fill: Some(&[1; 10]),
+            ..request(2000, false)
+        };
+        assert_eq!(kind(Mode::ReadWrite, 0, 1000, &fill), ErrorKind::InvalidArgument);
+        assert_eq!(
+            kind(Mode::ReadWrite, 0, 1000, &request(u64::MAX - 1, false)),
+            ErrorKind::TooLarge
+        );
+        let header = Resize {
+            header: &[0; 20],
+            ..request(2000, false)
+        };
+        assert_eq!(kind(Mode::ReadWrite, 10, 990, &header), ErrorKind::InvalidArgument);
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        let map = Mapping::open(Source::Fd(file.as_raw_fd()), Mode::ReadWrite, 0, Length::Exact(1000)).unwrap();
+        assert_eq!(
+            map.resize(&request(2000, false)).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), vec![3u8; 1000]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod area_tests {
+    use crate::*;
+
+    /// The kernel's areas over `[start, end)`, from /proc/self/maps.
+    fn kernel_areas(start: usize, end: usize) -> usize {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|line| {
+                let (low, high) = line.split(' ').next().unwrap().split_once('-').unwrap();
+                let (low, high) = (
+                    usize::from_str_radix(low, 16).unwrap(),
+                    usize::from_str_radix(high, 16).unwrap(),
+                );
+                low < end && high > start
+            })
+            .count()
+    }
+
+    #[test]
+    fn held_shrink_and_grow_cycles_reuse_the_mapping_and_count_areas_as_the_kernel() {
+        let dir = std::env::temp_dir().join(format!("memmap-core-grow-{}-cycles", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, [5u8; 1 << 20]).unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 0, Length::Exact(1 << 20)).unwrap();
+        let request = |len| Resize {
+            len,
+            fill: None,
+            header: &[],
+            sparse: false,
+            past_end: PastEnd::Refuse,
+            sync: false,
+            held: true,
+        };
+        let first = map.as_ptr() as usize;
+        for _ in 0..100 {
+            map.resize(&request(100_000)).unwrap();
+            map.resize(&request(1 << 20)).unwrap();
+        }
+        assert_eq!(map.as_ptr() as usize, first, "the cycles stay in the first mapping");
+        // The map's own count (the process-wide one moves with tests running beside).
+        let counted = map.region().areas(&map.runs.lock().unwrap());
+        assert_eq!(counted, 1, "no areas gained over 100 cycles");
+        let page = 4096;
+        let (start, end) = (first / page * page, (first + (1 << 20)).div_ceil(page) * page);
+        assert_eq!(kernel_areas(start, end), 1, "the file pages are back, in one area");
+        let mut byte = [0];
+        map.read_into(99_999, &mut byte).unwrap();
+        assert_eq!(byte[0], 5);
+        map.read_into(200_000, &mut byte).unwrap();
+        assert_eq!(byte[0], 0, "regrown bytes read as zero");
+        drop(map);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

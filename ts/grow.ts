@@ -1,0 +1,198 @@
+/**
+ * Growth: what `Memmap.resize()` and `Memmap.append()` check and compute
+ * before the one native call that changes the file (FileStorage.resize):
+ * the new shape, the `.npy` header that counts it, and the bytes to append
+ * in the file's dtype and order (numpy's `same_kind` casting rule).
+ */
+import { Accessor } from './access';
+import { DType, parseDType } from './dtype';
+import { memmapError, show } from './errors';
+import { NDArray } from './ndarray';
+import { npyDictHead, npyHeaderOfLength } from './npyformat';
+import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
+import { FileStorage, HeapStorage } from './storage';
+import { flatten } from './broadcast';
+
+/** numpy's kinds in the order `same_kind` casting may go up. */
+const KIND_RANK: Readonly<Record<string, number>> = { b: 0, u: 1, i: 2, f: 3, c: 4 };
+
+/** numpy's `can_cast(from, to, 'same_kind')` for the dtypes memmap maps. */
+export function sameKind(from: DType, to: DType): boolean {
+  if (from.descr === to.descr || from.str === to.str) return true;
+  const [a, b] = [from.row.kind as string, to.row.kind as string];
+  if (from.fields !== null || to.fields !== null) return false;
+  if (a in KIND_RANK && b in KIND_RANK) return KIND_RANK[a] <= KIND_RANK[b];
+  // Strings to strings of any length, datetimes to datetimes of any unit,
+  // and integers (or bool) to timedelta.
+  if (a === b && (a === 'U' || a === 'S' || a === 'M' || a === 'm')) return true;
+  return b === 'm' && (a === 'b' || a === 'u' || a === 'i');
+}
+
+/** The new shape `resize()` was given, checked against the array's. */
+export function parseResizeShape(
+  shape: unknown,
+  current: readonly number[],
+  itemsize: number,
+  offset: number,
+): number[] {
+  const dims = normalizeShape(shape as number | readonly number[], 'shape');
+  if (dims.length !== current.length) {
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `shape must have ${current.length} dimensions, as the array has (${show(current)}); got ${show(dims)}`,
+    );
+  }
+  checkFits(dims, itemsize, offset);
+  return dims;
+}
+
+/** The header that counts `shape`, in the length the file's header has; a coded error if it cannot. */
+export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8Array | undefined {
+  const npy = storage.npy;
+  if (npy === null) return undefined;
+  let header: Uint8Array | null;
+  if (npy.template === undefined) {
+    npy.head ??= npyDictHead(npy.descr, npy.fortranOrder);
+    header = npyHeaderOfLength(npy.descr, npy.fortranOrder, shape, npy.major, npy.headerLength, npy.head);
+    // An append loop rewrites only the shape: keep the bytes up to it, where
+    // they are one byte per character (latin-1, or UTF-8 that is ASCII).
+    const prefix = npy.major === 1 ? 10 : 12;
+    if (header !== null && /^[\x20-\x7e]*$/.test(npy.head)) npy.template = header.slice(0, prefix + npy.head.length);
+  } else {
+    // Python's repr of a tuple of ints, then the dict's end, spaces, a newline.
+    const text = `${shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`}, }`;
+    const at = npy.template.length;
+    if (at + text.length + 1 > npy.headerLength) header = null;
+    else {
+      header = new Uint8Array(npy.headerLength);
+      header.set(npy.template);
+      for (let k = 0; k < text.length; k++) header[at + k] = text.charCodeAt(k);
+      header.fill(0x20, at + text.length, npy.headerLength - 1);
+      header[npy.headerLength - 1] = 0x0a;
+    }
+  }
+  if (header === null) {
+    throw memmapError(
+      'ERR_MEMMAP_OUT_OF_RANGE',
+      `the .npy header (${npy.headerLength} bytes) has no room to say shape ${show(shape)}: a file written without numpy's growth padding cannot grow in place; rewrite it with np.save or openMemmap`,
+    );
+  }
+  return header;
+}
+
+/** The byte length of `dims` at `offset`, checked to stay within a file memmap can address. */
+export function checkFits(dims: readonly number[], itemsize: number, offset: number): number {
+  const nbytes = sizeOf(dims, itemsize) * itemsize;
+  if (offset + nbytes > Number.MAX_SAFE_INTEGER) {
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `shape ${show(dims)} is ${nbytes} bytes at offset ${offset}: past the largest file memmap can address (2^53 - 1 bytes)`,
+    );
+  }
+  return nbytes;
+}
+
+/** The axis append() grows: the first for C order, the last for Fortran order. */
+export function growthAxis(ndim: number, order: Order): number {
+  return order === 'F' ? ndim - 1 : 0;
+}
+
+/**
+ * `source` as bytes of `dtype` in the file's memory order, and how many
+ * rows (along the growth axis) they are. A flat TypedArray is taken in
+ * memory order; nested arrays and arrays with the array's rank (or one row,
+ * one fewer) must match every other axis.
+ */
+export function appendBytes(
+  source: unknown,
+  dtype: DType,
+  shape: readonly number[],
+  order: Order,
+): { bytes: Uint8Array; rows: number } {
+  const ndim = shape.length;
+  const axis = growthAxis(ndim, order);
+  const rowShape = shape.filter((_, k) => k !== axis);
+  const rowSize = sizeOf(rowShape, dtype.itemsize);
+  const mismatch = (got: readonly number[]): Error =>
+    memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `cannot append shape ${show(got)} to an array of shape ${show(shape)}: every axis but axis ${axis} (the ${order === 'F' ? 'last, Fortran order' : 'first'}) must match, ${show(rowShape)}`,
+    );
+  const checkCast = (from: DType, what: string): void => {
+    if (!sameKind(from, dtype)) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_DTYPE',
+        `cannot append ${what} of dtype ${from.str} to an array of dtype ${dtype.str}: numpy's 'same_kind' casting refuses ${from.str} to ${dtype.str}`,
+      );
+    }
+  };
+  if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
+    const typed = source as unknown as {
+      constructor: unknown;
+      length: number;
+      buffer: ArrayBuffer;
+      byteOffset: number;
+      byteLength: number;
+    };
+    const from = parseDType(typed.constructor, 'source');
+    checkCast(from, 'a TypedArray');
+    if (rowSize === 0 || typed.length % rowSize !== 0) {
+      throw memmapError(
+        'ERR_MEMMAP_SHAPE_MISMATCH',
+        `cannot append ${typed.length} values to an array of shape ${show(shape)}: rows along axis ${axis} hold ${rowSize} values, and a flat TypedArray is taken as whole rows`,
+      );
+    }
+    const rows = typed.length / rowSize;
+    if (from.descr === dtype.descr) {
+      // The caller's own bytes, written as they are: no copy.
+      return { bytes: new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), rows };
+    }
+    return { bytes: convert(source, dtype, [typed.length], 'C'), rows };
+  }
+  let sourceShape: number[];
+  if (source instanceof NDArray) {
+    checkCast(source.dtypeObject, 'an array');
+    sourceShape = [...source.shape];
+  } else if (Array.isArray(source)) {
+    sourceShape = flatten(source).shape;
+  } else {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `append() takes nested arrays, a TypedArray, an NDArray or a Memmap; got ${show(source)}`,
+    );
+  }
+  let rows: number;
+  if (sourceShape.length === ndim) {
+    if (sourceShape.some((n, k) => k !== axis && n !== shape[k])) throw mismatch(sourceShape);
+    rows = sourceShape[axis];
+  } else if (sourceShape.length === ndim - 1 && ndim > 1 && sourceShape.every((n, k) => n === rowShape[k])) {
+    // One row: the growth axis left out.
+    rows = 1;
+    sourceShape = [...sourceShape];
+    sourceShape.splice(axis, 0, 1);
+  } else {
+    throw mismatch(sourceShape);
+  }
+  if (
+    source instanceof NDArray &&
+    source.dtype === dtype.str &&
+    source.dtypeObject.native &&
+    isContiguous(source.shape, source.strides, source.itemsize, order)
+  ) {
+    try {
+      const data = source.data;
+      return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows };
+    } catch {
+      // No TypedArray here (spans buffers, refused): converted below.
+    }
+  }
+  return { bytes: convert(source, dtype, sourceShape, order), rows };
+}
+
+/** `source` assigned into a new in-memory array of `dtype` and `shape` laid out in `order`: its bytes. */
+function convert(source: unknown, dtype: DType, shape: readonly number[], order: Order): Uint8Array {
+  const storage = HeapStorage.allocate(sizeOf(shape, dtype.itemsize) * dtype.itemsize);
+  const target = new NDArray(new Accessor(storage, dtype, shape, contiguousStrides(shape, dtype.itemsize, order), 0));
+  target.assign(source);
+  return new Uint8Array(storage.buffer);
+}
