@@ -37,6 +37,18 @@ pub enum ErrorKind {
     FileShrunk,
     /// Any other operating system error.
     Io,
+    /// An argument the call does not accept (a reduction's axes, mask or output).
+    InvalidArgument,
+    /// An operation numpy does not define for the dtype (the sum of datetimes).
+    InvalidDtype,
+    /// A value outside what the dtype holds (an `initial` too large for int8).
+    ValueOutOfRange,
+    /// A reduction with no identity (min, max, argmin, argmax) over no elements.
+    EmptyReduction,
+    /// The caller's abort flag was set: the work stopped part-way.
+    Aborted,
+    /// The memory went away during the work (the map was closed): no value is given.
+    Closed,
 }
 
 impl ErrorKind {
@@ -57,6 +69,12 @@ impl ErrorKind {
             ErrorKind::Unsupported => "ERR_MEMMAP_UNSUPPORTED",
             ErrorKind::FileShrunk => "ERR_MEMMAP_FILE_SHRUNK",
             ErrorKind::Io => "ERR_MEMMAP_IO",
+            ErrorKind::InvalidArgument => "ERR_MEMMAP_INVALID_ARG",
+            ErrorKind::InvalidDtype => "ERR_MEMMAP_INVALID_DTYPE",
+            ErrorKind::ValueOutOfRange => "ERR_MEMMAP_VALUE_OUT_OF_RANGE",
+            ErrorKind::EmptyReduction => "ERR_MEMMAP_EMPTY_REDUCTION",
+            ErrorKind::Aborted => "ERR_MEMMAP_ABORTED",
+            ErrorKind::Closed => "ERR_MEMMAP_CLOSED",
         }
     }
 }

@@ -23,7 +23,7 @@
 //! ```
 
 mod error;
-mod reduce;
+pub mod reduce;
 #[cfg(not(unix))]
 #[path = "other.rs"]
 mod sys;
