@@ -48,6 +48,13 @@ struct Partial<A> {
     accs: Vec<A>,
 }
 
+/// Where a unit's results go: running states, or (direct tiles) the output
+/// buffer, at this output element of the tile's first row.
+enum Place<'a, A> {
+    States(&'a mut [A]),
+    Out(isize),
+}
+
 /// Staging buffers, reused by a thread across units.
 #[derive(Default)]
 struct Stage {
@@ -110,11 +117,27 @@ impl<F: Family> Job<'_, F> {
         while u < range.end {
             let (tile, units) = s.tile_of(u);
             let (input, mask, out, shape) = s.tile(tile);
+            let end = units.end.min(range.end);
+            if shape.direct && F::DIRECT {
+                let out = s.g.out_first + out;
+                for w in u..end {
+                    let elements = self.unit(shape, w - units.start, input, mask, Place::Out(out), &mut stage);
+                    watch.done(elements)?;
+                }
+                u = end;
+                continue;
+            }
             accs.clear();
             accs.resize(shape.accs, self.family.init());
-            let end = units.end.min(range.end);
             for w in u..end {
-                let elements = self.unit(shape, w - units.start, input, mask, &mut accs, &mut stage);
+                let elements = self.unit(
+                    shape,
+                    w - units.start,
+                    input,
+                    mask,
+                    Place::States(&mut accs),
+                    &mut stage,
+                );
                 watch.done(elements)?;
             }
             if u == units.start && end == units.end {
@@ -139,7 +162,7 @@ impl<F: Family> Job<'_, F> {
         w: usize,
         input: isize,
         mask: isize,
-        accs: &mut [F::Acc],
+        place: Place<F::Acc>,
         stage: &mut Stage,
     ) -> usize {
         let unit = shape.unit(w);
@@ -202,14 +225,25 @@ impl<F: Family> Job<'_, F> {
                 rows.mask_row = unit.n as isize;
             }
         }
-        let out = accs.as_mut_ptr().wrapping_offset(unit.acc);
-        // SAFETY: the block is readable (above); the unit's output states
-        // are inside `accs` (the tile shape's dense layout).
-        unsafe {
-            if inner.reduced {
-                self.family.reduce_rows(&rows, out, shape.acc_row);
-            } else {
-                self.family.accumulate_rows(&rows, out, shape.acc_row);
+        match place {
+            Place::Out(out) => {
+                let size = self.out_size as isize;
+                let at = self.out.wrapping_offset((out + unit.out) * size);
+                // SAFETY: the block is readable (above); the output buffer
+                // holds every output of the schedule (checked by the caller).
+                unsafe { self.family.reduce_rows_out(&rows, at, row.out * size) };
+            }
+            Place::States(accs) => {
+                let out = accs.as_mut_ptr().wrapping_offset(unit.acc);
+                // SAFETY: the block is readable (above); the unit's output
+                // states are inside `accs` (the tile shape's dense layout).
+                unsafe {
+                    if inner.reduced {
+                        self.family.reduce_rows(&rows, out, shape.acc_row);
+                    } else {
+                        self.family.accumulate_rows(&rows, out, shape.acc_row);
+                    }
+                }
             }
         }
         unit.rows * unit.n

@@ -819,14 +819,14 @@ fn dispatch(c: &Context, mask: *const u8, wide: bool) -> Result<()> {
             }
             complex!(go)
         }
-        Op::ArgMax if element.is_time() => c.run(Driven(Arg::<NatHigh, true>(PhantomData))),
+        Op::ArgMax if element.is_time() => c.run(Arg::<NatHigh, true>(PhantomData)),
         Op::ArgMin | Op::ArgMax => {
             macro_rules! go {
                 ($t:ty) => {
                     if op == Op::ArgMax {
-                        c.run(Driven(Arg::<$t, true>(PhantomData)))
+                        c.run(Arg::<$t, true>(PhantomData))
                     } else {
-                        c.run(Driven(Arg::<$t, false>(PhantomData)))
+                        c.run(Arg::<$t, false>(PhantomData))
                     }
                 };
             }

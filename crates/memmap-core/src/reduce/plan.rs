@@ -199,6 +199,10 @@ pub(crate) struct TileShape {
     pub unit_inner: usize,
     /// Units in the tile.
     pub units: usize,
+    /// Whether each row's result is complete in one unit (the inner axis is
+    /// the only reduced one and units span it): rows then write results
+    /// straight out, without states.
+    pub direct: bool,
 }
 
 impl Schedule {
@@ -369,6 +373,7 @@ fn tile_shape(mut axes: Vec<Axis>, itemsize: usize, unit_bytes: usize) -> TileSh
     let unit_rows = (unit_elems / unit_inner).clamp(1, row.len);
     let units =
         outer.iter().map(|a| a.len).product::<usize>() * row.len.div_ceil(unit_rows) * inner.len.div_ceil(unit_inner);
+    let direct = inner.reduced && unit_inner == inner.len && !row.reduced && outer.iter().all(|a| !a.reduced);
     TileShape {
         outer,
         row,
@@ -380,6 +385,7 @@ fn tile_shape(mut axes: Vec<Axis>, itemsize: usize, unit_bytes: usize) -> TileSh
         unit_rows,
         unit_inner,
         units,
+        direct,
     }
 }
 
@@ -393,6 +399,8 @@ pub(crate) struct Unit {
     pub n: usize,
     /// First output state of the block.
     pub acc: isize,
+    /// Output element of the block's first row, from the tile's.
+    pub out: isize,
     pub idx: i64,
 }
 
@@ -412,6 +420,7 @@ impl TileShape {
             rows: self.unit_rows.min(self.row.len - r0),
             n: self.unit_inner.min(self.inner.len - j0),
             acc: r0 as isize * self.acc_row + j0 as isize * self.acc_inner,
+            out: r0 as isize * self.row.out + j0 as isize * self.inner.out,
             idx: r0 as i64 * self.row.idx + j0 as i64 * self.inner.idx,
         };
         for (axis, &acc) in self.outer.iter().zip(&self.acc_outer).rev() {
@@ -420,6 +429,7 @@ impl TileShape {
             unit.input += k as isize * axis.stride;
             unit.mask += k as isize * axis.mask;
             unit.acc += k as isize * acc;
+            unit.out += k as isize * axis.out;
             unit.idx += k as i64 * axis.idx;
         }
         unit

@@ -1460,3 +1460,46 @@ fn views_past_four_gibibytes() {
     drop(map);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn default_sizes_take_the_vector_paths() {
+    // With the engine's own unit and state sizes: rows of 2, 3, 4, 8, 16
+    // (the unrolled and hand-written paths), long rows, columns, masks.
+    let mut rng = Rng(0x5eed);
+    let shapes = [
+        vec![1001, 4],
+        vec![333, 16],
+        vec![250, 3],
+        vec![129, 2],
+        vec![3, 2000],
+        vec![40, 8, 9],
+    ];
+    for element in [Element::F32, Element::F64, Element::I16, Element::F16] {
+        for shape in &shapes {
+            for little in [true, false] {
+                for (label, case, len) in views(shape, element.itemsize()).into_iter().take(3) {
+                    let special = rng.below(3) == 0;
+                    let mem = memory(&mut rng, element, little, len, special);
+                    let trial = Trial {
+                        element,
+                        little,
+                        memory: &mem,
+                        case: &case,
+                        mask: None,
+                    };
+                    {
+                        let control = Control {
+                            threads: 2,
+                            ..Control::default()
+                        };
+                        for axes in axis_sets(shape.len()) {
+                            for op in Op::ALL {
+                                trial.run(op, axes.as_deref(), 0.0, None, &control, label);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

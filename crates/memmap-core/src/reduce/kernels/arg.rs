@@ -1,18 +1,24 @@
-//! argmin and argmax (and complex min/max, whose first NaN must be found by
-//! position): each lane keeps its best key and that key's position; lanes
-//! merge by key, then by smaller element index, so the answer is numpy's
-//! (the first of equal extremes, the first NaN) whatever order pieces are
-//! folded and merged in, and so whatever the thread count.
+//! argmin and argmax. Real kinds: the extreme of a block comes from the
+//! vectorised min/max lanes, and only when it beats the output's best is the
+//! block (still in cache) searched for its first occurrence; so a block costs
+//! about one pass of max() in the common case, two when the best keeps
+//! improving (sorted data). Complex kinds (and complex min/max, whose first
+//! NaN must be found by position): lanes that keep each best's position.
+//! Candidates merge by key, then by smaller element index, so the answer is
+//! numpy's (the first of equal extremes, the first NaN) in any order of
+//! blocks and pieces, and so for any thread count.
 
-use super::extreme::{better, Ordered};
-use super::{at, on, put, put_complex, Lanes};
+use std::marker::PhantomData;
+
+use super::extreme::{better, ExtremeAcc, Ordered};
+use super::{at, on, put, put_complex, Driven, Extreme, Family, Lanes, Rows};
 use crate::reduce::element::Complex;
 use crate::reduce::Element;
 
 /// No position yet.
 const NONE: u32 = u32::MAX;
 
-pub(crate) struct Arg<T: Ordered, const MAX: bool>(pub std::marker::PhantomData<T>);
+pub(crate) struct Arg<T: Ordered, const MAX: bool>(pub PhantomData<T>);
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ArgAcc<K> {
@@ -21,18 +27,62 @@ pub(crate) struct ArgAcc<K> {
     pub idx: i64,
 }
 
-const LANES: usize = 16;
-
-#[derive(Clone, Copy)]
-pub(crate) struct ArgLanes<K> {
-    v: [K; LANES],
-    pos: [u32; LANES],
-}
-
 #[allow(clippy::eq_op)]
 #[inline(always)]
 fn is_nan<K: PartialOrd + Copy>(float: bool, k: K) -> bool {
-    float && k != k
+    float & (k != k)
+}
+
+/// The first of `count` values `stride` bytes apart at `p` whose key is `v`
+/// (or, with `nan`, is NaN). Contiguous values are tested sixteen at a time.
+///
+/// # Safety
+///
+/// The values are readable and one of them matches.
+#[inline(always)]
+unsafe fn locate<T: Ordered>(p: *const u8, stride: isize, count: usize, nan: bool, v: T::K) -> usize {
+    let hit = |x: T::K| if nan { is_nan(T::FLOAT, x) } else { x == v };
+    const CHUNK: usize = 16;
+    let mut i = 0;
+    if stride == size_of::<T>() as isize {
+        while i + CHUNK <= count {
+            let mut any = false;
+            for k in 0..CHUNK {
+                // SAFETY: value i + k of the run.
+                any |= hit(unsafe { at::<T>(p, i + k) }.key());
+            }
+            if any {
+                break;
+            }
+            i += CHUNK;
+        }
+    }
+    while i < count {
+        // SAFETY: value i of the run.
+        if hit(unsafe { T::load(p.offset(i as isize * stride), false) }.key()) {
+            return i;
+        }
+        i += 1;
+    }
+    unreachable!("the block's extreme is one of its values")
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn locate_avx2<T: Ordered>(p: *const u8, stride: isize, count: usize, nan: bool, v: T::K) -> usize {
+    // SAFETY: forwarded from the caller.
+    unsafe { locate::<T>(p, stride, count, nan, v) }
+}
+
+/// [`locate`] in the CPU's best build.
+unsafe fn find<T: Ordered>(p: *const u8, stride: isize, count: usize, nan: bool, v: T::K) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if super::has_avx2() {
+        // SAFETY: the CPU has the features; the rest is the caller's promise.
+        return unsafe { locate_avx2::<T>(p, stride, count, nan, v) };
+    }
+    // SAFETY: the caller's promise.
+    unsafe { locate::<T>(p, stride, count, nan, v) }
 }
 
 impl<T: Ordered, const MAX: bool> Arg<T, MAX> {
@@ -53,19 +103,76 @@ impl<T: Ordered, const MAX: bool> Arg<T, MAX> {
         better::<_, MAX>(x, best) || (x == best && xi < bi)
     }
 
-    /// Whether a value seen after `best` in the same lane replaces it.
-    #[inline(always)]
-    fn takes(x: T::K, best: T::K) -> bool {
-        better::<_, MAX>(x, best) || (is_nan(T::FLOAT, x) && !is_nan(T::FLOAT, best))
+    fn extreme() -> Driven<Extreme<T, MAX>> {
+        Driven(Extreme {
+            result: Element::I64,
+            initial: None,
+        })
+    }
+
+    /// Merges a block whose extreme is `e` and whose smallest element index
+    /// is `first` into `acc`; `index(nan, v)` finds the index of the block's
+    /// first NaN or first `v`, called only when that could win.
+    #[inline]
+    fn consider(acc: &mut ArgAcc<T::K>, e: &ExtremeAcc<T::K>, first: i64, index: impl FnOnce(bool, T::K) -> i64) {
+        let acc_nan = acc.idx >= 0 && is_nan(T::FLOAT, acc.v);
+        if e.nan {
+            if !acc_nan || first < acc.idx {
+                let i = index(true, e.v);
+                if Self::beats(T::NAN, i, acc.v, acc.idx) {
+                    *acc = ArgAcc { v: T::NAN, idx: i };
+                }
+            }
+            return;
+        }
+        let worth = acc.idx < 0 || (!acc_nan && (better::<_, MAX>(e.v, acc.v) || (e.v == acc.v && first < acc.idx)));
+        if worth {
+            let i = index(false, e.v);
+            if Self::beats(e.v, i, acc.v, acc.idx) {
+                *acc = ArgAcc { v: e.v, idx: i };
+            }
+        }
+    }
+
+    /// Folds `count` contiguous values at `p`, element `j` having index
+    /// `idx + j * step` (`step` >= 0), into `acc`.
+    ///
+    /// # Safety
+    ///
+    /// The values are readable.
+    unsafe fn fold_run(&self, acc: &mut ArgAcc<T::K>, p: *const u8, count: usize, idx: i64, step: i64) {
+        let extreme = Self::extreme();
+        let mut e = extreme.init();
+        let run = Rows {
+            p,
+            n: count,
+            rows: 1,
+            row_stride: 0,
+            mask: std::ptr::null(),
+            mask_row: 0,
+            idx: 0,
+            idx_row: 0,
+            idx_inner: 0,
+        };
+        // SAFETY: the caller's promise.
+        unsafe { extreme.reduce_rows(&run, &mut e, 0) };
+        Self::consider(acc, &e, idx, |nan, v| {
+            // SAFETY: as above; the run holds its extreme (or a NaN).
+            let j = unsafe { find::<T>(p, size_of::<T>() as isize, count, nan, v) };
+            idx + j as i64 * step
+        });
+    }
+
+    fn step(acc: &mut ArgAcc<T::K>, x: T::K, i: i64) {
+        if Self::beats(x, i, acc.v, acc.idx) {
+            *acc = ArgAcc { v: x, idx: i };
+        }
     }
 }
 
-impl<T: Ordered, const MAX: bool> Lanes for Arg<T, MAX> {
-    type T = T;
+impl<T: Ordered, const MAX: bool> Family for Arg<T, MAX> {
     type Acc = ArgAcc<T::K>;
-    type State = ArgLanes<T::K>;
-    const L: usize = LANES;
-    const INDEXED: bool = true;
+    const SIZE: usize = size_of::<T>();
 
     fn init(&self) -> Self::Acc {
         ArgAcc {
@@ -74,67 +181,65 @@ impl<T: Ordered, const MAX: bool> Lanes for Arg<T, MAX> {
         }
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const Self::Acc) -> Self::State {
-        ArgLanes {
-            v: [if MAX { T::LOW } else { T::HIGH }; LANES],
-            pos: [NONE; LANES],
+    unsafe fn reduce_rows(&self, b: &Rows, accs: *mut Self::Acc, acc_row: isize) {
+        debug_assert!(b.mask.is_null(), "numpy's argmin/argmax take no mask");
+        let size = size_of::<T>() as isize;
+        let n = b.n;
+        if acc_row == 0 && b.row_stride == n as isize * size && b.idx_row == n as i64 * b.idx_inner {
+            // One output over rows that continue each other.
+            // SAFETY: the block is rows * n contiguous values; `accs` the output.
+            unsafe { self.fold_run(&mut *accs, b.p, b.rows * n, b.idx, b.idx_inner) };
+            return;
         }
-    }
-
-    #[inline(always)]
-    unsafe fn step_first(&self, s: &mut Self::State, p: *const u8, pos: u32) {
-        for k in 0..LANES {
-            // SAFETY: value k of L at p.
-            s.v[k] = unsafe { at::<T>(p, k) }.key();
-            s.pos[k] = pos + k as u32;
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn step(&self, s: &mut Self::State, p: *const u8, pos: u32) {
-        for k in 0..LANES {
-            // SAFETY: value k of L at p.
-            let x = unsafe { at::<T>(p, k) }.key();
-            let take = Self::takes(x, s.v[k]);
-            s.v[k] = if take { x } else { s.v[k] };
-            s.pos[k] = if take { pos + k as u32 } else { s.pos[k] };
-        }
-    }
-
-    unsafe fn step_masked(&self, s: &mut Self::State, p: *const u8, m: *const u8, pos: u32) {
-        // numpy's argmin/argmax take no where mask; kept whole for completeness.
-        for k in 0..LANES {
-            // SAFETY: value and mask byte k of L.
-            if unsafe { on(m, k) } {
-                // SAFETY: value k of L at p.
-                let x = unsafe { at::<T>(p, k) };
-                self.step_one(s, k, x, pos + k as u32);
+        for r in 0..b.rows {
+            // SAFETY: row r of the block and its output.
+            unsafe {
+                let acc = &mut *accs.offset(r as isize * acc_row);
+                let p = b.p.offset(r as isize * b.row_stride);
+                let idx = b.idx + r as i64 * b.idx_row;
+                if n >= 64 {
+                    self.fold_run(acc, p, n, idx, b.idx_inner);
+                } else {
+                    for j in 0..n {
+                        Self::step(acc, at::<T>(p, j).key(), idx + j as i64 * b.idx_inner);
+                    }
+                }
             }
         }
     }
 
-    fn step_one(&self, s: &mut Self::State, k: usize, x: T, pos: u32) {
-        let x = x.key();
-        if s.pos[k] == NONE || Self::takes(x, s.v[k]) {
-            s.v[k] = x;
-            s.pos[k] = pos;
-        }
-    }
-
-    fn flush(&self, acc: &mut Self::Acc, s: &Self::State, k: usize, idx: impl Fn(u32) -> i64) {
-        if s.pos[k] == NONE {
+    unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut Self::Acc, acc_row: isize) {
+        let n = b.n;
+        if acc_row != 0 {
+            for r in 0..b.rows {
+                for j in 0..n {
+                    // SAFETY: element (r, j) of the block and its output.
+                    unsafe {
+                        let x = at::<T>(b.p.offset(r as isize * b.row_stride), j).key();
+                        Self::step(
+                            &mut *accs.offset(r as isize * acc_row).add(j),
+                            x,
+                            b.idx + r as i64 * b.idx_row,
+                        );
+                    }
+                }
+            }
             return;
         }
-        let i = idx(s.pos[k]);
-        if Self::beats(s.v[k], i, acc.v, acc.idx) {
-            *acc = ArgAcc { v: s.v[k], idx: i };
-        }
-    }
-
-    fn step_acc(&self, acc: &mut Self::Acc, x: T, idx: i64) {
-        let x = x.key();
-        if Self::beats(x, idx, acc.v, acc.idx) {
-            *acc = ArgAcc { v: x, idx };
+        // The block's extreme per column, then a search down the columns
+        // whose extreme could win.
+        let extreme = Self::extreme();
+        let mut columns = vec![extreme.init(); n];
+        // SAFETY: the caller's promise; `columns` has an output per column.
+        unsafe { extreme.accumulate_rows(b, columns.as_mut_ptr(), 0) };
+        for (j, e) in columns.iter().enumerate() {
+            // SAFETY: output j of the block.
+            let acc = unsafe { &mut *accs.add(j) };
+            Self::consider(acc, e, b.idx, |nan, v| {
+                // SAFETY: column j of the block holds its extreme (or a NaN).
+                let r = unsafe { find::<T>(b.p.add(j * size_of::<T>()), b.row_stride, b.rows, nan, v) };
+                b.idx + r as i64 * b.idx_row
+            });
         }
     }
 
@@ -144,6 +249,7 @@ impl<T: Ordered, const MAX: bool> Lanes for Arg<T, MAX> {
         }
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &Self::Acc, out: *mut u8) {
         // SAFETY: the caller's promise.
         unsafe { put(out, acc.idx) }
@@ -293,6 +399,7 @@ impl<T: Complex, const MAX: bool> Lanes for ArgComplex<T, MAX> {
         }
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &ComplexArgAcc, out: *mut u8) {
         let Some(result) = self.value else {
             // SAFETY: the caller's promise.

@@ -57,7 +57,9 @@ const LANES: usize = 32;
 #[derive(Clone, Copy)]
 pub(crate) struct CountLanes {
     nonzero: [u32; LANES],
+    /// Values lane k took alone or through a mask, besides `steps` (every lane).
     seen: [u32; LANES],
+    steps: u32,
 }
 
 impl<T: Truth> Lanes for Nonzero<T> {
@@ -74,6 +76,7 @@ impl<T: Truth> Lanes for Nonzero<T> {
         CountLanes {
             nonzero: [0; LANES],
             seen: [0; LANES],
+            steps: 0,
         }
     }
 
@@ -82,8 +85,8 @@ impl<T: Truth> Lanes for Nonzero<T> {
         for k in 0..LANES {
             // SAFETY: value k of L at p.
             s.nonzero[k] += unsafe { at::<T>(p, k) }.truth() as u32;
-            s.seen[k] += 1;
         }
+        s.steps += 1;
     }
 
     #[inline(always)]
@@ -103,12 +106,12 @@ impl<T: Truth> Lanes for Nonzero<T> {
 
     fn flush(&self, acc: &mut CountAcc, s: &CountLanes, k: usize, _: impl Fn(u32) -> i64) {
         acc.nonzero += s.nonzero[k] as u64;
-        acc.seen += s.seen[k] as u64;
+        acc.seen += (s.steps + s.seen[k]) as u64;
     }
 
     fn flush_all(&self, acc: &mut CountAcc, s: &CountLanes, _: impl Fn(u32) -> i64 + Copy) {
         acc.nonzero += s.nonzero.iter().map(|&n| n as u64).sum::<u64>();
-        acc.seen += s.seen.iter().map(|&n| n as u64).sum::<u64>();
+        acc.seen += s.steps as u64 * LANES as u64 + s.seen.iter().map(|&n| n as u64).sum::<u64>();
     }
 
     fn step_acc(&self, acc: &mut CountAcc, x: T, _: i64) {
@@ -116,11 +119,23 @@ impl<T: Truth> Lanes for Nonzero<T> {
         acc.seen += 1;
     }
 
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut CountAcc, p: *const u8, _: i64, _: i64) {
+        let mut nonzero = 0u64;
+        for k in 0..N {
+            // SAFETY: value k of the row.
+            nonzero += unsafe { at::<T>(p, k) }.truth() as u64;
+        }
+        acc.nonzero += nonzero;
+        acc.seen += N as u64;
+    }
+
     fn merge(&self, into: &mut CountAcc, later: &CountAcc) {
         into.nonzero += later.nonzero;
         into.seen += later.seen;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &CountAcc, out: *mut u8) {
         // SAFETY: the caller's promise.
         unsafe {

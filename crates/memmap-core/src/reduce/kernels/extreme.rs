@@ -3,7 +3,7 @@
 //! everything shifted by one), NaN propagating as numpy's does. Complex
 //! min/max go through the arg kernels (the first NaN wins, so its position matters).
 
-use super::{at, on, put, put_float, put_int, Lanes};
+use super::{at, fixed_rows_from, is, on, put, put_float, put_int, Isa, Lanes, Rows};
 use crate::reduce::element::{f16_to_f32, Bool, Half, Native};
 use crate::reduce::Element;
 
@@ -15,6 +15,8 @@ pub(crate) trait Ordered: Native {
     /// The identity of max (below every key) and of min (above every key).
     const LOW: Self::K;
     const HIGH: Self::K;
+    /// A NaN key for float kinds (any key otherwise: never used).
+    const NAN: Self::K;
     fn key(self) -> Self::K;
     /// Writes `k` as one element of `result`.
     ///
@@ -32,6 +34,7 @@ macro_rules! ordered_int {
             type K = $t;
             const LOW: $t = <$t>::MIN;
             const HIGH: $t = <$t>::MAX;
+            const NAN: $t = 0;
             #[inline(always)]
             fn key(self) -> $t { self }
             unsafe fn put_key(k: $t, result: Element, out: *mut u8) {
@@ -48,6 +51,7 @@ impl Ordered for Bool {
     type K = u8;
     const LOW: u8 = 0;
     const HIGH: u8 = 1;
+    const NAN: u8 = 0;
     #[inline(always)]
     fn key(self) -> u8 {
         (self.0 != 0) as u8
@@ -66,6 +70,7 @@ impl Ordered for Half {
     const FLOAT: bool = true;
     const LOW: f32 = f32::NEG_INFINITY;
     const HIGH: f32 = f32::INFINITY;
+    const NAN: f32 = f32::NAN;
     #[inline(always)]
     fn key(self) -> f32 {
         f16_to_f32(self.0)
@@ -84,6 +89,7 @@ impl Ordered for f32 {
     const FLOAT: bool = true;
     const LOW: f32 = f32::NEG_INFINITY;
     const HIGH: f32 = f32::INFINITY;
+    const NAN: f32 = f32::NAN;
     #[inline(always)]
     fn key(self) -> f32 {
         self
@@ -102,6 +108,7 @@ impl Ordered for f64 {
     const FLOAT: bool = true;
     const LOW: f64 = f64::NEG_INFINITY;
     const HIGH: f64 = f64::INFINITY;
+    const NAN: f64 = f64::NAN;
     #[inline(always)]
     fn key(self) -> f64 {
         self
@@ -133,6 +140,7 @@ impl Ordered for NatHigh {
     type K = i64;
     const LOW: i64 = i64::MIN;
     const HIGH: i64 = i64::MAX;
+    const NAN: i64 = 0;
     #[inline(always)]
     fn key(self) -> i64 {
         self.0.wrapping_sub(1)
@@ -258,11 +266,51 @@ impl<T: Ordered, const MAX: bool> Lanes for Extreme<T, MAX> {
         acc.nan |= nan;
     }
 
+    #[inline(always)]
+    unsafe fn rows_fixed<const N: usize, I: Isa>(&self, b: &Rows, out: *mut u8, out_stride: isize) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if I::AVX2 && is::<T, f32>() && (N == 4 || N == 16) && self.initial.is_none() {
+            // SAFETY: only in the AVX2 build; rows of N float32 values.
+            done = unsafe { super::avx2::extreme_rows_f32::<N, MAX>(b.p, b.row_stride, b.rows, out, out_stride) };
+        }
+        // SAFETY: the caller's promise.
+        unsafe { fixed_rows_from::<Self, N>(self, b, done, out, out_stride) }
+    }
+
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut Self::Acc, p: *const u8, _: i64, _: i64) {
+        let mut v = [Self::IDENTITY; N];
+        let mut nan = false;
+        for (k, x) in v.iter_mut().enumerate() {
+            // SAFETY: value k of the row.
+            *x = unsafe { at::<T>(p, k) }.key();
+            #[allow(clippy::eq_op)]
+            let is_nan = T::FLOAT & (*x != *x);
+            nan |= is_nan;
+        }
+        // A tree of picks: log2(N) dependent steps instead of N.
+        let mut width = N;
+        while width > 1 {
+            let half = width / 2;
+            for k in 0..half {
+                v[k] = Self::pick(v[k], v[k + half]);
+            }
+            if width % 2 == 1 {
+                v[0] = Self::pick(v[0], v[width - 1]);
+            }
+            width = half;
+        }
+        acc.v = Self::pick(acc.v, v[0]);
+        acc.nan |= nan;
+    }
+
     fn merge(&self, into: &mut Self::Acc, later: &Self::Acc) {
         into.v = Self::pick(into.v, later.v);
         into.nan |= later.nan;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &Self::Acc, out: *mut u8) {
         let mut v = acc.v;
         #[allow(clippy::eq_op)]

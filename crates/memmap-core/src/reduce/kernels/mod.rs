@@ -19,6 +19,8 @@
 //! baseline target.
 
 pub(crate) mod arg;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 pub(crate) mod count;
 pub(crate) mod extreme;
 pub(crate) mod moments;
@@ -75,6 +77,20 @@ pub(crate) trait Family: Sync {
     ///
     /// As [`Family::reduce_rows`].
     unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut Self::Acc, acc_row: isize);
+
+    /// Whether [`Family::reduce_rows_out`] is offered.
+    const DIRECT: bool = false;
+
+    /// Reduces each row of `b` and writes its result at `out + r * out_stride`
+    /// (bytes): for outputs whose only reduced axis is the inner one, with no
+    /// state kept between calls.
+    ///
+    /// # Safety
+    ///
+    /// `b` describes readable memory; `out` is valid for every result written.
+    unsafe fn reduce_rows_out(&self, _b: &Rows, _out: *mut u8, _out_stride: isize) {
+        unreachable!("only called when DIRECT")
+    }
 
     /// Merges `later` (the state over elements after `into`'s) into `into`.
     fn merge(&self, into: &mut Self::Acc, later: &Self::Acc);
@@ -162,6 +178,46 @@ pub(crate) trait Lanes: Sync {
             }
         }
     }
+    /// [`Lanes::fold_row`] of exactly `N` values, no mask: what a row of a
+    /// short inner axis costs (`sum(axis=1)` of `(n, 4)`); families override
+    /// it with a tree over the row.
+    ///
+    /// # Safety
+    ///
+    /// `N` values readable at `p`.
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut Self::Acc, p: *const u8, idx: i64, idx_step: i64) {
+        // SAFETY: the caller's promise.
+        unsafe { self.fold_row(acc, p, std::ptr::null(), N, idx, idx_step) }
+    }
+    /// The result of a row of exactly `N` values, written at `out`: by
+    /// default a fresh state, [`Lanes::fold_fixed`] and [`Lanes::finish`];
+    /// sums skip the compensated state a lone row does not need.
+    ///
+    /// # Safety
+    ///
+    /// `N` values readable at `p`; `out` valid for one result.
+    #[inline(always)]
+    unsafe fn row_fixed<const N: usize>(&self, p: *const u8, idx: i64, idx_step: i64, out: *mut u8) {
+        let mut acc = self.init();
+        // SAFETY: the caller's promise.
+        unsafe {
+            self.fold_fixed::<N>(&mut acc, p, idx, idx_step);
+            self.finish(&acc, out);
+        }
+    }
+    /// [`Lanes::row_fixed`] for every row of `b` (rows of `N` values, no
+    /// mask), results at `out + r * out_stride`; the float32 sums and
+    /// extremes take hand-written AVX2 four rows at a time.
+    ///
+    /// # Safety
+    ///
+    /// As [`Family::reduce_rows_out`].
+    #[inline(always)]
+    unsafe fn rows_fixed<const N: usize, I: Isa>(&self, b: &Rows, out: *mut u8, out_stride: isize) {
+        // SAFETY: the caller's promise.
+        unsafe { fixed_rows_from::<Self, N>(self, b, 0, out, out_stride) }
+    }
     fn merge(&self, into: &mut Self::Acc, later: &Self::Acc);
     /// # Safety
     ///
@@ -201,6 +257,18 @@ impl<F: Lanes> Family for Driven<F> {
         unsafe { accumulate_rows(&self.0, b, accs, acc_row) }
     }
 
+    const DIRECT: bool = true;
+
+    unsafe fn reduce_rows_out(&self, b: &Rows, out: *mut u8, out_stride: isize) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: as in reduce_rows.
+            return unsafe { rows_out_avx2(&self.0, b, out, out_stride) };
+        }
+        // SAFETY: the caller's promise.
+        unsafe { rows_out::<F, Baseline>(&self.0, b, out, out_stride) }
+    }
+
     fn merge(&self, into: &mut F::Acc, later: &F::Acc) {
         self.0.merge(into, later)
     }
@@ -236,6 +304,100 @@ unsafe fn reduce_rows_avx2<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, acc_row
 unsafe fn accumulate_rows_avx2<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, acc_row: isize) {
     // SAFETY: forwarded from the caller.
     unsafe { accumulate_rows(f, b, accs, acc_row) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rows_out_avx2<F: Lanes>(f: &F, b: &Rows, out: *mut u8, out_stride: isize) {
+    // SAFETY: forwarded from the caller.
+    unsafe { rows_out::<F, Avx2>(f, b, out, out_stride) }
+}
+
+/// Which build a driver is: kernels with hand-written vector code use it
+/// only in the AVX2 build (whose functions enable the features).
+pub(crate) trait Isa {
+    const AVX2: bool;
+}
+
+pub(crate) struct Avx2;
+
+impl Isa for Avx2 {
+    const AVX2: bool = true;
+}
+
+pub(crate) struct Baseline;
+
+impl Isa for Baseline {
+    const AVX2: bool = false;
+}
+
+/// Whether `T` is `U` (decided when the kernels are instantiated).
+#[inline(always)]
+pub(crate) fn is<T: 'static, U: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>()
+}
+
+/// Rows `first..` of `b` (rows of `N` values) through [`Lanes::row_fixed`].
+///
+/// # Safety
+///
+/// As [`Family::reduce_rows_out`].
+#[inline(always)]
+pub(crate) unsafe fn fixed_rows_from<F: Lanes + ?Sized, const N: usize>(
+    f: &F,
+    b: &Rows,
+    first: usize,
+    out: *mut u8,
+    out_stride: isize,
+) {
+    for r in first..b.rows {
+        // SAFETY: row r of the block; its result's place.
+        unsafe {
+            f.row_fixed::<N>(
+                b.p.offset(r as isize * b.row_stride),
+                b.idx + r as i64 * b.idx_row,
+                b.idx_inner,
+                out.offset(r as isize * out_stride),
+            );
+        }
+    }
+}
+
+/// See [`Family::reduce_rows_out`]. Rows of 2, 3, 4, 8 or 16 values (an
+/// image's channels, a table's columns) take a fold unrolled for their length.
+#[inline(always)]
+unsafe fn rows_out<F: Lanes, I: Isa>(f: &F, b: &Rows, out: *mut u8, out_stride: isize) {
+    macro_rules! fixed {
+        ($n:literal) => {
+            // SAFETY: the caller's promise.
+            unsafe { f.rows_fixed::<$n, I>(b, out, out_stride) }
+        };
+    }
+    if b.mask.is_null() {
+        match b.n {
+            2 => return fixed!(2),
+            3 => return fixed!(3),
+            4 => return fixed!(4),
+            8 => return fixed!(8),
+            16 => return fixed!(16),
+            _ => {}
+        }
+    }
+    for r in 0..b.rows {
+        let mut acc = f.init();
+        // SAFETY: row r of the block; its result's place.
+        unsafe {
+            let p = b.p.offset(r as isize * b.row_stride);
+            let m = mask_row(b, r);
+            let idx = b.idx + r as i64 * b.idx_row;
+            if b.n >= SHORT_ROWS * F::L {
+                run(f, &mut acc, p, m, b.n, |pos| idx + pos as i64 * b.idx_inner);
+            } else {
+                f.fold_row(&mut acc, p, m, b.n, idx, b.idx_inner);
+            }
+            f.finish(&acc, out.offset(r as isize * out_stride));
+        }
+    }
 }
 
 /// Rows shorter than this many lane widths are folded by the scalar path
@@ -305,45 +467,61 @@ fn mask_row(b: &Rows, r: usize) -> *const u8 {
     }
 }
 
-/// Folds `count` contiguous values at `p` into `*acc` through lanes,
-/// flushing every [`Lanes::DEPTH`] steps.
+/// Steps lanes `s` over the values at positions `from..to` (multiples of
+/// `L` apart) of the run at `p`: the tight loop, on a local copy of the
+/// lanes so that they live in registers.
 #[inline(always)]
-unsafe fn run<F: Lanes>(
+unsafe fn sweep<F: Lanes>(f: &F, s: &mut F::State, p: *const u8, m: *const u8, from: usize, to: usize) {
+    let size = size_of::<F::T>();
+    let mut lanes = *s;
+    let mut i = from;
+    if m.is_null() {
+        while i < to {
+            // SAFETY: values i..i+L of the run (the caller's promise).
+            unsafe { f.step(&mut lanes, p.add(i * size), i as u32) };
+            i += F::L;
+        }
+    } else {
+        while i < to {
+            // SAFETY: values and mask bytes i..i+L of the run.
+            unsafe { f.step_masked(&mut lanes, p.add(i * size), m.add(i), i as u32) };
+            i += F::L;
+        }
+    }
+    *s = lanes;
+}
+
+/// Runs lanes over `count` contiguous values at `p` (and mask bytes at `m`),
+/// calling `flush(lanes)` every [`Lanes::DEPTH`] steps and at the end.
+/// Position `j` goes to lane `j % L` (tails included).
+#[inline(always)]
+unsafe fn lanes_over<F: Lanes>(
     f: &F,
-    acc: *mut F::Acc,
     p: *const u8,
     m: *const u8,
     count: usize,
-    idx: impl Fn(u32) -> i64 + Copy,
+    fresh: impl Fn() -> F::State,
+    mut flush: impl FnMut(&F::State),
 ) {
     let size = size_of::<F::T>();
-    let mut s = f.fresh(|_| acc);
     let whole = count / F::L * F::L;
+    let chunk = F::DEPTH.saturating_mul(F::L);
+    let mut s = fresh();
     let mut i = 0;
-    let mut steps = 0;
-    if whole > 0 && m.is_null() {
-        // SAFETY: values 0..L of the run.
-        unsafe { f.step_first(&mut s, p, 0) };
-        i = F::L;
-        steps = 1;
-    }
     while i < whole {
-        // SAFETY: values `i..i + L` of the run.
-        unsafe {
-            if m.is_null() {
-                f.step(&mut s, p.add(i * size), i as u32);
-            } else {
-                f.step_masked(&mut s, p.add(i * size), m.add(i), i as u32);
-            }
+        let end = whole.min(i.saturating_add(chunk));
+        let mut from = i;
+        if i > 0 {
+            flush(opaque(&s));
+            s = fresh();
+        } else if m.is_null() {
+            // SAFETY: values 0..L of the run.
+            unsafe { f.step_first(&mut s, p, 0) };
+            from = F::L;
         }
-        i += F::L;
-        steps += 1;
-        if steps == F::DEPTH {
-            // SAFETY: `acc` is the caller's output.
-            f.flush_all(unsafe { &mut *acc }, &s, idx);
-            s = f.fresh(|_| acc);
-            steps = 0;
-        }
+        // SAFETY: the caller's promise for the run.
+        unsafe { sweep(f, &mut s, p, m, from, end) };
+        i = end;
     }
     for j in whole..count {
         // SAFETY: value `j` of the run.
@@ -353,8 +531,31 @@ unsafe fn run<F: Lanes>(
             }
         }
     }
-    // SAFETY: `acc` is the caller's output.
-    f.flush_all(unsafe { &mut *acc }, &s, idx);
+    flush(opaque(&s));
+}
+
+/// The lanes as memory to read back from: flushes read lanes one by one,
+/// and the optimiser, seeing that, would keep the lanes as scalars during
+/// the loop (a vector's lanes cost an extract each) instead of vectors.
+#[inline(always)]
+fn opaque<S>(s: &S) -> &S {
+    std::hint::black_box(s)
+}
+
+/// Folds `count` contiguous values at `p` into `*acc` through lanes.
+#[inline(always)]
+unsafe fn run<F: Lanes>(
+    f: &F,
+    acc: *mut F::Acc,
+    p: *const u8,
+    m: *const u8,
+    count: usize,
+    idx: impl Fn(u32) -> i64 + Copy,
+) {
+    // SAFETY: the caller's promise; `acc` is its output.
+    unsafe {
+        lanes_over(f, p, m, count, || f.fresh(|_| acc), |s| f.flush_all(&mut *acc, s, idx));
+    }
 }
 
 /// See [`Family::accumulate_rows`].
@@ -409,84 +610,74 @@ unsafe fn accumulate_rows<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, acc_row:
 /// `j, j + n, ...`. The position of a value is `row * n + column`.
 #[inline(always)]
 unsafe fn flat_columns<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
-    let size = size_of::<F::T>();
     let n = b.n;
-    let count = b.rows * n;
     let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
     let lane_acc = |k: usize| -> *const F::Acc { accs.wrapping_add(k % n) };
-    let mut s = f.fresh(lane_acc);
-    let whole = count / F::L * F::L;
-    let mut i = 0;
-    let mut steps = 0;
-    if whole > 0 && b.mask.is_null() {
-        // SAFETY: values 0..L of the block.
-        unsafe { f.step_first(&mut s, b.p, 0) };
-        i = F::L;
-        steps = 1;
-    }
-    while i < whole {
-        // SAFETY: values i..i+L of the block.
-        unsafe {
-            if b.mask.is_null() {
-                f.step(&mut s, b.p.add(i * size), i as u32);
-            } else {
-                f.step_masked(&mut s, b.p.add(i * size), b.mask.add(i), i as u32);
-            }
-        }
-        i += F::L;
-        steps += 1;
-        if steps == F::DEPTH {
-            for k in 0..F::L {
-                // SAFETY: output k % n of the block.
-                f.flush(unsafe { &mut *accs.add(k % n) }, &s, k, idx);
-            }
-            s = f.fresh(lane_acc);
-            steps = 0;
-        }
-    }
-    for j in whole..count {
-        // SAFETY: value j of the block; lane j - whole holds column j % n.
-        unsafe {
-            if b.mask.is_null() || *b.mask.add(j) != 0 {
-                f.step_one(&mut s, j - whole, F::T::load(b.p.add(j * size), false), j as u32);
-            }
-        }
-    }
-    for k in 0..F::L {
-        // SAFETY: output k % n of the block.
-        f.flush(unsafe { &mut *accs.add(k % n) }, &s, k, idx);
+    // SAFETY: the block is `rows * n` contiguous values; lane k flushes
+    // into output k % n of the block.
+    unsafe {
+        lanes_over(
+            f,
+            b.p,
+            b.mask,
+            b.rows * n,
+            || f.fresh(lane_acc),
+            |s| {
+                for k in 0..F::L {
+                    f.flush(&mut *accs.add(k % n), s, k, idx);
+                }
+            },
+        );
     }
 }
 
-/// Rows of at least `L` values: lanes per block of `L` columns, columns past
-/// the last whole block stepped one by one. Positions are `row * n + column`.
+/// Rows of at least `L` values: lanes per block of `L` columns, each block
+/// run down the rows with its lanes in registers; columns past the last
+/// whole block stepped one by one. Positions are `row * n + column`.
 #[inline(always)]
 unsafe fn column_blocks<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
     let size = size_of::<F::T>();
     let n = b.n;
-    let blocks = n / F::L;
     let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
-    let fresh = |c: usize| f.fresh(|k| accs.wrapping_add(c * F::L + k) as *const F::Acc);
-    let mut states: Vec<F::State> = (0..blocks).map(fresh).collect();
-    let mut steps = 0;
-    for r in 0..b.rows {
-        let m = mask_row(b, r);
-        // SAFETY: row r of the block and its mask.
-        let p = unsafe { b.p.offset(r as isize * b.row_stride) };
-        for (c, s) in states.iter_mut().enumerate() {
-            let pos = (r * n + c * F::L) as u32;
-            // SAFETY: columns c*L .. c*L + L of row r.
+    for c in 0..n / F::L {
+        let column = c * F::L;
+        let fresh = || f.fresh(|k| accs.wrapping_add(column + k) as *const F::Acc);
+        let flush = |s: &F::State| {
+            for k in 0..F::L {
+                // SAFETY: output column + k < n of the block.
+                f.flush(unsafe { &mut *accs.add(column + k) }, s, k, idx);
+            }
+        };
+        let mut lanes = fresh();
+        let mut steps = 0;
+        for r in 0..b.rows {
+            if steps == F::DEPTH {
+                flush(opaque(&lanes));
+                lanes = fresh();
+                steps = 0;
+            }
+            let m = mask_row(b, r);
+            let pos = (r * n + column) as u32;
+            // SAFETY: columns column..column + L of row r.
             unsafe {
-                if m.is_null() && steps == 0 {
-                    f.step_first(s, p.add(c * F::L * size), pos);
-                } else if m.is_null() {
-                    f.step(s, p.add(c * F::L * size), pos);
+                let p = b.p.offset(r as isize * b.row_stride).add(column * size);
+                if !m.is_null() {
+                    f.step_masked(&mut lanes, p, m.add(column), pos);
+                } else if r == 0 {
+                    f.step_first(&mut lanes, p, pos);
                 } else {
-                    f.step_masked(s, p.add(c * F::L * size), m.add(c * F::L), pos);
+                    f.step(&mut lanes, p, pos);
                 }
             }
+            steps += 1;
         }
-        for j in blocks * F::L..n {
+        flush(opaque(&lanes));
+    }
+    for r in 0..b.rows {
+        let m = mask_row(b, r);
+        // SAFETY: row r of the block.
+        let p = unsafe { b.p.offset(r as isize * b.row_stride) };
+        for j in n / F::L * F::L..n {
             // SAFETY: column j of row r and its output.
             unsafe {
                 if m.is_null() || *m.add(j) != 0 {
@@ -497,17 +688,6 @@ unsafe fn column_blocks<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
                     );
                 }
             }
-        }
-        steps += 1;
-        if steps == F::DEPTH || r + 1 == b.rows {
-            for (c, s) in states.iter_mut().enumerate() {
-                for k in 0..F::L {
-                    // SAFETY: output c*L + k < n.
-                    f.flush(unsafe { &mut *accs.add(c * F::L + k) }, s, k, idx);
-                }
-                *s = fresh(c);
-            }
-            steps = 0;
         }
     }
 }
@@ -588,7 +768,7 @@ pub(crate) unsafe fn put<T>(out: *mut u8, value: T) {
 /// # Safety
 ///
 /// `out` must be valid for one element of `result`.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn put_float(out: *mut u8, result: super::Element, v: f64) {
     use super::Element;
     // SAFETY: the caller's promise.
@@ -606,7 +786,7 @@ pub(crate) unsafe fn put_float(out: *mut u8, result: super::Element, v: f64) {
 /// # Safety
 ///
 /// `out` must be valid for one element of `result`.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn put_complex(out: *mut u8, result: super::Element, re: f64, im: f64) {
     // SAFETY: the caller's promise.
     unsafe {
@@ -625,7 +805,7 @@ pub(crate) unsafe fn put_complex(out: *mut u8, result: super::Element, re: f64, 
 /// # Safety
 ///
 /// `out` must be valid for one element of `result`.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn put_int(out: *mut u8, result: super::Element, bits: u64) {
     // SAFETY: the caller's promise.
     unsafe {

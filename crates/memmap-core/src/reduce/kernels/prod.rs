@@ -61,6 +61,7 @@ impl<T: Real> Lanes for Prod<T> {
         *into = into.wrapping_mul(*later);
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &u64, out: *mut u8) {
         let initial = match self.initial {
             Some(Scalar::Int(v)) => v as u64,
@@ -126,6 +127,7 @@ impl<T: Real> Lanes for ProdFloat<T> {
         *into *= *later;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &f64, out: *mut u8) {
         // SAFETY: the caller's promise.
         unsafe { put_float(out, self.result, acc * self.initial.unwrap_or(1.0)) }
@@ -192,6 +194,7 @@ impl<T: Complex> Lanes for ProdComplex<T> {
         *into = times(*into, *later);
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &(f64, f64), out: *mut u8) {
         let (re, im) = times(self.initial.unwrap_or((1.0, 0.0)), *acc);
         // SAFETY: the caller's promise.

@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use super::{at, on, put_complex, put_float, put_int, Compensated, Lanes};
+use super::{at, fixed_rows_from, is, on, put_complex, put_float, put_int, Compensated, Isa, Lanes, Rows};
 use crate::reduce::element::{Complex, Real};
 use crate::reduce::{Element, Scalar};
 
@@ -62,10 +62,21 @@ impl<T: Real> Lanes for Sum<T> {
         *acc = acc.wrapping_add(x.bits64());
     }
 
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut u64, p: *const u8, _: i64, _: i64) {
+        let mut sum = 0u64;
+        for k in 0..N {
+            // SAFETY: value k of the row.
+            sum = sum.wrapping_add(unsafe { at::<T>(p, k) }.bits64());
+        }
+        *acc = acc.wrapping_add(sum);
+    }
+
     fn merge(&self, into: &mut u64, later: &u64) {
         *into = into.wrapping_add(*later);
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &u64, out: *mut u8) {
         let initial = match self.initial {
             Some(Scalar::Int(v)) => v as u64,
@@ -96,10 +107,13 @@ pub(crate) struct FloatAcc {
     pub n: u64,
 }
 
+/// Lanes of f64 sums; counts are `steps` (unmasked steps, every lane) plus
+/// `n[k]` (values lane k took alone or through a mask).
 #[derive(Clone, Copy)]
 pub(crate) struct FloatLanes<const L: usize> {
     pub s: [f64; L],
     pub n: [u32; L],
+    pub steps: u32,
 }
 
 const FLOAT_LANES: usize = 16;
@@ -127,6 +141,7 @@ impl<T: Real> Lanes for SumFloat<T> {
         FloatLanes {
             s: [0.0; FLOAT_LANES],
             n: [0; FLOAT_LANES],
+            steps: 0,
         }
     }
 
@@ -135,8 +150,8 @@ impl<T: Real> Lanes for SumFloat<T> {
         for k in 0..FLOAT_LANES {
             // SAFETY: value k of L at p.
             s.s[k] += unsafe { at::<T>(p, k) }.f64();
-            s.n[k] += 1;
         }
+        s.steps += 1;
     }
 
     #[inline(always)]
@@ -156,12 +171,12 @@ impl<T: Real> Lanes for SumFloat<T> {
 
     fn flush(&self, acc: &mut FloatAcc, s: &Self::State, k: usize, _: impl Fn(u32) -> i64) {
         acc.total.add(s.s[k]);
-        acc.n += s.n[k] as u64;
+        acc.n += (s.steps + s.n[k]) as u64;
     }
 
     fn flush_all(&self, acc: &mut FloatAcc, s: &Self::State, _: impl Fn(u32) -> i64 + Copy) {
         acc.total.add(tree_sum(&s.s));
-        acc.n += s.n.iter().map(|&n| n as u64).sum::<u64>();
+        acc.n += s.steps as u64 * FLOAT_LANES as u64 + s.n.iter().map(|&n| n as u64).sum::<u64>();
     }
 
     fn step_acc(&self, acc: &mut FloatAcc, x: T, _: i64) {
@@ -183,11 +198,64 @@ impl<T: Real> Lanes for SumFloat<T> {
         acc.n += count;
     }
 
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut FloatAcc, p: *const u8, _: i64, _: i64) {
+        let mut v = [0.0; N];
+        for (k, x) in v.iter_mut().enumerate() {
+            // SAFETY: value k of the row.
+            *x = unsafe { at::<T>(p, k) }.f64();
+        }
+        acc.total.add(tree_sum(&v));
+        acc.n += N as u64;
+    }
+
+    #[inline(always)]
+    unsafe fn rows_fixed<const N: usize, I: Isa>(&self, b: &Rows, out: *mut u8, out_stride: isize) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if I::AVX2
+            && is::<T, f32>()
+            && (N == 4 || N == 16)
+            && self.initial.is_none()
+            && matches!(self.result, Element::F32 | Element::F64)
+        {
+            let results = super::avx2::Results {
+                out,
+                stride: out_stride,
+                f32: self.result == Element::F32,
+                scale: if self.mean { 1.0 / N as f64 } else { 1.0 },
+            };
+            // SAFETY: only in the AVX2 build; rows of N float32 values.
+            done = unsafe { super::avx2::sum_rows_f32::<N>(b.p, b.row_stride, b.rows, results) };
+        }
+        // SAFETY: the caller's promise.
+        unsafe { fixed_rows_from::<Self, N>(self, b, done, out, out_stride) }
+    }
+
+    #[inline(always)]
+    unsafe fn row_fixed<const N: usize>(&self, p: *const u8, _: i64, _: i64, out: *mut u8) {
+        let mut v = [0.0; N];
+        for (k, x) in v.iter_mut().enumerate() {
+            // SAFETY: value k of the row.
+            *x = unsafe { at::<T>(p, k) }.f64();
+        }
+        let mut sum = tree_sum(&v);
+        if let Some(initial) = self.initial {
+            sum += initial;
+        }
+        if self.mean {
+            sum /= N as f64;
+        }
+        // SAFETY: the caller's promise.
+        unsafe { put_float(out, self.result, sum) }
+    }
+
     fn merge(&self, into: &mut FloatAcc, later: &FloatAcc) {
         into.total.merge(&later.total);
         into.n += later.n;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &FloatAcc, out: *mut u8) {
         let mut total = acc.total;
         if let Some(initial) = self.initial {
@@ -240,6 +308,7 @@ pub(crate) struct ComplexLanes<const L: usize> {
     pub re: [f64; L],
     pub im: [f64; L],
     pub n: [u32; L],
+    pub steps: u32,
 }
 
 const COMPLEX_LANES: usize = 8;
@@ -260,6 +329,7 @@ impl<T: Complex> Lanes for SumComplex<T> {
             re: [0.0; COMPLEX_LANES],
             im: [0.0; COMPLEX_LANES],
             n: [0; COMPLEX_LANES],
+            steps: 0,
         }
     }
 
@@ -270,8 +340,8 @@ impl<T: Complex> Lanes for SumComplex<T> {
             let (re, im) = unsafe { at::<T>(p, k) }.parts();
             s.re[k] += re;
             s.im[k] += im;
-            s.n[k] += 1;
         }
+        s.steps += 1;
     }
 
     #[inline(always)]
@@ -295,13 +365,13 @@ impl<T: Complex> Lanes for SumComplex<T> {
     fn flush(&self, acc: &mut ComplexAcc, s: &Self::State, k: usize, _: impl Fn(u32) -> i64) {
         acc.re.add(s.re[k]);
         acc.im.add(s.im[k]);
-        acc.n += s.n[k] as u64;
+        acc.n += (s.steps + s.n[k]) as u64;
     }
 
     fn flush_all(&self, acc: &mut ComplexAcc, s: &Self::State, _: impl Fn(u32) -> i64 + Copy) {
         acc.re.add(tree_sum(&s.re));
         acc.im.add(tree_sum(&s.im));
-        acc.n += s.n.iter().map(|&n| n as u64).sum::<u64>();
+        acc.n += s.steps as u64 * COMPLEX_LANES as u64 + s.n.iter().map(|&n| n as u64).sum::<u64>();
     }
 
     fn step_acc(&self, acc: &mut ComplexAcc, x: T, _: i64) {
@@ -326,12 +396,25 @@ impl<T: Complex> Lanes for SumComplex<T> {
         acc.n += count;
     }
 
+    #[inline(always)]
+    unsafe fn fold_fixed<const N: usize>(&self, acc: &mut ComplexAcc, p: *const u8, _: i64, _: i64) {
+        let (mut re, mut im) = ([0.0; N], [0.0; N]);
+        for k in 0..N {
+            // SAFETY: value k of the row.
+            (re[k], im[k]) = unsafe { at::<T>(p, k) }.parts();
+        }
+        acc.re.add(tree_sum(&re));
+        acc.im.add(tree_sum(&im));
+        acc.n += N as u64;
+    }
+
     fn merge(&self, into: &mut ComplexAcc, later: &ComplexAcc) {
         into.re.merge(&later.re);
         into.im.merge(&later.im);
         into.n += later.n;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &ComplexAcc, out: *mut u8) {
         let (mut re, mut im) = (acc.re, acc.im);
         if let Some((r, i)) = self.initial {
@@ -370,6 +453,7 @@ pub(crate) struct TimeLanes {
     s: [u64; 8],
     nat: [bool; 8],
     n: [u32; 8],
+    steps: u32,
 }
 
 impl Lanes for SumTime {
@@ -387,6 +471,7 @@ impl Lanes for SumTime {
             s: [0; 8],
             nat: [false; 8],
             n: [0; 8],
+            steps: 0,
         }
     }
 
@@ -397,8 +482,8 @@ impl Lanes for SumTime {
             let x = unsafe { at::<i64>(p, k) };
             s.s[k] = s.s[k].wrapping_add(x as u64);
             s.nat[k] |= x == NAT;
-            s.n[k] += 1;
         }
+        s.steps += 1;
     }
 
     #[inline(always)]
@@ -422,7 +507,7 @@ impl Lanes for SumTime {
     fn flush(&self, acc: &mut TimeAcc, s: &TimeLanes, k: usize, _: impl Fn(u32) -> i64) {
         acc.sum = acc.sum.wrapping_add(s.s[k]);
         acc.nat |= s.nat[k];
-        acc.n += s.n[k] as u64;
+        acc.n += (s.steps + s.n[k]) as u64;
     }
 
     fn step_acc(&self, acc: &mut TimeAcc, x: i64, _: i64) {
@@ -437,6 +522,7 @@ impl Lanes for SumTime {
         into.n += later.n;
     }
 
+    #[inline(always)]
     unsafe fn finish(&self, acc: &TimeAcc, out: *mut u8) {
         let initial = self.initial.unwrap_or(0);
         let sum = acc.sum.wrapping_add(initial as u64) as i64;
