@@ -256,55 +256,13 @@ impl<F: Family> Job<'_, F> {
     ///
     /// The elements are readable, `to` writable for `n` elements.
     unsafe fn copy_row(&self, from: *const u8, stride: isize, to: *mut u8, n: usize) {
-        let size = F::SIZE;
-        macro_rules! swapped {
-            ($t:ty, $parts:expr) => {{
-                let part = size_of::<$t>();
-                for j in 0..n {
-                    let src = from.wrapping_offset(j as isize * stride);
-                    for h in 0..$parts {
-                        // SAFETY: the caller's promise; part h of element j.
-                        unsafe {
-                            let v = std::ptr::read_unaligned(src.add(h * part) as *const $t).swap_bytes();
-                            std::ptr::write_unaligned(to.add(j * size + h * part) as *mut $t, v);
-                        }
-                    }
-                }
-            }};
+        #[cfg(target_arch = "x86_64")]
+        if super::kernels::has_avx2() {
+            // SAFETY: the CPU has the features; the rest is the caller's promise.
+            return unsafe { copy_row_avx2(from, stride, to, n, F::SIZE, self.swap, self.swap_unit) };
         }
-        if self.swap && size > 1 {
-            match (self.swap_unit, size / self.swap_unit) {
-                (2, _) => swapped!(u16, 1),
-                (4, 1) => swapped!(u32, 1),
-                (4, _) => swapped!(u32, 2),
-                (8, 1) => swapped!(u64, 1),
-                _ => swapped!(u64, 2),
-            }
-            return;
-        }
-        if stride == size as isize {
-            // SAFETY: the caller's promise.
-            unsafe { std::ptr::copy_nonoverlapping(from, to, n * size) };
-            return;
-        }
-        macro_rules! gather {
-            ($t:ty) => {{
-                for j in 0..n {
-                    // SAFETY: the caller's promise.
-                    unsafe {
-                        let v = std::ptr::read_unaligned(from.wrapping_offset(j as isize * stride) as *const $t);
-                        std::ptr::write_unaligned((to as *mut $t).add(j), v);
-                    }
-                }
-            }};
-        }
-        match size {
-            1 => gather!(u8),
-            2 => gather!(u16),
-            4 => gather!(u32),
-            8 => gather!(u64),
-            _ => gather!(u128),
-        }
+        // SAFETY: the caller's promise.
+        unsafe { copy_row(from, stride, to, n, F::SIZE, self.swap, self.swap_unit) }
     }
 
     /// Writes the results of a tile whose states are complete.
@@ -350,5 +308,80 @@ impl<F: Family> Job<'_, F> {
     fn finish_partial(&self, partial: Partial<F::Acc>) {
         let (_, _, out, shape) = self.schedule.tile(partial.tile);
         self.finish_tile(shape, out, &partial.accs);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn copy_row_avx2(from: *const u8, stride: isize, to: *mut u8, n: usize, size: usize, swap: bool, unit: usize) {
+    // SAFETY: forwarded.
+    unsafe { copy_row(from, stride, to, n, size, swap, unit) }
+}
+
+/// Copies `n` elements of `size` bytes, `stride` bytes apart at `from`, to
+/// `to` back to back, swapping each `unit` bytes when `swap`. Contiguous
+/// rows are one loop over units (a byte shuffle per vector).
+///
+/// # Safety
+///
+/// The elements are readable, `to` writable for `n` elements.
+#[inline(always)]
+unsafe fn copy_row(from: *const u8, stride: isize, to: *mut u8, n: usize, size: usize, swap: bool, unit: usize) {
+    macro_rules! swapped {
+        ($t:ty) => {{
+            let part = size_of::<$t>();
+            let parts = size / part;
+            if stride == size as isize {
+                for j in 0..n * parts {
+                    // SAFETY: the caller's promise; unit j of the row.
+                    unsafe {
+                        let v = std::ptr::read_unaligned((from as *const $t).add(j)).swap_bytes();
+                        std::ptr::write_unaligned((to as *mut $t).add(j), v);
+                    }
+                }
+            } else {
+                for j in 0..n {
+                    let src = from.wrapping_offset(j as isize * stride);
+                    for h in 0..parts {
+                        // SAFETY: the caller's promise; part h of element j.
+                        unsafe {
+                            let v = std::ptr::read_unaligned(src.add(h * part) as *const $t).swap_bytes();
+                            std::ptr::write_unaligned(to.add(j * size + h * part) as *mut $t, v);
+                        }
+                    }
+                }
+            }
+        }};
+    }
+    if swap && size > 1 {
+        match unit {
+            2 => swapped!(u16),
+            4 => swapped!(u32),
+            _ => swapped!(u64),
+        }
+        return;
+    }
+    if stride == size as isize {
+        // SAFETY: the caller's promise.
+        unsafe { std::ptr::copy_nonoverlapping(from, to, n * size) };
+        return;
+    }
+    macro_rules! gather {
+        ($t:ty) => {{
+            for j in 0..n {
+                // SAFETY: the caller's promise.
+                unsafe {
+                    let v = std::ptr::read_unaligned(from.wrapping_offset(j as isize * stride) as *const $t);
+                    std::ptr::write_unaligned((to as *mut $t).add(j), v);
+                }
+            }
+        }};
+    }
+    match size {
+        1 => gather!(u8),
+        2 => gather!(u16),
+        4 => gather!(u32),
+        8 => gather!(u64),
+        _ => gather!(u128),
     }
 }

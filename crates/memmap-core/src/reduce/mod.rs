@@ -875,10 +875,10 @@ fn dispatch(c: &Context, mask: *const u8, wide: bool) -> Result<()> {
             macro_rules! go {
                 ($t:ty) => {
                     c.run_masked(
-                        Driven(Nonzero::<$t> {
+                        Nonzero::<$t> {
                             verdict,
                             _t: PhantomData,
-                        }),
+                        },
                         mask,
                     )
                 };

@@ -423,8 +423,10 @@ impl<T: Complex> Lanes for SumComplex<T> {
         }
         let (mut re, mut im) = (re.value(), im.value());
         if self.mean {
-            re /= acc.n as f64;
-            im /= acc.n as f64;
+            // numpy divides by the count as a complex number (n + 0j), by
+            // Smith's method: an infinite part makes the other part NaN.
+            let n = acc.n as f64;
+            (re, im) = ((re + im * 0.0) / n, (im - re * 0.0) / n);
         }
         // SAFETY: the caller's promise.
         unsafe { put_complex(out, self.result, re, im) }
