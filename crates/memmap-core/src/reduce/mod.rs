@@ -530,8 +530,14 @@ impl Context<'_, '_> {
         Ok(self.initial_bits()?.map(|bits| T::key_of(0.0, bits)))
     }
 
-    /// Runs `family` over the whole request.
+    /// Runs `family` over the whole request, without a mask.
     fn run<F: Family>(&self, family: F) -> Result<()> {
+        self.run_masked(family, std::ptr::null())
+    }
+
+    /// Runs `family` over the whole request; `mask_first` is the mask's
+    /// first visited element, or null.
+    fn run_masked<F: Family>(&self, family: F, mask_first: *const u8) -> Result<()> {
         let g = &self.geometry;
         let out = self.out.as_ptr() as *mut u8;
         let out_size = self.result.itemsize();
@@ -561,36 +567,8 @@ impl Context<'_, '_> {
             g.clone(),
             self.input.element.itemsize(),
             size_of::<F::Acc>(),
-            &self.control.tuning,
-        );
-        let job = Job {
-            family: &family,
-            schedule: &schedule,
-            first: self.input.first().wrapping_offset(g.first),
-            mask_first: std::ptr::null(),
-            swap: self.input.swap(),
-            swap_unit: self.input.element.swap_unit(),
-            out,
-            out_size,
-        };
-        job.run(self.control)
-    }
-
-    fn run_masked<F: Family>(&self, family: F, mask_first: *const u8) -> Result<()> {
-        if mask_first.is_null() {
-            return self.run(family);
-        }
-        let g = &self.geometry;
-        let out = self.out.as_ptr() as *mut u8;
-        let out_size = self.result.itemsize();
-        if g.outputs == 0 || g.per_output == 0 {
-            return self.run(family);
-        }
-        let schedule = Schedule::new(
-            g.clone(),
-            self.input.element.itemsize(),
-            size_of::<F::Acc>(),
-            &self.control.tuning,
+            self.control.tuning.unit_bytes() * F::UNIT_SCALE,
+            self.control.tuning.acc_bytes(),
         );
         let job = Job {
             family: &family,

@@ -16,9 +16,8 @@
 //!   axis too: `sum(axis=1)` of a Fortran-order array then reads blocks of
 //!   columns as many short streams). The innermost tile axis is cut into
 //!   blocks as long as the states allow, so short reductions are batched.
-//!   The state budget and the unit size are [`Tuning`]'s.
+//!   The state budget and the unit size are the caller's (see `Tuning`).
 
-use super::control::Tuning;
 use crate::{Error, ErrorKind, Result};
 
 /// One axis of the loop nest.
@@ -206,9 +205,10 @@ pub(crate) struct TileShape {
 }
 
 impl Schedule {
-    pub fn new(g: Geometry, itemsize: usize, acc_size: usize, tuning: &Tuning) -> Schedule {
-        let limit = (tuning.acc_bytes() / acc_size.max(1)).max(1);
-        let unit_bytes = tuning.unit_bytes();
+    /// The schedule for states of `acc_size` bytes, units of about
+    /// `unit_bytes` of input and at most `acc_bytes` of states per tile.
+    pub fn new(g: Geometry, itemsize: usize, acc_size: usize, unit_bytes: usize, acc_bytes: usize) -> Schedule {
+        let limit = (acc_bytes / acc_size.max(1)).max(1);
         let d = g.nest.len();
         let first_reduced = g.nest.iter().position(|a| a.reduced).unwrap_or(d);
         let mut tile_axes: Vec<usize> = (0..first_reduced).collect();

@@ -36,7 +36,7 @@ impl Results {
             if self.f32 {
                 let v = _mm256_cvtpd_ps(v);
                 if self.stride == 4 {
-                    _mm_storeu_ps(at as *mut f32, v);
+                    store4(at, v);
                 } else {
                     let mut lanes = [0f32; 4];
                     _mm_storeu_ps(lanes.as_mut_ptr(), v);
@@ -91,6 +91,26 @@ unsafe fn row_partials<const N: usize>(p: *const u8, row_stride: isize, r: usize
     }
 }
 
+/// Stores four float32 results at `at`: past the cache when aligned (a
+/// result array is written once and read later, so loading its lines first
+/// would only add traffic; `sfence` at the end of each kernel orders them).
+///
+/// # Safety
+///
+/// 16 writable bytes at `at`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store4(at: *mut u8, v: __m128) {
+    // SAFETY: the caller's promise; the aligned store only when aligned.
+    unsafe {
+        if (at as usize).is_multiple_of(16) {
+            _mm_stream_ps(at as *mut f32, v);
+        } else {
+            _mm_storeu_ps(at as *mut f32, v);
+        }
+    }
+}
+
 /// Sums of `rows` rows of `N` (4 or 16) float32 values in float64; returns
 /// the rows done (a multiple of four; the caller folds the rest).
 ///
@@ -118,6 +138,7 @@ pub(crate) unsafe fn sum_rows_f32<const N: usize>(
         }
         r += 4;
     }
+    _mm_sfence();
     r
 }
 
@@ -165,7 +186,7 @@ pub(crate) unsafe fn extreme_rows_f32<const N: usize, const MAX: bool>(
             let m = _mm_blendv_ps(m, _mm_set1_ps(f32::NAN), any_nan);
             let at = out.offset(r as isize * stride);
             if stride == 4 {
-                _mm_storeu_ps(at as *mut f32, m);
+                store4(at, m);
             } else {
                 let mut lanes = [0f32; 4];
                 _mm_storeu_ps(lanes.as_mut_ptr(), m);
@@ -176,6 +197,7 @@ pub(crate) unsafe fn extreme_rows_f32<const N: usize, const MAX: bool>(
         }
         r += 4;
     }
+    _mm_sfence();
     r
 }
 

@@ -60,6 +60,10 @@ pub(crate) trait Family: Sync {
     type Acc: Copy + Send + Sync;
     /// Bytes per input element.
     const SIZE: usize;
+    /// Units this many times the usual size: for families whose cost per
+    /// output per unit is high (var/std merge each output's moments once
+    /// per unit), taller units over wide rows.
+    const UNIT_SCALE: usize = 1;
 
     /// The state of an output that has seen nothing.
     fn init(&self) -> Self::Acc;
@@ -592,18 +596,8 @@ unsafe fn accumulate_rows<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, acc_row:
         unsafe { column_blocks(f, b, accs) };
         return;
     }
-    for r in 0..b.rows {
-        let m = mask_row(b, r);
-        // SAFETY: row `r` of the block; its outputs are accs[0..n].
-        unsafe {
-            let p = b.p.offset(r as isize * b.row_stride);
-            for j in 0..n {
-                if m.is_null() || *m.add(j) != 0 {
-                    f.step_acc(&mut *accs.add(j), F::T::load(p.add(j * size), false), row_index(r));
-                }
-            }
-        }
-    }
+    // SAFETY: as the caller promises for the block.
+    unsafe { narrow_columns(f, b, accs, 0) };
 }
 
 /// Rows of `n` values back to back, `n` dividing `L`: column `j` is lanes
@@ -639,56 +633,131 @@ unsafe fn column_blocks<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
     let size = size_of::<F::T>();
     let n = b.n;
     let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
+    let depth = F::DEPTH.min(b.rows);
     for c in 0..n / F::L {
         let column = c * F::L;
         let fresh = || f.fresh(|k| accs.wrapping_add(column + k) as *const F::Acc);
-        let flush = |s: &F::State| {
+        let p = b.p.wrapping_add(column * size);
+        let m = if b.mask.is_null() {
+            b.mask
+        } else {
+            b.mask.wrapping_add(column)
+        };
+        let mut r = 0;
+        while r < b.rows {
+            let end = b.rows.min(r + depth);
+            let mut lanes = fresh();
+            // SAFETY: columns column..column + L of rows r..end.
+            unsafe { sweep_rows(f, &mut lanes, p, b.row_stride, m, b.mask_row, r, end, n, column) };
+            let lanes = opaque(&lanes);
             for k in 0..F::L {
                 // SAFETY: output column + k < n of the block.
-                f.flush(unsafe { &mut *accs.add(column + k) }, s, k, idx);
+                f.flush(unsafe { &mut *accs.add(column + k) }, lanes, k, idx);
             }
-        };
-        let mut lanes = fresh();
-        let mut steps = 0;
-        for r in 0..b.rows {
-            if steps == F::DEPTH {
-                flush(opaque(&lanes));
-                lanes = fresh();
-                steps = 0;
-            }
-            let m = mask_row(b, r);
-            let pos = (r * n + column) as u32;
-            // SAFETY: columns column..column + L of row r.
-            unsafe {
-                let p = b.p.offset(r as isize * b.row_stride).add(column * size);
-                if !m.is_null() {
-                    f.step_masked(&mut lanes, p, m.add(column), pos);
-                } else if r == 0 {
-                    f.step_first(&mut lanes, p, pos);
-                } else {
-                    f.step(&mut lanes, p, pos);
-                }
-            }
-            steps += 1;
+            r = end;
         }
-        flush(opaque(&lanes));
     }
+    // SAFETY: the caller's promise; columns past the whole blocks.
+    unsafe { narrow_columns(f, b, accs, n / F::L * F::L) };
+}
+
+/// Steps lanes down rows `from..to` of one block of `L` columns at `p`
+/// (`row_stride` bytes apart; mask bytes at `m`, `mask_row` apart), on a
+/// local copy so that the lanes live in registers.
+///
+/// # Safety
+///
+/// The rows' `L` values (and mask bytes) are readable.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn sweep_rows<F: Lanes>(
+    f: &F,
+    s: &mut F::State,
+    p: *const u8,
+    row_stride: isize,
+    m: *const u8,
+    mask_row: isize,
+    from: usize,
+    to: usize,
+    n: usize,
+    column: usize,
+) {
+    let mut lanes = *s;
+    let pos = |r: usize| (r * n + column) as u32;
+    let mut r = from;
+    // SAFETY: rows from..to of the caller's block, readable (its promise).
+    unsafe {
+        if m.is_null() {
+            if r == 0 && r < to {
+                f.step_first(&mut lanes, p, pos(0));
+                r = 1;
+            }
+            while r < to {
+                f.step(&mut lanes, p.offset(r as isize * row_stride), pos(r));
+                r += 1;
+            }
+        } else {
+            while r < to {
+                f.step_masked(
+                    &mut lanes,
+                    p.offset(r as isize * row_stride),
+                    m.offset(r as isize * mask_row),
+                    pos(r),
+                );
+                r += 1;
+            }
+        }
+    }
+    *s = lanes;
+}
+
+/// Columns `first..n` of the block (fewer than `L`), each lane `k` holding
+/// column `first + k`, stepped value by value; flushed every `DEPTH` rows.
+///
+/// # Safety
+///
+/// As [`Family::accumulate_rows`], the outputs being `accs[0..n]`.
+#[inline(always)]
+unsafe fn narrow_columns<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, first: usize) {
+    let size = size_of::<F::T>();
+    let n = b.n;
+    let width = n - first;
+    if width == 0 {
+        return;
+    }
+    let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
+    let fresh = || f.fresh(|k| accs.wrapping_add(first + k.min(width - 1)) as *const F::Acc);
+    let depth = F::DEPTH;
+    let mut lanes = fresh();
+    let mut rows = 0;
     for r in 0..b.rows {
+        if rows == depth {
+            let done = opaque(&lanes);
+            for k in 0..width {
+                // SAFETY: output first + k < n.
+                f.flush(unsafe { &mut *accs.add(first + k) }, done, k, idx);
+            }
+            lanes = fresh();
+            rows = 0;
+        }
         let m = mask_row(b, r);
         // SAFETY: row r of the block.
         let p = unsafe { b.p.offset(r as isize * b.row_stride) };
-        for j in n / F::L * F::L..n {
-            // SAFETY: column j of row r and its output.
+        for k in 0..width {
+            let j = first + k;
+            // SAFETY: column j of row r (and its mask byte).
             unsafe {
                 if m.is_null() || *m.add(j) != 0 {
-                    f.step_acc(
-                        &mut *accs.add(j),
-                        F::T::load(p.add(j * size), false),
-                        idx((r * n) as u32),
-                    );
+                    f.step_one(&mut lanes, k, F::T::load(p.add(j * size), false), (r * n + j) as u32);
                 }
             }
         }
+        rows += 1;
+    }
+    let done = opaque(&lanes);
+    for k in 0..width {
+        // SAFETY: output first + k < n.
+        f.flush(unsafe { &mut *accs.add(first + k) }, done, k, idx);
     }
 }
 

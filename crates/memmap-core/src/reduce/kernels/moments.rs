@@ -355,6 +355,7 @@ macro_rules! moments_family {
         impl<T: $bound> Family for Moments<T> {
             type Acc = MomentsAcc;
             const SIZE: usize = size_of::<T>();
+            const UNIT_SCALE: usize = 4;
 
             fn init(&self) -> MomentsAcc {
                 MomentsAcc::default()
@@ -419,6 +420,7 @@ pub(crate) struct ComplexMoments<T>(pub Moments<T>);
 impl<T: Complex> Family for ComplexMoments<T> {
     type Acc = MomentsAcc;
     const SIZE: usize = size_of::<T>();
+    const UNIT_SCALE: usize = 4;
 
     fn init(&self) -> MomentsAcc {
         MomentsAcc::default()
