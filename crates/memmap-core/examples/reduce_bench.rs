@@ -447,6 +447,10 @@ fn main() {
         }
     }
 
+    if targets && wanted("abort") {
+        failures += abort_latency(&dir, rounds) as usize;
+    }
+
     if dtypes {
         println!("\n## Every whole-array reduction, 1 GiB of each dtype: time / numpy's (<= 1 passes)\n");
         let ops = Op::ALL;
@@ -536,6 +540,61 @@ fn main() {
             format!("{failures} FAIL")
         }
     );
+}
+
+/// Issue 13: aborting a reduction of 16 GiB settles in under 50 ms. A
+/// sparse 16 GiB float32 file is summed on another thread; 100 ms in, the
+/// abort flag is set; timed from the flag to the call's return. Returns
+/// whether the target failed.
+fn abort_latency(dir: &Path, rounds: usize) -> bool {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let path = dir.join("abort.f4");
+    let size = 16u64 << 30;
+    std::fs::File::create(&path).unwrap().set_len(size).unwrap();
+    let map = Mapping::open(Source::Path(path.clone()), Mode::ReadOnly, 0, Length::Exact(size)).unwrap();
+    let shape = [(size / 4) as usize];
+    let strides = [4isize];
+    let mut settle = Vec::new();
+    let mut done_fraction = Vec::new();
+    for _ in 0..rounds {
+        let abort = AtomicBool::new(false);
+        let progress = AtomicU64::new(0);
+        let control = Control {
+            abort: Some(&abort),
+            progress: Some(&progress),
+            ..Control::default()
+        };
+        let (flagged, returned) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                // SAFETY: the map outlives the input.
+                let input =
+                    unsafe { Strided::new(map.as_ptr(), map.len(), 0, &shape, &strides, Element::F32, true) }.unwrap();
+                let result = reduce::reduce_scalar(&input, &Request::new(Op::Sum), &control);
+                (Instant::now(), result)
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let flagged = Instant::now();
+            abort.store(true, Ordering::Relaxed);
+            let (returned, result) = worker.join().unwrap();
+            assert!(result.is_err(), "the sum finished within 100 ms");
+            (flagged, returned)
+        });
+        settle.push(returned.duration_since(flagged).as_secs_f64());
+        done_fraction.push(progress.load(Ordering::Relaxed) as f64 / shape[0] as f64);
+    }
+    drop(map);
+    let _ = std::fs::remove_file(&path);
+    let (low, high) = spread(&settle);
+    let pass = median(&settle) < 0.05;
+    println!(
+        "\n## Abort\n\nSum of a 16 GiB (sparse) float32 file aborted after 100 ms: settled in {} ms (min-max {}-{}), {:.1}% done; target < 50 ms: {}",
+        ms(median(&settle)),
+        ms(low),
+        ms(high),
+        100.0 * median(&done_fraction),
+        if pass { "PASS" } else { "FAIL" }
+    );
+    !pass
 }
 
 fn sum_copy(t: &Timing) -> Timing {

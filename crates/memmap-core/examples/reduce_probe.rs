@@ -45,10 +45,19 @@ fn time(
     let n: usize = shape.iter().product();
     let size = element.itemsize();
     let bytes = data(element, n, little);
-    let strides: Vec<isize> = if shape.len() == 2 {
+    let mut strides: Vec<isize> = if shape.len() == 2 {
         vec![(shape[1] * size) as isize, size as isize]
     } else {
         vec![size as isize]
+    };
+    // STEP=k: a 1-D view of every k-th element (`::k`) instead.
+    let step: usize = std::env::var("STEP").map_or(0, |s| s.parse().unwrap());
+    let stepped = [n / step.max(1)];
+    let shape = if step > 0 {
+        strides = vec![(step * size) as isize];
+        &stepped[..]
+    } else {
+        shape
     };
     // SAFETY: `bytes` outlives the input.
     let input = unsafe { Strided::new(bytes.as_ptr(), bytes.len(), 0, shape, &strides, element, little) }.unwrap();

@@ -368,6 +368,28 @@ unsafe fn copy_row(from: *const u8, stride: isize, to: *mut u8, n: usize, size: 
     }
     macro_rules! gather {
         ($t:ty) => {{
+            // Every 2nd or 4th element (`::2`, a column of a (N, 2) or
+            // (N, 4) array): a constant step the compiler turns into vector
+            // loads and shuffles.
+            macro_rules! every {
+                ($k:literal) => {
+                    for j in 0..n {
+                        // SAFETY: the caller's promise.
+                        unsafe {
+                            let v = std::ptr::read_unaligned((from as *const $t).add(j * $k));
+                            std::ptr::write_unaligned((to as *mut $t).add(j), v);
+                        }
+                    }
+                };
+            }
+            if stride == 2 * size as isize {
+                every!(2);
+                return;
+            }
+            if stride == 4 * size as isize {
+                every!(4);
+                return;
+            }
             for j in 0..n {
                 // SAFETY: the caller's promise.
                 unsafe {

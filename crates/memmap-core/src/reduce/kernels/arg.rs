@@ -103,6 +103,49 @@ impl<T: Ordered, const MAX: bool> Arg<T, MAX> {
         better::<_, MAX>(x, best) || (x == best && xi < bi)
     }
 
+    /// Whether a value seen after `best` replaces it: better, or the first NaN.
+    #[inline(always)]
+    fn takes(x: T::K, best: T::K) -> bool {
+        better::<_, MAX>(x, best) | (is_nan(T::FLOAT, x) & !is_nan(T::FLOAT, best))
+    }
+
+    /// The best key of a row of 2, 3, 4, 8 or 16 values and the first
+    /// position holding it (the first NaN, if any): the extreme as a tree
+    /// (no chain of dependent compares), then the position by selects from
+    /// the end, so nothing waits on a mispredicted branch. `None` for other lengths.
+    #[inline(always)]
+    unsafe fn short_row(p: *const u8, n: usize) -> Option<(T::K, usize)> {
+        #[inline(always)]
+        unsafe fn fixed<T: Ordered, const MAX: bool, const N: usize>(p: *const u8) -> (T::K, usize) {
+            let lanes = Extreme::<T, MAX> {
+                result: Element::I64,
+                initial: None,
+            };
+            let mut e = lanes.init();
+            // SAFETY: N values at p (the caller's promise).
+            unsafe { lanes.fold_fixed::<N>(&mut e, p, 0, 0) };
+            let mut first = 0;
+            for j in (0..N).rev() {
+                // SAFETY: value j of the row.
+                let x = unsafe { at::<T>(p, j) }.key();
+                let hit = if e.nan { is_nan(T::FLOAT, x) } else { x == e.v };
+                first = std::hint::select_unpredictable(hit, j, first);
+            }
+            (if e.nan { T::NAN } else { e.v }, first)
+        }
+        // SAFETY (each arm): the caller's promise of n values at p.
+        unsafe {
+            Some(match n {
+                2 => fixed::<T, MAX, 2>(p),
+                3 => fixed::<T, MAX, 3>(p),
+                4 => fixed::<T, MAX, 4>(p),
+                8 => fixed::<T, MAX, 8>(p),
+                16 => fixed::<T, MAX, 16>(p),
+                _ => return None,
+            })
+        }
+    }
+
     fn extreme() -> Driven<Extreme<T, MAX>> {
         Driven(Extreme {
             result: Element::I64,
@@ -199,10 +242,20 @@ impl<T: Ordered, const MAX: bool> Family for Arg<T, MAX> {
                 let idx = b.idx + r as i64 * b.idx_row;
                 if n >= 64 {
                     self.fold_run(acc, p, n, idx, b.idx_inner);
-                } else {
-                    for j in 0..n {
-                        Self::step(acc, at::<T>(p, j).key(), idx + j as i64 * b.idx_inner);
+                } else if let Some((v, j)) = Self::short_row(p, n) {
+                    Self::step(acc, v, idx + j as i64 * b.idx_inner);
+                } else if n > 0 {
+                    // A short row: the first best by compare-and-select,
+                    // then one merge.
+                    let (mut best, mut at_best) = (at::<T>(p, 0).key(), 0);
+                    for j in 1..n {
+                        let x = at::<T>(p, j).key();
+                        // Which value wins is data: a branch would be mispredicted.
+                        let take = Self::takes(x, best);
+                        best = std::hint::select_unpredictable(take, x, best);
+                        at_best = std::hint::select_unpredictable(take, j, at_best);
                     }
+                    Self::step(acc, best, idx + at_best as i64 * b.idx_inner);
                 }
             }
         }

@@ -184,7 +184,6 @@ impl<T: Truth> Nonzero<T> {
 impl<T: Truth> Family for Nonzero<T> {
     type Acc = CountAcc;
     const SIZE: usize = size_of::<T>();
-    const DIRECT: bool = true;
 
     fn init(&self) -> CountAcc {
         CountAcc::default()

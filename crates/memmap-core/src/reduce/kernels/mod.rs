@@ -83,17 +83,45 @@ pub(crate) trait Family: Sync {
     unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut Self::Acc, acc_row: isize);
 
     /// Whether [`Family::reduce_rows_out`] is offered.
-    const DIRECT: bool = false;
+    const DIRECT: bool = true;
 
     /// Reduces each row of `b` and writes its result at `out + r * out_stride`
     /// (bytes): for outputs whose only reduced axis is the inner one, with no
-    /// state kept between calls.
+    /// state kept between calls. By default through states, a batch of rows
+    /// at a time.
     ///
     /// # Safety
     ///
     /// `b` describes readable memory; `out` is valid for every result written.
-    unsafe fn reduce_rows_out(&self, _b: &Rows, _out: *mut u8, _out_stride: isize) {
-        unreachable!("only called when DIRECT")
+    unsafe fn reduce_rows_out(&self, b: &Rows, out: *mut u8, out_stride: isize) {
+        const BATCH: usize = 512;
+        let mut states = Vec::with_capacity(BATCH.min(b.rows));
+        let mut r0 = 0;
+        while r0 < b.rows {
+            let rows = BATCH.min(b.rows - r0);
+            let part = Rows {
+                p: b.p.wrapping_offset(r0 as isize * b.row_stride),
+                mask: if b.mask.is_null() {
+                    b.mask
+                } else {
+                    b.mask.wrapping_offset(r0 as isize * b.mask_row)
+                },
+                idx: b.idx + r0 as i64 * b.idx_row,
+                rows,
+                ..*b
+            };
+            states.clear();
+            states.resize(rows, self.init());
+            // SAFETY: rows r0.. of the block, one state each; the caller's
+            // promise for their results.
+            unsafe {
+                self.reduce_rows(&part, states.as_mut_ptr(), 1);
+                for (k, acc) in states.iter().enumerate() {
+                    self.finish(acc, out.offset((r0 + k) as isize * out_stride));
+                }
+            }
+            r0 += rows;
+        }
     }
 
     /// Merges `later` (the state over elements after `into`'s) into `into`.
@@ -260,8 +288,6 @@ impl<F: Lanes> Family for Driven<F> {
         // SAFETY: the caller's promise.
         unsafe { accumulate_rows(&self.0, b, accs, acc_row) }
     }
-
-    const DIRECT: bool = true;
 
     unsafe fn reduce_rows_out(&self, b: &Rows, out: *mut u8, out_stride: isize) {
         #[cfg(target_arch = "x86_64")]

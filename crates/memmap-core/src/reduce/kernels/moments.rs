@@ -144,6 +144,21 @@ impl<T: Real> Lanes for Deviations<T> {
         acc.q.add(e * e);
     }
 
+    #[inline(always)]
+    unsafe fn fold_row(&self, acc: &mut DevAcc, p: *const u8, m: *const u8, n: usize, _: i64, _: i64) {
+        // A short row: plain sums, then one compensated merge.
+        let (mut d, mut q) = (0.0, 0.0);
+        for j in 0..n {
+            // SAFETY: value and mask byte j of the row.
+            let (x, on) = unsafe { (at::<T>(p, j).f64(), m.is_null() || on(m, j)) };
+            let e = if on { x - acc.shift.0 } else { 0.0 };
+            d += e;
+            q = e.mul_add(e, q);
+        }
+        acc.d.0 += d;
+        acc.q.add(q);
+    }
+
     fn merge(&self, _: &mut DevAcc, _: &DevAcc) {
         unreachable!("deviation passes are never split");
     }
