@@ -133,7 +133,7 @@ impl<T: Ordered, const MAX: bool> Arg<T, MAX> {
             }
             (if e.nan { T::NAN } else { e.v }, first)
         }
-        // SAFETY (each arm): the caller's promise of n values at p.
+        // SAFETY: each arm reads n values at p, the caller's promise.
         unsafe {
             Some(match n {
                 2 => fixed::<T, MAX, 2>(p),
