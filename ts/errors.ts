@@ -38,6 +38,7 @@ export const ERROR_CLASSES = {
   ERR_MEMMAP_DATA_TOO_LARGE: RangeError,
   // State and the file system.
   ERR_MEMMAP_CLOSED: Error,
+  ERR_MEMMAP_ABORTED: Error,
   ERR_MEMMAP_FILE_NOT_FOUND: Error,
   ERR_MEMMAP_IS_DIRECTORY: Error,
   ERR_MEMMAP_NOT_REGULAR_FILE: Error,

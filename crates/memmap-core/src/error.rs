@@ -42,10 +42,21 @@ pub enum ErrorKind {
     /// bytes after it would be overwritten or cut.
     NotAtEnd,
     /// An argument the core was given cannot be honoured (a prefix longer
-    /// than the offset, a prefix in a mode that does not create the file).
+    /// than the offset, a prefix in a mode that does not create the file, a
+    /// reduction's axes, mask or output).
     InvalidArgument,
     /// Any other operating system error.
     Io,
+    /// An operation numpy does not define for the dtype (the sum of datetimes).
+    InvalidDtype,
+    /// A value outside what the dtype holds (an `initial` too large for int8).
+    ValueOutOfRange,
+    /// A reduction with no identity (min, max, argmin, argmax) over no elements.
+    EmptyReduction,
+    /// The caller's abort flag was set: the work stopped part-way.
+    Aborted,
+    /// The memory went away during the work (the map was closed): no value is given.
+    Closed,
 }
 
 impl ErrorKind {
@@ -69,6 +80,11 @@ impl ErrorKind {
             ErrorKind::NotAtEnd => "ERR_MEMMAP_NOT_AT_END",
             ErrorKind::InvalidArgument => "ERR_MEMMAP_INVALID_ARG",
             ErrorKind::Io => "ERR_MEMMAP_IO",
+            ErrorKind::InvalidDtype => "ERR_MEMMAP_INVALID_DTYPE",
+            ErrorKind::ValueOutOfRange => "ERR_MEMMAP_VALUE_OUT_OF_RANGE",
+            ErrorKind::EmptyReduction => "ERR_MEMMAP_EMPTY_REDUCTION",
+            ErrorKind::Aborted => "ERR_MEMMAP_ABORTED",
+            ErrorKind::Closed => "ERR_MEMMAP_CLOSED",
         }
     }
 }

@@ -37,7 +37,9 @@
 //! # The transaction
 //!
 //! The file changes in an order that a reader (or a crash) never sees half
-//! of: growing writes the new bytes first (`pwrite` of appended rows, which
+//! of, and before the mapping does when growing (a page mapped over a
+//! placeholder tail has the file behind it before anything can read it):
+//! growing writes the new bytes first (`pwrite` of appended rows, which
 //! reports a full disk as ENOSPC, or `ftruncate` and `fallocate` for zeros),
 //! then the header that counts them; shrinking writes the header first, then
 //! cuts. With `sync`, an `fdatasync` comes between (the data durable before
@@ -169,37 +171,75 @@ impl Region {
     }
 
     /// Makes the current mapping reach `len` bytes of the file (see the
-    /// module docs). Changes no file. Returns whether the address moved.
+    /// module docs), which the caller has already made at least that long.
+    /// Changes no file. Returns whether the address moved; on error the
+    /// mapping is as it was.
     fn make_room(&mut self, file: &File, offset: u64, len: usize, held: bool, runs: &mut Runs) -> Result<bool> {
         if len <= self.capacity {
             return Ok(false);
         }
         let room = len.saturating_add(len.min(MAX_ROOM_STEP)).min(isize::MAX as usize);
-        let cannot = |e: std::io::Error| Error::io(e, format!("cannot map {len} bytes at offset {offset} of the file"));
+        // A tail a held shrink swapped for zero pages: the file's pages go
+        // back under it (a stale holder then reads the file, never SIGBUS),
+        // but only as far as the file now reaches (the caller extended it
+        // first): a page past the end of the file would be a SIGBUS trap for
+        // whatever still reads the old address. All of it, and the two areas
+        // merge again; `restored` is what to swap back if a later step fails.
+        let mut restored = None;
+        let mut first = 0;
         if let Some(map) = self.map.as_ref() {
-            // A tail a held shrink swapped for zero pages: the file's pages
-            // go back under it (a stale holder then reads the file, never
-            // SIGBUS), and the two areas merge again.
-            let first = map.as_mut_ptr() as usize;
+            first = map.as_mut_ptr() as usize;
             if self.capacity < map.len() && self.tails.contains(&first) {
+                let page = sys::page_size();
+                let lead = first % page;
+                let until = ((lead + len).div_ceil(page) * page - lead).min(map.len());
                 // SAFETY: `capacity` ends on a page boundary in memory and in
                 // the file (placeholder_past made it so); the range is this
                 // mapping's own tail, and no Rust reference points into it.
                 let at = unsafe { map.as_mut_ptr().add(self.capacity) };
-                let tail = map.len() - self.capacity;
-                // SAFETY: as above; `[at, at + tail)` is the placeholder tail.
-                let restored = unsafe { sys::map_file_fixed(file, at, tail, offset + self.capacity as u64) };
-                if restored.is_ok() {
-                    self.capacity = map.len();
-                    self.tails.retain(|&tail| tail != first);
-                    self.extra_areas -= 1;
-                    areas::give_back(1);
-                    if len <= self.capacity {
-                        return Ok(false);
-                    }
+                let part = until - self.capacity;
+                // SAFETY: as above; `[at, at + part)` is part of the placeholder tail.
+                let mapped = unsafe { sys::map_file_fixed(file, at, part, offset + self.capacity as u64) };
+                if mapped.is_ok() {
+                    restored = Some((at, part, self.capacity, until == map.len()));
+                    self.capacity = until;
                 }
             }
         }
+        let result = if len <= self.capacity {
+            Ok(false)
+        } else {
+            self.extend_or_remap(file, offset, len, room, held, runs)
+        };
+        match (&result, restored) {
+            // SAFETY: the range was the placeholder tail a moment ago, and
+            // the caller's undo may cut the file behind it again.
+            (Err(_), Some((at, part, capacity, _))) if unsafe { sys::replace_with_placeholder(at, part) }.is_ok() => {
+                self.capacity = capacity;
+            }
+            // The whole tail is the file's again: one area with the map.
+            (Ok(_), Some((.., true))) if self.tails.contains(&first) => {
+                self.tails.retain(|&tail| tail != first);
+                self.extra_areas -= 1;
+                areas::give_back(1);
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// The rest of [`Region::make_room`]: a mapping `len` (or `room`) bytes
+    /// long, in place, moved, or new beside the old one.
+    fn extend_or_remap(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: usize,
+        room: usize,
+        held: bool,
+        runs: &mut Runs,
+    ) -> Result<bool> {
+        let cannot = |e: std::io::Error| Error::io(e, format!("cannot map {len} bytes at offset {offset} of the file"));
         if let Some(map) = self.map.as_mut() {
             // A placeholder tail or advice that split the area: mremap, which
             // takes one area, cannot extend it.
@@ -499,11 +539,9 @@ impl Mapping {
             Ok(())
         };
         if new_len > old_len {
-            let moved = {
-                let mut region = self.region_mut();
-                let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                region.make_room(file, self.offset, new_len, request.held, &mut runs)?
-            };
+            // The file first, then the mapping: a page mapped back over a
+            // placeholder tail must have the file behind it before anything
+            // can read it (see Region::make_room).
             keep_tail(undo)?;
             undo.size = Some(size);
             if size > end {
@@ -529,6 +567,11 @@ impl Mapping {
             sync()?;
             write_header(undo)?;
             sync()?;
+            let moved = {
+                let mut region = self.region_mut();
+                let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                region.make_room(file, self.offset, new_len, request.held, &mut runs)?
+            };
             self.region_mut().len = new_len;
             self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
             return Ok(moved);

@@ -29,7 +29,7 @@ mod error;
 mod fault;
 mod grow;
 mod open;
-mod reduce;
+pub mod reduce;
 #[cfg(not(unix))]
 #[path = "other.rs"]
 mod sys;

@@ -106,7 +106,7 @@ pub fn to_isize(value: f64, what: &str) -> Result<isize> {
 /// Every core error kind. `kind_index` fails to compile when the core adds a
 /// kind, and the unit test below then fails until the kind is listed here, so
 /// `error_codes()` cannot miss one.
-const CORE_KINDS: [ErrorKind; 17] = [
+const CORE_KINDS: [ErrorKind; 22] = [
     ErrorKind::NotFound,
     ErrorKind::IsDirectory,
     ErrorKind::NotRegularFile,
@@ -124,6 +124,11 @@ const CORE_KINDS: [ErrorKind; 17] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::NotAtEnd,
+    ErrorKind::InvalidDtype,
+    ErrorKind::ValueOutOfRange,
+    ErrorKind::EmptyReduction,
+    ErrorKind::Aborted,
+    ErrorKind::Closed,
 ];
 
 #[cfg(test)]
@@ -146,6 +151,11 @@ fn kind_index(kind: ErrorKind) -> usize {
         ErrorKind::InvalidArgument => 14,
         ErrorKind::Io => 15,
         ErrorKind::NotAtEnd => 16,
+        ErrorKind::InvalidDtype => 17,
+        ErrorKind::ValueOutOfRange => 18,
+        ErrorKind::EmptyReduction => 19,
+        ErrorKind::Aborted => 20,
+        ErrorKind::Closed => 21,
     }
 }
 

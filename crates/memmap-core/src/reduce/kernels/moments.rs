@@ -1,0 +1,483 @@
+//! var and std: memory is read once. Each block the executor hands out (tens
+//! of kilobytes, in cache) is reduced twice, first to its mean per output,
+//! then to its sum of squared deviations from that mean (the two-pass
+//! algorithm, exact enough for any data); the block's (count, mean, M2) then
+//! joins the output's by Chan's formula. Complex values use |x - mean|^2 and
+//! give the real dtype, as numpy does.
+
+use std::marker::PhantomData;
+
+use super::sum::{tree_sum, ComplexAcc, FloatAcc, SumComplex, SumFloat};
+use super::{at, on, put_float, Compensated, Driven, Family, Lanes, Rows};
+use crate::reduce::element::{Complex, Real};
+use crate::reduce::Element;
+
+/// One output's count, mean and sum of squared deviations from it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MomentsAcc {
+    pub n: u64,
+    pub mean: (f64, f64),
+    pub m2: f64,
+}
+
+impl MomentsAcc {
+    /// Chan et al.'s update: `self` followed by `other`.
+    #[inline]
+    fn join(&mut self, other: &MomentsAcc) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let (na, nb) = (self.n as f64, other.n as f64);
+        let n = na + nb;
+        let (dr, di) = (other.mean.0 - self.mean.0, other.mean.1 - self.mean.1);
+        self.mean = (self.mean.0 + dr * (nb / n), self.mean.1 + di * (nb / n));
+        self.m2 += other.m2 + (dr * dr + di * di) * (na * nb / n);
+        self.n += other.n;
+    }
+}
+
+/// var (or std, `sqrt`) of real kinds, numpy's `ddof`.
+pub(crate) struct Moments<T> {
+    pub result: Element,
+    pub ddof: f64,
+    pub sqrt: bool,
+    pub _t: PhantomData<T>,
+}
+
+impl<T> Moments<T> {
+    unsafe fn finish_into(&self, acc: &MomentsAcc, out: *mut u8) {
+        let divisor = (acc.n as f64 - self.ddof).max(0.0);
+        let var = acc.m2 / divisor;
+        // SAFETY: the caller's promise.
+        unsafe { put_float(out, self.result, if self.sqrt { var.sqrt() } else { var }) }
+    }
+}
+
+/// The deviations pass: lanes of `x - shift` and `(x - shift)^2`, the shift
+/// being the block mean of the output each lane feeds.
+struct Deviations<T>(PhantomData<T>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct DevAcc {
+    shift: (f64, f64),
+    d: (f64, f64),
+    q: Compensated,
+}
+
+const LANES: usize = 16;
+
+#[derive(Clone, Copy)]
+struct DevLanes {
+    shift: [f64; LANES],
+    d: [f64; LANES],
+    q: [f64; LANES],
+}
+
+impl<T: Real> Lanes for Deviations<T> {
+    type T = T;
+    type Acc = DevAcc;
+    type State = DevLanes;
+    const L: usize = LANES;
+    const DEPTH: usize = 64;
+
+    fn init(&self) -> DevAcc {
+        DevAcc::default()
+    }
+
+    fn fresh(&self, acc_of: impl Fn(usize) -> *const DevAcc) -> DevLanes {
+        let mut shift = [0.0; LANES];
+        for (k, s) in shift.iter_mut().enumerate() {
+            // SAFETY: the drivers pass the output each lane flushes into.
+            *s = unsafe { (*acc_of(k)).shift.0 };
+        }
+        DevLanes {
+            shift,
+            d: [0.0; LANES],
+            q: [0.0; LANES],
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn step(&self, s: &mut DevLanes, p: *const u8, _: u32) {
+        for k in 0..LANES {
+            // SAFETY: value k of L at p.
+            let e = unsafe { at::<T>(p, k) }.f64() - s.shift[k];
+            s.d[k] += e;
+            s.q[k] = e.mul_add(e, s.q[k]);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn step_masked(&self, s: &mut DevLanes, p: *const u8, m: *const u8, _: u32) {
+        for k in 0..LANES {
+            // SAFETY: value and mask byte k of L.
+            let (x, on) = unsafe { (at::<T>(p, k).f64(), on(m, k)) };
+            let e = if on { x - s.shift[k] } else { 0.0 };
+            s.d[k] += e;
+            s.q[k] = e.mul_add(e, s.q[k]);
+        }
+    }
+
+    fn step_one(&self, s: &mut DevLanes, k: usize, x: T, _: u32) {
+        let e = x.f64() - s.shift[k];
+        s.d[k] += e;
+        s.q[k] += e * e;
+    }
+
+    fn flush(&self, acc: &mut DevAcc, s: &DevLanes, k: usize, _: impl Fn(u32) -> i64) {
+        acc.d.0 += s.d[k];
+        acc.q.add(s.q[k]);
+    }
+
+    fn flush_all(&self, acc: &mut DevAcc, s: &DevLanes, _: impl Fn(u32) -> i64 + Copy) {
+        acc.d.0 += tree_sum(&s.d);
+        acc.q.add(tree_sum(&s.q));
+    }
+
+    fn step_acc(&self, acc: &mut DevAcc, x: T, _: i64) {
+        let e = x.f64() - acc.shift.0;
+        acc.d.0 += e;
+        acc.q.add(e * e);
+    }
+
+    #[inline(always)]
+    unsafe fn fold_row(&self, acc: &mut DevAcc, p: *const u8, m: *const u8, n: usize, _: i64, _: i64) {
+        // A short row: plain sums, then one compensated merge.
+        let (mut d, mut q) = (0.0, 0.0);
+        for j in 0..n {
+            // SAFETY: value and mask byte j of the row.
+            let (x, on) = unsafe { (at::<T>(p, j).f64(), m.is_null() || on(m, j)) };
+            let e = if on { x - acc.shift.0 } else { 0.0 };
+            d += e;
+            q = e.mul_add(e, q);
+        }
+        acc.d.0 += d;
+        acc.q.add(q);
+    }
+
+    fn merge(&self, _: &mut DevAcc, _: &DevAcc) {
+        unreachable!("deviation passes are never split");
+    }
+
+    unsafe fn finish(&self, _: &DevAcc, _: *mut u8) {
+        unreachable!("deviation passes write no results");
+    }
+}
+
+/// The deviations pass of complex values: one shared |x - shift|^2.
+struct ComplexDeviations<T>(PhantomData<T>);
+
+const COMPLEX_LANES: usize = 8;
+
+#[derive(Clone, Copy)]
+struct ComplexDevLanes {
+    shift: [(f64, f64); COMPLEX_LANES],
+    d: [(f64, f64); COMPLEX_LANES],
+    q: [f64; COMPLEX_LANES],
+}
+
+impl<T: Complex> Lanes for ComplexDeviations<T> {
+    type T = T;
+    type Acc = DevAcc;
+    type State = ComplexDevLanes;
+    const L: usize = COMPLEX_LANES;
+    const DEPTH: usize = 64;
+
+    fn init(&self) -> DevAcc {
+        DevAcc::default()
+    }
+
+    fn fresh(&self, acc_of: impl Fn(usize) -> *const DevAcc) -> ComplexDevLanes {
+        let mut shift = [(0.0, 0.0); COMPLEX_LANES];
+        for (k, s) in shift.iter_mut().enumerate() {
+            // SAFETY: the drivers pass the output each lane flushes into.
+            *s = unsafe { (*acc_of(k)).shift };
+        }
+        ComplexDevLanes {
+            shift,
+            d: [(0.0, 0.0); COMPLEX_LANES],
+            q: [0.0; COMPLEX_LANES],
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn step(&self, s: &mut ComplexDevLanes, p: *const u8, _: u32) {
+        for k in 0..COMPLEX_LANES {
+            // SAFETY: value k of L at p.
+            let (re, im) = unsafe { at::<T>(p, k) }.parts();
+            let (er, ei) = (re - s.shift[k].0, im - s.shift[k].1);
+            s.d[k].0 += er;
+            s.d[k].1 += ei;
+            s.q[k] += er * er + ei * ei;
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn step_masked(&self, s: &mut ComplexDevLanes, p: *const u8, m: *const u8, _: u32) {
+        for k in 0..COMPLEX_LANES {
+            // SAFETY: value and mask byte k of L.
+            if unsafe { on(m, k) } {
+                // SAFETY: value k of L at p.
+                let (re, im) = unsafe { at::<T>(p, k) }.parts();
+                let (er, ei) = (re - s.shift[k].0, im - s.shift[k].1);
+                s.d[k].0 += er;
+                s.d[k].1 += ei;
+                s.q[k] += er * er + ei * ei;
+            }
+        }
+    }
+
+    fn step_one(&self, s: &mut ComplexDevLanes, k: usize, x: T, _: u32) {
+        let (re, im) = x.parts();
+        let (er, ei) = (re - s.shift[k].0, im - s.shift[k].1);
+        s.d[k].0 += er;
+        s.d[k].1 += ei;
+        s.q[k] += er * er + ei * ei;
+    }
+
+    fn flush(&self, acc: &mut DevAcc, s: &ComplexDevLanes, k: usize, _: impl Fn(u32) -> i64) {
+        acc.d.0 += s.d[k].0;
+        acc.d.1 += s.d[k].1;
+        acc.q.add(s.q[k]);
+    }
+
+    fn step_acc(&self, acc: &mut DevAcc, x: T, _: i64) {
+        let (re, im) = x.parts();
+        let (er, ei) = (re - acc.shift.0, im - acc.shift.1);
+        acc.d.0 += er;
+        acc.d.1 += ei;
+        acc.q.add(er * er + ei * ei);
+    }
+
+    fn merge(&self, _: &mut DevAcc, _: &DevAcc) {
+        unreachable!("deviation passes are never split");
+    }
+
+    unsafe fn finish(&self, _: &DevAcc, _: *mut u8) {
+        unreachable!("deviation passes write no results");
+    }
+}
+
+/// The first pass's per-output result: count and mean of the block.
+trait BlockMean: Copy + Send + Sync {
+    fn count(&self) -> u64;
+    fn mean(&self) -> (f64, f64);
+}
+
+impl BlockMean for FloatAcc {
+    fn count(&self) -> u64 {
+        self.n
+    }
+    fn mean(&self) -> (f64, f64) {
+        (self.total.value() / self.n as f64, 0.0)
+    }
+}
+
+impl BlockMean for ComplexAcc {
+    fn count(&self) -> u64 {
+        self.n
+    }
+    fn mean(&self) -> (f64, f64) {
+        (self.re.value() / self.n as f64, self.im.value() / self.n as f64)
+    }
+}
+
+/// Runs both passes over one block and joins each output's block moments
+/// into `accs`. `outputs` outputs, the block's output `i` being
+/// `accs[place(i)]`; `stride` is the outputs' layout the drivers use
+/// (`0`: one, `1`: per row, `n`: per row and column).
+///
+/// # Safety
+///
+/// As [`Family::reduce_rows`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
+    means: &M,
+    devs: &D,
+    b: &Rows,
+    accs: *mut MomentsAcc,
+    outputs: usize,
+    stride: isize,
+    inner_kept: bool,
+    place: impl Fn(usize) -> isize,
+) where
+    M::Acc: BlockMean,
+{
+    let mut sums = vec![means.init(); outputs];
+    // SAFETY: `sums` has an output for every index the layout reaches.
+    unsafe {
+        if inner_kept {
+            means.accumulate_rows(b, sums.as_mut_ptr(), stride);
+        } else {
+            means.reduce_rows(b, sums.as_mut_ptr(), stride);
+        }
+    }
+    let mut dev: Vec<DevAcc> = sums
+        .iter()
+        .map(|s| DevAcc {
+            shift: if s.count() == 0 { (0.0, 0.0) } else { s.mean() },
+            ..DevAcc::default()
+        })
+        .collect();
+    // SAFETY: as above.
+    unsafe {
+        if inner_kept {
+            devs.accumulate_rows(b, dev.as_mut_ptr(), stride);
+        } else {
+            devs.reduce_rows(b, dev.as_mut_ptr(), stride);
+        }
+    }
+    for (i, (s, d)) in sums.iter().zip(&dev).enumerate() {
+        let n = s.count();
+        if n == 0 {
+            continue;
+        }
+        let nf = n as f64;
+        let block = MomentsAcc {
+            n,
+            mean: (d.shift.0 + d.d.0 / nf, d.shift.1 + d.d.1 / nf),
+            m2: block_m2(d.q.value(), d.d, nf),
+        };
+        // SAFETY: the caller's output for block output i.
+        unsafe { (*accs.offset(place(i))).join(&block) };
+    }
+}
+
+/// A block's sum of squared deviations from its mean, from those from the
+/// shift (`q`) and the deviations' sum `d`: `q - |d|^2 / n`. The correction
+/// is at most `q`; an infinite `q` (overflow, as numpy's own squares
+/// overflow) stays infinite, a tiny negative from rounding becomes 0 and NaN
+/// stays NaN.
+#[inline]
+fn block_m2(q: f64, d: (f64, f64), n: f64) -> f64 {
+    if q.is_infinite() {
+        return q;
+    }
+    let m2 = q - (d.0 * d.0 + d.1 * d.1) / n;
+    if m2 < 0.0 {
+        0.0
+    } else {
+        m2
+    }
+}
+
+macro_rules! moments_family {
+    ($bound:path, $means:ident, $devs:ident) => {
+        impl<T: $bound> Family for Moments<T> {
+            type Acc = MomentsAcc;
+            const SIZE: usize = size_of::<T>();
+            const UNIT_SCALE: usize = 4;
+
+            fn init(&self) -> MomentsAcc {
+                MomentsAcc::default()
+            }
+
+            unsafe fn reduce_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
+                let means = Driven($means::<T> {
+                    result: Element::F64,
+                    mean: false,
+                    initial: None,
+                    _t: PhantomData,
+                });
+                let devs = Driven($devs::<T>(PhantomData));
+                let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
+                // SAFETY: the caller's promise.
+                unsafe {
+                    two_passes(&means, &devs, b, accs, outputs, stride, false, |i| {
+                        i as isize * acc_row
+                    });
+                }
+            }
+
+            unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
+                let means = Driven($means::<T> {
+                    result: Element::F64,
+                    mean: false,
+                    initial: None,
+                    _t: PhantomData,
+                });
+                let devs = Driven($devs::<T>(PhantomData));
+                let n = b.n;
+                let (outputs, stride) = if acc_row == 0 {
+                    (n, 0)
+                } else {
+                    (b.rows * n, n as isize)
+                };
+                // SAFETY: the caller's promise.
+                unsafe {
+                    two_passes(&means, &devs, b, accs, outputs, stride, true, |i| {
+                        (i / n) as isize * acc_row + (i % n) as isize
+                    });
+                }
+            }
+
+            fn merge(&self, into: &mut MomentsAcc, later: &MomentsAcc) {
+                into.join(later);
+            }
+
+            unsafe fn finish(&self, acc: &MomentsAcc, out: *mut u8) {
+                // SAFETY: the caller's promise.
+                unsafe { self.finish_into(acc, out) }
+            }
+        }
+    };
+}
+
+moments_family!(Real, SumFloat, Deviations);
+
+/// var/std of complex kinds: the same, through [`ComplexMoments`].
+pub(crate) struct ComplexMoments<T>(pub Moments<T>);
+
+impl<T: Complex> Family for ComplexMoments<T> {
+    type Acc = MomentsAcc;
+    const SIZE: usize = size_of::<T>();
+    const UNIT_SCALE: usize = 4;
+
+    fn init(&self) -> MomentsAcc {
+        MomentsAcc::default()
+    }
+
+    unsafe fn reduce_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
+        let means = Driven(SumComplex::<T> {
+            result: Element::C128,
+            mean: false,
+            initial: None,
+            _t: PhantomData,
+        });
+        let devs = Driven(ComplexDeviations::<T>(PhantomData));
+        let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
+        // SAFETY: the caller's promise.
+        unsafe { two_passes(&means, &devs, b, accs, outputs, stride, false, |i| i as isize * acc_row) };
+    }
+
+    unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
+        let means = Driven(SumComplex::<T> {
+            result: Element::C128,
+            mean: false,
+            initial: None,
+            _t: PhantomData,
+        });
+        let devs = Driven(ComplexDeviations::<T>(PhantomData));
+        let n = b.n;
+        let (outputs, stride) = if acc_row == 0 { (n, 0) } else { (b.rows * n, n as isize) };
+        // SAFETY: the caller's promise.
+        unsafe {
+            two_passes(&means, &devs, b, accs, outputs, stride, true, |i| {
+                (i / n) as isize * acc_row + (i % n) as isize
+            });
+        }
+    }
+
+    fn merge(&self, into: &mut MomentsAcc, later: &MomentsAcc) {
+        into.join(later);
+    }
+
+    unsafe fn finish(&self, acc: &MomentsAcc, out: *mut u8) {
+        // SAFETY: the caller's promise.
+        unsafe { self.0.finish_into(acc, out) }
+    }
+}
