@@ -176,10 +176,10 @@ impl ReduceTask {
     }
 
     fn compute_scalar(&self) -> Result<Option<Scalar>> {
-        let value = self
-            .mapping
-            .reduce(self.element, self.little_endian, &self.view, self.op)
-            .map_err(to_js_error)?;
+        // Closed or shrunk first, whatever the reduction gave: a view that no
+        // longer fits in a shrunk map fails the engine's bounds check, and
+        // that is the shrink's ERR_MEMMAP_CLOSED, not a bad argument.
+        let value = self.mapping.reduce(self.element, self.little_endian, &self.view, self.op);
         if self.mapping.is_closed() {
             return Err(coded(
                 Code::Closed,
@@ -194,7 +194,7 @@ impl ReduceTask {
                  swapped pages it read for zeros",
             ));
         }
-        Ok(value)
+        value.map_err(to_js_error)
     }
 }
 
