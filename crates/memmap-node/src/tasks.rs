@@ -179,7 +179,9 @@ impl ReduceTask {
         // Closed or shrunk first, whatever the reduction gave: a view that no
         // longer fits in a shrunk map fails the engine's bounds check, and
         // that is the shrink's ERR_MEMMAP_CLOSED, not a bad argument.
-        let value = self.mapping.reduce(self.element, self.little_endian, &self.view, self.op);
+        let value = self
+            .mapping
+            .reduce(self.element, self.little_endian, &self.view, self.op);
         if self.mapping.is_closed() {
             return Err(coded(
                 Code::Closed,
