@@ -132,6 +132,7 @@ fn request<'a>(
         past_end: if discard { PastEnd::Discard } else { PastEnd::Refuse },
         sync,
         held,
+        tail_in_use: held,
     }
 }
 

@@ -87,6 +87,12 @@ pub struct Resize<'a> {
     /// JavaScript buffer, a task): then it is never moved, and a shrink swaps
     /// the pages it gives up for the placeholder.
     pub held: bool,
+    /// Whether anything may still use the pages an earlier held shrink
+    /// swapped for zero pages (a buffer that reached past that end, detached
+    /// or transferred but not yet freed, on which Node's thread pool may
+    /// still write): then growing never maps the file back under them, and
+    /// the map grows at a new address instead (see `Region::make_room`).
+    pub tail_in_use: bool,
 }
 
 /// What a resize did.
@@ -174,20 +180,25 @@ impl Region {
     /// module docs), which the caller has already made at least that long.
     /// Changes no file. Returns whether the address moved; on error the
     /// mapping is as it was.
-    fn make_room(&mut self, file: &File, offset: u64, len: usize, held: bool, runs: &mut Runs) -> Result<bool> {
+    fn make_room(&mut self, file: &File, offset: u64, len: usize, held: (bool, bool), runs: &mut Runs) -> Result<bool> {
+        let (held, tail_in_use) = held;
         if len <= self.capacity {
             return Ok(false);
         }
         let room = len.saturating_add(len.min(MAX_ROOM_STEP)).min(isize::MAX as usize);
-        // A tail a held shrink swapped for zero pages: the file's pages go
-        // back under it (a stale holder then reads the file, never SIGBUS),
-        // but only as far as the file now reaches (the caller extended it
-        // first): a page past the end of the file would be a SIGBUS trap for
-        // whatever still reads the old address. All of it, and the two areas
-        // merge again; `restored` is what to swap back if a later step fails.
+        // A tail a held shrink swapped for zero pages: when nothing uses it
+        // any more, the file's pages go back under it, but only as far as
+        // the file now reaches (the caller extended it first: a page past
+        // the end of the file is a SIGBUS trap). While something may still
+        // use it (`tail_in_use`: a buffer that reached into it, even
+        // detached, or transferred away, whose backing store lives on, and
+        // Node's thread pool writing through it), the tail stays zero pages,
+        // so a late write lands there and never in the file: the map grows
+        // at a new address instead. All of it mapped back, the two areas merge again;
+        // `restored` is what to swap back if a later step fails.
         let mut restored = None;
         let mut first = 0;
-        if let Some(map) = self.map.as_ref() {
+        if let Some(map) = self.map.as_ref().filter(|_| !tail_in_use) {
             first = map.as_mut_ptr() as usize;
             if self.capacity < map.len() && self.tails.contains(&first) {
                 let page = sys::page_size();
@@ -570,7 +581,13 @@ impl Mapping {
             let moved = {
                 let mut region = self.region_mut();
                 let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                region.make_room(file, self.offset, new_len, request.held, &mut runs)?
+                region.make_room(
+                    file,
+                    self.offset,
+                    new_len,
+                    (request.held, request.tail_in_use),
+                    &mut runs,
+                )?
             };
             self.region_mut().len = new_len;
             self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
@@ -631,6 +648,7 @@ mod tests {
             past_end: PastEnd::Refuse,
             sync: false,
             held,
+            tail_in_use: held,
         }
     }
 
@@ -699,10 +717,32 @@ mod tests {
         let past = unsafe { *ptr.add(100_000) };
         assert_eq!(past, 0);
         assert_eq!(map.shrinks(), 1);
-        // Growing again maps the file back where the placeholder was.
+        // Growing again while the cut tail may still be written through
+        // (`tail_in_use`): the old pages stay zero pages, and what is written
+        // there never reaches the file; the map grows at a new address.
         map.resize(&request(200_000, true)).unwrap();
+        // SAFETY: the old address is retained, its tail zero pages.
+        unsafe { *ptr.add(150_000) = 77 };
+        assert_ne!(map.span().0, ptr, "grown at a new address");
+        assert_eq!(
+            byte(&map, 150_000),
+            0,
+            "a late write into the old tail is not the file's"
+        );
         assert_eq!(byte(&map, 199_999), 0);
         assert_eq!(byte(&map, 5000), 1);
+        // Shrunk and grown again once nothing uses the tail: the file's pages
+        // go back under it, at the same address.
+        let (ptr, _) = map.span();
+        map.resize(&request(10_000, true)).unwrap();
+        map.resize(&Resize {
+            tail_in_use: false,
+            ..request(200_000, true)
+        })
+        .unwrap();
+        assert_eq!(map.span().0, ptr, "the same mapping");
+        assert_eq!(byte(&map, 150_000), 0);
+        assert_eq!(std::fs::read(&path).unwrap()[64 + 150_000], 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -788,7 +828,9 @@ mod area_tests {
             sparse: false,
             past_end: PastEnd::Refuse,
             sync: false,
+            // Buffers held, but none reached past the shrink.
             held: true,
+            tail_in_use: false,
         };
         let first = map.as_ptr() as usize;
         for _ in 0..100 {

@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use memmap_core::{Mapping, Resize};
 use napi::bindgen_prelude::{Env, Object, ToNapiValue, TypeName, ValueType};
@@ -51,16 +51,29 @@ pub struct NativeMap {
     /// (see the core's grow.rs), detached by `close()` or by a shrink that
     /// cuts into them.
     retired: Vec<Slot>,
+    /// Buffers a shrink cut (detached), while their backing store lives (a
+    /// Node API may still write through it, or it was transferred): the
+    /// zero pages under them must not become the file's again.
+    cut: Vec<Weak<()>>,
 }
 
 /// A buffer handed out: its weak reference, and where it points.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Slot {
     reference: sys::napi_ref,
     /// Its first byte's address, and where that lies in the map.
     address: usize,
     start: usize,
     len: usize,
+    /// Alive while either share of the buffer is (see [`Share`]).
+    alive: Weak<()>,
+}
+
+/// One of a buffer's two shares of its mapping (module docs), each with the
+/// buffer's token, so that a slot can tell when both are gone.
+struct Share {
+    _mapping: Arc<Mapping>,
+    _alive: Arc<()>,
 }
 
 // A handle's 52 bits travel as the pointer-sized data of the owner's finalizer.
@@ -97,6 +110,7 @@ pub fn register(env: &Env, owner: &Object, mapping: Mapping, chunk_bytes: usize)
         chunk_bytes,
         buffers: vec![None; chunks],
         retired: Vec::new(),
+        cut: Vec::new(),
     };
     let handle = MAPS.with_borrow_mut(|maps| maps.insert(map)).map_err(|_| {
         coded(
@@ -213,7 +227,15 @@ pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
     let mapping = mapping_of(handle)?;
     // The table's share and this one: any other is a buffer's or a task's.
     let held = Arc::strong_count(&mapping) > 2;
-    let request = Resize { held, ..request };
+    let tail_in_use = with_map(handle, |map| {
+        map.cut.retain(|alive| alive.strong_count() > 0);
+        Ok(!map.cut.is_empty())
+    })?;
+    let request = Resize {
+        held,
+        tail_in_use,
+        ..request
+    };
     mapping.resize(&request).map_err(to_js_error)?;
     let (first, new_len) = mapping.span();
     let (cut, prune) = with_map(handle, |map| {
@@ -233,13 +255,16 @@ pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
         }
         map.buffers = current;
         let mut cut = Vec::new();
+        let mut tokens = Vec::new();
         map.retired.retain(|slot| {
             let past = slot.start + slot.len > new_len;
             if past {
                 cut.push(slot.reference);
+                tokens.push(slot.alive.clone());
             }
             !past
         });
+        map.cut.extend(tokens);
         // Appending in a loop while taking `data` retires a buffer per
         // append: look for collected ones once the list is long.
         let prune = map.retired.len() > 64;
@@ -371,13 +396,17 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
     let len = (mapped - start).min(chunk_bytes);
     // SAFETY: `start` is within the mapping (index < number of chunks).
     let data = unsafe { first.add(start) };
-    let store_share = Box::into_raw(Box::new(mapping.clone()));
+    let alive = Arc::new(());
+    let store_share = Box::into_raw(Box::new(Share {
+        _mapping: mapping.clone(),
+        _alive: alive.clone(),
+    }));
     let mut value = ptr::null_mut();
     let status = if REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
         sys::Status::napi_no_external_buffers_allowed
     } else {
         // SAFETY: `data..data+len` stays mapped for as long as `store_share`
-        // (an `Arc<Mapping>`) lives, and the finalizer drops it exactly once.
+        // (an `Arc<Mapping>` in a `Share`) lives, and the finalizer drops it exactly once.
         // The raw call is used instead of napi-rs's `from_external`, which on
         // refusal silently copies and runs the finalizer at once.
         unsafe {
@@ -412,7 +441,10 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
             format!("the runtime refused a {len}-byte external ArrayBuffer (napi status {status})"),
         ));
     }
-    let object_share = Box::into_raw(Box::new(mapping));
+    let object_share = Box::into_raw(Box::new(Share {
+        _mapping: mapping,
+        _alive: alive.clone(),
+    }));
     // SAFETY: `value` is the ArrayBuffer just created in this env (an object);
     // the finalizer drops `object_share` exactly once, when the object is
     // collected (or the env torn down). No reference is asked back.
@@ -450,6 +482,7 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
             address: data as usize,
             start,
             len,
+            alive: Arc::downgrade(&alive),
         });
     }
     Ok(ArrayBufferValue(value))
@@ -457,14 +490,14 @@ pub fn buffer(env: &Env, handle: Handle, index: u32) -> Result<ArrayBufferValue>
 
 /// Finalizer of a buffer's backing store: lets go of its share of the mapping.
 unsafe extern "C" fn release_store_share(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the `Box<Arc<Mapping>>` leaked in `buffer()` for this
+    // SAFETY: `hint` is the `Box<Share>` leaked in `buffer()` for this
     // backing store alone, and Node-API calls a finalizer exactly once.
-    drop(unsafe { Box::from_raw(hint.cast::<Arc<Mapping>>()) });
+    drop(unsafe { Box::from_raw(hint.cast::<Share>()) });
 }
 
 /// Finalizer of a buffer object: lets go of its share of the mapping.
 unsafe extern "C" fn release_object_share(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: `data` is the `Box<Arc<Mapping>>` leaked in `buffer()` for this
+    // SAFETY: `data` is the `Box<Share>` leaked in `buffer()` for this
     // object alone, and Node-API calls a finalizer exactly once.
-    drop(unsafe { Box::from_raw(data.cast::<Arc<Mapping>>()) });
+    drop(unsafe { Box::from_raw(data.cast::<Share>()) });
 }

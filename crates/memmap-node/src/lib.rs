@@ -387,7 +387,9 @@ pub fn resize(
             memmap_core::PastEnd::Refuse
         },
         sync,
+        // Both decided in buffers.rs, which knows the buffers.
         held: false,
+        tail_in_use: false,
     };
     buffers::resize(&env, handle, request)
 }
