@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, truncateSy
 import { join } from 'node:path';
 import { openMemmap } from '../ts/index';
 import { snapshot } from './disk';
-import { PACKAGE, tempDir } from './helpers';
+import { HAVE_NUMPY, PACKAGE, python, tempDir } from './helpers';
 
 const dir = tempDir();
 // strace is Linux's; CI installs it there (.ci/run, the workflow), so its absence fails.
@@ -353,5 +353,58 @@ function givenUp(at: string, succeeded: Record<string, string>): void {
     );
     expect(result.signal).toBeNull();
     expect(JSON.parse(result.stdout)).toEqual({ open: 'ok', then: 'ERR_MEMMAP_IO', retry: 'ok', close: 'ok' });
+  },
+);
+
+(HAVE_STRACE && HAVE_NUMPY ? test : test.skip)(
+  'kill -9 at each call of openMemmap w+ over an old .npy: numpy reads the old array, zeros, or refuses; never a new header over old bytes',
+  () => {
+    const at = join(dir, 'kill-npy');
+    rmSync(at, { recursive: true, force: true });
+    mkdirSync(at);
+    const path = join(at, 'old.npy');
+    const outcomes = new Set<string>();
+    // fallocate (the zeroing), ftruncate (the size) and pwrite64 (the
+    // header), each killed at its first and second call under the path.
+    for (const call of ['fallocate', 'ftruncate', 'pwrite64']) {
+      for (const when of [1, 2]) {
+        python(`import numpy as np; np.save(${JSON.stringify(path)}, np.arange(1, 1501, dtype='<f8'))`);
+        const result = spawnSync(
+          'strace',
+          [
+            '-f',
+            '-qq',
+            '-o',
+            '/dev/null',
+            '-P',
+            path,
+            '-e',
+            `inject=${call}:signal=SIGKILL:when=${when}`,
+            process.execPath,
+            '-e',
+            `require(${PACKAGE} + '/dist/index.js').openMemmap(${JSON.stringify(path)}, { mode: 'w+', dtype: '<f4', shape: [3, 1000] }).close()`,
+          ],
+          { encoding: 'utf8', timeout: 60000 },
+        );
+        expect(result.status === 0 || result.status === 137 || result.signal === 'SIGKILL').toBe(true);
+        const seen = python(
+          `import numpy as np
+try:
+    a = np.load(${JSON.stringify(path)})
+except Exception as e:
+    print('refused')
+else:
+    old = a.dtype == np.dtype('<f8') and a.shape == (1500,)
+    new = a.dtype == np.dtype('<f4') and a.shape == (3, 1000)
+    if old and (a == np.arange(1, 1501)).all(): print('old')
+    elif (old or new) and not a.any(): print('zeros')
+    else: print('garbage', a.dtype, a.shape, int((a != 0).sum()))`,
+        ).trim();
+        outcomes.add(seen);
+        expect([call, when, seen]).toEqual([call, when, expect.stringMatching(/^(old|zeros|refused)$/)]);
+      }
+    }
+    // The kills landed at different moments: more than one outcome was seen.
+    expect(outcomes.size).toBeGreaterThan(1);
   },
 );

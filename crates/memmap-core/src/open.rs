@@ -17,12 +17,14 @@
 //!    need no new space; undo: cut the file back to its old size, punch the
 //!    holes again.
 //! 4. **Map** the new length (`mmap`); undo: unmap (dropping it).
-//! 5. **Commit** (`w+` by path only: the other modes are done at 4). Write
-//!    the prefix (a `.npy` header) over the first bytes, keeping the bytes it
-//!    covers to put back; then zero the old contents in place
+//! 5. **Commit** (`w+` by path only: the other modes are done at 4). Zero
+//!    the old contents after the prefix's bytes in place
 //!    (`FALLOC_FL_ZERO_RANGE`: one call, no new space). That call is the point
 //!    of no return; a `w+` that shrinks the file then cuts it
-//!    (`ftruncate`, which frees blocks and so needs no space either).
+//!    (`ftruncate`, which frees blocks and so needs no space either); last,
+//!    the prefix (a `.npy` header) is written over the first bytes, so that
+//!    a process killed in between leaves the old header over zeros, never
+//!    the new header over the old bytes.
 //!    Where `ZERO_RANGE` is missing (tmpfs), the old blocks are punched out
 //!    and reserved again; where that is missing too (macOS, Windows), the
 //!    file is cut to the prefix and grown again. On Windows, which cannot
@@ -57,7 +59,6 @@ fn open_taken(source: Source, options: &OpenOptions) -> Result<Mapping> {
         },
         old_len: None,
         filled_holes: Vec::new(),
-        overwritten: None,
     };
     match steps(&file, &source, options, &mut undo) {
         Ok(done) => {
@@ -283,15 +284,6 @@ fn commit(
     described: &Described,
 ) -> Result<()> {
     let head = prefix.len() as u64;
-    if head > 0 {
-        let mut covered = vec![0; head.min(old_len) as usize];
-        if !covered.is_empty() {
-            sys::read_at(file, &mut covered, 0).map_err(|e| Error::io(e, format!("cannot read file {described}")))?;
-        }
-        undo.overwritten = Some(covered);
-        sys::write_at(file, prefix, 0)
-            .map_err(|e| Error::io(e, format!("cannot write the {head}-byte header of file {described}")))?;
-    }
     let gone = |e: std::io::Error, what: &str| {
         Error::io(
             e,
@@ -327,6 +319,13 @@ fn commit(
     if !sized {
         sys::set_len(file, end).map_err(|e| gone(e, &format!("cannot cut to {end} bytes")))?;
     }
+    // The prefix last: a process killed before this point leaves the old
+    // header over zeros (numpy reads zeros, or refuses a size that no longer
+    // matches it), never a new header over the old bytes, which numpy would
+    // read as the new dtype and shape without a word.
+    if head > 0 {
+        sys::write_at(file, prefix, 0).map_err(|e| gone(e, &format!("cannot write the {head}-byte header of")))?;
+    }
     Ok(())
 }
 
@@ -339,8 +338,6 @@ struct Undo<'a> {
     old_len: Option<u64>,
     /// Holes of the old contents that were reserved.
     filled_holes: Vec<(u64, u64)>,
-    /// The bytes a prefix was written over.
-    overwritten: Option<Vec<u8>>,
 }
 
 impl Undo<'_> {
@@ -349,16 +346,12 @@ impl Undo<'_> {
         fault::no_return();
         self.old_len = None;
         self.filled_holes.clear();
-        self.overwritten = None;
     }
 
     /// Puts everything back. Each call can fail only if the disk itself does
     /// (they free space or rewrite bytes in blocks that exist); there is
     /// nothing better to do then than to go on.
     fn roll_back(self) {
-        if let Some(bytes) = &self.overwritten {
-            let _ = sys::write_at(self.file, bytes, 0);
-        }
         if let Some(len) = self.old_len {
             let _ = sys::set_len(self.file, len);
         }
