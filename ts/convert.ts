@@ -13,7 +13,12 @@ import { memmapError, show } from './errors';
 import { byteExtent, contiguousStrides } from './shape';
 import { HeapStorage } from './storage';
 
-/** numpy's `a.flags`: the four flags of an array. */
+/**
+ * numpy's `a.flags`: the four flags of an array.
+ *
+ * @example
+ * const { cContiguous, ownData } = memmap('a.bin', { mode: 'w+', shape: [3, 4] }).flags; // true, false
+ */
 export interface ArrayFlags {
   /** numpy's `C_CONTIGUOUS` (size-0 and size-1 arrays are both C and F contiguous, as in numpy). */
   readonly cContiguous: boolean;
@@ -25,13 +30,23 @@ export interface ArrayFlags {
   readonly ownData: boolean;
 }
 
-/** Options of `blocks()`. */
+/**
+ * Options of `blocks()`.
+ *
+ * @example
+ * for (const block of memmap('a.bin', { mode: 'r', shape: [1000, 4] }).blocks({ rows: 100 })) block.data;
+ */
 export interface BlocksOptions {
   /** Rows (indices along the first axis) per block: a positive integer; by default as many as fit 2^30 bytes (at least 1). */
   readonly rows?: number;
 }
 
-/** Options of `toArray()`. */
+/**
+ * Options of `toArray()`.
+ *
+ * @example
+ * memmap('t.bin', { dtype: 'datetime64[s]', mode: 'r' }).toArray({ dates: true }); // (Date | null)[]
+ */
 export interface ToArrayOptions {
   /**
    * datetime64 values as `Date` (NaT as `null`) rather than bigint counts:

@@ -28,6 +28,9 @@ use crate::{Elements, Error, ErrorKind, Mapping, Result};
 /// Elements converted per step of a thread: a staging block that stays in cache.
 const STAGE_ELEMENTS: usize = 16 << 10;
 
+/// From this many target bytes, the target asks for huge pages (sys::huge_pages).
+const HUGE_PAGES_BYTES: usize = 4 << 20;
+
 /// Below this many target bytes, one thread: starting threads costs more.
 const PARALLEL_BYTES: usize = 8 << 20;
 
@@ -627,6 +630,9 @@ unsafe fn convert_raw(
         ));
     }
     let count = dst.len() / ts;
+    if dst.len() >= HUGE_PAGES_BYTES {
+        crate::sys::huge_pages(dst);
+    }
     // Checks the whole range once (bounds and view), before any thread starts.
     each_run(len, view, first, count * ss, |_, _, _| {})?;
     let threads = if dst.len() < PARALLEL_BYTES { 1 } else { threads.max(1) };
