@@ -31,6 +31,7 @@ export function stressScript(dir: string, seeds: number[], steps: number): strin
     const stale = [];       // TypedArrays handed out earlier: detached or still right, never a crash
     const pending = [];
     const failures = [];
+    const copies = [];      // one file per fs.write, so that two in flight never share one
     const coded = (error, what) => { if (!CODED.test(error && error.code || '')) failures.push(what + ': uncoded ' + (error && error.stack || error)); };
     const sumOf = (start, step, length) => { let s = 0n; for (let k = 0; k < length; k++) s += BigInt(model[start + k * step]); return s; };
     const randomView = () => {
@@ -75,12 +76,13 @@ export function stressScript(dir: string, seeds: number[], steps: number): strin
           })));
         } else if (op === 8) {
           const data = fp.data, since = epoch, expected = Buffer.from(model.buffer.slice(0));
-          const fd = fs.openSync(file + '.copy', 'w');
+          const copy = file + '.copy' + i; copies.push(copy);
+          const fd = fs.openSync(copy, 'w');
           pending.push(new Promise((resolve) => fs.write(fd, data, 0, data.byteLength, 0, (error, written) => {
             fs.closeSync(fd);
             if (error) failures.push('fs.write: ' + error.message);
             else if (written !== data.byteLength && data.byteLength !== 0) failures.push('fs.write wrote ' + written + ' of ' + data.byteLength);
-            else if (epoch === since && !fs.readFileSync(file + '.copy').equals(expected)) failures.push('fs.write read other bytes');
+            else if (epoch === since && !fs.readFileSync(copy).equals(expected)) failures.push('fs.write read other bytes');
             resolve();
           })));
         } else if (op === 9) {
@@ -111,7 +113,7 @@ export function stressScript(dir: string, seeds: number[], steps: number): strin
     if (fp !== null) fp.close();
     const bytes = fs.readFileSync(file);
     if (!bytes.equals(Buffer.from(model.buffer))) failures.push('final bytes differ from the model (' + bytes.length + ' vs ' + model.byteLength + ')');
-    fs.rmSync(file, { force: true }); fs.rmSync(file + '.copy', { force: true });
+    fs.rmSync(file, { force: true }); for (const copy of copies) fs.rmSync(copy, { force: true });
     return failures;
   }
   (async () => {

@@ -37,6 +37,18 @@ export declare function buffer(handle: Handle, index: number): ArrayBuffer
 export declare function byteLength(handle: Handle): number
 
 /**
+ * A conversion: numpy kind + itemsize codes (`'f4'`, `'b1'`, `'c16'`,
+ * `'M8'`) of both sides, and whether each side's bytes are swapped from this
+ * machine's order.
+ */
+export interface CastSpec {
+  from: string
+  fromSwap: boolean
+  to: string
+  toSwap: boolean
+}
+
+/**
  * Flushes, detaches every ArrayBuffer handed out, and releases the file and
  * the handle (and `owner`'s hold on it). The address range stays backed by
  * zero pages while any buffer object or backing store handed out, or a task,
@@ -51,6 +63,16 @@ export declare function close(owner: object, handle: Handle): void
  * failure; the map is closed either way). A handle that names no map resolves.
  */
 export declare function closeAsync(owner: object, handle: Handle): Promise<void>
+
+/** The same over the bytes of an in-memory array (`source`). */
+export declare function convertBuffer(source: Buffer, view: BlockView, first: number, cast: CastSpec, target: Buffer): void
+
+/**
+ * Converts elements `first..` of `view` of map `handle` into `target` (as
+ * many whole target elements as it holds), in C order: one call for any
+ * strided view, large ones on several threads.
+ */
+export declare function convertElements(handle: Handle, view: BlockView, first: number, cast: CastSpec, target: Buffer): void
 
 /**
  * The CRC-32 (zlib's, as ZIP stores it) of the mapped bytes

@@ -10,6 +10,7 @@ export type Binding = typeof import('../native/index');
 export type {
   Advice,
   BlockView,
+  CastSpec,
   Element,
   Handle,
   Mode,

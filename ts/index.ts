@@ -10,6 +10,7 @@
  */
 export { NDArray } from './ndarray';
 export type { ArraySource, AssignSource, Getter, IterationItem } from './ndarray';
+export type { ArrayFlags, BlocksOptions, ToArrayOptions } from './convert';
 export { memmap, Memmap } from './memmap';
 export type { DescriptorRecord, MemmapDescriptor, MemmapIterationItem } from './memmap';
 export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';

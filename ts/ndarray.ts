@@ -20,8 +20,22 @@ import {
   writeCoerced,
 } from './blocks';
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
-import { AnyTypedArray, DType, Scalar } from './dtype';
+import {
+  ArrayFlags,
+  astypeOf,
+  blockEnd,
+  blockRows,
+  BlocksOptions,
+  checkOptions,
+  copyOf,
+  dateConverter,
+  flagsOf,
+  lengthOf,
+  ToArrayOptions,
+} from './convert';
+import { AnyTypedArray, DType, DTypeLike, Scalar } from './dtype';
 import type {
+  CheckDType,
   Comparable,
   DataOf,
   DTypeStr,
@@ -42,6 +56,7 @@ import type {
   ShapeOf,
   SumOf,
   Summable,
+  TagOf,
   Tuple,
 } from './dtype/types';
 import { memmapError, show } from './errors';
@@ -49,6 +64,7 @@ import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { reduce, reduceAsync, Reduction } from './reduce';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
+import { HeapStorage } from './storage';
 
 /** The Accessor behind an array (internal: ts/memmap.ts uses it; not part of the public API). */
 export let accessorOf: (array: object) => Accessor;
@@ -202,6 +218,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
 
   #view: Accessor;
   #data: AnyTypedArray | null = null;
+  /** numpy's `base`: the array this view was made from (its own base, if it was a view), null for a base. */
+  #base: NDArray | null = null;
 
   static {
     accessorOf = (array) => (array as NDArray).#view;
@@ -223,6 +241,13 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   /** @internal A view of the same storage, of this array's class. */
   protected _derive(view: Accessor): NDArray {
     return new NDArray(view);
+  }
+
+  /** A view made from this array: of its class, its `base` this array's base (or this array). */
+  #child(view: Accessor): NDArray {
+    const child = this._derive(view);
+    child.#base = this.#base ?? (this as unknown as NDArray);
+    return child;
   }
 
   /** @internal Forgets the bound accessor and `data` (close()): every later call throws ERR_MEMMAP_CLOSED. */
@@ -365,7 +390,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       strides: this.strides as readonly number[] as number[],
       byteOffset: view.byteOffset,
     });
-    return this._derive(
+    return this.#child(
       new Accessor(view.storage, view.dtype, geometry.shape, geometry.strides, geometry.byteOffset),
     ) as NDArray<D>;
   }
@@ -396,7 +421,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
         'ERR_MEMMAP_INVALID_ARG',
         `no field ${show(name)}: the fields are ${fields.map((f) => show(f.name)).join(', ')}`,
       );
-    return this._derive(
+    return this.#child(
       new Accessor(
         view.storage,
         field.dtype,
@@ -547,28 +572,152 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   }
 
   /**
-   * A copy as nested JS arrays (a scalar for 0-d), `ndim` deep.
+   * A copy as nested JS arrays (a scalar for 0-d), `ndim` deep. With
+   * `{ dates: true }` (datetime64 arrays only), values are `Date`s and NaT is
+   * `null`; units finer than milliseconds are floored to the millisecond.
    *
    * @example
    * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 2] });
    * const rows: number[][] = a.toArray();
+   * const t = memmap('t.bin', { dtype: 'datetime64[ms]', mode: 'w+', shape: 2 });
+   * const days: (Date | null)[] = t.toArray({ dates: true });
    */
-  toArray(...extra: never[]): Nested<ElementOf<D>, N> {
-    noMore('toArray', 0, extra);
+  toArray(options: ToArrayOptions & { readonly dates: true }, ...extra: never[]): Nested<Date | null, N>;
+  toArray(options?: ToArrayOptions, ...extra: never[]): Nested<ElementOf<D>, N>;
+  toArray(options?: ToArrayOptions, ...extra: never[]): Nested<ElementOf<D> | Date | null, N> {
+    noMore('toArray', 1, extra);
+    const { dates } = checkOptions('toArray', options, ['dates']);
+    if (dates !== undefined && typeof dates !== 'boolean') {
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `toArray(): dates must be true or false; got ${show(dates)}`);
+    }
     const view = this.#view;
     view.checkOpen();
+    const toDate = dates === true ? dateConverter(view.dtype) : null;
     checkFitsHeap(this.shape, view.dtype);
     if (this.size === 0) return emptyNested(this.shape, 0) as Nested<ElementOf<D>, N>;
     view.bind();
     // Without a zero-copy buffer, one block copy, then reads from the heap.
     const access = (view.storage.refused ? heapCopy(view) : view).bind();
     const build = (axis: number, at: number): unknown => {
-      if (axis === this.ndim) return access.read(at);
+      if (axis === this.ndim) return toDate === null ? access.read(at) : toDate(access.read(at) as bigint);
       const out = new Array(this.shape[axis]);
       for (let i = 0; i < this.shape[axis]; i++) out[i] = build(axis + 1, at + i * access.steps[axis]);
       return out;
     };
     return build(0, access.origin) as Nested<ElementOf<D>, N>;
+  }
+
+  // ----- Arrays in memory, and what an analyst asks next (issue 13; ts/convert.ts) -----
+
+  /**
+   * numpy's `a.copy()`: the elements in C order, in memory (an `NDArray`
+   * that owns its data), same dtype and byte order, from any view. One
+   * native copy (several threads for large ones): the way to get a strided
+   * or field view into one TypedArray (`copy().data`). More than 2^32
+   * elements or bytes, or more than memory allows, is a RangeError
+   * (ERR_MEMMAP_TOO_LARGE) before anything is allocated.
+   *
+   * @example
+   * const ticks = memmap('ticks.bin', { dtype: [['time', '<M8[ns]'], ['price', '<f8']], mode: 'r' });
+   * const prices: Float64Array = ticks.field('price').copy().data;
+   */
+  copy(...extra: never[]): NDArray<D, N> {
+    noMore('copy', 0, extra);
+    return new NDArray(copyOf(this.#view));
+  }
+
+  /**
+   * numpy's `a.astype(dtype)` with `casting='unsafe'` (always a copy, C
+   * order, in memory): every numeric dtype to every other, either byte
+   * order, truncating and wrapping as numpy does on x86-64 (NaN, infinity
+   * and out-of-range floats to integers give what numpy gives there);
+   * float16 rounds to nearest-even; complex to real drops the imaginary
+   * part. datetime64/timedelta64 convert to their own unit and to and from
+   * int64/uint64 counts (other unit conversions: ERR_MEMMAP_INVALID_DTYPE).
+   * The one option is numpy's `casting`, which must be `'unsafe'`.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'r' });
+   * const half = a.astype('float16'); // NDArray<'float16', 1>
+   */
+  astype<const T extends DTypeLike>(
+    dtype: T & NoInfer<CheckDType<T>>,
+    options?: { readonly casting?: 'unsafe' },
+    ...extra: never[]
+  ): NDArray<TagOf<T>, N> {
+    noMore('astype', 2, extra);
+    const { casting } = checkOptions('astype', options, ['casting']);
+    if (casting !== undefined && casting !== 'unsafe') {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `astype(): casting ${show(casting)} is not supported: only 'unsafe' (numpy's default for astype)`,
+      );
+    }
+    return new NDArray(astypeOf(this.#view, dtype)) as NDArray<TagOf<T>, N>;
+  }
+
+  /**
+   * numpy's `len(a)`: the length of the first axis. A 0-d array has none
+   * (a TypeError, ERR_MEMMAP_NOT_ITERABLE, as numpy's "len() of unsized object").
+   *
+   * @example
+   * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).length; // 3
+   */
+  get length(): number {
+    return lengthOf(this.#view);
+  }
+
+  /**
+   * numpy's `a.flags`: `cContiguous`, `fContiguous` (numpy's rules: axes of
+   * length 1 do not count, an empty array is both), `writeable`, `ownData`
+   * (true only for an array made in memory, such as a copy).
+   *
+   * @example
+   * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).slice(':, ::2').flags.cContiguous; // false
+   */
+  get flags(): ArrayFlags {
+    this.#view.checkOpen();
+    return flagsOf(this.#view, this.#base === null && this.#view.storage instanceof HeapStorage);
+  }
+
+  /**
+   * numpy's `a.base`: the array a view was made from (for a view of a view,
+   * the original array), null for an array that is not a view.
+   *
+   * @example
+   * const a = memmap('a.bin', { mode: 'w+', shape: [3, 4] });
+   * a.slice('1:').slice(0).base === a; // true
+   */
+  get base(): NDArray | null {
+    return this.#base;
+  }
+
+  /**
+   * Iterates over the array as consecutive views along the first axis,
+   * `rows` at a time (default: as many as fit 2^30 bytes), each small
+   * enough for one TypedArray `data` where its layout allows (blocks end at
+   * the storage's 4 GiB buffer boundaries): the way through an array larger
+   * than one TypedArray.
+   *
+   * @example
+   * const big = memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [2 ** 31, 4] });
+   * for (const block of big.blocks({ rows: 2 ** 20 })) block.data; // Float32Array of 2^22 values each
+   */
+  blocks(options?: BlocksOptions, ...extra: never[]): Generator<NDArray<D, N>, void, undefined> {
+    noMore('blocks', 1, extra);
+    const view = this.#view;
+    view.checkOpen();
+    // Checked now, not at the first next().
+    const rows = blockRows(view, options);
+    return this.#blocks(rows);
+  }
+
+  *#blocks(rows: number): Generator<NDArray<D, N>, void, undefined> {
+    for (let start = 0; start < this.shape[0];) {
+      const end = blockEnd(this.#view, start, rows);
+      yield this.slice(`${start}:${end}`) as unknown as NDArray<D, N>;
+      start = end;
+    }
   }
 
   /** @internal The values in C order and the shape, for broadcasting this array into another. */

@@ -10,7 +10,7 @@
  * - HeapStorage: an ArrayBuffer in the JavaScript heap (in-memory arrays).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { binding, BlockView, OpenExtra, rawElements, ReduceRequest, ReduceValue } from './binding';
+import { binding, BlockView, CastSpec, OpenExtra, rawElements, ReduceRequest, ReduceValue } from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
 import type { PyValue } from './pyliteral';
@@ -109,6 +109,12 @@ export interface Storage {
   writeElements(view: BlockView, first: number, source: Uint8Array): void;
   /** Writes `pattern` (one element's bytes) into every element of `view`. */
   fillElements(view: BlockView, pattern: Uint8Array): void;
+  /**
+   * Converts elements `first..` of `view`, in C order, into `target` (whole
+   * elements of the cast's target kind): copy() and astype() (ts/convert.ts),
+   * one native call, several threads for large ones.
+   */
+  convertElements(view: BlockView, first: number, cast: CastSpec, target: Uint8Array): void;
   /** Notes that the runtime refused an external buffer. */
   markRefused(): void;
 }
@@ -271,6 +277,10 @@ export class FileStorage implements Storage {
 
   fillElements(view: BlockView, pattern: Uint8Array): void {
     callNative(() => binding.fillElements(this.handle, view, asBuffer(pattern)));
+  }
+
+  convertElements(view: BlockView, first: number, cast: CastSpec, target: Uint8Array): void {
+    callNative(() => binding.convertElements(this.handle, view, first, cast, asBuffer(target)));
   }
 
   markRefused(): void {
@@ -461,6 +471,10 @@ export class HeapStorage implements Storage {
     forEachRun(view.byteOffset, view.shape, view.strides, view.itemSize, 0, size, (at, _done, n) => {
       for (let k = 0; k < n; k += pattern.length) bytes.set(pattern, at + k);
     });
+  }
+
+  convertElements(view: BlockView, first: number, cast: CastSpec, target: Uint8Array): void {
+    callNative(() => binding.convertBuffer(asBuffer(this.#bytes), view, first, cast, asBuffer(target)));
   }
 
   markRefused(): void {

@@ -115,8 +115,24 @@ impl Mapping {
         view: &Elements<'_>,
         first: usize,
         len: usize,
-        mut copy: impl FnMut(usize, usize, usize),
+        copy: impl FnMut(usize, usize, usize),
     ) -> Result<()> {
+        each_run(self.len(), view, first, len, copy)
+    }
+}
+
+/// Calls `copy(memory_byte, buffer_byte, bytes)` for each run of `len` bytes'
+/// worth of elements from element `first` of `view`, in C order, after
+/// checking every byte the view can touch lies in `0..memory_len` (a map, or
+/// an in-memory buffer: convert.rs).
+pub(crate) fn each_run(
+    memory_len: usize,
+    view: &Elements<'_>,
+    first: usize,
+    len: usize,
+    mut copy: impl FnMut(usize, usize, usize),
+) -> Result<()> {
+    {
         let Elements {
             byte_offset,
             shape,
@@ -154,10 +170,9 @@ impl Mapping {
                 high += reach;
             }
         }
-        if low < 0 || high > self.len() as i128 {
+        if low < 0 || high > memory_len as i128 {
             return invalid(format!(
-                "a view reaching bytes {low}..{high} is outside the {}-byte map",
-                self.len()
+                "a view reaching bytes {low}..{high} is outside the {memory_len}-byte map"
             ));
         }
         // Trailing axes laid out back to back are one contiguous run.

@@ -23,6 +23,7 @@
 //! ```
 
 mod areas;
+pub mod convert;
 mod copy;
 mod crc;
 mod error;

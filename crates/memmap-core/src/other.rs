@@ -177,3 +177,6 @@ pub fn max_map_count() -> Option<usize> {
 pub fn with_low_priority<T>(work: impl FnOnce() -> T) -> T {
     work()
 }
+
+/// Huge pages are a Linux advice (unix.rs); elsewhere nothing to do.
+pub fn huge_pages(_buf: &mut [u8]) {}

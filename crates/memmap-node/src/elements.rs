@@ -116,7 +116,7 @@ pub struct Block {
 }
 
 impl Block {
-    fn elements(&self) -> Elements<'_> {
+    pub(crate) fn elements(&self) -> Elements<'_> {
         Elements {
             byte_offset: self.byte_offset,
             shape: &self.shape,

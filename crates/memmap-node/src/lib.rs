@@ -452,3 +452,69 @@ pub fn crc32(handle: Handle, start: f64, len: f64, crc: u32) -> Result<u32> {
     let (start, len) = (to_usize(start, "start")?, to_usize(len, "length")?);
     mapping_of(handle)?.crc32(start, len, crc).map_err(to_js_error)
 }
+
+// ----- conversions (issue 13): copy() and astype() of any view into a C-order
+// buffer (memmap-core's convert.rs). -----
+
+/// A conversion: numpy kind + itemsize codes (`'f4'`, `'b1'`, `'c16'`,
+/// `'M8'`) of both sides, and whether each side's bytes are swapped from this
+/// machine's order.
+#[napi(object)]
+pub struct CastSpec {
+    pub from: String,
+    pub from_swap: bool,
+    pub to: String,
+    pub to_swap: bool,
+}
+
+impl CastSpec {
+    fn cast(&self) -> Result<memmap_core::convert::Cast> {
+        let kind = |code: &str| {
+            memmap_core::Element::parse(code).ok_or_else(|| {
+                errors::coded(
+                    errors::Code::InvalidArg,
+                    format!("no conversion for the element kind {code:?}"),
+                )
+            })
+        };
+        Ok(memmap_core::convert::Cast {
+            from: kind(&self.from)?,
+            from_swap: self.from_swap,
+            to: kind(&self.to)?,
+            to_swap: self.to_swap,
+        })
+    }
+}
+
+/// Converts elements `first..` of `view` of map `handle` into `target` (as
+/// many whole target elements as it holds), in C order: one call for any
+/// strided view, large ones on several threads.
+#[napi]
+pub fn convert_elements(
+    handle: Handle,
+    view: BlockView,
+    first: f64,
+    cast: CastSpec,
+    mut target: BufferSlice,
+) -> Result<()> {
+    let first = to_usize(first, "first")?;
+    let block = view.block()?;
+    mapping_of(handle)?
+        .convert_elements(&block.elements(), first, &cast.cast()?, target.as_mut())
+        .map_err(to_js_error)
+}
+
+/// The same over the bytes of an in-memory array (`source`).
+#[napi]
+pub fn convert_buffer(
+    source: BufferSlice,
+    view: BlockView,
+    first: f64,
+    cast: CastSpec,
+    mut target: BufferSlice,
+) -> Result<()> {
+    let first = to_usize(first, "first")?;
+    let block = view.block()?;
+    memmap_core::convert::convert_view(&source, &block.elements(), first, &cast.cast()?, target.as_mut())
+        .map_err(to_js_error)
+}
