@@ -9,6 +9,7 @@ import { familySync } from './libc';
 export type Binding = typeof import('../native/index');
 export type {
   Advice,
+  AxisReduceRequest,
   BlockView,
   Element,
   Handle,

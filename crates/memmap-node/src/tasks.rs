@@ -74,6 +74,12 @@ pub enum Element {
     C64,
     #[napi(value = "c16")]
     C128,
+    /// datetime64 of any unit (its int64 counts, NaT the smallest).
+    #[napi(value = "M8")]
+    Datetime,
+    /// timedelta64 of any unit.
+    #[napi(value = "m8")]
+    Timedelta,
 }
 
 impl From<Element> for memmap_core::Element {
@@ -94,6 +100,8 @@ impl From<Element> for memmap_core::Element {
             Element::F64 => Core::F64,
             Element::C64 => Core::C64,
             Element::C128 => Core::C128,
+            Element::Datetime => Core::Datetime,
+            Element::Timedelta => Core::Timedelta,
         }
     }
 }
