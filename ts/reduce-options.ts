@@ -8,7 +8,12 @@
  */
 import { memmapError, show } from './errors';
 
-/** numpy's twelve reductions, as the methods are named. */
+/**
+ * numpy's twelve reductions, as the methods are named.
+ *
+ * @example
+ * const op: ReductionName = 'countNonzero'; // numpy's np.count_nonzero
+ */
 export type ReductionName =
   'sum' | 'prod' | 'mean' | 'min' | 'max' | 'argmin' | 'argmax' | 'std' | 'var' | 'any' | 'all' | 'countNonzero';
 

@@ -7,23 +7,56 @@
 const os = require('node:os');
 const path = require('node:path');
 const { openMemmap, memmap } = require('../..');
+const { execFileSync } = require('node:child_process');
 const { quick, GiB, dir, py, seconds, sparse, paired, report, median, ROUNDS } = require('../lib');
 
-/** numpy's time (ms) for `call` (an expression over `a`) on the .npy at `file`, mapped, warm, median of 3. */
-const numpyMs = (file, call) =>
-  py(
-    `
-import sys, time, numpy as np
+/**
+ * numpy's times (ms) for each of `calls` (expressions over `a`) on the .npy
+ * at `file`, mapped, warm: one python3 process per round for all of them
+ * (a process per call per round made the run take most of an hour).
+ */
+const numpyBatch = (file, calls) =>
+  JSON.parse(
+    execFileSync(
+      'python3',
+      [
+        '-c',
+        `
+import sys, time, json, numpy as np
 a = np.load(sys.argv[1], mmap_mode='r')
 a.sum()  # the page cache and numpy's code warm
-ts = []
-for _ in range(3):
+out = []
+for call in json.loads(sys.argv[2]):
     t = time.perf_counter()
-    ${call}
-    ts.append(time.perf_counter() - t)
-print(sorted(ts)[1] * 1e3)`,
-    file,
+    eval(call)
+    out.append((time.perf_counter() - t) * 1e3)
+print(json.dumps(out))`,
+        file,
+        JSON.stringify(calls),
+      ],
+      { encoding: 'utf8' },
+    ),
   );
+
+/**
+ * Side by side, round by round in alternating order: each of `ours` (one
+ * function per case) against numpy's batch of the same calls.
+ */
+function pairedBatch(file, ours, calls) {
+  const results = ours.map(() => ({ ours: [], theirs: [], ratios: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    let theirs = null;
+    if (round % 2 === 1) theirs = numpyBatch(file, calls);
+    const mine = ours.map((f) => ms(f));
+    if (theirs === null) theirs = numpyBatch(file, calls);
+    results.forEach((r, i) => {
+      r.ours.push(mine[i]);
+      r.theirs.push(theirs[i]);
+      r.ratios.push(mine[i] / theirs[i]);
+    });
+  }
+  return results;
+}
 
 const ms = (f) => seconds(f) * 1e3;
 
@@ -67,12 +100,14 @@ print(0)`,
       ['std()', () => a.std(), 'a.std()'],
       ['std(axis=0)', () => a.std({ axis: 0 }), 'a.std(axis=0)'],
     ];
-    for (const [name, ours, theirs] of cases) {
-      ours();
-      const result = await paired(
-        () => ms(ours),
-        () => numpyMs(file, theirs),
-      );
+    for (const [, ours] of cases) ours();
+    const measured = pairedBatch(
+      file,
+      cases.map(([, ours]) => ours),
+      cases.map(([, , theirs]) => theirs),
+    );
+    for (const [k, [name, , theirs]] of cases.entries()) {
+      const result = measured[k];
       const gbs = bytes / 1e6 / median(result.ours);
       report(
         `${name}, (${n}, ${m}) float32`,
@@ -88,7 +123,7 @@ print(0)`,
   }
 
   // 2. Whole-array reductions, dtype × operation (smaller arrays: the table is wide).
-  const tableBytes = quick ? 32 * 2 ** 20 : 256 * 2 ** 20;
+  const tableBytes = quick ? 32 * 2 ** 20 : 128 * 2 ** 20;
   const dtypes = ['<i1', '<u1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8', '<f4', '<f8', '>f4', '>i4'];
   const ops = [
     ['sum', 'a.sum()'],
@@ -116,10 +151,18 @@ print(0)`,
       descr,
     );
     const a = openMemmap(file, { mode: 'r' });
-    for (const [op, theirs] of ops) {
-      const ours = () => ms(() => a[op]());
-      ours();
-      const result = await paired(ours, () => numpyMs(file, theirs));
+    for (const [op] of ops) a[op]();
+    const measured = pairedBatch(
+      file,
+      ops.map(
+        ([op]) =>
+          () =>
+            a[op](),
+      ),
+      ops.map(([, theirs]) => theirs),
+    );
+    for (const [k, [op, theirs]] of ops.entries()) {
+      const result = measured[k];
       report(
         `${op}() ${descr}, ${tableBytes / 2 ** 20} MiB`,
         'ms',
