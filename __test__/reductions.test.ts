@@ -488,3 +488,18 @@ describe('async reductions: abort, progress, close during the work', () => {
     a.close();
   });
 });
+
+describe('views past 4 GiB', () => {
+  test('axis reductions of a 6 GiB sparse map see its last rows', () => {
+    const rows = 2 ** 29 + 8; // 6 GiB + 96 bytes of float32 [rows, 3]
+    const a = memmap(join(dir, 'big.f4'), { dtype: 'float32', mode: 'w+', shape: [rows, 3], sparse: true });
+    a.set(rows - 1, 2, 5);
+    a.set(rows - 2, 0, -1);
+    a.set(3, 1, 2);
+    expect((a.sum({ axis: 0 }) as NDArray).toArray()).toEqual([-1, 2, 5]);
+    expect(a.argmax()).toBe((rows - 1) * 3 + 2);
+    expect((a.argmin({ axis: 0 }) as NDArray).toArray()).toEqual([BigInt(rows - 2), 0n, 0n]);
+    expect((a.slice('-2:').max({ axis: 1 }) as NDArray).toArray()).toEqual([0, 5]);
+    a.close();
+  });
+});

@@ -15,6 +15,7 @@ export type {
   Handle,
   Mode,
   OpenExtra,
+  ReduceControl,
   ReduceOp,
   ReduceRequest,
   ReduceValue,

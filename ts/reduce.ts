@@ -7,14 +7,13 @@
  */
 import { Accessor } from './access';
 import { heapCopy } from './blocks';
-import { binding } from './binding';
 import type { AxisReduceRequest, Element, ReduceRequest, ReduceValue } from './binding';
 import { broadcastElementStrides, flatten } from './broadcast';
 import { Complex, DType, dtypeOf, NAT, NATIVE_LITTLE_ENDIAN, Scalar } from './dtype';
-import { callNative, fromNative, memmapError, show } from './errors';
+import { fromNative, memmapError, show } from './errors';
 import { ParsedReduceOptions, reducedShape, ReductionName } from './reduce-options';
 import { contiguousStrides } from './shape';
-import { FileStorage, HeapStorage } from './storage';
+import { FileStorage, HeapStorage, reduceControl } from './storage';
 
 /** The reductions a view offers. */
 export type Reduction = 'sum' | 'min' | 'max' | 'mean';
@@ -162,12 +161,7 @@ function legacy(view: Accessor, op: ReductionName, o: ParsedReduceOptions): op i
 export function reduceAlong(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Reduced {
   if (legacy(view, op, o)) return { scalar: reduce(view, op) };
   const plan = axisPlan(view, op, o);
-  const { storage } = view;
-  const bytes =
-    storage instanceof FileStorage
-      ? callNative(() => binding.reduceAxes(storage.handle, plan.request))
-      : callNative(() => binding.reduceAxesIn(heapBytes(storage), plan.request));
-  return plan.finish(bytes);
+  return plan.finish(reducer(view.storage).reduceAxes(plan.request));
 }
 
 /**
@@ -181,12 +175,8 @@ export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: Par
   const { signal, onProgress } = o;
   if (signal?.aborted) throw abortError(signal);
   const plan = axisPlan(view, op, o);
-  const { storage } = view;
-  const control = new binding.ReduceControl();
-  const work =
-    storage instanceof FileStorage
-      ? callNative(() => binding.reduceAxesAsync(storage.handle, plan.request, control))
-      : callNative(() => binding.reduceAxesInAsync(heapBytes(storage), plan.request, control));
+  const control = reduceControl();
+  const work = reducer(view.storage).reduceAxesAsync(plan.request, control);
   const onAbort = () => control.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   let reported = 0;
@@ -231,9 +221,9 @@ export function abortError(signal: AbortSignal): Error {
   return error;
 }
 
-/** The bytes of an in-memory storage as the binding takes them (no copy). */
-function heapBytes(storage: unknown): Buffer {
-  if (storage instanceof HeapStorage) return Buffer.from(storage.buffer);
+/** The storage's native reductions: a map's or the JavaScript heap's. */
+function reducer(storage: unknown): FileStorage | HeapStorage {
+  if (storage instanceof FileStorage || storage instanceof HeapStorage) return storage;
   throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'reductions need a file or an in-memory array');
 }
 
