@@ -50,7 +50,7 @@ const CODE: Record<string, string> = {
   ENOSPC: 'ERR_MEMMAP_NO_SPACE',
   EFBIG: 'ERR_MEMMAP_NO_SPACE',
   EIO: 'ERR_MEMMAP_IO',
-  ENOMEM: 'ERR_MEMMAP_IO',
+  ENOMEM: 'ERR_MEMMAP_TOO_LARGE',
 };
 
 interface Scenario {

@@ -325,6 +325,82 @@ describeGrowth('views and TypedArrays across a resize', () => {
     expect(JSON.parse(result.stdout)).toEqual([0, 8, 1]);
   });
 
+  test('a cut under another live map of the same file in this process is refused (ERR_MEMMAP_FILE_IN_USE), never a SIGBUS', () => {
+    // Review finding 2: each of these cut the file under a live map, whose
+    // next read past the new end killed the process with SIGBUS (5 of 5).
+    const result = runNode(`
+      const mm = require(${PACKAGE} + '/dist/index.js');
+      const fs = require('fs');
+      const p = ${JSON.stringify(fresh('twice.npy'))};
+      const out = {};
+      const attempt = (name, cut) => {
+        const a = mm.openMemmap(p, { mode: 'w+', dtype: 'uint8', shape: [1 << 20] });
+        a.fill(3);
+        const others = [a, mm.memmap.fromDescriptor(a.slice('1000:').descriptor())];
+        const size = fs.statSync(p).size;
+        let code = 'no error';
+        try { cut(); } catch (e) { code = e.code; }
+        const same = fs.statSync(p).size === size;
+        out[name] = [code, same, others.map((m) => m.get(-1))];
+        for (const m of others) m.close();
+      };
+      attempt('memmap w+', () => mm.memmap(p, { mode: 'w+', shape: [10] }));
+      attempt('openMemmap w+', () => mm.openMemmap(p, { mode: 'w+', dtype: 'u1', shape: [10] }));
+      attempt('resize', () => { const b = mm.openMemmap(p, { mode: 'r+' }); try { b.resize([10]); } finally { b.close(); } });
+      // Once the other maps are closed, the same cut works.
+      const b = mm.openMemmap(p, { mode: 'r+' });
+      b.resize([10]);
+      out.alone = [b.shape[0], fs.statSync(p).size];
+      b.close();
+      const z = mm.openNpz(p + '.npz', { mode: 'w+', members: { x: { dtype: 'u1', shape: [1 << 20] } } });
+      z.close();
+      const zr = mm.openNpz(p + '.npz');
+      const x = zr.get('x');
+      let npz = 'no error';
+      try { mm.openNpz(p + '.npz', { mode: 'w+', members: { x: { dtype: 'u1', shape: [10] } } }).close(); } catch (e) { npz = e.code; }
+      out.npz = [npz, x.get(-1)];
+      zr.close();
+      console.log(JSON.stringify(out));
+    `);
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    const refused = ['ERR_MEMMAP_FILE_IN_USE', true, [3, 3]];
+    expect(JSON.parse(result.stdout)).toEqual({
+      'memmap w+': refused,
+      'openMemmap w+': refused,
+      resize: refused,
+      alone: [10, 128 + 10],
+      npz: ['ERR_MEMMAP_FILE_IN_USE', 0],
+    });
+  });
+
+  test("the README's worker pattern: a shrink while a worker maps the file is refused, and the worker reads on", () => {
+    const result = runNode(`
+      const { Worker } = require('worker_threads');
+      const mm = require(${PACKAGE} + '/dist/index.js');
+      const fp = mm.openMemmap(${JSON.stringify(fresh('worker.npy'))}, { mode: 'w+', dtype: 'int32', shape: [1 << 20] });
+      fp.fill(1);
+      const w = new Worker(\`
+        const { parentPort, workerData } = require('worker_threads');
+        const mm = require(\${JSON.stringify(${PACKAGE} + '/dist/index.js')});
+        const view = mm.memmap.fromDescriptor(workerData);
+        parentPort.postMessage('ready');
+        parentPort.on('message', () => { parentPort.postMessage(String(view.sum())); view.close(); });
+      \`, { eval: true, workerData: fp.slice('1000:').descriptor() });
+      w.on('message', (m) => {
+        if (m === 'ready') {
+          let code = 'no error';
+          try { fp.resize([100]); } catch (e) { code = e.code; }
+          console.log(code);
+          w.postMessage('go');
+        } else { console.log(m); w.terminate(); fp.close(); }
+      });
+    `);
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n')).toEqual(['ERR_MEMMAP_FILE_IN_USE', String((1 << 20) - 1000)]);
+  });
+
   test('a child process that holds a TypedArray across a shrink and grows again never crashes', () => {
     const result = spawnSync(
       process.execPath,

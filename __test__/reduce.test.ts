@@ -38,6 +38,24 @@ describe('reductions', () => {
     fp.close();
   });
 
+  test("float32 sums and means come back as float32, as numpy's: past float32's range is Infinity", () => {
+    const f4 = join(dir, 'big.f4');
+    writeFileSync(f4, Buffer.from(new Float32Array([3e38, 3e38, 3e38, 1]).buffer));
+    const fp = memmap(f4, { dtype: 'float32', mode: 'r' });
+    // numpy: np.float32(inf) for both (the float64 sum is 9e38).
+    expect(fp.sum()).toBe(Infinity);
+    expect(fp.slice(':3').mean()).toBe(Math.fround(3e38));
+    expect(fp.slice('3:').sum()).toBe(1);
+    fp.close();
+    const c8 = join(dir, 'nan.c8');
+    writeFileSync(c8, Buffer.from(new Float32Array([NaN, 1, 2, -3]).buffer));
+    const z = memmap(c8, { dtype: 'complex64', mode: 'r' });
+    // numpy: nan+nanj (the count divides as the complex n + 0j).
+    const mean = z.mean() as { re: number; im: number };
+    expect([Number.isNaN(mean.re), Number.isNaN(mean.im)]).toEqual([true, true]);
+    z.close();
+  });
+
   test('empty views: sum is 0, mean is NaN, min/max are RangeErrors (numpy: no identity)', () => {
     const fp = memmap(path, { dtype: 'float64', mode: 'r' });
     const empty = fp.slice('2:2');

@@ -9,11 +9,44 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * What an async reduction is watched and stopped through: `abort()` makes
+ * it reject with ERR_MEMMAP_ABORTED within one check (1 MiB of input per
+ * thread), `done()` is the elements reduced so far (polled for progress).
+ */
+export declare class ReduceControl {
+  constructor()
+  /** Asks the reduction to stop. */
+  abort(): void
+  /** Elements reduced so far (summed over threads, updated once per check). */
+  done(): number
+}
+
 /** madvise(2) hints. */
 export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed'
 
 /** `madvise` of a byte range. */
 export declare function advise(handle: Handle, advice: Advice, start: number, len: number): void
+
+/**
+ * A reduction along axes: numpy's operation name (`'sum'`, `'argmax'`,
+ * `'count_nonzero'`...), the array (element kind, byte order, geometry in
+ * bytes), the axes (ascending, distinct; absent for all), and numpy's
+ * `ddof`, `initial` (a number, or a bigint for integer results) and `where`.
+ */
+export interface AxisReduceRequest {
+  op: string
+  element: Element
+  littleEndian: boolean
+  byteOffset: number
+  shape: Array<number>
+  strides: Array<number>
+  axes?: Array<number>
+  ddof?: number
+  initial?: number
+  initialInt?: bigint
+  mask?: WhereMask
+}
 
 /**
  * A view's geometry for block copies: element 0 at `byteOffset`, `shape`,
@@ -84,7 +117,7 @@ export declare function crc32(handle: Handle, start: number, len: number, crc: n
  * The element kind a reduction reads: numpy's kind + itemsize code, as in a
  * dtype's `str` without the byte order (`'f4'`, `'c16'`).
  */
-export type Element = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'f2' | 'f4' | 'f8' | 'c8' | 'c16'
+export type Element = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'f2' | 'f4' | 'f8' | 'c8' | 'c16' | 'M8' | 'm8'
 
 /**
  * Every code an error from this binding can carry (`error.code`): each
@@ -200,6 +233,30 @@ export declare function reduce(handle: Handle, request: ReduceRequest): ReduceVa
  */
 export declare function reduceAsync(handle: Handle, request: ReduceRequest): Promise<ReduceValue | null>
 
+/**
+ * The reduction `request` describes over the map `handle` names, on this
+ * thread: the result's bytes (numpy's result dtype, native byte order, C
+ * order over the kept axes).
+ */
+export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): Buffer
+
+/**
+ * `reduceAxes` on the library's threads, watched and stopped through
+ * `control`; rejects with ERR_MEMMAP_ABORTED when aborted and
+ * ERR_MEMMAP_CLOSED when the map closed or shrank before the work ended.
+ */
+export declare function reduceAxesAsync(handle: Handle, request: AxisReduceRequest, control: ReduceControl): Promise<Buffer>
+
+/** The same over JavaScript bytes (an in-memory array), read in place. */
+export declare function reduceAxesIn(bytes: Buffer, request: AxisReduceRequest): Buffer
+
+/**
+ * `reduceAxesIn` on the library's threads, over a copy of the bytes the
+ * array and its mask reach, made now: JavaScript may detach or write the
+ * buffers meanwhile.
+ */
+export declare function reduceAxesInAsync(bytes: Buffer, request: AxisReduceRequest, control: ReduceControl): Promise<Buffer>
+
 /** numpy's reductions, as the kernels know them. */
 export type ReduceOp = 'sum' | 'fsum' | 'min' | 'max'
 
@@ -258,6 +315,17 @@ export declare function simulateExternalBufferRefusal(on: boolean): void
  * the ArrayBuffer is collected.
  */
 export declare function useScratch(scratch: object): number
+
+/**
+ * numpy's `where=` as the binding takes it: one byte per element (nonzero
+ * counts), element 0 at `byteOffset` of `bytes`, byte strides over the
+ * array's shape (0 where broadcast).
+ */
+export interface WhereMask {
+  bytes: Buffer
+  byteOffset: number
+  strides: Array<number>
+}
 
 /** Copies `source` (whole elements) into elements `first..` of `view`, in C order. */
 export declare function writeElements(handle: Handle, view: BlockView, first: number, source: Buffer): void

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ReduceControl = nativeBinding.ReduceControl
 module.exports.Advice = nativeBinding.Advice
 module.exports.advise = nativeBinding.advise
 module.exports.buffer = nativeBinding.buffer
@@ -859,6 +860,10 @@ module.exports.poke = nativeBinding.poke
 module.exports.readElements = nativeBinding.readElements
 module.exports.reduce = nativeBinding.reduce
 module.exports.reduceAsync = nativeBinding.reduceAsync
+module.exports.reduceAxes = nativeBinding.reduceAxes
+module.exports.reduceAxesAsync = nativeBinding.reduceAxesAsync
+module.exports.reduceAxesIn = nativeBinding.reduceAxesIn
+module.exports.reduceAxesInAsync = nativeBinding.reduceAxesInAsync
 module.exports.ReduceOp = nativeBinding.ReduceOp
 module.exports.refusesExternalBuffers = nativeBinding.refusesExternalBuffers
 module.exports.releaseThreads = nativeBinding.releaseThreads

@@ -9,12 +9,14 @@ import { familySync } from './libc';
 export type Binding = typeof import('../native/index');
 export type {
   Advice,
+  AxisReduceRequest,
   BlockView,
   CastSpec,
   Element,
   Handle,
   Mode,
   OpenExtra,
+  ReduceControl,
   ReduceOp,
   ReduceRequest,
   ReduceValue,

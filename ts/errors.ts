@@ -33,12 +33,16 @@ export const ERROR_CLASSES = {
   ERR_MEMMAP_VALUE_OUT_OF_RANGE: RangeError,
   ERR_MEMMAP_SHAPE_MISMATCH: RangeError,
   ERR_MEMMAP_EMPTY_REDUCTION: RangeError,
+  // numpy's AxisError (an axis out of range) and its ValueError for an axis given twice.
+  ERR_MEMMAP_AXIS_OUT_OF_RANGE: RangeError,
+  ERR_MEMMAP_DUPLICATE_AXIS: RangeError,
   // `data` unavailable for this view (the message says what to use instead).
   ERR_MEMMAP_NO_TYPED_ARRAY: TypeError,
   ERR_MEMMAP_DATA_TOO_LARGE: RangeError,
   // State and the file system.
   ERR_MEMMAP_CLOSED: Error,
   ERR_MEMMAP_ABORTED: Error,
+  ERR_MEMMAP_FILE_IN_USE: Error,
   ERR_MEMMAP_FILE_NOT_FOUND: Error,
   ERR_MEMMAP_IS_DIRECTORY: Error,
   ERR_MEMMAP_NOT_REGULAR_FILE: Error,

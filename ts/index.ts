@@ -9,7 +9,21 @@
  * fp.close();
  */
 export { NDArray } from './ndarray';
-export type { ArraySource, AssignSource, Getter, IterationItem } from './ndarray';
+export type {
+  ArgOptions,
+  ArraySource,
+  AssignSource,
+  AsyncOptions,
+  AxisResult,
+  Getter,
+  IterationItem,
+  ReduceOptions,
+  SpreadOptions,
+  SumOptions,
+  WhereMask,
+  WhereOptions,
+} from './ndarray';
+export type { ReductionName } from './reduce-options';
 export type { ArrayFlags, BlocksOptions, ToArrayOptions } from './convert';
 export { memmap, Memmap } from './memmap';
 export type { DescriptorRecord, MemmapDescriptor, MemmapIterationItem } from './memmap';
@@ -51,18 +65,25 @@ export type {
   FieldTag,
   KindOf,
   LanesOf,
+  MeanDtype,
   MeanOf,
   Minus1,
+  Multipliable,
   NdimOf,
   Nested,
   NestedArray,
   NestedInput,
   NotADType,
   Plus,
+  ProdOf,
   RecordTag,
   ShapeLike,
   ShapeOf,
+  SpreadDtype,
+  Spreadable,
+  SpreadOf,
   SubArrayTag,
+  SumDtype,
   SumOf,
   Summable,
   TagOf,

@@ -50,6 +50,10 @@ import type {
   LanesOf,
   MeanOf,
   Minus1,
+  Multipliable,
+  ProdOf,
+  SpreadOf,
+  Spreadable,
   Nested,
   NestedInput,
   Plus,
@@ -62,7 +66,8 @@ import type {
 import { memmapError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
-import { reduce, reduceAsync, Reduction } from './reduce';
+import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
+import { parseReduceOptions, ReductionName } from './reduce-options';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
 import { HeapStorage } from './storage';
 
@@ -223,6 +228,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
 
   static {
     accessorOf = (array) => (array as NDArray).#view;
+    arrayAccessors.of = (value) =>
+      typeof value === 'object' && value !== null && #view in value ? (value as NDArray).#view : null;
   }
 
   /** @internal Arrays are made by memmap(), openMemmap(), views and copies. */
@@ -763,92 +770,1116 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   }
 
   /**
-   * numpy's `a.sum()` over the whole view (strided views included), natively,
-   * in numpy's result type ({@link SumOf}): integer and bool sums are
-   * `bigint` (numpy's int64/uint64, wrapping as numpy does); float sums
-   * accumulate in float64; complex sums are `{ re, im }`; timedelta64 a
-   * `bigint` count. Not defined (does not compile) for datetime64, bytes,
-   * unicode, void and records.
+   * numpy's `a.sum()`: integer and bool sums are `bigint` (numpy's int64/uint64, wrapping as numpy does), float sums a number (without options over a file, accumulated in float64), complex `{ re, im }`, timedelta64 a `bigint` count. Not defined (does not compile) for datetime64, bytes, unicode, void and records. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does), `initial`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * memmap('a.i4', { dtype: 'int32', mode: 'w+', shape: 3 }).sum(); // 0n
+   * const a = memmap('a.i4', { dtype: 'int32', mode: 'w+', shape: [2, 3] });
+   * a.sum(); // 0n
+   * a.sum({ axis: 0 }); // NDArray<'int64'>: array([0, 0, 0])
+   * a.sum({ axis: -1, keepdims: true, where: [true, false, true], initial: 10n });
    */
-  sum(this: NDArray<Summable<D>, N>, ...extra: never[]): SumOf<D> {
-    return this.#reduce('sum', extra) as SumOf<D>;
+  sum(
+    this: NDArray<Summable<D>, N>,
+    options?: SumOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): SumOf<D>;
+  /**
+   * sum() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.sum({ keepdims: true });
+   */
+  sum(this: NDArray<Summable<D>, N>, options: SumOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * sum() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.sum({ axis: 0 });
+   */
+  sum(
+    this: NDArray<Summable<D>, N>,
+    options: SumOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, SumOf<D>, NDArray>;
+  /**
+   * sum() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.sum({ axis: [0, 1] });
+   */
+  sum(this: NDArray<Summable<D>, N>, options: SumOptions, ...extra: never[]): SumOf<D> | NDArray;
+  sum(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('sum', options, extra);
   }
 
   /**
-   * numpy's `a.min()`: NaN (NaT) if any element is NaN (NaT); a RangeError
-   * on an empty view. The element type ({@link ExtremumOf}).
+   * numpy's `a.prod()`: the product, in the dtype numpy gives a sum (int64/uint64 for bool and integers, wrapping as numpy does). Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does), `initial`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 3 }).min(); // 0
+   * memmap('a.i2', { dtype: 'int16', mode: 'w+', shape: [2, 2] }).prod({ axis: 1 }); // NDArray<'int64'>
    */
-  min(this: NDArray<Comparable<D>, N>, ...extra: never[]): ExtremumOf<D> {
-    return this.#reduce('min', extra) as ExtremumOf<D>;
+  prod(
+    this: NDArray<Multipliable<D>, N>,
+    options?: SumOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): ProdOf<D>;
+  /**
+   * prod() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.prod({ keepdims: true });
+   */
+  prod(
+    this: NDArray<Multipliable<D>, N>,
+    options: SumOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * prod() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.prod({ axis: 0 });
+   */
+  prod(
+    this: NDArray<Multipliable<D>, N>,
+    options: SumOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, ProdOf<D>, NDArray>;
+  /**
+   * prod() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.prod({ axis: [0, 1] });
+   */
+  prod(this: NDArray<Multipliable<D>, N>, options: SumOptions, ...extra: never[]): ProdOf<D> | NDArray;
+  prod(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('prod', options, extra);
   }
 
   /**
-   * numpy's `a.max()`: NaN (NaT) if any element is NaN (NaT); a RangeError
-   * on an empty view. The element type ({@link ExtremumOf}).
+   * numpy's `a.mean()` (float64 for bool and integers; `{ re, im }` for complex); NaN for an empty view, without an error, as numpy (which warns). timedelta64: a bigint count of the unit, truncated as numpy does. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does). With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * memmap('a.u8', { dtype: 'uint64', mode: 'w+', shape: 3 }).max(); // 0n
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [100, 4] });
+   * a.mean(); // number
+   * a.mean({ axis: 0 }); // NDArray<'float32'>: the column means
    */
-  max(this: NDArray<Comparable<D>, N>, ...extra: never[]): ExtremumOf<D> {
-    return this.#reduce('max', extra) as ExtremumOf<D>;
+  mean(
+    this: NDArray<Summable<D>, N>,
+    options?: WhereOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): MeanOf<D>;
+  /**
+   * mean() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.mean({ keepdims: true });
+   */
+  mean(this: NDArray<Summable<D>, N>, options: WhereOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * mean() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.mean({ axis: 0 });
+   */
+  mean(
+    this: NDArray<Summable<D>, N>,
+    options: WhereOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, MeanOf<D>, NDArray>;
+  /**
+   * mean() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.mean({ axis: [0, 1] });
+   */
+  mean(this: NDArray<Summable<D>, N>, options: WhereOptions, ...extra: never[]): MeanOf<D> | NDArray;
+  mean(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('mean', options, extra);
   }
 
   /**
-   * numpy's `a.mean()` as float64 (`{ re, im }` for complex); NaN for an
-   * empty view. timedelta64: a bigint count of the unit, truncated as numpy
-   * does (NaT if empty). See {@link MeanOf}.
+   * numpy's `a.min()`: NaN (NaT) if any element is NaN (NaT); ERR_MEMMAP_EMPTY_REDUCTION (a RangeError) over no elements unless `initial` is given. With `where`, `initial` is needed (numpy's rule). Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does), `initial`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * memmap('a.i2', { dtype: 'int16', mode: 'w+', shape: 3 }).mean(); // 0
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [3, 2] });
+   * a.min(); // number
+   * a.min({ axis: 1 }); // NDArray<'float32'>
    */
-  mean(this: NDArray<Summable<D>, N>, ...extra: never[]): MeanOf<D> {
-    return this.#reduce('mean', extra) as MeanOf<D>;
+  min(
+    this: NDArray<Comparable<D>, N>,
+    options?: SumOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): ExtremumOf<D>;
+  /**
+   * min() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.min({ keepdims: true });
+   */
+  min(this: NDArray<Comparable<D>, N>, options: SumOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * min() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.min({ axis: 0 });
+   */
+  min(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, ExtremumOf<D>, NDArray>;
+  /**
+   * min() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.min({ axis: [0, 1] });
+   */
+  min(this: NDArray<Comparable<D>, N>, options: SumOptions, ...extra: never[]): ExtremumOf<D> | NDArray;
+  min(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('min', options, extra);
   }
 
   /**
-   * sum() off the main thread; the storage stays alive until it settles.
+   * numpy's `a.max()`: as `min()`, the largest. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does), `initial`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * const total = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).sumAsync(); // number
+   * const a = memmap('a.u8', { dtype: 'uint64', mode: 'w+', shape: [3, 2] });
+   * a.max(); // 0n
+   * a.max({ axis: 1, where: [true, false], initial: 0n });
    */
-  sumAsync(this: NDArray<Summable<D>, N>, ...extra: never[]): Promise<SumOf<D>> {
-    return this.#reduceAsync('sum', extra) as Promise<SumOf<D>>;
+  max(
+    this: NDArray<Comparable<D>, N>,
+    options?: SumOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): ExtremumOf<D>;
+  /**
+   * max() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.max({ keepdims: true });
+   */
+  max(this: NDArray<Comparable<D>, N>, options: SumOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * max() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.max({ axis: 0 });
+   */
+  max(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, ExtremumOf<D>, NDArray>;
+  /**
+   * max() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.max({ axis: [0, 1] });
+   */
+  max(this: NDArray<Comparable<D>, N>, options: SumOptions, ...extra: never[]): ExtremumOf<D> | NDArray;
+  max(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('max', options, extra);
   }
 
   /**
-   * min() off the main thread.
+   * numpy's `a.argmin()`: the C-order index of the first smallest element (of the first NaN/NaT if any), a number; with `axis` (one integer) the indices along it as int64. Options: `axis` (one integer, negative counting from the end), `keepdims`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * const low = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).minAsync(); // number
+   * const a = memmap('a.f8', { dtype: 'float64', mode: 'w+', shape: [3, 2] });
+   * a.argmin(); // number
+   * a.argmin({ axis: 0 }); // NDArray<'int64'>
    */
-  minAsync(this: NDArray<Comparable<D>, N>, ...extra: never[]): Promise<ExtremumOf<D>> {
-    return this.#reduceAsync('min', extra) as Promise<ExtremumOf<D>>;
+  argmin(
+    this: NDArray<Comparable<D>, N>,
+    options?: ArgOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): number;
+  /**
+   * argmin() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.argmin({ keepdims: true });
+   */
+  argmin(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * argmin() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.argmin({ axis: 0 });
+   */
+  argmin(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, number, NDArray>;
+  /**
+   * argmin() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.argmin({ axis: axisFromUser });
+   */
+  argmin(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray;
+  argmin(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('argmin', options, extra);
   }
 
   /**
-   * max() off the main thread.
+   * numpy's `a.argmax()`: as `argmin()`, the first largest (the first NaN if any). Options: `axis` (one integer, negative counting from the end), `keepdims`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * const high = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).maxAsync(); // number
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [3, 2] });
+   * a.argmax(); // number
+   * a.argmax({ axis: 0 }); // NDArray<'int64'>: the row of each column's maximum
    */
-  maxAsync(this: NDArray<Comparable<D>, N>, ...extra: never[]): Promise<ExtremumOf<D>> {
-    return this.#reduceAsync('max', extra) as Promise<ExtremumOf<D>>;
+  argmax(
+    this: NDArray<Comparable<D>, N>,
+    options?: ArgOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): number;
+  /**
+   * argmax() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.argmax({ keepdims: true });
+   */
+  argmax(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * argmax() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.argmax({ axis: 0 });
+   */
+  argmax(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, number, NDArray>;
+  /**
+   * argmax() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.argmax({ axis: axisFromUser });
+   */
+  argmax(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray;
+  argmax(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('argmax', options, extra);
   }
 
   /**
-   * mean() off the main thread.
+   * numpy's `a.std()`: the standard deviation, divisor `count - ddof` (NaN when that is not positive); float64 for bool and integers, a float's own dtype, the real dtype for complex. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `ddof`, `where` (a bool array broadcast as numpy does). With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
    *
    * @example
-   * const average = await memmap('big.f4', { dtype: 'float32', mode: 'r' }).meanAsync(); // number
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [100, 4] });
+   * a.std(); // number
+   * a.std({ axis: 0, ddof: 1 }); // NDArray<'float32'>
    */
-  meanAsync(this: NDArray<Summable<D>, N>, ...extra: never[]): Promise<MeanOf<D>> {
-    return this.#reduceAsync('mean', extra) as Promise<MeanOf<D>>;
+  std(
+    this: NDArray<Spreadable<D>, N>,
+    options?: SpreadOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): SpreadOf<D>;
+  /**
+   * std() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.std({ keepdims: true });
+   */
+  std(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * std() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.std({ axis: 0 });
+   */
+  std(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, SpreadOf<D>, NDArray>;
+  /**
+   * std() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.std({ axis: [0, 1] });
+   */
+  std(this: NDArray<Spreadable<D>, N>, options: SpreadOptions, ...extra: never[]): SpreadOf<D> | NDArray;
+  std(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('std', options, extra);
+  }
+
+  /**
+   * numpy's `a.var()`: the variance, as `std()` without the square root. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `ddof`, `where` (a bool array broadcast as numpy does). With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
+   *
+   * @example
+   * memmap('a.i2', { dtype: 'int16', mode: 'w+', shape: [4, 4] }).var({ axis: 1 }); // NDArray<'float64'>
+   */
+  var(
+    this: NDArray<Spreadable<D>, N>,
+    options?: SpreadOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): SpreadOf<D>;
+  /**
+   * var() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.var({ keepdims: true });
+   */
+  var(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * var() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.var({ axis: 0 });
+   */
+  var(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, SpreadOf<D>, NDArray>;
+  /**
+   * var() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.var({ axis: [0, 1] });
+   */
+  var(this: NDArray<Spreadable<D>, N>, options: SpreadOptions, ...extra: never[]): SpreadOf<D> | NDArray;
+  var(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('var', options, extra);
+  }
+
+  /**
+   * numpy's `a.any()`: whether any element is nonzero (NaN counts as nonzero), a boolean. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does). With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
+   *
+   * @example
+   * const a = memmap('a.u1', { dtype: 'uint8', mode: 'w+', shape: [2, 2] });
+   * a.any(); // false
+   * a.any({ axis: 0 }); // NDArray<'bool'>
+   */
+  any(
+    this: NDArray<Comparable<D>, N>,
+    options?: WhereOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): boolean;
+  /**
+   * any() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.any({ keepdims: true });
+   */
+  any(this: NDArray<Comparable<D>, N>, options: WhereOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * any() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.any({ axis: 0 });
+   */
+  any(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, boolean, NDArray>;
+  /**
+   * any() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.any({ axis: [0, 1] });
+   */
+  any(this: NDArray<Comparable<D>, N>, options: WhereOptions, ...extra: never[]): boolean | NDArray;
+  any(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('any', options, extra);
+  }
+
+  /**
+   * numpy's `a.all()`: whether every element is nonzero (true over no elements), a boolean. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`, `where` (a bool array broadcast as numpy does). With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
+   *
+   * @example
+   * const a = memmap('a.u1', { dtype: 'uint8', mode: 'w+', shape: [2, 2] });
+   * a.all(); // false
+   * a.all({ axis: 1, keepdims: true }); // NDArray<'bool'> of shape [2, 1]
+   */
+  all(
+    this: NDArray<Comparable<D>, N>,
+    options?: WhereOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): boolean;
+  /**
+   * all() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.all({ keepdims: true });
+   */
+  all(this: NDArray<Comparable<D>, N>, options: WhereOptions & { readonly keepdims: true }, ...extra: never[]): NDArray;
+  /**
+   * all() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.all({ axis: 0 });
+   */
+  all(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, boolean, NDArray>;
+  /**
+   * all() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.all({ axis: [0, 1] });
+   */
+  all(this: NDArray<Comparable<D>, N>, options: WhereOptions, ...extra: never[]): boolean | NDArray;
+  all(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('all', options, extra);
+  }
+
+  /**
+   * numpy's `np.count_nonzero(a)`: how many elements are nonzero, a number; with `axis` the counts as int64. Options: `axis` (an integer or an array of integers, negative counting from the end), `keepdims`. With an `axis` (or `keepdims`), an in-memory {@link NDArray} in numpy's result dtype.
+   *
+   * @example
+   * const a = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] });
+   * a.countNonzero(); // 0
+   * a.countNonzero({ axis: 1 }); // NDArray<'int64'>
+   */
+  countNonzero(
+    this: NDArray<Comparable<D>, N>,
+    options?: ReduceOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): number;
+  /**
+   * countNonzero() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.countNonzero({ keepdims: true });
+   */
+  countNonzero(
+    this: NDArray<Comparable<D>, N>,
+    options: ReduceOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): NDArray;
+  /**
+   * countNonzero() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.countNonzero({ axis: 0 });
+   */
+  countNonzero(
+    this: NDArray<Comparable<D>, N>,
+    options: ReduceOptions & { readonly axis: number },
+    ...extra: never[]
+  ): AxisResult<N, number, NDArray>;
+  /**
+   * countNonzero() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.countNonzero({ axis: [0, 1] });
+   */
+  countNonzero(this: NDArray<Comparable<D>, N>, options: ReduceOptions, ...extra: never[]): number | NDArray;
+  countNonzero(options?: unknown, ...extra: never[]): Scalar | NDArray {
+    return this.#reduceAlong('countNonzero', options, extra);
+  }
+
+  /**
+   * sum() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).sumAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  sumAsync(
+    this: NDArray<Summable<D>, N>,
+    options?: SumOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<SumOf<D>>;
+  /**
+   * sumAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.sumAsync({ keepdims: true });
+   */
+  sumAsync(
+    this: NDArray<Summable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * sumAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.sumAsync({ axis: 0 });
+   */
+  sumAsync(
+    this: NDArray<Summable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, SumOf<D>, NDArray>>;
+  /**
+   * sumAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.sumAsync({ axis: [0, 1] });
+   */
+  sumAsync(
+    this: NDArray<Summable<D>, N>,
+    options: SumOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<SumOf<D> | NDArray>;
+  sumAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('sum', options, extra);
+  }
+
+  /**
+   * prod() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).prodAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  prodAsync(
+    this: NDArray<Multipliable<D>, N>,
+    options?: SumOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<ProdOf<D>>;
+  /**
+   * prodAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.prodAsync({ keepdims: true });
+   */
+  prodAsync(
+    this: NDArray<Multipliable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * prodAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.prodAsync({ axis: 0 });
+   */
+  prodAsync(
+    this: NDArray<Multipliable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, ProdOf<D>, NDArray>>;
+  /**
+   * prodAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.prodAsync({ axis: [0, 1] });
+   */
+  prodAsync(
+    this: NDArray<Multipliable<D>, N>,
+    options: SumOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<ProdOf<D> | NDArray>;
+  prodAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('prod', options, extra);
+  }
+
+  /**
+   * mean() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).meanAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  meanAsync(
+    this: NDArray<Summable<D>, N>,
+    options?: WhereOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<MeanOf<D>>;
+  /**
+   * meanAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.meanAsync({ keepdims: true });
+   */
+  meanAsync(
+    this: NDArray<Summable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * meanAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.meanAsync({ axis: 0 });
+   */
+  meanAsync(
+    this: NDArray<Summable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, MeanOf<D>, NDArray>>;
+  /**
+   * meanAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.meanAsync({ axis: [0, 1] });
+   */
+  meanAsync(
+    this: NDArray<Summable<D>, N>,
+    options: WhereOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<MeanOf<D> | NDArray>;
+  meanAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('mean', options, extra);
+  }
+
+  /**
+   * min() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).minAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  minAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: SumOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<ExtremumOf<D>>;
+  /**
+   * minAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.minAsync({ keepdims: true });
+   */
+  minAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * minAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.minAsync({ axis: 0 });
+   */
+  minAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, ExtremumOf<D>, NDArray>>;
+  /**
+   * minAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.minAsync({ axis: [0, 1] });
+   */
+  minAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<ExtremumOf<D> | NDArray>;
+  minAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('min', options, extra);
+  }
+
+  /**
+   * max() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).maxAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  maxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: SumOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<ExtremumOf<D>>;
+  /**
+   * maxAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.maxAsync({ keepdims: true });
+   */
+  maxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * maxAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.maxAsync({ axis: 0 });
+   */
+  maxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, ExtremumOf<D>, NDArray>>;
+  /**
+   * maxAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.maxAsync({ axis: [0, 1] });
+   */
+  maxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: SumOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<ExtremumOf<D> | NDArray>;
+  maxAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('max', options, extra);
+  }
+
+  /**
+   * argmin() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).argminAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  argminAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: ArgOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<number>;
+  /**
+   * argminAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.argminAsync({ keepdims: true });
+   */
+  argminAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * argminAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.argminAsync({ axis: 0 });
+   */
+  argminAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, number, NDArray>>;
+  /**
+   * argminAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.argminAsync({ axis: axisFromUser });
+   */
+  argminAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<number | NDArray>;
+  argminAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('argmin', options, extra);
+  }
+
+  /**
+   * argmax() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).argmaxAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  argmaxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: ArgOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<number>;
+  /**
+   * argmaxAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.argmaxAsync({ keepdims: true });
+   */
+  argmaxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * argmaxAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.argmaxAsync({ axis: 0 });
+   */
+  argmaxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, number, NDArray>>;
+  /**
+   * argmaxAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.argmaxAsync({ axis: axisFromUser });
+   */
+  argmaxAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ArgOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<number | NDArray>;
+  argmaxAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('argmax', options, extra);
+  }
+
+  /**
+   * std() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).stdAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  stdAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options?: SpreadOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<SpreadOf<D>>;
+  /**
+   * stdAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.stdAsync({ keepdims: true });
+   */
+  stdAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * stdAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.stdAsync({ axis: 0 });
+   */
+  stdAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, SpreadOf<D>, NDArray>>;
+  /**
+   * stdAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.stdAsync({ axis: [0, 1] });
+   */
+  stdAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<SpreadOf<D> | NDArray>;
+  stdAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('std', options, extra);
+  }
+
+  /**
+   * var() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).varAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  varAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options?: SpreadOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<SpreadOf<D>>;
+  /**
+   * varAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.varAsync({ keepdims: true });
+   */
+  varAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * varAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.varAsync({ axis: 0 });
+   */
+  varAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, SpreadOf<D>, NDArray>>;
+  /**
+   * varAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.varAsync({ axis: [0, 1] });
+   */
+  varAsync(
+    this: NDArray<Spreadable<D>, N>,
+    options: SpreadOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<SpreadOf<D> | NDArray>;
+  varAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('var', options, extra);
+  }
+
+  /**
+   * any() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).anyAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  anyAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: WhereOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<boolean>;
+  /**
+   * anyAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.anyAsync({ keepdims: true });
+   */
+  anyAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * anyAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.anyAsync({ axis: 0 });
+   */
+  anyAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, boolean, NDArray>>;
+  /**
+   * anyAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.anyAsync({ axis: [0, 1] });
+   */
+  anyAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<boolean | NDArray>;
+  anyAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('any', options, extra);
+  }
+
+  /**
+   * all() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).allAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  allAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: WhereOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<boolean>;
+  /**
+   * allAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.allAsync({ keepdims: true });
+   */
+  allAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * allAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.allAsync({ axis: 0 });
+   */
+  allAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, boolean, NDArray>>;
+  /**
+   * allAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.allAsync({ axis: [0, 1] });
+   */
+  allAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: WhereOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<boolean | NDArray>;
+  allAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('all', options, extra);
+  }
+
+  /**
+   * countNonzero() off the main thread, on memmap's own threads, with the same options and `signal` (an AbortSignal: the Promise rejects with an AbortError whose `cause` is the signal's reason) and `onProgress(fraction)` (rising, in (0, 1], never after the Promise settles).
+   *
+   * @example
+   * const controller = new AbortController();
+   * await memmap('big.f4', { dtype: 'float32', mode: 'r', shape: [1e6, 4] }).countNonzeroAsync({ axis: 0, signal: controller.signal, onProgress: (f) => console.log(f) });
+   */
+  countNonzeroAsync(
+    this: NDArray<Comparable<D>, N>,
+    options?: ReduceOptions & AsyncOptions & { readonly axis?: null; readonly keepdims?: false },
+    ...extra: never[]
+  ): Promise<number>;
+  /**
+   * countNonzeroAsync() with `keepdims`: an array with the reduced axes kept as length 1.
+   *
+   * @example
+   * a.countNonzeroAsync({ keepdims: true });
+   */
+  countNonzeroAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ReduceOptions & AsyncOptions & { readonly keepdims: true },
+    ...extra: never[]
+  ): Promise<NDArray>;
+  /**
+   * countNonzeroAsync() along one `axis`: an array (a scalar for a 1-D array).
+   *
+   * @example
+   * a.countNonzeroAsync({ axis: 0 });
+   */
+  countNonzeroAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ReduceOptions & AsyncOptions & { readonly axis: number },
+    ...extra: never[]
+  ): Promise<AxisResult<N, number, NDArray>>;
+  /**
+   * countNonzeroAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
+   *
+   * @example
+   * a.countNonzeroAsync({ axis: [0, 1] });
+   */
+  countNonzeroAsync(
+    this: NDArray<Comparable<D>, N>,
+    options: ReduceOptions & AsyncOptions,
+    ...extra: never[]
+  ): Promise<number | NDArray>;
+  countNonzeroAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
+    return this.#reduceAlongAsync('countNonzero', options, extra);
   }
 
   /**
@@ -877,14 +1908,16 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     return this[inspect.custom]();
   }
 
-  #reduce(op: Reduction, extra: readonly unknown[]): Scalar {
-    noMore(op, 0, extra);
-    return reduce(this.#view, op);
+  #reduceAlong(op: ReductionName, options: unknown, extra: readonly unknown[]): Scalar | NDArray {
+    noMore(op, 1, extra);
+    const parsed = parseReduceOptions(op, this.ndim, options, false);
+    return wrapReduced(reduceAlong(this.#view, op, parsed));
   }
 
-  async #reduceAsync(op: Reduction, extra: readonly unknown[]): Promise<Scalar> {
-    noMore(`${op}Async`, 0, extra);
-    return reduceAsync(this.#view, op);
+  async #reduceAlongAsync(op: ReductionName, options: unknown, extra: readonly unknown[]): Promise<Scalar | NDArray> {
+    noMore(`${op}Async`, 1, extra);
+    const parsed = parseReduceOptions(op, this.ndim, options, true);
+    return wrapReduced(await reduceAlongAsync(this.#view, op, parsed));
   }
 
   #checkWritable(): void {
@@ -896,6 +1929,106 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       );
     }
   }
+}
+
+/**
+ * What every reduction takes: `axis` (an integer or an array of them,
+ * negative counting from the end; `null` or absent for all axes) and
+ * `keepdims` (keep the reduced axes with length 1).
+ *
+ * @example
+ * a.sum({ axis: [0, -1], keepdims: true });
+ */
+export interface ReduceOptions {
+  /** The axes to reduce: an integer or an array of integers; absent or `null` for all. */
+  readonly axis?: number | readonly number[] | null;
+  /** Keep the reduced axes, with length 1 (numpy's `keepdims`). */
+  readonly keepdims?: boolean;
+}
+
+/**
+ * The options of `argmin`/`argmax`: one axis (numpy's take an integer, not a tuple).
+ *
+ * @example
+ * a.argmax({ axis: 0 });
+ */
+export interface ArgOptions extends ReduceOptions {
+  /** The axis to reduce: one integer; absent or `null` for the index over the flattened array. */
+  readonly axis?: number | null;
+}
+
+/**
+ * numpy's `where=`: a bool array (`NDArray`/`Memmap` of bool), nested arrays
+ * of booleans or one boolean, broadcast against the array as numpy does.
+ *
+ * @example
+ * a.sum({ where: [true, false, true] }); // only the first and last column count
+ */
+export type WhereMask = boolean | readonly unknown[] | ArraySource;
+
+/**
+ * The options of `mean`, `any`, `all`: {@link ReduceOptions} and `where`.
+ *
+ * @example
+ * a.mean({ axis: 0, where: mask });
+ */
+export interface WhereOptions extends ReduceOptions {
+  /** Only elements where this is true count (numpy's `where=`). */
+  readonly where?: WhereMask;
+}
+
+/**
+ * The options of `sum`, `prod`, `min`, `max`: `where` and `initial` (the
+ * first value of every reduction; `min`/`max` with `where` need it).
+ *
+ * @example
+ * a.max({ where: mask, initial: -Infinity });
+ */
+export interface SumOptions extends WhereOptions {
+  /** numpy's `initial`: a number, or a bigint for 64-bit integer results. */
+  readonly initial?: number | bigint | boolean;
+}
+
+/**
+ * The options of `std` and `var`: `where` and `ddof` (the divisor is `count - ddof`).
+ *
+ * @example
+ * a.std({ axis: 0, ddof: 1 });
+ */
+export interface SpreadOptions extends WhereOptions {
+  /** numpy's delta degrees of freedom. */
+  readonly ddof?: number;
+}
+
+/**
+ * What the `*Async` reductions take besides: `signal` stops the work (the
+ * Promise rejects with an AbortError, `cause` the signal's reason) and
+ * `onProgress(fraction)` reports the fraction done, rising, in (0, 1].
+ *
+ * @example
+ * await a.sumAsync({ signal: AbortSignal.timeout(1000), onProgress: (f) => bar.update(f) });
+ */
+export interface AsyncOptions {
+  /** Aborts the reduction. */
+  readonly signal?: AbortSignal;
+  /** Called with the fraction done while the work runs (never after the Promise settles). */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/**
+ * The result of a reduction along one axis of an array of `N` dimensions:
+ * the scalar `S` for a 1-D array, the array `A` for more, either when `N`
+ * is not known.
+ *
+ * @example
+ * type A = AxisResult<2, number, NDArray<'float32'>>; // NDArray<'float32'>
+ * type B = AxisResult<1, number, NDArray<'float32'>>; // number
+ */
+export type AxisResult<N extends number, S, A> = number extends N ? S | A : [N] extends [0 | 1] ? S : A;
+
+/** A reduction's result as the methods return it: an Accessor becomes an in-memory NDArray. */
+function wrapReduced(result: Reduced): Scalar | NDArray {
+  return result.array === undefined ? result.scalar : new NDArray(result.array);
 }
 
 /**

@@ -6,10 +6,15 @@
  * for the `*Async` forms, off it.
  */
 import { Accessor } from './access';
-import type { ReduceRequest, ReduceValue } from './binding';
-import { Complex, NAT, Scalar } from './dtype';
-import { memmapError, show } from './errors';
-import { FileStorage } from './storage';
+import { heapCopy } from './blocks';
+import type { AxisReduceRequest, Element, ReduceRequest, ReduceValue } from './binding';
+import { broadcastElementStrides, flatten } from './broadcast';
+import { Complex, DType, dtypeOf, NAT, NATIVE_LITTLE_ENDIAN, Scalar } from './dtype';
+import { fromNative, memmapError, show } from './errors';
+import { floatToHalf, halfToFloat } from './float16';
+import { ParsedReduceOptions, reducedShape, ReductionName } from './reduce-options';
+import { contiguousStrides } from './shape';
+import { FileStorage, HeapStorage, reduceControl } from './storage';
 
 /** The reductions a view offers. */
 export type Reduction = 'sum' | 'min' | 'max' | 'mean';
@@ -74,10 +79,11 @@ function reduced(view: Accessor, result: ReduceValue | null, op: Reduction): Sca
   }
   switch (result.kind) {
     case 'bool':
-    case 'float':
       return result.value;
+    case 'float':
+      return op === 'sum' ? narrowed(view, result.value) : result.value;
     case 'complex':
-      return { re: result.re, im: result.im };
+      return op === 'sum' ? { re: narrowed(view, result.re), im: narrowed(view, result.im) } : { re: result.re, im: result.im };
     case 'int':
       // Sums are int64/uint64 as in numpy; min/max keep the dtype (number below 64 bits).
       return op === 'sum' || view.dtype.itemsize === 8 ? result.value : Number(result.value);
@@ -88,8 +94,26 @@ function reduced(view: Accessor, result: ReduceValue | null, op: Reduction): Sca
 function meanOf(view: Accessor, sum: ReduceValue | null): number | Complex {
   const n = view.size;
   if (sum === null) return view.dtype.row.kind === 'c' ? { re: NaN, im: NaN } : NaN;
-  if (sum.kind === 'complex') return { re: sum.re / n, im: sum.im / n };
-  return Number(sum.value) / n;
+  if (sum.kind === 'complex') {
+    // numpy divides by the count as the complex (n + 0j), by Smith's method:
+    // a NaN or infinite part makes both parts NaN (x * 0), as numpy gives.
+    return { re: narrowed(view, (sum.re + sum.im * 0) / n), im: narrowed(view, (sum.im - sum.re * 0) / n) };
+  }
+  return view.dtype.row.kind === 'f' ? narrowed(view, Number(sum.value) / n) : Number(sum.value) / n;
+}
+
+/**
+ * A float or complex sum or mean, accumulated in float64, as the dtype numpy
+ * returns it: float32 (and complex64 parts) rounded once to float32, float16
+ * to float16, so a float32 sum past its range is infinite, as numpy's is.
+ */
+function narrowed(view: Accessor, value: number): number {
+  const { kind, itemsize } = view.dtype.row;
+  const part = kind === 'c' ? itemsize / 2 : itemsize;
+  if (kind !== 'f' && kind !== 'c') return value;
+  if (part === 4) return Math.fround(value);
+  if (part === 2) return halfToFloat(floatToHalf(value));
+  return value;
 }
 
 /**
@@ -128,4 +152,234 @@ function timePlan(view: Accessor, op: Reduction, request: (native: ReduceRequest
 function intValue(result: ReduceValue | null): bigint {
   if (result?.kind !== 'int') throw new Error(`memmap: expected an integer reduction, got ${result?.kind}`);
   return result.value;
+}
+
+// ----- Reductions along axes on the engine (issue 13) -----------------------
+
+/**
+ * What a reduction gives: a scalar when the result has no dimensions (no
+ * `axis`, or every axis without `keepdims`), else an in-memory array in
+ * numpy's result dtype (ts/ndarray.ts wraps the Accessor as an NDArray).
+ */
+export type Reduced = { scalar: Scalar; array?: undefined } | { scalar?: undefined; array: Accessor };
+
+/** Whether the whole-view native reductions (the `reduce` above) serve this call as they always have. */
+function legacy(view: Accessor, op: ReductionName, o: ParsedReduceOptions): op is Reduction {
+  return (
+    view.storage instanceof FileStorage &&
+    (op === 'sum' || op === 'min' || op === 'max' || op === 'mean') &&
+    o.axes === null &&
+    !o.keepdims &&
+    o.where === undefined &&
+    o.initial === undefined &&
+    o.signal === undefined &&
+    o.onProgress === undefined
+  );
+}
+
+/** numpy's `a.<op>(axis=..., keepdims=..., ...)` on this thread. */
+export function reduceAlong(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Reduced {
+  if (legacy(view, op, o)) return { scalar: reduce(view, op) };
+  const plan = axisPlan(view, op, o);
+  return plan.finish(reducer(view.storage).reduceAxes(plan.request));
+}
+
+/**
+ * The same off the main thread: `signal` aborts (an AbortError, `cause` the
+ * signal's reason; an aborted signal rejects before any work), `onProgress`
+ * is called with the fraction done, rising, in (0, 1], never after the
+ * Promise settles. In-memory arrays (and masks) are copied when called.
+ */
+export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Promise<Reduced> {
+  if (legacy(view, op, o)) return { scalar: await reduceAsync(view, op) };
+  const { signal, onProgress } = o;
+  if (signal?.aborted) throw abortError(signal);
+  const plan = axisPlan(view, op, o);
+  const control = reduceControl();
+  const work = reducer(view.storage).reduceAxesAsync(plan.request, control);
+  const onAbort = () => control.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let reported = 0;
+  let failed: { error: unknown } | null = null;
+  const report = (fraction: number) => {
+    if (onProgress === undefined || failed !== null || !(fraction > reported)) return;
+    reported = fraction;
+    try {
+      onProgress(fraction);
+    } catch (error) {
+      // A throwing callback stops the work and becomes the rejection.
+      failed = { error };
+      control.abort();
+    }
+  };
+  const size = Math.max(1, view.size);
+  const timer =
+    onProgress === undefined ? undefined : setInterval(() => report(Math.min(1, control.done() / size)), 20);
+  timer?.unref();
+  try {
+    const bytes = await work.catch((error: unknown) => {
+      if (failed !== null) throw failed.error;
+      const converted = fromNative(error) as { code?: unknown };
+      if (converted?.code === 'ERR_MEMMAP_ABORTED' && signal !== undefined) throw abortError(signal);
+      throw converted;
+    });
+    clearInterval(timer);
+    report(1);
+    if (failed !== null) throw (failed as { error: unknown }).error;
+    return plan.finish(bytes);
+  } finally {
+    clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Node's AbortError: name `'AbortError'`, code `'ABORT_ERR'`, `cause` the signal's reason. */
+export function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  Object.defineProperty(error, 'code', { value: 'ABORT_ERR', enumerable: true, writable: true, configurable: true });
+  return error;
+}
+
+/** The storage's native reductions: a map's or the JavaScript heap's. */
+function reducer(storage: unknown): FileStorage | HeapStorage {
+  if (storage instanceof FileStorage || storage instanceof HeapStorage) return storage;
+  throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'reductions need a file or an in-memory array');
+}
+
+/** The engine's element kind for a dtype, or numpy's refusal. */
+function engineElement(dtype: DType, op: ReductionName): Element {
+  const { row } = dtype;
+  if (row.kind === 'M') return 'M8';
+  if (row.kind === 'm') return 'm8';
+  if (row.element === null) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_DTYPE',
+      `${op}() is not defined for dtype ${dtype.str} (reductions take bool, numeric, complex, datetime64 and timedelta64 arrays)`,
+    );
+  }
+  return row.element;
+}
+
+/** numpy's result dtype of `op` over `dtype` (numpy 2.x; the engine's `Element::result`), native byte order. */
+function resultDType(op: ReductionName, dtype: DType, element: Element): DType {
+  const same = () => dtypeOf(dtype.row.code, NATIVE_LITTLE_ENDIAN);
+  const integer = element[0] === 'b' || element[0] === 'i' || element[0] === 'u';
+  switch (op) {
+    case 'sum':
+    case 'prod':
+      if (element[0] === 'u') return dtypeOf('u8');
+      return integer ? dtypeOf('i8') : same();
+    case 'mean':
+      return integer ? dtypeOf('f8') : same();
+    case 'std':
+    case 'var':
+      if (element === 'c8') return dtypeOf('f4');
+      return element[0] === 'f' ? same() : dtypeOf('f8');
+    case 'min':
+    case 'max':
+      return same();
+    case 'argmin':
+    case 'argmax':
+    case 'countNonzero':
+      return dtypeOf('i8');
+    case 'any':
+    case 'all':
+      return dtypeOf('b1');
+  }
+}
+
+interface AxisPlan {
+  readonly request: AxisReduceRequest;
+  finish(bytes: Buffer): Reduced;
+}
+
+function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): AxisPlan {
+  view.checkOpen();
+  const element = engineElement(view.dtype, op);
+  const result = resultDType(op, view.dtype, element);
+  const initial = o.initial;
+  const request: AxisReduceRequest = {
+    op: op === 'countNonzero' ? 'count_nonzero' : op,
+    element,
+    littleEndian: view.dtype.littleEndian,
+    byteOffset: view.byteOffset,
+    shape: [...view.shape],
+    strides: [...view.strides],
+    axes: o.axes === null ? undefined : [...o.axes],
+    ddof: o.ddof,
+    initial: typeof initial === 'number' ? initial : typeof initial === 'boolean' ? Number(initial) : undefined,
+    initialInt: typeof initial === 'bigint' ? initial : undefined,
+    mask: o.where === undefined ? undefined : whereMask(o.where, view.shape, op),
+  };
+  const shape = reducedShape(view.shape, o.axes, o.keepdims);
+  return {
+    request,
+    finish(bytes: Buffer): Reduced {
+      const own =
+        bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength
+          ? (bytes.buffer as ArrayBuffer)
+          : new Uint8Array(bytes).buffer;
+      const array = new Accessor(
+        new HeapStorage(own),
+        result,
+        shape,
+        contiguousStrides(shape, result.itemsize, 'C'),
+        0,
+      );
+      if (shape.length > 0) return { array };
+      const value = array.get();
+      // numpy's intp results (indices, counts) are JavaScript numbers: exact below 2^53.
+      const indexLike = op === 'argmin' || op === 'argmax' || op === 'countNonzero';
+      return { scalar: indexLike ? Number(value as bigint) : value };
+    },
+  };
+}
+
+/**
+ * numpy's `where=`: a bool array (NDArray/Memmap), nested booleans or one
+ * boolean, broadcast against the array's shape as numpy does, as one byte
+ * per element in memory with byte strides (0 on broadcast axes).
+ */
+function whereMask(where: unknown, shape: readonly number[], op: ReductionName): AxisReduceRequest['mask'] {
+  let bytes: Uint8Array;
+  let maskShape: number[];
+  const accessor = accessorOfArray(where);
+  if (accessor !== null) {
+    if (accessor.dtype.row.kind !== 'b') {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_DTYPE',
+        `${op}(): where must be a bool array (numpy cannot cast ${accessor.dtype.str} to bool under the 'safe' rule); got dtype ${accessor.dtype.str}`,
+      );
+    }
+    accessor.checkOpen();
+    const copy = heapCopy(accessor);
+    bytes = new Uint8Array((copy.storage as HeapStorage).buffer);
+    maskShape = [...accessor.shape];
+  } else {
+    const { values, shape: given } = flatten(where);
+    if (!values.every((value) => typeof value === 'boolean')) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `${op}(): where must be a boolean, nested arrays of booleans or a bool array; got ${show(where)}`,
+      );
+    }
+    bytes = Uint8Array.from(values as boolean[], (value) => (value ? 1 : 0));
+    maskShape = given;
+  }
+  if (maskShape.length > shape.length) {
+    throw memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      `${op}(): where of shape ${show(maskShape)} does not broadcast to the array's shape ${show(shape)}`,
+    );
+  }
+  const strides = broadcastElementStrides(maskShape, shape, false);
+  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), byteOffset: 0, strides };
+}
+
+/** The Accessor of an NDArray/Memmap (registered by ts/ndarray.ts, which this module cannot import). */
+export const arrayAccessors: { of: (value: unknown) => Accessor | null } = { of: () => null };
+
+function accessorOfArray(value: unknown): Accessor | null {
+  return arrayAccessors.of(value);
 }

@@ -10,7 +10,17 @@
  * - HeapStorage: an ArrayBuffer in the JavaScript heap (in-memory arrays).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { binding, BlockView, CastSpec, OpenExtra, rawElements, ReduceRequest, ReduceValue } from './binding';
+import {
+  AxisReduceRequest,
+  binding,
+  BlockView,
+  CastSpec,
+  OpenExtra,
+  rawElements,
+  ReduceControl,
+  ReduceRequest,
+  ReduceValue,
+} from './binding';
 import { callNative, fromNative, memmapError } from './errors';
 import { Advice, Mode } from './options';
 import type { PyValue } from './pyliteral';
@@ -316,6 +326,16 @@ export class FileStorage implements Storage {
     });
   }
 
+  /** A reduction along axes (ts/reduce.ts): the result's bytes, in numpy's result dtype. */
+  reduceAxes(request: AxisReduceRequest): Buffer {
+    return callNative(() => binding.reduceAxes(this.handle, request));
+  }
+
+  /** The same on memmap's threads, watched and stopped through `control`. */
+  reduceAxesAsync(request: AxisReduceRequest, control: ReduceControl): Promise<Buffer> {
+    return callNative(() => binding.reduceAxesAsync(this.handle, request, control));
+  }
+
   /**
    * Makes the map `byteLength` bytes long, the file with it (one native
    * transaction: on error nothing changed). Buffers over chunks that changed
@@ -480,4 +500,19 @@ export class HeapStorage implements Storage {
   markRefused(): void {
     // The JavaScript heap is never refused.
   }
+
+  /** A reduction along axes over these bytes, read in place (ts/reduce.ts). */
+  reduceAxes(request: AxisReduceRequest): Buffer {
+    return callNative(() => binding.reduceAxesIn(Buffer.from(this.buffer), request));
+  }
+
+  /** The same on memmap's threads, over a copy of the bytes made now (this buffer may change or detach meanwhile). */
+  reduceAxesAsync(request: AxisReduceRequest, control: ReduceControl): Promise<Buffer> {
+    return callNative(() => binding.reduceAxesInAsync(Buffer.from(this.buffer), request, control));
+  }
+}
+
+/** The abort flag and progress counter of one async reduction (crates/memmap-node/src/reductions.rs). */
+export function reduceControl(): ReduceControl {
+  return new binding.ReduceControl();
 }

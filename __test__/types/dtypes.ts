@@ -288,3 +288,37 @@ export function readOnly(fp: Memmap<'float32', 2>) {
   // @ts-expect-error: and so is each axis
   fp.shape[0] = 1;
 }
+
+// ----- Reductions along axes (issue 13) -----------------------------------------
+
+export function reductions(fp: Memmap<'float32', 2>, line: Memmap<'int16', 1>, when: Memmap<'datetime64[s]', 2>) {
+  exactly<number>()(fp.argmax());
+  exactly<number>()(fp.countNonzero());
+  exactly<boolean>()(fp.any());
+  exactly<boolean>()(fp.all({ where: true }));
+  exactly<number>()(fp.std());
+  exactly<number>()(fp.var({ ddof: 1 }));
+  exactly<number>()(fp.prod());
+  exactly<NDArray>()(fp.sum({ axis: 0 }));
+  exactly<NDArray>()(fp.mean({ axis: -1 }));
+  exactly<NDArray>()(fp.argmax({ axis: 0 }));
+  exactly<NDArray>()(fp.sum({ keepdims: true }));
+  exactly<number | NDArray>()(fp.sum({ axis: [0, 1] }));
+  exactly<bigint>()(line.sum({ axis: 0 }));
+  exactly<number>()(line.max({ axis: 0 }));
+  exactly<Promise<NDArray>>()(fp.stdAsync({ axis: 0, signal: new AbortController().signal }));
+  exactly<Promise<number>>()(fp.argminAsync({ onProgress: (fraction: number) => void fraction }));
+  exactly<bigint>()(when.max());
+  // @ts-expect-error: numpy cannot add datetimes
+  when.sum({ axis: 0 });
+  // @ts-expect-error: nor take their standard deviation
+  when.std();
+  // @ts-expect-error: argmax takes one axis, not a list
+  fp.argmax({ axis: [0, 1] });
+  // @ts-expect-error: ddof is for std and var
+  fp.sum({ ddof: 1 });
+  // @ts-expect-error: signal is for the async forms
+  fp.sum({ signal: new AbortController().signal });
+  // @ts-expect-error: a bare axis is not an options object
+  fp.mean(0);
+}

@@ -775,6 +775,96 @@ export type Summable<T> = [SumOf<T>] extends [never] ? never : T;
  */
 export type Comparable<T> = [ExtremumOf<T>] extends [never] ? never : T;
 
+/**
+ * numpy's `prod()` result: as {@link SumOf} but not for timedelta64 (numpy refuses to multiply them).
+ *
+ * @example
+ * type A = ProdOf<'int16'>;          // bigint
+ * type B = ProdOf<'timedelta64[s]'>; // never
+ */
+export type ProdOf<T> = KindOf<T> extends 'm' ? never : SumOf<T>;
+
+/**
+ * numpy's `std()`/`var()` result: a number (float64 for bool and integers,
+ * the float's own dtype, the real dtype for complex); not for datetimes.
+ *
+ * @example
+ * type A = SpreadOf<'int16'>;        // number
+ * type B = SpreadOf<'datetime64[s]'>; // never
+ */
+export type SpreadOf<T> =
+  KindOf<T> extends infer K
+    ? K extends 'b' | 'i' | 'u' | 'f' | 'c'
+      ? number
+      : string extends K
+        ? number
+        : never
+    : never;
+
+/**
+ * `T` where numpy's `prod()` is defined for it, else never.
+ *
+ * @example
+ * // prod(this: NDArray<Multipliable<D>, N>): a timedelta64 array's prod() does not compile
+ */
+export type Multipliable<T> = [ProdOf<T>] extends [never] ? never : T;
+
+/**
+ * `T` where numpy's `std()`/`var()` are defined for it, else never.
+ *
+ * @example
+ * // std(this: NDArray<Spreadable<D>, N>): a datetime64 array's std() does not compile
+ */
+export type Spreadable<T> = [SpreadOf<T>] extends [never] ? never : T;
+
+/**
+ * The dtype of `sum({ axis })`/`prod({ axis })` results: int64 for bool and
+ * signed integers, uint64 for unsigned, the dtype itself otherwise.
+ *
+ * @example
+ * type A = SumDtype<'int16'>;   // 'int64'
+ * type B = SumDtype<'float32'>; // 'float32'
+ */
+export type SumDtype<T> =
+  KindOf<T> extends infer K
+    ? K extends 'b' | 'i'
+      ? 'int64'
+      : K extends 'u'
+        ? 'uint64'
+        : T extends DTypeTag
+          ? T
+          : DTypeTag
+    : never;
+
+/**
+ * The dtype of `mean({ axis })` results: float64 for bool and integers, the dtype itself otherwise.
+ *
+ * @example
+ * type A = MeanDtype<'uint8'>;   // 'float64'
+ * type B = MeanDtype<'float32'>; // 'float32'
+ */
+export type MeanDtype<T> =
+  KindOf<T> extends infer K ? (K extends 'b' | 'i' | 'u' ? 'float64' : T extends DTypeTag ? T : DTypeTag) : never;
+
+/**
+ * The dtype of `std({ axis })`/`var({ axis })` results: float64 for bool,
+ * integers and complex128, float32 for complex64, a float's own dtype.
+ *
+ * @example
+ * type A = SpreadDtype<'int8'>;      // 'float64'
+ * type B = SpreadDtype<'complex64'>; // 'float32'
+ */
+export type SpreadDtype<T> =
+  KindOf<T> extends infer K
+    ? K extends 'f'
+      ? T extends DTypeTag
+        ? T
+        : 'float64'
+      : T extends 'complex64' | '<c8' | '>c8' | 'c8'
+        ? 'float32'
+        : 'float64'
+    : never;
+
 // ----- Shapes ------------------------------------------------------------------------
 
 /**

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     /// The file at a described path is not the file that was described (it
     /// was replaced, or renamed over).
     FileReplaced,
+    /// A cut of a file that another live map in this process reaches past
+    /// the new end (reading it would be SIGBUS).
+    FileInUse,
     /// A resize of an array that does not end at the end of its file: the
     /// bytes after it would be overwritten or cut.
     NotAtEnd,
@@ -78,6 +81,7 @@ impl ErrorKind {
             ErrorKind::FileShrunk => "ERR_MEMMAP_FILE_SHRUNK",
             ErrorKind::FileReplaced => "ERR_MEMMAP_FILE_REPLACED",
             ErrorKind::NotAtEnd => "ERR_MEMMAP_NOT_AT_END",
+            ErrorKind::FileInUse => "ERR_MEMMAP_FILE_IN_USE",
             ErrorKind::InvalidArgument => "ERR_MEMMAP_INVALID_ARG",
             ErrorKind::Io => "ERR_MEMMAP_IO",
             ErrorKind::InvalidDtype => "ERR_MEMMAP_INVALID_DTYPE",
@@ -112,6 +116,8 @@ impl Error {
             // EACCES, EPERM, and EROFS: writing is not permitted on that mount.
             io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::PermissionDenied,
             io::ErrorKind::IsADirectory => ErrorKind::IsDirectory,
+            // ENOMEM from mmap: the address space (RLIMIT_AS) has no room.
+            io::ErrorKind::OutOfMemory => ErrorKind::TooLarge,
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
                 ErrorKind::NoSpace
             }

@@ -482,6 +482,13 @@ impl Mapping {
                 ),
             ));
         }
+        // The smallest the file becomes on the way (bytes past the array's
+        // end are cut before growing): another live map of the file must
+        // not reach past it.
+        let lowest = if size > end { end.min(new_end) } else { new_end };
+        if lowest < size {
+            crate::files::check_cut(self.file_id, self.registered, lowest, || "cannot resize".to_string())?;
+        }
         let mut undo = Undo {
             file,
             size: None,
@@ -495,6 +502,7 @@ impl Mapping {
                 if undo.written {
                     self.region_mut().header = Some(request.header.to_vec());
                 }
+                crate::files::update(self.file_id, self.registered, new_end);
                 Ok(Resized { moved })
             }
             Err(err) => {

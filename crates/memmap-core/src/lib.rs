@@ -28,6 +28,7 @@ mod copy;
 mod crc;
 mod error;
 mod fault;
+mod files;
 mod grow;
 mod open;
 pub mod reduce;
@@ -123,7 +124,7 @@ pub enum Advice {
 /// Which file: its device and inode, as `fstat` gave them when it was opened.
 /// Written `device:inode` (decimal), the form a descriptor carries between
 /// processes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId {
     pub device: u64,
     pub inode: u64,
@@ -297,6 +298,8 @@ pub struct Mapping {
     /// How many times the map shrank: a task that read past the new end while
     /// it shrank (reading the placeholder's zeros) refuses its result.
     shrinks: AtomicU64,
+    /// Its number among the live maps of its file (files.rs), 0 if untracked.
+    registered: u64,
 }
 
 /// Whether the map is open, and the file a writable map keeps for `fdatasync`.
@@ -541,6 +544,7 @@ impl Mapping {
         let flushed = self.flush();
         let mut state = self.lock_state();
         let was_open = std::mem::replace(&mut state.open, false);
+        files::unregister(self.file_id, self.registered);
         let closed = match state.file.take() {
             Some(file) => sys::close(file).map_err(|e| Error::io(e, "close failed")),
             None => Ok(()),
@@ -584,6 +588,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        files::unregister(self.file_id, self.registered);
         let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         areas::give_back(region.areas(runs));

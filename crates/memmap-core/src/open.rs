@@ -93,6 +93,8 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         let _ = sys::close(file);
         None
     };
+    let reach = options.offset + done.map.as_ref().map_or(0, |m| m.len() as u64);
+    let registered = crate::files::register(done.file_id, reach);
     Mapping {
         region: std::sync::RwLock::new(crate::grow::Region::new(done.map)),
         mode: options.mode,
@@ -104,6 +106,7 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         runs: std::sync::Mutex::new(Runs::new(!options.mode.writes_file())),
         resizable,
         shrinks: std::sync::atomic::AtomicU64::new(0),
+        registered,
     }
 }
 
@@ -167,6 +170,9 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
                 format!("{byte_len} bytes do not fit in this process's address space"),
             )
         })?;
+    if overwrite && end < old_len {
+        crate::files::check_cut(file_id, 0, end, || format!("cannot overwrite file {described} with w+"))?;
+    }
     let head = prefix.len() as u64;
     if head > 0 && !(overwrite && head <= offset) {
         return Err(Error::new(

@@ -106,7 +106,7 @@ pub fn to_isize(value: f64, what: &str) -> Result<isize> {
 /// Every core error kind. `kind_index` fails to compile when the core adds a
 /// kind, and the unit test below then fails until the kind is listed here, so
 /// `error_codes()` cannot miss one.
-const CORE_KINDS: [ErrorKind; 22] = [
+const CORE_KINDS: [ErrorKind; 23] = [
     ErrorKind::NotFound,
     ErrorKind::IsDirectory,
     ErrorKind::NotRegularFile,
@@ -129,6 +129,7 @@ const CORE_KINDS: [ErrorKind; 22] = [
     ErrorKind::EmptyReduction,
     ErrorKind::Aborted,
     ErrorKind::Closed,
+    ErrorKind::FileInUse,
 ];
 
 #[cfg(test)]
@@ -156,6 +157,7 @@ fn kind_index(kind: ErrorKind) -> usize {
         ErrorKind::EmptyReduction => 19,
         ErrorKind::Aborted => 20,
         ErrorKind::Closed => 21,
+        ErrorKind::FileInUse => 22,
     }
 }
 

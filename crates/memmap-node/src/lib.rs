@@ -9,6 +9,7 @@
 //!   (single elements through a scratch buffer, blocks of any view);
 //! - `tasks`: async work (reductions, flushes, the end of `closeAsync`);
 //! - `pool`: the library's own threads that run it, so libuv's stay Node's;
+//! - `reductions`: numpy's reductions along axes, over maps or JavaScript bytes;
 //! - `errors`: codes as data, and the one conversion of core errors.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -18,6 +19,7 @@ mod elements;
 mod errors;
 mod handles;
 mod pool;
+mod reductions;
 mod tasks;
 
 use std::sync::atomic::Ordering;
@@ -517,4 +519,50 @@ pub fn convert_buffer(
     let block = view.block()?;
     memmap_core::convert::convert_view(&source, &block.elements(), first, &cast.cast()?, target.as_mut())
         .map_err(to_js_error)
+}
+
+// ----- reductions (issue 13): numpy's reductions along axes, `where`,
+// `initial`, `ddof`, over a map or JavaScript bytes, sync and async. -----
+
+/// The reduction `request` describes over the map `handle` names, on this
+/// thread: the result's bytes (numpy's result dtype, native byte order, C
+/// order over the kept axes).
+#[napi]
+pub fn reduce_axes(handle: Handle, request: reductions::AxisReduceRequest) -> Result<Buffer> {
+    let mapping = mapping_of(handle)?;
+    reductions::on_map(&mapping, &request)
+}
+
+/// The same over JavaScript bytes (an in-memory array), read in place.
+#[napi]
+pub fn reduce_axes_in(bytes: BufferSlice, request: reductions::AxisReduceRequest) -> Result<Buffer> {
+    reductions::on_bytes(&bytes, &request)
+}
+
+/// `reduceAxes` on the library's threads, watched and stopped through
+/// `control`; rejects with ERR_MEMMAP_ABORTED when aborted and
+/// ERR_MEMMAP_CLOSED when the map closed or shrank before the work ended.
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn reduce_axes_async<'env>(
+    env: &'env Env,
+    handle: Handle,
+    request: reductions::AxisReduceRequest,
+    control: &reductions::ReduceControl,
+) -> Result<Object<'env>> {
+    let task = reductions::AxisReduceTask::on_map(mapping_of(handle)?, &request, control)?;
+    pool::spawn(env, task)
+}
+
+/// `reduceAxesIn` on the library's threads, over a copy of the bytes the
+/// array and its mask reach, made now: JavaScript may detach or write the
+/// buffers meanwhile.
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn reduce_axes_in_async<'env>(
+    env: &'env Env,
+    bytes: BufferSlice,
+    request: reductions::AxisReduceRequest,
+    control: &reductions::ReduceControl,
+) -> Result<Object<'env>> {
+    let task = reductions::AxisReduceTask::on_bytes(&bytes, &request, control)?;
+    pool::spawn(env, task)
 }

@@ -74,6 +74,12 @@ pub enum Element {
     C64,
     #[napi(value = "c16")]
     C128,
+    /// datetime64 of any unit (its int64 counts, NaT the smallest).
+    #[napi(value = "M8")]
+    Datetime,
+    /// timedelta64 of any unit.
+    #[napi(value = "m8")]
+    Timedelta,
 }
 
 impl From<Element> for memmap_core::Element {
@@ -94,6 +100,8 @@ impl From<Element> for memmap_core::Element {
             Element::F64 => Core::F64,
             Element::C64 => Core::C64,
             Element::C128 => Core::C128,
+            Element::Datetime => Core::Datetime,
+            Element::Timedelta => Core::Timedelta,
         }
     }
 }
@@ -220,11 +228,18 @@ pub struct FlushTask {
     mapping: Arc<Mapping>,
     start: usize,
     len: usize,
+    /// The map's shrinks when the flush was asked for.
+    shrinks: u64,
 }
 
 impl FlushTask {
     pub fn new(mapping: Arc<Mapping>, start: usize, len: usize) -> FlushTask {
-        FlushTask { mapping, start, len }
+        FlushTask {
+            shrinks: mapping.shrinks(),
+            mapping,
+            start,
+            len,
+        }
     }
 }
 
@@ -233,10 +248,28 @@ impl Task for FlushTask {
     type JsValue = ();
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        let flushed = self
-            .mapping
-            .flush_range_in_background(self.start, self.len)
-            .map_err(to_js_error);
+        // A map that shrank since: the bytes past its new end are gone by
+        // design, so what is left of the range is flushed; a range wholly
+        // past it belonged to a view the shrink closed.
+        let (mut start, mut len) = (self.start, self.len);
+        if self.mapping.shrinks() != self.shrinks {
+            let end = (start + len).min(self.mapping.len());
+            if start >= end && len > 0 {
+                return Ok(Err(coded(
+                    Code::Closed,
+                    "the memmap shrank before this flush ran, cutting every byte of the view it was asked for",
+                )));
+            }
+            (start, len) = (start.min(end), end.saturating_sub(start));
+        }
+        let flushed = match self.mapping.flush_range_in_background(start, len) {
+            // Cut while it ran: the range reached past the new end.
+            Err(_) if self.mapping.shrinks() != self.shrinks && start + len > self.mapping.len() => Err(coded(
+                Code::Closed,
+                "the memmap shrank while this flush ran: the bytes past its new end are gone",
+            )),
+            flushed => flushed.map_err(to_js_error),
+        };
         // A closed map skips the flush: close() flushed it and reported the
         // outcome itself, which this task cannot vouch for.
         Ok(flushed.and_then(|()| match self.mapping.is_closed() {

@@ -1,0 +1,505 @@
+/**
+ * numpy's twelve reductions along axes (issue 13) against live numpy: every
+ * reduction × axis choice × keepdims × 14 numeric dtypes (both byte orders)
+ * × 6 kinds of view, one python3 process per dtype. Without numpy the same
+ * cases run against committed numpy-written fixtures (regenerate them with
+ * `MEMMAP_WRITE_FIXTURES=1`).
+ *
+ * Tolerance rule: integer, bool, index and count results are exact (int64
+ * and uint64 wrap as numpy's do). Float results: the data are small
+ * integers, so sums are exact in every dtype; mean, var, std and prod round
+ * differently only in the order of operations, so a float result `a` passes
+ * against numpy's `e` when |a - e| ≤ 64 · eps · max(1, |e|, s), eps the result
+ * dtype's machine epsilon (float16 2^-10, float32 2^-23, float64 2^-52):
+ * well inside numpy's own pairwise-summation bound for 60 elements. `s` is
+ * 1, except for std (the data's largest magnitude m) and var (m²): their
+ * cancellation error scales with the data (unsigned dtypes hold -1 as 2^n - 1).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { memmap, NDArray } from '../ts/index';
+import { FIXTURES, HAVE_NUMPY, python, runNode, tempDir } from './helpers';
+
+const dir = tempDir();
+const SHAPE = [3, 4, 5];
+const SIZE = 60;
+const OPS = [
+  'sum',
+  'prod',
+  'mean',
+  'min',
+  'max',
+  'argmin',
+  'argmax',
+  'std',
+  'var',
+  'any',
+  'all',
+  'countNonzero',
+] as const;
+type Op = (typeof OPS)[number];
+/** Axis choices: none, one (positive, negative), several, all. argmin/argmax take one or none. */
+const AXES: (number | number[] | null)[] = [null, 0, 1, -1, [0, 2], [0, 1, 2]];
+const DTYPES = ['b1', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8', 'c8', 'c16'];
+const VIEWS = ['contiguous', 'strided', 'reversed', 'fortran', 'field', 'slice2d'] as const;
+type View = (typeof VIEWS)[number];
+
+/** Small integers (some zero), the same in both languages: sums are exact in every float dtype. */
+function values(seed: number): number[] {
+  const out: number[] = [];
+  let state = seed;
+  for (let i = 0; i < SIZE; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    out.push(((state >> 16) % 7) - 3);
+  }
+  return out;
+}
+
+interface Case {
+  op: Op;
+  axis: number | number[] | null;
+  keepdims: boolean;
+}
+
+function cases(): Case[] {
+  const list: Case[] = [];
+  for (const op of OPS) {
+    for (const axis of AXES) {
+      if ((op === 'argmin' || op === 'argmax') && Array.isArray(axis)) continue;
+      for (const keepdims of [false, true]) list.push({ op, axis, keepdims });
+    }
+  }
+  return list;
+}
+
+/** Writes `<code>` data (C order, SHAPE) and a record file [('a','u1'),('x',code)] with the same values. */
+function writeData(descr: string): { raw: string; rec: string } {
+  const name = descr.replace(/[<>|]/g, (c) => ({ '<': 'le', '>': 'be', '|': '' })[c]!);
+  const raw = join(dir, `${name}.bin`);
+  const rec = join(dir, `${name}.rec`);
+  python(
+    `
+import numpy as np, sys
+descr, raw, rec, vals = sys.argv[1], sys.argv[2], sys.argv[3], [int(v) for v in sys.argv[4].split(',')]
+dt = np.dtype(descr)
+a = np.array(vals).astype(dt) if dt.kind != 'c' else (np.array(vals) + 1j * np.array(vals[::-1])).astype(dt)
+a.tofile(raw)
+r = np.zeros(len(vals), dtype=[('a', 'u1'), ('x', dt)])
+r['x'] = a
+r.tofile(rec)
+`,
+    descr,
+    raw,
+    rec,
+    values(7).join(','),
+  );
+  return { raw, rec };
+}
+
+/** numpy's answers for every case over every view of `descr`: `{ v, dtype }` or `{ e }` (the exception's class). */
+function numpyAnswers(
+  descr: string,
+  raw: string,
+  rec: string,
+): Record<string, { v?: unknown; dtype?: string; e?: string }> {
+  const out = python(
+    `
+import numpy as np, sys, json
+descr, raw, rec, cases = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+dt = np.dtype(descr)
+shape = (3, 4, 5)
+base = np.memmap(raw, dtype=dt, mode='r', shape=shape)
+views = {
+  'contiguous': base,
+  'strided': base[:, ::2],
+  'reversed': base[::-1, :, ::-1],
+  'fortran': np.memmap(raw, dtype=dt, mode='r', shape=shape, order='F'),
+  'field': np.memmap(rec, dtype=[('a', 'u1'), ('x', dt)], mode='r', shape=shape)['x'],
+  'slice2d': base[:, 1, 1:4],
+}
+def js(x):
+  if isinstance(x, np.ndarray):
+    return [js(v) for v in x] if x.ndim else js(x[()])
+  x = np.asarray(x)[()]
+  if isinstance(x, (np.bool_, bool)): return bool(x)
+  if isinstance(x, (np.integer, int)): return str(int(x))
+  if isinstance(x, (np.complexfloating, complex)): return [fl(x.real), fl(x.imag)]
+  return fl(x)
+def fl(f):
+  f = float(f)
+  return f if f == f and abs(f) != float('inf') else repr(f)
+res = {}
+for vname, v in views.items():
+  for c in cases:
+    op, axis, keep = c['op'], c['axis'], c['keepdims']
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    key = vname + ' ' + json.dumps(c, separators=(',', ':'))
+    try:
+      with np.errstate(all='ignore'):
+        if op == 'countNonzero':
+          r = np.count_nonzero(v, axis=axis, keepdims=keep)
+        else:
+          r = getattr(np.asarray(v), op)(axis=axis, keepdims=keep)
+      r = np.asarray(r)
+      res[key] = {'v': js(r), 'dtype': r.dtype.str, 'shape': list(r.shape)}
+    except Exception as e:
+      res[key] = {'e': type(e).__name__}
+res['scale'] = {'v': float(np.abs(base.astype(np.complex128)).max())}
+print(json.dumps(res))
+`,
+    descr,
+    raw,
+    rec,
+    JSON.stringify(cases()),
+  );
+  return JSON.parse(out) as Record<string, { v?: unknown; dtype?: string; e?: string }>;
+}
+
+/** The view of `kind` and the Memmap it was made from (to close). */
+function openView(kind: View, descr: string, raw: string, rec: string): { array: NDArray; base: { close(): void } } {
+  if (kind === 'field') {
+    const base = memmap(rec, {
+      dtype: [
+        ['a', 'u1'],
+        ['x', descr],
+      ],
+      mode: 'r',
+      shape: SHAPE,
+    });
+    return { array: base.field('x') as NDArray, base };
+  }
+  const base = memmap(raw, { dtype: descr, mode: 'r', shape: SHAPE, order: kind === 'fortran' ? 'F' : 'C' });
+  const spec = { contiguous: null, strided: ':, ::2', reversed: '::-1, :, ::-1', fortran: null, slice2d: ':, 1, 1:4' }[
+    kind
+  ];
+  return { array: spec === null ? base : (base.slice(spec) as NDArray), base };
+}
+
+/** A value in the oracle's JSON form: integers as strings, complex as pairs, non-finite floats as repr. */
+function js(value: unknown): unknown {
+  if (value instanceof NDArray) return js(value.toArray());
+  if (Array.isArray(value)) return value.map(js);
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'object' && value !== null && 're' in value) {
+    const c = value as { re: number; im: number };
+    return [js(c.re), js(c.im)];
+  }
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
+  return value;
+}
+
+const EPS: Record<string, number> = { f2: 2 ** -10, f4: 2 ** -23, f8: 2 ** -52, c8: 2 ** -23, c16: 2 ** -52 };
+
+function same(actual: unknown, expected: unknown, resultDescr: string, where: string, scale = 1): void {
+  if (Array.isArray(expected)) {
+    expect([where, Array.isArray(actual) && actual.length === expected.length]).toEqual([where, true]);
+    // A complex value's parts are within the error of its magnitude (a product's tiny part is rounding noise).
+    const pair = resultDescr.includes('c') && expected.length === 2 && expected.every((e) => typeof e === 'number');
+    const partScale = pair ? Math.max(scale, ...expected.map((e) => Math.abs(e as number))) : scale;
+    expected.forEach((e, i) => same((actual as unknown[])[i], e, resultDescr, where, partScale));
+    return;
+  }
+  if (typeof expected === 'string') {
+    // Integers as decimal strings; numpy's integer results that are JavaScript numbers (argmax) too.
+    return expect([where, typeof actual === 'number' ? String(actual) : actual]).toEqual([where, expected]);
+  }
+  if (typeof expected === 'number') {
+    const eps = EPS[resultDescr.slice(1)] ?? 2 ** -52;
+    const ok =
+      typeof actual === 'number' && Math.abs(actual - expected) <= 64 * eps * Math.max(1, Math.abs(expected), scale);
+    if (!ok) expect([where, actual]).toEqual([where, expected]);
+    return;
+  }
+  expect([where, actual]).toEqual([where, expected]);
+}
+
+const FIXTURE_DIR = join(FIXTURES, 'reductions');
+
+describe('reductions along axes match numpy (every op × axis × keepdims × dtype × view)', () => {
+  const orders = (code: string) => (['b1', 'i1', 'u1'].includes(code) ? [`|${code}`] : [`<${code}`, `>${code}`]);
+  const descrs = DTYPES.flatMap(orders);
+  for (const descr of descrs) {
+    test(descr, () => {
+      const fixture = join(
+        FIXTURE_DIR,
+        `${descr.replace(/[<>|]/g, (c) => ({ '<': 'le', '>': 'be', '|': '' })[c]!)}.json.gz`,
+      );
+      if (!existsSync(fixture) && (!HAVE_NUMPY || process.env.MEMMAP_FIXTURES_ONLY === '1'))
+        throw new Error(`no numpy and no fixture ${fixture}`);
+      let raw: string;
+      let rec: string;
+      let answers: Record<string, { v?: unknown; dtype?: string; e?: string }>;
+      if (HAVE_NUMPY && process.env.MEMMAP_FIXTURES_ONLY !== '1') {
+        ({ raw, rec } = writeData(descr));
+        answers = numpyAnswers(descr, raw, rec);
+        if (process.env.MEMMAP_WRITE_FIXTURES === '1') {
+          mkdirSync(FIXTURE_DIR, { recursive: true });
+          writeFileSync(
+            fixture,
+            gzipSync(
+              JSON.stringify({
+                raw: readFileSync(raw).toString('base64'),
+                rec: readFileSync(rec).toString('base64'),
+                answers,
+              }),
+              { level: 9 },
+            ),
+          );
+        }
+      } else {
+        const saved = JSON.parse(gunzipSync(readFileSync(fixture)).toString('utf8')) as {
+          raw: string;
+          rec: string;
+          answers: typeof answers;
+        };
+        raw = join(dir, `${descr}.bin`);
+        rec = join(dir, `${descr}.rec`);
+        writeFileSync(raw, Buffer.from(saved.raw, 'base64'));
+        writeFileSync(rec, Buffer.from(saved.rec, 'base64'));
+        answers = saved.answers;
+      }
+      let checked = 0;
+      for (const view of VIEWS) {
+        const { array, base } = openView(view, descr, raw, rec);
+        for (const c of cases()) {
+          const key = `${view} ${JSON.stringify(c)}`;
+          const expected = answers[key];
+          const where = `${descr} ${key}`;
+          const call = () =>
+            (array as unknown as Record<string, (o: object) => unknown>)[c.op]({ axis: c.axis, keepdims: c.keepdims });
+          if (expected.e !== undefined) {
+            expect([where, () => call()]).toEqual([where, expect.any(Function)]);
+            expect(call).toThrow();
+            continue;
+          }
+          const result = call();
+          if (result instanceof NDArray) {
+            expect([where, result.shape]).toEqual([where, (expected as { shape: number[] }).shape]);
+            const dtype = (expected.dtype ?? '').replace(/^[<>=|]/, '');
+            expect([where, result.dtypeObject.row.code]).toEqual([where, dtype]);
+          } else {
+            expect([where, (expected as { shape: number[] }).shape]).toEqual([where, []]);
+          }
+          // var and std cancel: their error scales with the data (largest magnitude m: m for std, m² for var).
+          const m = (answers.scale as unknown as { v: number }).v;
+          const scale = c.op === 'std' ? m : c.op === 'var' ? m * m : 1;
+          same(js(result), expected.v, expected.dtype ?? '', where, scale);
+          checked++;
+        }
+        base.close();
+      }
+      expect(checked).toBeGreaterThan(500);
+    });
+  }
+});
+
+describe('reduction options: what numpy refuses is a coded error', () => {
+  const path = join(dir, 'opts.f8');
+  writeFileSync(path, Buffer.from(new Float64Array([1, 2, 3, 4, 5, 6]).buffer));
+  const table: [string, (a: NDArray<'float64'>) => unknown, string][] = [
+    ['unknown key', (a) => a.sum({ axes: 0 } as never), 'ERR_MEMMAP_UNKNOWN_OPTION'],
+    ['ddof on sum', (a) => a.sum({ ddof: 1 } as never), 'ERR_MEMMAP_UNKNOWN_OPTION'],
+    ['initial on mean', (a) => a.mean({ initial: 1 } as never), 'ERR_MEMMAP_UNKNOWN_OPTION'],
+    ['where on argmax', (a) => a.argmax({ where: true } as never), 'ERR_MEMMAP_UNKNOWN_OPTION'],
+    [
+      'signal on a sync call',
+      (a) => a.sum({ signal: new AbortController().signal } as never),
+      'ERR_MEMMAP_UNKNOWN_OPTION',
+    ],
+    ['a bare axis', (a) => (a.mean as (o: unknown) => unknown)(0), 'ERR_MEMMAP_INVALID_ARG'],
+    ['a second argument', (a) => (a.sum as (o: unknown, p: unknown) => unknown)({}, 1), 'ERR_MEMMAP_INVALID_ARG'],
+    ['axis out of range', (a) => a.sum({ axis: 2 }), 'ERR_MEMMAP_AXIS_OUT_OF_RANGE'],
+    ['negative axis out of range', (a) => a.sum({ axis: -3 }), 'ERR_MEMMAP_AXIS_OUT_OF_RANGE'],
+    ['duplicate axis', (a) => a.sum({ axis: [1, -1] }), 'ERR_MEMMAP_DUPLICATE_AXIS'],
+    ['fractional axis', (a) => a.sum({ axis: 0.5 }), 'ERR_MEMMAP_INVALID_ARG'],
+    ['tuple axis on argmax', (a) => a.argmax({ axis: [0] } as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['keepdims not a boolean', (a) => a.sum({ keepdims: 1 } as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['min with where and no initial', (a) => a.min({ where: [true, false, true] }), 'ERR_MEMMAP_INVALID_ARG'],
+    ['where of another shape', (a) => a.sum({ where: [true, false] }), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+    ['where not boolean', (a) => a.sum({ where: [1, 0, 1] }), 'ERR_MEMMAP_INVALID_ARG'],
+  ];
+  test.each(table)('%s', (_name, call, code) => {
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 3] });
+    expect(() => call(a)).toThrow(expect.objectContaining({ code }));
+    a.close();
+  });
+
+  test('axis errors are RangeErrors naming the value', () => {
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 3] });
+    expect(() => a.sum({ axis: 2 })).toThrow(RangeError);
+    expect(() => a.sum({ axis: 2 })).toThrow(/axis 2 is out of bounds for array of dimension 2/);
+    a.close();
+  });
+
+  test('structured and string dtypes are refused with ERR_MEMMAP_INVALID_DTYPE', () => {
+    const s = memmap(join(dir, 's.bin'), { dtype: 'S3', mode: 'w+', shape: 2 });
+    expect(() => (s as unknown as NDArray<'float64'>).sum({ axis: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }),
+    );
+    s.close();
+  });
+});
+
+describe('numpy semantics of the results', () => {
+  test('axis results are in-memory NDArrays in numpy dtypes, keepdims keeps length-1 axes', () => {
+    const path = join(dir, 'sem.i2');
+    writeFileSync(path, Buffer.from(new Int16Array([1, 2, 3, 4, 5, 6]).buffer));
+    const a = memmap(path, { dtype: 'int16', mode: 'r', shape: [2, 3] });
+    const s = a.sum({ axis: 0 });
+    expect(s).toBeInstanceOf(NDArray);
+    expect([s.dtype, s.shape, s.toArray()]).toEqual(['int64', [3], [5n, 7n, 9n]]);
+    const m = a.mean({ axis: 1, keepdims: true });
+    expect([m.dtype, m.shape, m.toArray()]).toEqual(['float64', [2, 1], [[2], [5]]]);
+    expect(a.argmax()).toBe(5);
+    expect(a.countNonzero()).toBe(6);
+    expect(a.any()).toBe(true);
+    expect(a.sum({ axis: [0, 1] })).toBe(21n);
+    expect(a.sum({ keepdims: true }).shape).toEqual([2, 1].map(() => 1));
+    // Reductions of an in-memory result (HeapStorage), sync and async.
+    expect(s.sum()).toBe(21n);
+    expect(s.max()).toBe(9n);
+    a.close();
+  });
+
+  test('NaN rules: argmax/argmin give the first NaN, min/max propagate, mean of empty is NaN', async () => {
+    const path = join(dir, 'nan.f4');
+    writeFileSync(path, Buffer.from(new Float32Array([1, NaN, 3, NaN, 0, 2]).buffer));
+    const a = memmap(path, { dtype: 'float32', mode: 'r', shape: [2, 3] });
+    expect(a.argmax()).toBe(1);
+    expect(a.argmin()).toBe(1);
+    expect(a.argmax({ axis: 1 }).toArray()).toEqual([1n, 0n]);
+    expect(a.max({ axis: 0 }).toArray()).toEqual([NaN, NaN, 3]);
+    const empty = a.slice('0:0');
+    expect((empty.mean({ axis: 0 }) as NDArray).toArray()).toEqual([NaN, NaN, NaN]);
+    expect(() => empty.min({ axis: 0 })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_EMPTY_REDUCTION' }));
+    expect((empty.min({ axis: 0, initial: 5 }) as NDArray).toArray()).toEqual([5, 5, 5]);
+    expect(await a.argmaxAsync({ axis: 1 }).then((r) => r.toArray())).toEqual([1n, 0n]);
+    a.close();
+  });
+
+  test('where broadcasts as numpy: a row mask, a column mask, a bool array', () => {
+    const path = join(dir, 'where.f8');
+    writeFileSync(path, Buffer.from(new Float64Array([1, 2, 3, 4, 5, 6]).buffer));
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 3] });
+    expect(a.sum({ where: [true, false, true] })).toBe(1 + 3 + 4 + 6);
+    expect(a.sum({ axis: 1, where: [[true], [false]] }).toArray()).toEqual([6, 0]);
+    expect(a.max({ axis: 0, where: [false, true, true], initial: -Infinity }).toArray()).toEqual([-Infinity, 5, 6]);
+    const mask = memmap(join(dir, 'mask.b1'), { dtype: 'bool', mode: 'w+', shape: [2, 3] });
+    mask.assign([
+      [true, false, false],
+      [false, false, true],
+    ]);
+    expect(a.mean({ where: mask })).toBe(3.5);
+    expect(a.mean({ where: true })).toBe(3.5);
+    mask.close();
+    a.close();
+  });
+
+  test('datetime64 and timedelta64 with NaT follow numpy', () => {
+    const NAT = -(2n ** 63n);
+    const path = join(dir, 't.m8');
+    writeFileSync(path, Buffer.from(new BigInt64Array([5n, NAT, 2n, 7n, 1n, 3n]).buffer));
+    const m = memmap(path, { dtype: 'timedelta64[s]', mode: 'r', shape: [2, 3] });
+    expect(m.min({ axis: 0 }).toArray()).toEqual([5n, NAT, 2n].map((v, i) => (i === 1 ? NAT : v < 7n ? v : 7n)));
+    expect(m.argmin({ axis: 1 }).toArray()).toEqual([1n, 1n]);
+    expect(m.sum({ axis: 1 }).toArray()).toEqual([NAT, 11n]);
+    const d = memmap(path, { dtype: 'datetime64[s]', mode: 'r', shape: [2, 3] });
+    expect(() => (d as unknown as NDArray<'int64', 2>).sum({ axis: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }),
+    );
+    expect(d.max({ axis: 0 }).toArray()).toEqual([7n, NAT, 3n]);
+    m.close();
+    d.close();
+  });
+});
+
+describe('async reductions: abort, progress, close during the work', () => {
+  test('an aborted signal rejects with an AbortError before any work', async () => {
+    const a = memmap(join(dir, 'abort.f4'), { dtype: 'float32', mode: 'w+', shape: [4, 4] });
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    const error = (await a.sumAsync({ axis: 0, signal: controller.signal }).catch((e: unknown) => e)) as Error & {
+      code: string;
+    };
+    expect([error.name, error.code, (error.cause as Error).message]).toEqual(['AbortError', 'ABORT_ERR', 'stop']);
+    a.close();
+  });
+
+  test('aborting a 16 GiB sparse reduction settles with an AbortError; progress rises in (0, 1]', () => {
+    const child = runNode(
+      `
+      const { memmap } = require(${JSON.stringify(join(__dirname, '..'))});
+      const path = ${JSON.stringify(join(dir, 'huge.f4'))};
+      const a = memmap(path, { dtype: 'float32', mode: 'w+', shape: [2 ** 32], sparse: true });
+      const controller = new AbortController();
+      const fractions = [];
+      let settled = false;
+      const started = Date.now();
+      a.sumAsync({ signal: controller.signal, onProgress: (f) => {
+        if (settled) throw new Error('onProgress after settle');
+        fractions.push(f);
+        if (f > 0.001) controller.abort('enough');
+      } }).then(
+        () => console.log(JSON.stringify({ outcome: 'resolved' })),
+        (e) => {
+          settled = true;
+          const rising = fractions.every((f, i) => f > 0 && f <= 1 && (i === 0 || f > fractions[i - 1]));
+          setTimeout(() => {
+            console.log(JSON.stringify({ outcome: e.name, code: e.code, cause: e.cause, rising, some: fractions.length > 0, seconds: (Date.now() - started) / 1000 }));
+            a.close();
+          }, 100);
+        },
+      );
+      `,
+    );
+    expect(child.stderr).toBe('');
+    const report = JSON.parse(child.stdout.trim()) as Record<string, unknown>;
+    expect(report).toEqual(
+      expect.objectContaining({ outcome: 'AbortError', code: 'ABORT_ERR', cause: 'enough', rising: true, some: true }),
+    );
+  });
+
+  test('close() during an axis reduction: the value or ERR_MEMMAP_CLOSED, never a crash', () => {
+    const child = runNode(
+      `
+      const { memmap } = require(${JSON.stringify(join(__dirname, '..'))});
+      const a = memmap(${JSON.stringify(join(dir, 'closing.f8'))}, { dtype: 'float64', mode: 'w+', shape: [1 << 16, 16] });
+      const pending = [a.sumAsync({ axis: 0 }), a.stdAsync({ axis: 1 }), a.argmaxAsync(), a.meanAsync({ axis: 0, where: true })]
+        .map((p) => p.then(() => 'value', (e) => e.code));
+      a.close();
+      Promise.all(pending).then((codes) => console.log(JSON.stringify(codes)));
+      `,
+    );
+    expect(child.status).toBe(0);
+    for (const code of JSON.parse(child.stdout.trim()) as string[])
+      expect(['value', 'ERR_MEMMAP_CLOSED']).toContain(code);
+  });
+
+  test('async over an in-memory array copies it: a later write does not change the result', async () => {
+    const path = join(dir, 'heap.i4');
+    writeFileSync(path, Buffer.from(new Int32Array([1, 2, 3, 4, 5, 6]).buffer));
+    const a = memmap(path, { dtype: 'int32', mode: 'r', shape: [2, 3] });
+    const heap = a.sum({ axis: 0, keepdims: true }); // int64 [[5, 7, 9]], in memory
+    const pending = heap.sumAsync({ axis: 1 });
+    heap.set(0, 0, 100n);
+    expect(((await pending) as NDArray).toArray()).toEqual([21n]);
+    a.close();
+  });
+});
+
+describe('views past 4 GiB', () => {
+  test('axis reductions of a 6 GiB sparse map see its last rows', () => {
+    const rows = 2 ** 29 + 8; // 6 GiB + 96 bytes of float32 [rows, 3]
+    const a = memmap(join(dir, 'big.f4'), { dtype: 'float32', mode: 'w+', shape: [rows, 3], sparse: true });
+    a.set(rows - 1, 2, 5);
+    a.set(rows - 2, 0, -1);
+    a.set(3, 1, 2);
+    expect((a.sum({ axis: 0 }) as NDArray).toArray()).toEqual([-1, 2, 5]);
+    expect(a.argmax()).toBe((rows - 1) * 3 + 2);
+    expect((a.argmin({ axis: 0 }) as NDArray).toArray()).toEqual([BigInt(rows - 2), 0n, 0n]);
+    expect((a.slice('-2:').max({ axis: 1 }) as NDArray).toArray()).toEqual([0, 5]);
+    a.close();
+  });
+});
