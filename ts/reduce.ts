@@ -83,7 +83,9 @@ function reduced(view: Accessor, result: ReduceValue | null, op: Reduction): Sca
     case 'float':
       return op === 'sum' ? narrowed(view, result.value) : result.value;
     case 'complex':
-      return op === 'sum' ? { re: narrowed(view, result.re), im: narrowed(view, result.im) } : { re: result.re, im: result.im };
+      return op === 'sum'
+        ? { re: narrowed(view, result.re), im: narrowed(view, result.im) }
+        : { re: result.re, im: result.im };
     case 'int':
       // Sums are int64/uint64 as in numpy; min/max keep the dtype (number below 64 bits).
       return op === 'sum' || view.dtype.itemsize === 8 ? result.value : Number(result.value);

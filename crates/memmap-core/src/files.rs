@@ -14,10 +14,12 @@ use std::sync::Mutex;
 use crate::{Error, ErrorKind, FileId, Result};
 
 /// Each file's maps: (map number, file offset its mapped bytes reach).
-static FILES: Mutex<Option<HashMap<FileId, Vec<(u64, u64)>>>> = Mutex::new(None);
+type Table = HashMap<FileId, Vec<(u64, u64)>>;
+
+static FILES: Mutex<Option<Table>> = Mutex::new(None);
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
-fn with<R>(f: impl FnOnce(&mut HashMap<FileId, Vec<(u64, u64)>>) -> R) -> R {
+fn with<R>(f: impl FnOnce(&mut Table) -> R) -> R {
     // A panic while holding the lock cannot leave the table half-written.
     let mut files = FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     f(files.get_or_insert_with(HashMap::new))
