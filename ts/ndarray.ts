@@ -49,6 +49,7 @@ import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { reduce, reduceAsync, Reduction } from './reduce';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
+import { convertTimeUnits } from './timeunits';
 
 /** The Accessor behind an array (internal: ts/memmap.ts uses it; not part of the public API). */
 export let accessorOf: (array: object) => Accessor;
@@ -468,7 +469,11 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       writeBlock(view, 'assign', 0, source);
       return;
     }
-    const { values, shape } = flatten(source);
+    const flat = flatten(source);
+    const shape = flat.shape;
+    // Another unit of datetime64/timedelta64: counts of this one, as numpy converts them.
+    const values =
+      source instanceof NDArray ? convertTimeUnits(flat.values, source.dtypeObject, view.dtype) : flat.values;
     const sourceStrides = broadcastElementStrides(
       shape,
       this.shape,
