@@ -165,7 +165,9 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
-   * True once this view (or its base) is closed.
+   * True once this view (or its base) is closed, or a shrink (`resize`)
+   * cut its bytes, even if the array grew back since: exactly when its
+   * methods throw ERR_MEMMAP_CLOSED.
    *
    * @example
    * const fp = memmap('data.bin', { mode: 'r' });
@@ -173,8 +175,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.closed; // true
    */
   get closed(): boolean {
-    const view = accessorOf(this);
-    return view.closed || view.storage.closed;
+    return accessorOf(this).isClosed();
   }
 
   /**
