@@ -224,6 +224,19 @@ describe('workers', () => {
     fp.close();
   });
 
+  test('fromDescriptor refuses a key it does not know (ERR_MEMMAP_UNKNOWN_OPTION), opening nothing', () => {
+    const fp = memmap(path, { dtype, mode: 'r' });
+    const d = fp.descriptor();
+    expect(() => memmap.fromDescriptor({ ...d, extra: 1 } as never)).toThrow(
+      coded('ERR_MEMMAP_UNKNOWN_OPTION', 'TypeError'),
+    );
+    expect(() => memmap.fromDescriptor({ ...d, extra: 1 } as never)).toThrow(/"extra"/);
+    const same = memmap.fromDescriptor(d);
+    expect(same.shape).toEqual(fp.shape);
+    same.close();
+    fp.close();
+  });
+
   test('postMessage(fp) is a DataCloneError that says to send descriptor(), not a dump of get()', () => {
     const fp = memmap(path, { dtype, mode: 'r' });
     const { port1, port2 } = new MessageChannel();

@@ -580,12 +580,33 @@ function fromDescriptor<const S extends string | DescriptorRecord>(
   return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
 }
 
+const DESCRIPTOR_KEYS: ReadonlySet<string> = new Set([
+  'path',
+  'pathBytes',
+  'fileId',
+  'dtype',
+  'shape',
+  'strides',
+  'offset',
+  'mode',
+]);
+
 function reopen(descriptor: MemmapDescriptor): Memmap {
   if (descriptor === null || typeof descriptor !== 'object') {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`,
     );
+  }
+  // A key this code does not understand (a newer version's, or a typo) is
+  // refused: it may say something about the bytes that would be ignored.
+  for (const key of Object.keys(descriptor)) {
+    if (!DESCRIPTOR_KEYS.has(key)) {
+      throw memmapError(
+        'ERR_MEMMAP_UNKNOWN_OPTION',
+        `descriptor has an unknown key ${show(key)}: a descriptor holds ${[...DESCRIPTOR_KEYS].join(', ')}`,
+      );
+    }
   }
   const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode } = descriptor;
   if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))
