@@ -317,10 +317,13 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     const start = view.byteOffset + low;
     const chunk = Math.floor(start / storage.chunkBytes);
     const within = start - chunk * storage.chunkBytes;
+    // A runtime that refuses external buffers (Electron) refuses every view's
+    // data, small slices too: that is the error to give, whatever the size.
+    if (storage.refused) storage.chunkBuffer(chunk);
     if (within + this.nbytes > storage.chunkBytes) {
       throw memmapError(
         'ERR_MEMMAP_DATA_TOO_LARGE',
-        `data is not available for this view: it spans ${this.nbytes} bytes across a ${storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit within one ${storage.chunkBytes}-byte range, or get()/set()/toArray().`,
+        `data is not available for this view: it spans ${this.nbytes} bytes across a ${storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${storage.chunkBytes} bytes in one ArrayBuffer. Use read(start, length) / write(start, values) to copy blocks of elements, slice() to take parts that fit within one ${storage.chunkBytes}-byte range, or get()/set()/toArray().`,
       );
     }
     const laneBytes = row.itemsize / row.lanes;
