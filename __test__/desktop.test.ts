@@ -106,6 +106,25 @@ describe('a runtime that refuses external buffers (Electron)', () => {
     expect(result.stdout.trim().split('\n')).toEqual(['ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED true', '[[3,4,5],12,78]']);
   });
 
+  test('data of a view past one chunk: refused as external buffers first (never "use slice()"), read() named', () => {
+    const body = `
+      const fp = mm.memmap(require('path').join(dir, 'chunks.u1'), { dtype: 'uint8', mode: 'w+', shape: [1 << 18] });
+      for (const view of [fp, fp.slice(':10')]) {
+        try { view.data; console.log('data'); } catch (e) { console.log(e.code, e.message.includes('read(start, length)')); }
+      }
+      fp.close();`;
+    const env = { MEMMAP_CHUNK_BYTES: String(1 << 16) };
+    const refused = child(body, true, env);
+    expect(refused.stderr).toBe('');
+    expect(refused.stdout.trim().split('\n')).toEqual([
+      'ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED true',
+      'ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED true',
+    ]);
+    const allowed = child(body, false, env);
+    expect(allowed.stderr).toBe('');
+    expect(allowed.stdout.trim().split('\n')).toEqual(['ERR_MEMMAP_DATA_TOO_LARGE true', 'data']);
+  });
+
   test('two copies of the package in one thread each keep their own scratch for single elements', () => {
     const result = child(
       `

@@ -230,6 +230,22 @@ describeGrowth('views and TypedArrays across a resize', () => {
     fp.close();
   });
 
+  test('closed is true on a view a shrink cut, before anything touches it, and stays true after a regrow', () => {
+    const fp = memmap(fresh('closed-flag.i2'), { mode: 'w+', dtype: '<i2', shape: [5000] });
+    fp.fill(7);
+    const [cut, regrown, inside] = [fp.slice('4990:'), fp.slice('4000:4010'), fp.slice(':3')];
+    fp.resize([3]);
+    expect([cut.closed, regrown.closed, inside.closed, fp.closed]).toEqual([true, true, false, false]);
+    expect(() => cut.get(0)).toThrow(code('ERR_MEMMAP_CLOSED'));
+    fp.resize([5000]);
+    // The bytes exist again, but the shrink closed the view: it stays closed.
+    expect([cut.closed, regrown.closed, inside.closed]).toEqual([true, true, false]);
+    expect(() => regrown.get(0)).toThrow(code('ERR_MEMMAP_CLOSED'));
+    expect(inside.toArray()).toEqual([7, 7, 7]);
+    fp.close();
+    expect(inside.closed).toBe(true);
+  });
+
   test('regrowth maps the file back only as far as it reaches: a reader of the old pages never faults', () => {
     // Node's thread pool deflates the whole old buffer while the map shrinks
     // to one page and grows back a little, then more: the old pages past the

@@ -52,6 +52,35 @@ describe('dtypes', () => {
     expect(parseDType(fine).itemsize).toBe(1);
   });
 
+  test('every spelling nested 20,000 deep (sub-array form included) is coded ERR_MEMMAP_INVALID_DTYPE', () => {
+    const deep = (wrap: (inner: unknown) => unknown, depth: number): unknown => {
+      let spec: unknown = 'f8';
+      for (let i = 0; i < depth; i++) spec = wrap(spec);
+      return spec;
+    };
+    const forms: [string, (inner: unknown) => unknown][] = [
+      ['[format, shape]', (inner) => [inner, [1]]],
+      ['list', (inner) => [['a', inner]]],
+      ['dict', (inner) => ({ names: ['a'], formats: [inner] })],
+      ['field of a sub-array', (inner) => [['a', inner, [1]]]],
+    ];
+    const codeOf = (spec: unknown): unknown => {
+      try {
+        parseDType(spec);
+        return 'no error';
+      } catch (error) {
+        return [(error as Error).name, (error as { code?: string }).code];
+      }
+    };
+    for (const [name, wrap] of forms) {
+      const expected = [name, ['TypeError', 'ERR_MEMMAP_INVALID_DTYPE']];
+      expect([name, codeOf(deep(wrap, 20000))]).toEqual(expected);
+      expect([name, codeOf([['a', deep(wrap, 20000)]])]).toEqual(expected);
+    }
+    // Within the limit: a field that is a sub-array of a sub-array ... 60 deep.
+    expect(parseDType([['a', deep((inner) => [inner, [1]], 60)]]).itemsize).toBe(8);
+  });
+
   test('sizes are exact: S9007199254740993 is refused, not rounded to S9007199254740992', () => {
     for (const spelling of ['S9007199254740993', 'S2147483648', 'U536870912', 'V2147483648'])
       expect(() => parseDType(spelling)).toThrow(coded('ERR_MEMMAP_INVALID_DTYPE'));
@@ -223,6 +252,19 @@ describe('workers', () => {
     expect(other.field('time').get(1)).toBe(5n);
     expect(other.toArray()).toEqual(fp.slice('1:').toArray());
     other.close();
+    fp.close();
+  });
+
+  test('fromDescriptor refuses a key it does not know (ERR_MEMMAP_UNKNOWN_OPTION), opening nothing', () => {
+    const fp = memmap(path, { dtype, mode: 'r' });
+    const d = fp.descriptor();
+    expect(() => memmap.fromDescriptor({ ...d, extra: 1 } as never)).toThrow(
+      coded('ERR_MEMMAP_UNKNOWN_OPTION', 'TypeError'),
+    );
+    expect(() => memmap.fromDescriptor({ ...d, extra: 1 } as never)).toThrow(/"extra"/);
+    const same = memmap.fromDescriptor(d);
+    expect(same.shape).toEqual(fp.shape);
+    same.close();
     fp.close();
   });
 

@@ -288,11 +288,13 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
     }
   });
 
-  test('a local header that disagrees with the central directory: refused at get, nothing changed', () => {
+  test('a local header whose sizes disagree with the central directory: refused at get, nothing changed', () => {
     const path = copy('savez-10.npz');
     const bytes = readFileSync(path);
     const lh = bytes.indexOf('a5.npy') - 30;
-    bytes.writeUInt32LE(0xdeadbeef, lh + 14);
+    // numpy's local headers give the sizes in their ZIP64 extra field (after the 6-byte name and its 4-byte header).
+    const sizeAt = bytes.readUInt32LE(lh + 22) === 0xffffffff ? lh + 30 + 6 + 4 : lh + 22;
+    bytes.writeUInt32LE(bytes.readUInt32LE(sizeAt) + 1, sizeAt);
     writeFileSync(path, bytes);
     {
       using archive = openNpz(path, { mode: 'r+' });
@@ -300,6 +302,31 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
       expect(archive.get('a6').shape).toEqual([7]);
     }
     expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  test("a local header CRC other than the central directory's (an r+ close killed between its stores): the central one is trusted, r+ repairs the local one", () => {
+    // As zipfile (so np.load) reads it: the CRC comes from the central directory.
+    const path = copy('savez-10.npz');
+    const bytes = readFileSync(path);
+    const lh = bytes.indexOf('a5.npy') - 30;
+    const cd = bytes.lastIndexOf('a5.npy') - 46;
+    const central = bytes.readUInt32LE(cd + 16);
+    bytes.writeUInt32LE(0xdeadbeef, lh + 14);
+    writeFileSync(path, bytes);
+    for (const mode of ['r', 'c'] as const) {
+      {
+        using archive = openNpz(path, { mode });
+        expect([mode, archive.get('a5').shape]).toEqual([mode, [6]]);
+      }
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+    }
+    {
+      using archive = openNpz(path, { mode: 'r+' });
+      archive.get('a5').sum(); // read only: the local CRC is still stored again
+    }
+    const after = readFileSync(path);
+    expect([after.readUInt32LE(lh + 14), after.readUInt32LE(cd + 16)]).toEqual([central, central]);
+    unzipTest(path);
   });
 
   test('r+ refuses a member whose bytes disagree with its CRC (never vouches for damage); r maps it', () => {
@@ -398,7 +425,16 @@ describe('fuzzing the whole path on disk, in a child process (a crash fails the 
             codes[error.code] = (codes[error.code] || 0) + 1;
           }
         }
-        if (!fs.readFileSync(file).equals(bytes)) { console.log('CHANGED', file); process.exit(3); }
+        // r+ may store again a local header CRC that differs from the central
+        // directory's (as after an interrupted store): the only change allowed.
+        const after = fs.readFileSync(file);
+        if (after.length !== bytes.length) { console.log('CHANGED', file); process.exit(3); }
+        for (let i = 0; i < after.length; i++) {
+          if (after[i] === bytes[i]) continue;
+          let crcField = false;
+          for (let j = i - 3; j <= i; j++) if (j >= 14 && after.readUInt32LE(j - 14) === 0x04034b50) crcField = true;
+          if (!crcField) { console.log('CHANGED', file, i); process.exit(3); }
+        }
         fs.rmSync(file);
       }
       console.log(JSON.stringify(codes));
@@ -629,6 +665,76 @@ np.savez(sys.argv[1], **arrays)
       expect([mode, read.testzip, read.values.a1]).toEqual([mode, null, [30, 31]]);
     }
   });
+
+  test('r+ close() while a thread-pool write into a member is in flight: the stored CRC matches the file', () => {
+    // crypto.randomFill writes into a member's data off the main thread while
+    // the archive closes: the members close first (the write then lands in
+    // zero pages, never the file) and the CRCs are of the file's final bytes.
+    for (const how of ['close', 'flush']) {
+      const path = join(dir, `in-flight-${how}.npz`);
+      const child = runNode(
+        `
+const { openNpz } = require(${PACKAGE});
+const crypto = require('node:crypto');
+const p = ${JSON.stringify(path)};
+openNpz(p, { mode: 'w+', members: { a: { dtype: 'uint8', shape: [16 << 20] }, b: { dtype: 'f8', shape: [4] } } }).close();
+const z = openNpz(p, { mode: 'r+' });
+crypto.randomFill(z.get('a').data, () => {
+  setTimeout(() => {
+    const again = openNpz(p, { mode: 'r+' });
+    again.get('a');
+    again.close();
+    console.log('done');
+  }, 20);
+});
+if (${JSON.stringify(how)} === 'flush') z.flush();
+z.close();
+`,
+      );
+      expect([how, child.status, child.stderr, child.stdout.trim()]).toEqual([how, 0, '', 'done']);
+      // np.load checks the CRC as zipfile does: testzip() names a bad member.
+      expect(python('import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', path).trim()).toBe('None');
+      unzipTest(path);
+    }
+  });
+
+  const HAVE_STRACE = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
+  (HAVE_STRACE ? test : test.skip)(
+    'r+ close() killed between its two CRC stores (strace SIGKILL): numpy and memmap open it, r+ repairs it',
+    () => {
+      const path = copy('savez-10.npz');
+      // The first pwrite64 stores the central directory's CRC, the second the local header's: killed there.
+      const killed = spawnSync(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-o',
+          '/dev/null',
+          '-e',
+          'trace=pwrite64',
+          '-e',
+          'inject=pwrite64:signal=SIGKILL:when=2',
+          process.execPath,
+          '-e',
+          `const { openNpz } = require(${PACKAGE}); const z = openNpz(${JSON.stringify(path)}, { mode: 'r+' }); z.get('a1').set(0, -5); z.close(); console.log('not killed');`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(killed.stdout).toBe('');
+      const bytes = readFileSync(path);
+      const [lh, cd] = [bytes.indexOf('a1.npy') - 30, bytes.lastIndexOf('a1.npy') - 46];
+      expect(bytes.readUInt32LE(lh + 14)).not.toBe(bytes.readUInt32LE(cd + 16));
+      expect(numpyReads(path).testzip).toBeNull();
+      for (const mode of ['r', 'c', 'r+'] as const) {
+        using archive = openNpz(path, { mode });
+        expect([mode, archive.get('a1').get(0)]).toEqual([mode, -5]);
+      }
+      const after = readFileSync(path);
+      expect(after.readUInt32LE(lh + 14)).toBe(after.readUInt32LE(cd + 16));
+      unzipTest(path);
+    },
+  );
 
   test('np.savez_compressed: decompressed values equal numpy', () => {
     const path = join(dir, 'live-compressed.npz');

@@ -132,3 +132,97 @@ print(json.dumps(numpy_json.to_json(a)))
     expect(readFileSync(ours)).toEqual(readFileSync(theirs));
   });
 });
+
+describeNumpy('datetime64/timedelta64 of another unit: append() and assign() convert as numpy', () => {
+  const VALUES = ['-1500', '-1000', '-61', '-1', '0', '1', '59', '1500', '123456789', 'NaT'];
+  const PAIRS: [string, string][] = [
+    ['M8[s]', 'M8[ms]'],
+    ['M8[ms]', 'M8[s]'],
+    ['M8[h]', 'M8[s]'],
+    ['M8[D]', 'M8[W]'],
+    ['M8[W]', 'M8[D]'],
+    ['M8[Y]', 'M8[M]'],
+    ['M8[M]', 'M8[Y]'],
+    ['M8[M]', 'M8[D]'],
+    ['M8[D]', 'M8[M]'],
+    ['M8[h]', 'M8[M]'],
+    ['M8[Y]', 'M8[D]'],
+    ['M8[ns]', 'M8[D]'],
+    ['M8[us]', 'M8[Y]'],
+    ['m8[s]', 'm8[ms]'],
+    ['m8[ms]', 'm8[s]'],
+    ['m8[h]', 'm8[s]'],
+    ['m8[ns]', 'm8[m]'],
+    ['m8[Y]', 'm8[M]'],
+    ['m8[M]', 'm8[Y]'],
+  ];
+
+  test('the counts in the file are what numpy astype (and np.append) give: floor, NaT kept, calendar months', () => {
+    const cases = PAIRS.map(([from, to], k) => {
+      const source = memmap(join(dir, `tu-src-${k}.bin`), { dtype: from, mode: 'w+', shape: [VALUES.length] });
+      VALUES.forEach((value, i) => source.set(i, value === 'NaT' ? 'NaT' : BigInt(value)));
+      const assigned = join(dir, `tu-assign-${k}.bin`);
+      const target = memmap(assigned, { dtype: to, mode: 'w+', shape: [VALUES.length] });
+      target.assign(source);
+      target.close();
+      const appended = join(dir, `tu-append-${k}.npy`);
+      const grown = openMemmap(appended, { mode: 'w+', dtype: to, shape: [0] });
+      grown.append(source);
+      grown.close();
+      source.close();
+      return { from, to, assigned, appended };
+    });
+    const got = pythonJson<{ expected: string[]; assigned: string[]; appended: string[] }[]>(
+      `
+import sys, json, numpy as np
+values, cases = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+out = []
+for c in cases:
+    src = np.array([np.iinfo('i8').min if v == 'NaT' else int(v) for v in values], dtype='i8').view(c['from'])
+    expected = np.append(np.zeros(0, c['to']), src).astype(c['to']).view('i8')
+    out.append({
+        'expected': [str(x) for x in expected],
+        'assigned': [str(x) for x in np.fromfile(c['assigned'], dtype='i8')],
+        'appended': [str(x) for x in np.load(c['appended']).view('i8')],
+    })
+print(json.dumps(out))
+`,
+      JSON.stringify(VALUES),
+      JSON.stringify(cases),
+    );
+    cases.forEach(({ from, to }, k) => {
+      expect([from, to, got[k].assigned]).toEqual([from, to, got[k].expected]);
+      expect([from, to, got[k].appended]).toEqual([from, to, got[k].expected]);
+    });
+  });
+
+  test('refused, coded, naming both units, the file unchanged: m8 in months to days (numpy same_kind refuses), overflow', () => {
+    const months = memmap(join(dir, 'tu-months.bin'), { dtype: 'm8[M]', mode: 'w+', shape: [1] });
+    months.set(0, 1n);
+    const days = memmap(join(dir, 'tu-days.bin'), { dtype: 'm8[D]', mode: 'w+', shape: [1] });
+    days.set(0, 7n);
+    expect(() => days.assign(months)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_MEMMAP_INVALID_DTYPE',
+        message: expect.stringMatching(/timedelta64\[M\].*timedelta64\[D\]/),
+      }),
+    );
+    const grown = openMemmap(join(dir, 'tu-days.npy'), { mode: 'w+', dtype: 'm8[D]', shape: [0] });
+    expect(() => grown.append(months)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
+    expect(grown.shape).toEqual([0]);
+    const far = memmap(join(dir, 'tu-far.bin'), { dtype: 'M8[s]', mode: 'w+', shape: [2] });
+    far.set(0, 1n);
+    far.set(1, 2n ** 62n);
+    const fine = memmap(join(dir, 'tu-fine.bin'), { dtype: 'M8[ns]', mode: 'w+', shape: [2] });
+    fine.set(0, 5n);
+    expect(() => fine.assign(far)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+        message: expect.stringMatching(/datetime64\[s\].*datetime64\[ns\]/),
+      }),
+    );
+    expect(days.get(0)).toBe(7n);
+    expect(fine.get(0)).toBe(5n);
+    for (const fp of [months, days, grown, far, fine]) fp.close();
+  });
+});

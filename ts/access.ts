@@ -330,9 +330,23 @@ export class Accessor {
     if (this.#epoch !== this.storage.epoch) this.#recheck();
   }
 
-  #recheck(): void {
+  /** Whether this view is closed: by release(), its storage's close, or a shrink past its bytes (even one grown back since). */
+  isClosed(): boolean {
+    if (this.closed || this.storage.closed) return true;
+    if (this.#epoch !== this.storage.epoch && this.#cut()) this.release();
+    return this.closed;
+  }
+
+  /** Whether a shrink since this view last looked cut its bytes. */
+  #cut(): boolean {
     const [low, high] = this.extent();
-    if (this.size > 0 && (this.byteOffset + low < 0 || this.byteOffset + high > this.storage.byteLength)) {
+    const end = this.storage.lowestSince?.(this.#epoch) ?? this.storage.byteLength;
+    return this.size > 0 && (this.byteOffset + low < 0 || this.byteOffset + high > end);
+  }
+
+  #recheck(): void {
+    if (this.#cut()) {
+      const [low, high] = this.extent();
       this.release();
       throw memmapError(
         'ERR_MEMMAP_CLOSED',

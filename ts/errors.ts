@@ -113,10 +113,19 @@ export function memmapError(code: ErrorCode, message: string, cause?: unknown): 
 
 /** Shows a value in a message the way a person would type it. */
 export function show(value: unknown): string {
+  return showAt(value, 0);
+}
+
+/** Arrays nested deeper than this show as `[...]`: a message stays short, and a hostile value cannot overflow the stack. */
+const SHOW_DEPTH = 8;
+
+function showAt(value: unknown, depth: number): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return value.name ? `[function ${value.name}]` : '[function]';
-  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  if (Array.isArray(value)) {
+    return depth >= SHOW_DEPTH ? '[...]' : `[${value.map((item) => showAt(item, depth + 1)).join(', ')}]`;
+  }
   if (value !== null && typeof value === 'object') {
     const name = value.constructor?.name;
     return name && name !== 'Object' ? `[object ${name}]` : safeJson(value);

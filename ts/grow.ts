@@ -12,6 +12,7 @@ import { npyDictHead, npyHeaderOfLength } from './npyformat';
 import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 import { flatten } from './broadcast';
+import { timeUnitsRefused } from './timeunits';
 
 /** numpy's kinds in the order `same_kind` casting may go up. */
 const KIND_RANK: Readonly<Record<string, number>> = { b: 0, u: 1, i: 2, f: 3, c: 4 };
@@ -24,7 +25,8 @@ export function sameKind(from: DType, to: DType): boolean {
   if (a in KIND_RANK && b in KIND_RANK) return KIND_RANK[a] <= KIND_RANK[b];
   // Strings to strings of any length, datetimes to datetimes of any unit,
   // and integers (or bool) to timedelta.
-  if (a === b && (a === 'U' || a === 'S' || a === 'M' || a === 'm')) return true;
+  // (A timedelta in years or months to or from days and finer: refused.)
+  if (a === b && (a === 'U' || a === 'S' || a === 'M' || a === 'm')) return !timeUnitsRefused(from, to);
   return b === 'm' && (a === 'b' || a === 'u' || a === 'i');
 }
 

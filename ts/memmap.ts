@@ -165,7 +165,9 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 
   /**
-   * True once this view (or its base) is closed.
+   * True once this view (or its base) is closed, or a shrink (`resize`)
+   * cut its bytes, even if the array grew back since: exactly when its
+   * methods throw ERR_MEMMAP_CLOSED.
    *
    * @example
    * const fp = memmap('data.bin', { mode: 'r' });
@@ -173,8 +175,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.closed; // true
    */
   get closed(): boolean {
-    const view = accessorOf(this);
-    return view.closed || view.storage.closed;
+    return accessorOf(this).isClosed();
   }
 
   /**
@@ -579,12 +580,33 @@ function fromDescriptor<const S extends string | DescriptorRecord>(
   return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
 }
 
+const DESCRIPTOR_KEYS: ReadonlySet<string> = new Set([
+  'path',
+  'pathBytes',
+  'fileId',
+  'dtype',
+  'shape',
+  'strides',
+  'offset',
+  'mode',
+]);
+
 function reopen(descriptor: MemmapDescriptor): Memmap {
   if (descriptor === null || typeof descriptor !== 'object') {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `descriptor must be an object from Memmap.descriptor(); got ${show(descriptor)}`,
     );
+  }
+  // A key this code does not understand (a newer version's, or a typo) is
+  // refused: it may say something about the bytes that would be ignored.
+  for (const key of Object.keys(descriptor)) {
+    if (!DESCRIPTOR_KEYS.has(key)) {
+      throw memmapError(
+        'ERR_MEMMAP_UNKNOWN_OPTION',
+        `descriptor has an unknown key ${show(key)}: a descriptor holds ${[...DESCRIPTOR_KEYS].join(', ')}`,
+      );
+    }
   }
   const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode } = descriptor;
   if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))

@@ -70,6 +70,7 @@ import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce
 import { parseReduceOptions, ReductionName } from './reduce-options';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
 import { HeapStorage } from './storage';
+import { convertTimeUnits } from './timeunits';
 
 /** The Accessor behind an array (internal: ts/memmap.ts uses it; not part of the public API). */
 export let accessorOf: (array: object) => Accessor;
@@ -348,10 +349,13 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     const start = view.byteOffset + low;
     const chunk = Math.floor(start / storage.chunkBytes);
     const within = start - chunk * storage.chunkBytes;
+    // A runtime that refuses external buffers (Electron) refuses every view's
+    // data, small slices too: that is the error to give, whatever the size.
+    if (storage.refused) storage.chunkBuffer(chunk);
     if (within + this.nbytes > storage.chunkBytes) {
       throw memmapError(
         'ERR_MEMMAP_DATA_TOO_LARGE',
-        `data is not available for this view: it spans ${this.nbytes} bytes across a ${storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${storage.chunkBytes} bytes in one ArrayBuffer. Use slice() to take parts that fit within one ${storage.chunkBytes}-byte range, or get()/set()/toArray().`,
+        `data is not available for this view: it spans ${this.nbytes} bytes across a ${storage.chunkBytes}-byte boundary, and Node ${process.version} holds at most ${storage.chunkBytes} bytes in one ArrayBuffer. Use read(start, length) / write(start, values) to copy blocks of elements, slice() to take parts that fit within one ${storage.chunkBytes}-byte range, or get()/set()/toArray().`,
       );
     }
     const laneBytes = row.itemsize / row.lanes;
@@ -500,7 +504,11 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       writeBlock(view, 'assign', 0, source);
       return;
     }
-    const { values, shape } = flatten(source);
+    const flat = flatten(source);
+    const shape = flat.shape;
+    // Another unit of datetime64/timedelta64: counts of this one, as numpy converts them.
+    const values =
+      source instanceof NDArray ? convertTimeUnits(flat.values, source.dtypeObject, view.dtype) : flat.values;
     const sourceStrides = broadcastElementStrides(
       shape,
       this.shape,

@@ -102,6 +102,8 @@ interface Handed {
   readonly trailing: number;
   /** Where the CRC is stored: central directory, local header and data descriptor. */
   readonly crcOffsets: readonly number[];
+  /** The local header's CRC differs from the central directory's: stored again at the next flush/close. */
+  localStale: boolean;
 }
 
 // Archives dropped without close() give their descriptor back when collected
@@ -299,8 +301,11 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
   }
 
   /**
-   * Stores the CRCs (mode `r+`/`w+`, as flush()), closes every member handed
-   * out (ERR_MEMMAP_CLOSED from them afterwards) and the archive; idempotent.
+   * Closes every member handed out (ERR_MEMMAP_CLOSED from them afterwards),
+   * then (mode `r+`/`w+`) stores the CRCs of the bytes the file now holds,
+   * then closes the archive; idempotent. A write still in flight into a
+   * member (Node's thread pool) lands in the zero pages that replace its map,
+   * never in the file, so the stored CRCs match the file.
    *
    * @example
    * const archive = openNpz('data.npz');
@@ -310,16 +315,20 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
   close(): void {
     if (this.closed) return;
     const errors: unknown[] = [];
-    if (this.#mode === 'r+' || this.#mode === 'w+') {
+    // The members close first: a Node operation still writing into one (the
+    // thread pool's randomFill, fs.read) then writes into the zero pages that
+    // replace its map, never the file, so the CRCs computed next, over what
+    // the file holds, are of its final bytes.
+    for (const handed of this.#handed.values()) {
       try {
-        this.#storeCrcs();
+        handed.memmap.close();
       } catch (error) {
         errors.push(error);
       }
     }
-    for (const handed of this.#handed.values()) {
+    if (this.#mode === 'r+' || this.#mode === 'w+') {
       try {
-        handed.memmap.close();
+        this.#storeCrcs();
       } catch (error) {
         errors.push(error);
       }
@@ -430,6 +439,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       headerCrc: writes ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
       trailing: entry.compressedSize - header.dataOffset - nbytes,
       crcOffsets: [entry.centralOffset + 16, data.localCrcOffset, data.descriptorCrcOffset].filter((at) => at >= 0),
+      localStale: data.localCrcStale,
     };
     // r+: the CRC stored at close will vouch for these bytes, so they are
     // checked first. A damaged member is refused, never given a new CRC that
@@ -583,10 +593,14 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     for (const handed of members) {
       if (!handed.memmap.closed) handed.memmap.flush();
       const crc = this.#memberCrc(handed);
-      if (crc === (this.#stored.get(handed.entry.name) ?? handed.entry.crc)) continue;
+      if (crc === (this.#stored.get(handed.entry.name) ?? handed.entry.crc) && !handed.localStale) continue;
       new DataView(word.buffer).setUint32(0, crc, true);
+      // The central directory first: it is the CRC readers trust (zipfile,
+      // and here), so a store cut short between the two leaves an archive
+      // both open, and the next r+ flush/close makes them agree again.
       for (const at of handed.crcOffsets) writeAll(this.#fd, word, at);
       this.#stored.set(handed.entry.name, crc);
+      handed.localStale = false;
       wrote = true;
     }
     if (wrote) {

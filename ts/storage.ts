@@ -100,6 +100,8 @@ export interface Storage {
    * again (it may now lie past the end, and its buffer may be detached).
    */
   readonly epoch: number;
+  /** The smallest byteLength since `epoch` (a shrink then a regrow still cut the views past the shrink). */
+  lowestSince?(epoch: number): number;
   /** Whether chunk `index`'s ArrayBuffer was made already. */
   hasChunk(index: number): boolean;
   /** Chunk `index`'s ArrayBuffer, made on first use; throws ERR_MEMMAP_EXTERNAL_BUFFERS_REFUSED where the runtime refuses. */
@@ -140,6 +142,8 @@ export class FileStorage implements Storage {
   refused = (runtimeRefuses ??= binding.refusesExternalBuffers());
   closed = false;
   epoch = 0;
+  /** The byteLength each shrink left: the one that made epoch k + 1 at k. */
+  readonly #shrunkTo: number[] = [];
   /** Opened with `sparse: true`: growth reserves no blocks either. */
   sparse = false;
   /** For a `.npy` file (openMemmap): what its header holds besides the shape. */
@@ -356,10 +360,19 @@ export class FileStorage implements Storage {
         extra.sync ?? false,
       ),
     );
-    if (byteLength < this.byteLength) this.epoch++;
+    if (byteLength < this.byteLength) {
+      this.epoch++;
+      this.#shrunkTo.push(byteLength);
+    }
     this.byteLength = byteLength;
     this.#chunks.length = 0;
     this.#dataViews.length = 0;
+  }
+
+  lowestSince(epoch: number): number {
+    let lowest = this.byteLength;
+    for (let k = Math.max(0, epoch); k < this.#shrunkTo.length; k++) lowest = Math.min(lowest, this.#shrunkTo[k]);
+    return lowest;
   }
 
   /** Flushes, detaches every ArrayBuffer handed out, and releases the file. */

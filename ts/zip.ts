@@ -119,6 +119,8 @@ export interface MemberData {
   readonly localCrcOffset: number;
   /** Absolute offset of the data descriptor's CRC field, or -1 without one. */
   readonly descriptorCrcOffset: number;
+  /** The local header holds a CRC other than the central directory's (a store cut short): r+ rewrites it. */
+  readonly localCrcStale: boolean;
 }
 
 const bad = (message: string) => memmapError('ERR_NPZ_BAD_ARCHIVE', message);
@@ -377,9 +379,9 @@ export function decodeName(raw: Uint8Array, flags: number, where: string): strin
 
 /**
  * Reads a member's local header and finds its bytes, checking the header
- * against the central directory (signature, name, method, and the CRC and
- * sizes unless a data descriptor carries them) and the bytes against the
- * member's limit.
+ * against the central directory (signature, name, method, and the sizes
+ * unless a data descriptor carries them) and the bytes against the member's
+ * limit. The CRC is the central directory's, as for zipfile.
  */
 export function readMember(source: ZipSource, entry: ZipEntry): MemberData {
   const where = `member ${show(entry.name)}`;
@@ -428,15 +430,23 @@ export function readMember(source: ZipSource, entry: ZipEntry): MemberData {
   });
   const descriptor = ((flags | entry.flags) & FLAG_DATA_DESCRIPTOR) !== 0;
   // With a data descriptor the local header may hold zeros (or ZIP64's all-ones) instead.
-  const agrees = (local: number, central: number) =>
-    local === central || (descriptor && (local === 0 || local === 0xffffffff));
-  if (!agrees(crc, entry.crc) || !agrees(compressedSize, entry.compressedSize) || !agrees(size, entry.size)) {
+  const placeholder = (local: number) => descriptor && (local === 0 || local === 0xffffffff);
+  const agrees = (local: number, central: number) => local === central || placeholder(local);
+  // The CRC is the central directory's, as zipfile (so np.load) reads it: a
+  // local header left with another one (a writer killed between the two
+  // stores of an r+ close) is no reason to refuse what numpy opens.
+  if (!agrees(compressedSize, entry.compressedSize) || !agrees(size, entry.size)) {
     throw bad(
       `${where}: the local header (CRC ${hex(crc)}, ${compressedSize} bytes, ${size} uncompressed) disagrees with the central directory (CRC ${hex(entry.crc)}, ${entry.compressedSize} bytes, ${entry.size} uncompressed)`,
     );
   }
-  const localCrcOffset = descriptor && crc !== entry.crc ? -1 : entry.localHeaderOffset + 14;
-  return { dataStart, localCrcOffset, descriptorCrcOffset: descriptor ? findDescriptor(source, entry, dataStart) : -1 };
+  const keepsPlaceholder = placeholder(crc) && crc !== entry.crc;
+  return {
+    dataStart,
+    localCrcOffset: keepsPlaceholder ? -1 : entry.localHeaderOffset + 14,
+    descriptorCrcOffset: descriptor ? findDescriptor(source, entry, dataStart) : -1,
+    localCrcStale: !keepsPlaceholder && crc !== entry.crc,
+  };
 }
 
 /** The data descriptor after a member's bytes (its signature is optional): the offset of its CRC, or -1 if none agrees with the central directory. */

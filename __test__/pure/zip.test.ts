@@ -208,7 +208,7 @@ describe('hostile archives: coded errors', () => {
     ['bad local signature', (b, at) => le32(b, at, 0)],
     ['local name differs', (b, at) => (b[at + 30] = 0x7a)],
     ['local method differs', (b, at) => le16(b, at + 8, 8)],
-    ['local CRC differs', (b, at) => le32(b, at + 14, 1)],
+    ['local sizes differ', (b, at) => le32(b, at + 18, 1)],
     ['local extra field runs into the next member', (b, at) => le16(b, at + 28, 60000)],
   ];
   test.each(local)('%s: refused when the member is read', (_, mutate) => {
@@ -217,6 +217,16 @@ describe('hostile archives: coded errors', () => {
     mutate(bytes, entries[1].localHeaderOffset);
     expect(codeOf(() => readMember(bytesSource(bytes), entries[1]))).toMatch(/^ERR_NPZ_(BAD_ARCHIVE|TRUNCATED)$/);
     expect(codeOf(() => readMember(bytesSource(bytes), entries[0]))).toBeNull();
+  });
+
+  test("a local CRC other than the central directory's is read as zipfile reads it: the central one; marked stale", () => {
+    const bytes = base();
+    const { entries } = readZipDirectory(bytesSource(bytes));
+    const at = entries[1].localHeaderOffset;
+    le32(bytes, at + 14, 1);
+    const member = readMember(bytesSource(bytes), entries[1]);
+    expect([member.localCrcOffset, member.localCrcStale]).toEqual([at + 14, true]);
+    expect(readMember(bytesSource(bytes), entries[0]).localCrcStale).toBe(false);
   });
 
   test('encrypted members are known as such', () => {

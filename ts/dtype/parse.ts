@@ -247,9 +247,10 @@ function typedArrayKeyByName(name: string): string | undefined {
  * undefined for anything else.
  */
 /**
- * How deep record dtypes may nest. numpy has no fixed limit, but a spelling
- * nested thousands deep (a hostile `.npy` header) must be an error, not a
- * stack overflow.
+ * How deep record dtypes and sub-array formats may nest, in every spelling
+ * (list, dict, `[format, shape]`, a `.npy` descr). numpy has no fixed limit,
+ * but a spelling nested thousands deep (a hostile `.npy` header) must be an
+ * error, not a stack overflow.
  */
 const MAX_NESTING = 64;
 let nesting = 0;
@@ -257,7 +258,10 @@ let nesting = 0;
 /** Runs a parse one record level deeper, refusing past MAX_NESTING. */
 function deeper<T>(argument: string, parse: () => T): T {
   if (nesting >= MAX_NESTING) {
-    throw memmapError('ERR_MEMMAP_INVALID_DTYPE', `${argument}: records nest more than ${MAX_NESTING} levels deep`);
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_DTYPE',
+      `${argument}: records and sub-arrays nest more than ${MAX_NESTING} levels deep`,
+    );
   }
   nesting++;
   try {
@@ -371,7 +375,8 @@ function subarray(format: unknown, argument: string): [DType, number[][]] {
         : parseDType(format, argument),
       [],
     ];
-  const [base, inner] = subarray(items[0], argument);
+  // Sub-array levels count toward the nesting limit as record levels do.
+  const [base, inner] = deeper(argument, () => subarray(items[0], argument));
   return [base, nest(normalizeShape(dims, `${argument} shape`), inner)];
 }
 

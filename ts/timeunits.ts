@@ -1,0 +1,118 @@
+/**
+ * datetime64/timedelta64 counts from one unit to another, as numpy's casts
+ * convert them (`astype`, `a[:] = b`, `np.append`): a coarser unit is
+ * multiplied, a finer one divided rounding down (toward -inf, negative
+ * counts included), NaT stays NaT, and datetimes in years or months meet
+ * the other units through the calendar (month 2 is day 59). Where numpy
+ * gives no exact answer memmap refuses, coded, naming both units: a
+ * timedelta in years or months to or from days and finer units (numpy's
+ * `same_kind` refuses it too) and a count the new unit cannot hold (numpy
+ * wraps it around silently).
+ */
+import { DType, NAT } from './dtype';
+import { memmapError, show } from './errors';
+
+const SECOND = 10n ** 18n;
+/** Each linear unit in attoseconds. */
+const ATTOSECONDS: Readonly<Record<string, bigint>> = {
+  W: 7n * 86400n * SECOND,
+  D: 86400n * SECOND,
+  h: 3600n * SECOND,
+  m: 60n * SECOND,
+  s: SECOND,
+  ms: 10n ** 15n,
+  us: 10n ** 12n,
+  ns: 10n ** 9n,
+  ps: 10n ** 6n,
+  fs: 10n ** 3n,
+  as: 1n,
+};
+const DAY = ATTOSECONDS.D;
+const MAX = 2n ** 63n - 1n;
+
+/** `M` or `m` and the unit of a datetime64/timedelta64 dtype; null for any other dtype. */
+function timeUnit(dtype: DType): { kind: string; unit: string } | null {
+  const kind = dtype.row.kind as string;
+  if ((kind !== 'M' && kind !== 'm') || dtype.fields !== null) return null;
+  const unit = /\[(\w+)\]$/.exec(dtype.str);
+  return unit === null ? null : { kind, unit: unit[1] };
+}
+
+const calendar = (unit: string) => unit === 'Y' || unit === 'M';
+
+/** Whether numpy's `same_kind` casting refuses `from` to `to` for their units (timedelta across years/months and days). */
+export function timeUnitsRefused(from: DType, to: DType): boolean {
+  const [a, b] = [timeUnit(from), timeUnit(to)];
+  return a !== null && b !== null && a.kind === 'm' && b.kind === 'm' && calendar(a.unit) !== calendar(b.unit);
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/** Days since 1970-01-01 of the first day of month `months` after January 1970. */
+function daysOfMonth(months: bigint): bigint {
+  // Howard Hinnant's days_from_civil, in bigint (any count fits).
+  let y = 1970n + floorDiv(months, 12n);
+  const m = months - floorDiv(months, 12n) * 12n + 1n;
+  if (m <= 2n) y -= 1n;
+  const era = floorDiv(y, 400n);
+  const yoe = y - era * 400n;
+  const doy = (153n * (m > 2n ? m - 3n : m + 9n) + 2n) / 5n;
+  const doe = yoe * 365n + yoe / 4n - yoe / 100n + doy;
+  return era * 146097n + doe - 719468n;
+}
+
+/** Months since January 1970 of the day `days` after 1970-01-01. */
+function monthOfDay(days: bigint): bigint {
+  // Howard Hinnant's civil_from_days, in bigint.
+  const z = days + 719468n;
+  const era = floorDiv(z, 146097n);
+  const doe = z - era * 146097n;
+  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
+  const mp = (5n * doy + 2n) / 153n;
+  const m = mp < 10n ? mp + 3n : mp - 9n;
+  const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
+  return (y - 1970n) * 12n + (m - 1n);
+}
+
+/**
+ * `values` read from an array of dtype `from`, as counts of `to`'s unit when
+ * both are datetime64 or both timedelta64 of different units; otherwise
+ * `values` itself.
+ */
+export function convertTimeUnits(values: unknown[], from: DType, to: DType): unknown[] {
+  const [a, b] = [timeUnit(from), timeUnit(to)];
+  if (a === null || b === null || a.kind !== b.kind || a.unit === b.unit) return values;
+  const units = `${from.str} to ${to.str}`;
+  if (timeUnitsRefused(from, to)) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_DTYPE',
+      `cannot convert ${units}: a timedelta in years or months has no fixed length in days (numpy's 'same_kind' casting refuses it)`,
+    );
+  }
+  const one = (count: bigint): bigint => {
+    let out: bigint;
+    if (calendar(a.unit) && calendar(b.unit)) {
+      out = a.unit === 'Y' ? count * 12n : floorDiv(count, 12n);
+    } else if (calendar(a.unit)) {
+      const days = daysOfMonth(a.unit === 'Y' ? count * 12n : count);
+      out = floorDiv(days * DAY, ATTOSECONDS[b.unit]);
+    } else if (calendar(b.unit)) {
+      const months = monthOfDay(floorDiv(count * ATTOSECONDS[a.unit], DAY));
+      out = b.unit === 'Y' ? floorDiv(months, 12n) : months;
+    } else {
+      out = floorDiv(count * ATTOSECONDS[a.unit], ATTOSECONDS[b.unit]);
+    }
+    if (out < -MAX || out > MAX) {
+      throw memmapError(
+        'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+        `cannot convert ${show(count)} from ${units}: ${out} does not fit in 64 bits (numpy would wrap it around)`,
+      );
+    }
+    return out;
+  };
+  return values.map((value) => (typeof value === 'bigint' && value !== NAT ? one(value) : value));
+}
