@@ -103,6 +103,19 @@ pub fn to_isize(value: f64, what: &str) -> Result<isize> {
     }
 }
 
+/// A view's shape and byte strides from JavaScript numbers, each checked.
+pub fn geometry(shape: &[f64], strides: &[f64]) -> Result<(Vec<usize>, Vec<isize>)> {
+    let shape = shape
+        .iter()
+        .map(|&d| to_usize(d, "shape"))
+        .collect::<Result<Vec<_>>>()?;
+    let strides = strides
+        .iter()
+        .map(|&s| to_isize(s, "stride"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((shape, strides))
+}
+
 /// Every core error kind. `kind_index` fails to compile when the core adds a
 /// kind, and the unit test below then fails until the kind is listed here, so
 /// `error_codes()` cannot miss one.

@@ -20,7 +20,7 @@ use memmap_core::Mapping;
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Env, Task};
 use napi_derive::napi;
 
-use crate::errors::{coded, rejection, to_isize, to_js_error, to_usize, Code, Result};
+use crate::errors::{coded, geometry, rejection, to_isize, to_js_error, to_usize, Code, Result};
 use crate::tasks::Element;
 
 /// numpy's `where=` as the binding takes it: one byte per element (nonzero
@@ -111,16 +111,8 @@ fn parse(request: &AxisReduceRequest) -> Result<Parsed> {
     let op = Op::parse(&request.op)
         .ok_or_else(|| coded(Code::InvalidArg, format!("no reduction named {:?}", request.op)))?;
     let element: memmap_core::Element = request.element.into();
-    let shape = request
-        .shape
-        .iter()
-        .map(|&d| to_usize(d, "shape"))
-        .collect::<Result<Vec<_>>>()?;
-    let strides = request
-        .strides
-        .iter()
-        .map(|&s| to_isize(s, "stride"))
-        .collect::<Result<Vec<_>>>()?;
+    let (shape, strides) = geometry(&request.shape, &request.strides)?;
+    // u32 at the boundary (napi refuses negatives); the engine checks the range.
     let axes = request
         .axes
         .as_ref()

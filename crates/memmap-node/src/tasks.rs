@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{BigInt, Env, Task};
 use napi_derive::napi;
 
 use crate::buffers::Closing;
-use crate::errors::{coded, rejection, to_isize, to_js_error, to_usize, Code, Result};
+use crate::errors::{coded, geometry, rejection, to_js_error, to_usize, Code, Result};
 
 /// numpy's reductions, as the kernels know them.
 #[napi(string_enum)]
@@ -152,16 +152,7 @@ pub struct ReduceTask {
 
 impl ReduceTask {
     pub fn new(mapping: Arc<Mapping>, request: ReduceRequest) -> Result<ReduceTask> {
-        let shape = request
-            .shape
-            .iter()
-            .map(|&d| to_usize(d, "shape"))
-            .collect::<Result<Vec<_>>>()?;
-        let strides = request
-            .strides
-            .iter()
-            .map(|&s| to_isize(s, "stride"))
-            .collect::<Result<Vec<_>>>()?;
+        let (shape, strides) = geometry(&request.shape, &request.strides)?;
         let view = View {
             byte_offset: to_usize(request.byte_offset, "byteOffset")?,
             shape,
