@@ -41,7 +41,8 @@ export async function reduceAsync(view: Accessor, op: Reduction): Promise<Scalar
 
 function nativeStorage(view: Accessor): FileStorage {
   if (view.storage instanceof FileStorage) return view.storage;
-  throw memmapError('ERR_MEMMAP_UNSUPPORTED', 'reductions of in-memory arrays are not available yet');
+  // `legacy()` sends only maps here; in-memory arrays reduce on the engine (`reduceAxes`).
+  throw new Error('memmap: the whole-view reductions read maps only');
 }
 
 function plan(view: Accessor, op: Reduction): Plan {
