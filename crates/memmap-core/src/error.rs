@@ -116,8 +116,6 @@ impl Error {
             // EACCES, EPERM, and EROFS: writing is not permitted on that mount.
             io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => ErrorKind::PermissionDenied,
             io::ErrorKind::IsADirectory => ErrorKind::IsDirectory,
-            // ENOMEM from mmap: the address space (RLIMIT_AS) has no room.
-            io::ErrorKind::OutOfMemory => ErrorKind::TooLarge,
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
                 ErrorKind::NoSpace
             }
@@ -132,6 +130,16 @@ impl Error {
             },
         };
         Error::new(kind, format!("{what}: {err}"))
+    }
+
+    /// An `mmap` failure: ENOMEM there means the address space (RLIMIT_AS,
+    /// or a range too large for it) has no room, [`ErrorKind::TooLarge`];
+    /// anything else as [`Error::io`].
+    pub(crate) fn mapping(err: io::Error, what: impl fmt::Display) -> Error {
+        if err.kind() == io::ErrorKind::OutOfMemory {
+            return Error::new(ErrorKind::TooLarge, format!("{what}: {err}"));
+        }
+        Error::io(err, what)
     }
 
     pub fn kind(&self) -> ErrorKind {

@@ -392,10 +392,12 @@ fn sizes(dir: &Path) -> BTreeMap<String, u64> {
 
 const ERRNOS: [i32; 5] = [libc::ENOSPC, libc::EIO, libc::EACCES, libc::ENOMEM, libc::EINTR];
 
-fn kind_of(errno: i32) -> ErrorKind {
-    match errno {
-        libc::ENOSPC => ErrorKind::NoSpace,
-        libc::EACCES => ErrorKind::PermissionDenied,
+fn kind_of(errno: i32, call: Call) -> ErrorKind {
+    match (errno, call) {
+        (libc::ENOSPC, _) => ErrorKind::NoSpace,
+        (libc::EACCES, _) => ErrorKind::PermissionDenied,
+        // No room in the address space for the mapping.
+        (libc::ENOMEM, Call::Mmap) => ErrorKind::TooLarge,
         _ => ErrorKind::Io,
     }
 }
@@ -453,7 +455,7 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
                         assert_eq!(snapshot(&dir), succeeded, "{what}");
                     } else {
                         let err = opened.err().unwrap_or_else(|| panic!("{what}: the open succeeded"));
-                        assert_eq!(err.kind(), kind_of(errno), "{what}: {err}");
+                        assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
                         drop(prepared);
                         if no_return.is_some_and(|n| at >= n) {
                             // Only a call after w+ gave up the old contents (a
@@ -479,7 +481,7 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
                         "{what}: the failure was not reported"
                     ),
                     Err(err) => {
-                        assert_eq!(err.kind(), kind_of(errno), "{what}: {err}");
+                        assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
                         if scenario.name.starts_with("resize") {
                             // A failed resize changes nothing on disk.
                             assert_eq!(snapshot(&dir), before_then, "{what}: {err}");

@@ -250,7 +250,8 @@ impl Region {
         held: bool,
         runs: &mut Runs,
     ) -> Result<bool> {
-        let cannot = |e: std::io::Error| Error::io(e, format!("cannot map {len} bytes at offset {offset} of the file"));
+        let cannot =
+            |e: std::io::Error| Error::mapping(e, format!("cannot map {len} bytes at offset {offset} of the file"));
         if let Some(map) = self.map.as_mut() {
             // A placeholder tail or advice that split the area: mremap, which
             // takes one area, cannot extend it.
@@ -333,7 +334,7 @@ impl Region {
                 if first {
                     areas::give_back(1);
                 }
-                return Err(Error::io(e, "cannot swap the pages past the new end for zero pages"));
+                return Err(Error::mapping(e, "cannot swap the pages past the new end for zero pages"));
             }
             if first {
                 self.extra_areas += 1;

@@ -237,7 +237,7 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
             return Ok(None);
         }
         sys::map(file, mode.writes_file(), offset, len).map(Some).map_err(|e| {
-            Error::io(
+            Error::mapping(
                 e,
                 format!("cannot map {len} bytes at offset {offset} of file {described}"),
             )
