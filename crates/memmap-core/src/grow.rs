@@ -334,7 +334,10 @@ impl Region {
                 if first {
                     areas::give_back(1);
                 }
-                return Err(Error::mapping(e, "cannot swap the pages past the new end for zero pages"));
+                return Err(Error::mapping(
+                    e,
+                    "cannot swap the pages past the new end for zero pages",
+                ));
             }
             if first {
                 self.extra_areas += 1;
