@@ -159,17 +159,8 @@ pub(crate) fn each_run(
         if count == 0 {
             return Ok(());
         }
-        // The lowest and highest byte any element touches (every axis is at
-        // least 1 long here, since the view has elements).
-        let (mut low, mut high) = (byte_offset as i128, byte_offset as i128 + item_size as i128);
-        for (&d, &s) in shape.iter().zip(strides) {
-            let reach = (d as i128 - 1) * s as i128;
-            if reach < 0 {
-                low += reach;
-            } else {
-                high += reach;
-            }
-        }
+        // The lowest and highest byte any element touches.
+        let (low, high) = crate::byte_span(byte_offset, item_size, shape, strides);
         if low < 0 || high > memory_len as i128 {
             return invalid(format!(
                 "a view reaching bytes {low}..{high} is outside the {memory_len}-byte map"

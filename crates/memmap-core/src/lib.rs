@@ -595,6 +595,26 @@ impl Drop for Mapping {
     }
 }
 
+/// The bytes `[low, high)` a strided view reaches: element 0 at
+/// `byte_offset`, `itemsize` bytes each, byte `strides` of any sign. Wide
+/// integers, so no shape or stride overflows. A view with no elements (a
+/// zero-length axis) reaches `[byte_offset, byte_offset)`.
+pub fn byte_span(byte_offset: usize, itemsize: usize, shape: &[usize], strides: &[isize]) -> (i128, i128) {
+    if shape.contains(&0) {
+        return (byte_offset as i128, byte_offset as i128);
+    }
+    let (mut low, mut high) = (byte_offset as i128, byte_offset as i128 + itemsize as i128);
+    for (&dim, &stride) in shape.iter().zip(strides) {
+        let reach = (dim as i128 - 1) * stride as i128;
+        if reach < 0 {
+            low += reach;
+        } else {
+            high += reach;
+        }
+    }
+    (low, high)
+}
+
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

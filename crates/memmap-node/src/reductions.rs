@@ -179,18 +179,10 @@ fn big_scalar(big: &BigInt) -> Result<Scalar> {
 
 /// The byte range `[low, high)` a (shape, strides) view at `byte_offset` reaches.
 fn span(byte_offset: usize, shape: &[usize], strides: &[isize], itemsize: usize) -> (usize, usize) {
-    if shape.contains(&0) || shape.len() != strides.len() {
+    if shape.len() != strides.len() {
         return (byte_offset, byte_offset);
     }
-    let (mut low, mut high) = (byte_offset as i128, byte_offset as i128 + itemsize as i128);
-    for (&dim, &stride) in shape.iter().zip(strides) {
-        let reach = (dim as i128 - 1) * stride as i128;
-        if reach < 0 {
-            low += reach;
-        } else {
-            high += reach;
-        }
-    }
+    let (low, high) = memmap_core::byte_span(byte_offset, itemsize, shape, strides);
     (low.max(0) as usize, high.max(0) as usize)
 }
 

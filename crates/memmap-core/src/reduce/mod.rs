@@ -326,15 +326,7 @@ fn check_reach(
     if shape.contains(&0) {
         return Ok(());
     }
-    let (mut low, mut high) = (byte_offset as i128, byte_offset as i128 + itemsize as i128);
-    for (&dim, &stride) in shape.iter().zip(strides) {
-        let reach = (dim as i128 - 1) * stride as i128;
-        if reach < 0 {
-            low += reach;
-        } else {
-            high += reach;
-        }
-    }
+    let (low, high) = crate::byte_span(byte_offset, itemsize, shape, strides);
     if low < 0 || high > len as i128 {
         return Err(invalid(format!(
             "reduce: {what}'s bytes {low}..{high} are outside its {len} bytes of memory"
