@@ -120,6 +120,9 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   } else {
     text = Buffer.from(raw).toString('latin1');
   }
+  const simple = simpleHeader(text);
+  if (simple !== null)
+    return { version: [major, 0] as NpyVersion, ...simple, dataOffset: prefix + headerLength, fileSize };
   const parsed = parsePyLiteral(text);
   if (!(parsed instanceof Map)) throw bad(`the header is not a dict: ${show(text.slice(0, 200))}`);
   const keys = [...parsed.keys()].map(String).sort();
@@ -144,8 +147,43 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   };
 }
 
+/**
+ * The header exactly as numpy's `_write_array_header` writes it for a simple
+ * dtype (`{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`, then
+ * spaces and a newline), read without the general Python-literal parser:
+ * opening a `.npz` member reads one per `get()`. Anything else is left to
+ * that parser (null), which gives the same result for these headers.
+ */
+const SIMPLE_HEADER =
+  /^\{'descr': '([<>|=]?[A-Za-z]\d{0,6})', 'fortran_order': (True|False), 'shape': \(((?:(?:0|[1-9]\d{0,14}), )*(?:0|[1-9]\d{0,14}),?|)\), \} *\n$/;
+
+function simpleHeader(text: string): { descr: string; fortranOrder: boolean; shape: number[] } | null {
+  const match = SIMPLE_HEADER.exec(text);
+  if (match === null) return null;
+  const dims = match[3].split(',').map((s) => s.trim());
+  if (dims[dims.length - 1] === '') dims.pop();
+  // numpy writes a 1-d shape as (n,), never (n): the form the parser would read as an int.
+  if (dims.length === 1 && !match[3].endsWith(',')) return null;
+  if (dims.length > 1 && match[3].endsWith(',')) return null;
+  return { descr: match[1], fortranOrder: match[2] === 'True', shape: dims.map(Number) };
+}
+
+/** Simple descrs already turned into dtypes (dtypes are frozen): a `.npz` get() needs one each time. */
+const DESCR_DTYPES = new Map<string, DType>();
+
 /** The dtype a header's descr names, or a coded error (object dtypes are refused). */
 export function descrToDType(descr: unknown): DType {
+  if (typeof descr === 'string') {
+    const known = DESCR_DTYPES.get(descr);
+    if (known !== undefined) return known;
+    const dtype = descrToDTypeUncached(descr);
+    if (DESCR_DTYPES.size < 256) DESCR_DTYPES.set(descr, dtype);
+    return dtype;
+  }
+  return descrToDTypeUncached(descr);
+}
+
+function descrToDTypeUncached(descr: unknown): DType {
   if ((typeof descr === 'string' || Array.isArray(descr)) && /'[<>|=]?O\d*'/.test(pyRepr(descr))) {
     throw memmapError(
       'ERR_NPY_OBJECT_DTYPE',

@@ -43,6 +43,49 @@ describe('version choice and header text', () => {
   });
 });
 
+describe("numpy's own header form, read without the general parser", () => {
+  // parseNpyHeader reads the exact text numpy writes with a regular
+  // expression; the same text with one more space goes through the Python
+  // literal parser. Both must agree, and text the fast path must not take
+  // (leading zeros, (n) for a 1-d shape) must still go to the parser.
+  const relaxed = (bytes: Uint8Array): Uint8Array => {
+    const text = Buffer.from(bytes.subarray(10)).toString('latin1').replace("{'descr':", "{ 'descr':");
+    const out = Buffer.alloc(bytes.length);
+    out.set(bytes.subarray(0, 10));
+    out.write(text.slice(0, -2) + '\n', 10, 'latin1'); // one padding space fewer
+    return out;
+  };
+
+  test('same shape, order, descr and offset as the parser, for random headers', () => {
+    const descr = fc.constantFrom('<f4', '>f8', '|b1', '<i8', '|u1', '<c16', '<M8[ms]', '|S7', '<U3', '|V12', '<f2');
+    const shape = fc.array(fc.oneof(fc.nat(9), fc.nat(), fc.constant(2 ** 52)), { maxLength: 6 });
+    fc.assert(
+      fc.property(descr, fc.boolean(), shape, (d, fortran, dims) => {
+        const bytes = npyHeaderBytes(d, fortran, dims);
+        const fast = parseNpyHeader(bytes, bytes.length);
+        const slow = parseNpyHeader(relaxed(bytes), bytes.length);
+        expect(fast).toEqual(slow);
+        expect(fast).toEqual(expect.objectContaining({ descr: d, fortranOrder: fortran, shape: dims }));
+      }),
+    );
+  });
+
+  test('forms numpy never writes are left to the parser', () => {
+    const header = (text: string): Uint8Array => {
+      const body = Buffer.from(text.padEnd(117, ' ') + '\n', 'latin1');
+      const prefix = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, body.length, 0]);
+      return Buffer.concat([prefix, body]);
+    };
+    const parse = (shape: string) => {
+      const bytes = header(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`);
+      return parseNpyHeader(bytes, bytes.length).shape;
+    };
+    expect(parse('(007,)')).toEqual([7]);
+    expect(parse('(3, 4,)')).toEqual([3, 4]);
+    expect(() => parse('(7)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
+  });
+});
+
 describe('damaged headers: only coded errors', () => {
   test('fuzz: arbitrary bytes and mutated headers only ever give coded errors', () => {
     const valid = Buffer.from(npyHeaderBytes('<f4', false, [2, 3]));
