@@ -630,6 +630,27 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
 
 (LINUX ? describe : describe.skip)('sparse: true skips the reservation, the default reserves', () => {
   const blocks = (path: string) => statSync(path).blocks * 512;
+  test('appends reserve blocks ahead, never the size; close() and a failed append give them back', () => {
+    const path = fresh('reserve.npy');
+    const fp = openMemmap(path, { mode: 'w+', dtype: 'uint8', shape: [0] });
+    const offset = statSync(path).size;
+    for (let k = 0; k < 3; k++) fp.append(new Uint8Array(1 << 20).fill(k + 1));
+    // The size is exactly the array's: numpy, npy-append-array and a reader see no slack.
+    expect(statSync(path).size).toBe(offset + 3 * (1 << 20));
+    const reserved = blocks(path);
+    expect(reserved).toBeGreaterThanOrEqual(64 << 20); // ext4 and tmpfs keep KEEP_SIZE blocks
+    fp.close();
+    expect(statSync(path).size).toBe(offset + 3 * (1 << 20));
+    expect(blocks(path)).toBeLessThan(statSync(path).size + (1 << 16));
+
+    // sparse: true reserves nothing ahead.
+    const sparse = fresh('reserve-sparse.npy');
+    const sp = openMemmap(sparse, { mode: 'w+', dtype: 'uint8', shape: [0], sparse: true });
+    sp.append(new Uint8Array(1 << 20).fill(1));
+    expect(blocks(sparse)).toBeLessThan((1 << 20) + (1 << 16));
+    sp.close();
+  });
+
   test('w+ of 1 GiB, then resize to 2 GiB', () => {
     const sparse = fresh('sparse.bin');
     const fp = memmap(sparse, { mode: 'w+', shape: [2 ** 30], sparse: true });

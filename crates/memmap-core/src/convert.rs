@@ -23,13 +23,10 @@
 
 use crate::copy::each_run;
 use crate::reduce::element::{f16_to_f32, Element};
-use crate::{Elements, Error, ErrorKind, Mapping, Result};
+use crate::{Elements, Error, ErrorKind, Mapping, Result, HUGE_PAGES_BYTES};
 
 /// Elements converted per step of a thread: a staging block that stays in cache.
 const STAGE_ELEMENTS: usize = 16 << 10;
-
-/// From this many target bytes, the target asks for huge pages (sys::huge_pages).
-const HUGE_PAGES_BYTES: usize = 4 << 20;
 
 /// Below this many target bytes, one thread: starting threads costs more.
 const PARALLEL_BYTES: usize = 8 << 20;

@@ -49,6 +49,23 @@ pub use crc::{crc32, crc32_combine, crc32_raw};
 pub use error::{Error, ErrorKind, Result};
 pub use grow::{PastEnd, Resize, Resized};
 pub use reduce::{Element, Reduction, Scalar, View};
+/// From this many bytes, a fresh buffer asks for huge pages ([`zeroed`]),
+/// as numpy does for its allocations of 4 MiB or more.
+pub(crate) const HUGE_PAGES_BYTES: usize = 4 << 20;
+
+/// `len` zero bytes for results, not yet touched: large ones ask for
+/// transparent huge pages first, so that filling them faults 2 MiB at a time
+/// rather than 4 KiB (most of the cost of a reduction along a short last
+/// axis, whose output is a quarter of its input or more).
+pub fn zeroed(len: usize) -> Vec<u8> {
+    // calloc: a large allocation is fresh mapped memory, zero and untouched.
+    let mut out = vec![0u8; len];
+    if len >= HUGE_PAGES_BYTES {
+        sys::huge_pages(&mut out);
+    }
+    out
+}
+
 /// Runs work at low thread priority (Linux: nice 10 for this thread), for
 /// threads that must yield the CPU to the event loop.
 pub use sys::with_low_priority;
@@ -545,6 +562,9 @@ impl Mapping {
         let mut state = self.lock_state();
         let was_open = std::mem::replace(&mut state.open, false);
         files::unregister(self.file_id, self.registered);
+        if let Some(file) = state.file.as_ref() {
+            self.release_reserve(file);
+        }
         let closed = match state.file.take() {
             Some(file) => sys::close(file).map_err(|e| Error::io(e, "close failed")),
             None => Ok(()),
@@ -589,6 +609,16 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         files::unregister(self.file_id, self.registered);
+        // Dropped without close(): the file is still open here.
+        let file = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .file
+            .take();
+        if let Some(file) = file {
+            self.release_reserve(&file);
+        }
         let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         areas::give_back(region.areas(runs));

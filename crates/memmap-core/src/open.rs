@@ -5,8 +5,8 @@
 //! open leaves every file's bytes and size and the directory listing as they
 //! were:
 //!
-//! 1. **Open** the file. `w+` by path first tries an existing file, then
-//!    creates a new one exclusively (`O_EXCL`), so it knows whether it created
+//! 1. **Open** the file. `w+` by path first creates a new one exclusively
+//!    (`O_EXCL`), then tries an existing file, so it knows whether it created
 //!    it; undo: remove what it created (through a dangling symlink, the file
 //!    at its target; the symlink stays).
 //! 2. **Check** (`fstat`): the identity asked for, a regular file, numpy's
@@ -418,16 +418,17 @@ fn open_file(source: &Source, mode: Mode) -> Result<(File, bool)> {
                     .map(|file| (file, false))
                     .map_err(failed);
             }
-            // An existing file, else a new one that only this call can have made.
+            // A new file that only this call can have made, else an existing
+            // one (new first: numpy's w+ usually makes a file, one call).
             for _ in 0..8 {
-                match sys::open(path, true, Create::No) {
-                    Ok(file) => return Ok((file, false)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(failed(e)),
-                }
                 match sys::open(path, true, Create::New) {
                     Ok(file) => return Ok((file, true)),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(failed(e)),
+                }
+                match sys::open(path, true, Create::No) {
+                    Ok(file) => return Ok((file, false)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(failed(e)),
                 }
                 // Neither there nor creatable exclusively: a dangling symlink

@@ -31,12 +31,15 @@ pub enum Create {
 /// caller rejects anything that is not a regular file right after. The flag is
 /// cleared again on a writable descriptor so that later I/O behaves as usual;
 /// a read-only one is only mapped and closed, no read or write goes through it.
+/// A file this call creates (`Create::New`) is a new regular file, never a
+/// FIFO: it is opened without the flag.
 pub fn open(path: &Path, write: bool, create: Create) -> io::Result<File> {
     let mut options = OpenOptions::new();
+    let nonblock = create != Create::New;
     options
         .read(true)
         .write(write)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
+        .custom_flags(if nonblock { libc::O_NONBLOCK } else { 0 } | libc::O_CLOEXEC);
     match create {
         Create::No => {}
         Create::New => {
@@ -47,7 +50,7 @@ pub fn open(path: &Path, write: bool, create: Create) -> io::Result<File> {
         }
     }
     let file = fault::retry(Call::Open, || options.open(path))?;
-    if write {
+    if write && nonblock {
         let fd = file.as_raw_fd();
         // SAFETY: `fd` is open for the lifetime of `file`; F_GETFL/F_SETFL only
         // read and set status flags of that descriptor.

@@ -240,7 +240,7 @@ fn closed_meanwhile() -> crate::errors::Error {
 pub fn on_map(mapping: &Mapping, request: &AxisReduceRequest) -> Result<Buffer> {
     let parsed = parse(request)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = vec![0u8; parsed.out_len];
+    let mut out = memmap_core::zeroed(parsed.out_len);
     let shrinks = mapping.shrinks();
     let alive = || !mapping.is_closed() && mapping.shrinks() == shrinks;
     let control = Control {
@@ -268,7 +268,7 @@ pub fn on_map(mapping: &Mapping, request: &AxisReduceRequest) -> Result<Buffer> 
 pub fn on_bytes(bytes: &BufferSlice, request: &AxisReduceRequest) -> Result<Buffer> {
     let parsed = parse(request)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = vec![0u8; parsed.out_len];
+    let mut out = memmap_core::zeroed(parsed.out_len);
     // SAFETY: both buffers are borrowed for the call and no JavaScript runs.
     unsafe {
         run(
@@ -346,7 +346,7 @@ impl AxisReduceTask {
     }
 
     fn compute_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; self.parsed.out_len];
+        let mut out = memmap_core::zeroed(self.parsed.out_len);
         let base = Control {
             abort: Some(&self.abort),
             progress: Some(&self.progress),

@@ -522,6 +522,28 @@ impl Context<'_, '_> {
         Ok(self.initial_bits()?.map(|bits| T::key_of(0.0, bits)))
     }
 
+    /// Whether the op only asks "is it zero?" of an element whose value is
+    /// zero exactly when all its bytes are: an integer, bool or datetime.
+    /// Byte order then does not matter and loads need no swap (a float's
+    /// -0.0 is zero with a byte set, so floats still swap).
+    fn bytes_decide_zero(&self) -> bool {
+        matches!(self.request.op, Op::Any | Op::All | Op::CountNonzero)
+            && matches!(
+                self.input.element,
+                Element::Bool
+                    | Element::I8
+                    | Element::U8
+                    | Element::I16
+                    | Element::U16
+                    | Element::I32
+                    | Element::U32
+                    | Element::I64
+                    | Element::U64
+                    | Element::Datetime
+                    | Element::Timedelta
+            )
+    }
+
     /// Runs `family` over the whole request, without a mask.
     fn run<F: Family>(&self, family: F) -> Result<()> {
         self.run_masked(family, std::ptr::null())
@@ -567,7 +589,7 @@ impl Context<'_, '_> {
             schedule: &schedule,
             first: self.input.first().wrapping_offset(g.first),
             mask_first,
-            swap: self.input.swap(),
+            swap: self.input.swap() && !self.bytes_decide_zero(),
             swap_unit: self.input.element.swap_unit(),
             out,
             out_size,
