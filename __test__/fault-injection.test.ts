@@ -198,7 +198,6 @@ function script(scenario: Scenario): string {
       // A failed flush leaves the pages dirty: a second one writes them. (A
       // failed close has closed the map all the same: nothing to retry.)
       if (out.then !== 'ok') out.retry = attempt(() => { ${scenario.retry ?? 'fp.closed || fp.flush()'} });
-      mark('closing');
       out.close = attempt(() => fp.close());
     }
     console.log(JSON.stringify(out));`;
@@ -215,7 +214,7 @@ interface Run {
 
 function run(scenario: Scenario, at: string, inject: string[]): Run {
   const log = join(dir, 'trace.log');
-  const paths = [...scenario.paths, 'start', 'phase', 'closing'].flatMap((p) => ['-P', join(at, p)]);
+  const paths = [...scenario.paths, 'start', 'phase'].flatMap((p) => ['-P', join(at, p)]);
   const result = spawnSync(
     'strace',
     [
@@ -240,11 +239,9 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
     .map((line) => /^\d+\s+(\w+)\((.*)$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => {
-      const marker = /\/(start|phase|closing)"/.exec(m[2]);
+      const marker = /\/(start|phase)"/.exec(m[2]);
       const commit = /FALLOC_FL_(ZERO_RANGE|PUNCH_HOLE)/.test(m[2]);
-      // Blocks reserved past the end without a size change: an append's best-effort reservation ahead.
-      const ahead = !commit && /FALLOC_FL_KEEP_SIZE/.test(m[2]);
-      return `${m[1]}${marker ? ` ${marker[1]}` : commit ? ' commit' : ahead ? ' ahead' : ''}`;
+      return `${m[1]}${marker ? ` ${marker[1]}` : commit ? ' commit' : ''}`;
     });
   let out = { open: 'no output' };
   try {
@@ -271,7 +268,6 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
     const succeeded = snapshot(at);
     const start = clean.calls.indexOf('statx start');
     const phase = clean.calls.indexOf('statx phase');
-    const closing = clean.calls.indexOf('statx closing');
     // w+ by path gives up the old contents when the zeroing succeeds.
     const commit = clean.calls.findIndex((call, index) => index < phase && call.endsWith(' commit'));
     expect(phase).toBeGreaterThan(start + 1);
@@ -284,7 +280,7 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
     });
     let injected = 0;
     for (const { index, name, nth } of cases) {
-      if (index <= start || index === phase || index === closing) continue;
+      if (index <= start || index === phase) continue;
       for (const errno of scenario.interrupted ? [ERRNO[name], 'EINTR'] : [ERRNO[name]]) {
         fresh();
         const before = snapshot(at);
@@ -301,15 +297,6 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
           expect({ what, code: result.out.open }).toEqual({ what, code: CODE[errno] });
           if (commit >= 0 && index > commit) givenUp(at, succeeded);
           else expect({ what, files: snapshot(at) }).toEqual({ what, files: before });
-        } else if (
-          clean.calls[index] === 'fallocate ahead' ||
-          (name === 'ftruncate' && closing >= 0 && index > closing)
-        ) {
-          // An append's reservation ahead is best effort: the append goes on
-          // without it; close() gives it back by truncating to the size the
-          // file has, and if that fails the blocks stay reserved, nothing else.
-          expect({ what, out: result.out }).toEqual({ what, out: clean.out });
-          expect({ what, files: snapshot(at) }).toEqual({ what, files: succeeded });
         } else if (!scenario.then) {
           // The descriptor of a map released at exit, when nothing is left to lose.
           expect({ what, out: result.out.open }).toEqual({ what, out: 'ok' });

@@ -127,10 +127,6 @@ pub(crate) struct Region {
     header: Option<Vec<u8>>,
     /// The mappings (by first byte) whose tail a held shrink swapped for zero pages.
     tails: Vec<usize>,
-    /// The file offset up to which appends reserved blocks past the end of
-    /// the file (`FALLOC_FL_KEEP_SIZE`: the size stays exact); given back at
-    /// close. 0 when none.
-    pub(crate) reserved_to: u64,
 }
 
 impl Region {
@@ -144,7 +140,6 @@ impl Region {
             extra_areas: 0,
             header: None,
             tails: Vec::new(),
-            reserved_to: 0,
         }
     }
 
@@ -516,52 +511,9 @@ impl Mapping {
             }
             Err(err) => {
                 undo.roll_back();
-                // Blocks an append reserved past the end are given back: the
-                // file is as it was, its disk use too.
-                let mut region = self.region_mut();
-                if region.reserved_to != 0 {
-                    let _ = sys::set_len(file, size);
-                    region.reserved_to = 0;
-                }
-                drop(region);
                 Err(err)
             }
         }
-    }
-
-    /// Reserves blocks past the end of the file ahead of appends, in large
-    /// steps, without changing its size: ext4 then writes an append into
-    /// blocks it already holds instead of reserving them 4 KiB at a time
-    /// (most of the cost of appending small blocks beside a plain write).
-    /// Best effort: where the reservation fails (a full disk, a file system
-    /// without fallocate), what it may have taken is given back at once, so
-    /// the append itself sees all the space there is.
-    fn reserve_ahead(&self, file: &File, end: u64, new_end: u64) {
-        const STEP: u64 = 64 << 20;
-        let mut region = self.region_mut();
-        if new_end <= region.reserved_to {
-            return;
-        }
-        let to = new_end.saturating_add(STEP).next_multiple_of(STEP);
-        match sys::allocate(file, end, to, true) {
-            // Ok(false): nothing to reserve here; not asked again until `to`.
-            Ok(_) => region.reserved_to = to,
-            Err(_) => {
-                region.reserved_to = 0;
-                // Truncating to the same size frees every block past the end.
-                let _ = sys::set_len(file, end);
-            }
-        }
-    }
-
-    /// Gives back the blocks appends reserved past the end of the file (see
-    /// `reserve_ahead`): truncating to the size it has frees them.
-    pub(crate) fn release_reserve(&self, file: &File) {
-        let mut region = self.region_mut();
-        if region.reserved_to > self.offset + region.len as u64 {
-            let _ = sys::set_len(file, self.offset + region.len as u64);
-        }
-        region.reserved_to = 0;
     }
 
     fn resize_steps(
@@ -621,15 +573,10 @@ impl Mapping {
             match request.fill {
                 // pwrite extends the file and reports a full disk as ENOSPC:
                 // the bytes have their blocks, nothing to reserve.
-                Some(bytes) => {
-                    if !request.sparse {
-                        self.reserve_ahead(file, end, new_end);
-                    }
-                    sys::write_at(file, bytes, end).map_err(io(format!(
-                        "cannot append {} bytes at byte {end} of the file",
-                        bytes.len()
-                    )))?
-                }
+                Some(bytes) => sys::write_at(file, bytes, end).map_err(io(format!(
+                    "cannot append {} bytes at byte {end} of the file",
+                    bytes.len()
+                )))?,
                 None => {
                     sys::set_len(file, new_end).map_err(io(format!("cannot extend the file to {new_end} bytes")))?;
                     if !request.sparse {
@@ -686,11 +633,7 @@ impl Mapping {
             undo.size = Some(size);
             sys::set_len(file, new_end).map_err(io(format!("cannot cut the file to {new_end} bytes")))?;
             sync()?;
-            let mut region = self.region_mut();
-            region.len = new_len;
-            // The cut gave back every block past the new end.
-            region.reserved_to = 0;
-            drop(region);
+            self.region_mut().len = new_len;
             self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
         }
         Ok(false)

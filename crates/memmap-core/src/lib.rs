@@ -562,9 +562,6 @@ impl Mapping {
         let mut state = self.lock_state();
         let was_open = std::mem::replace(&mut state.open, false);
         files::unregister(self.file_id, self.registered);
-        if let Some(file) = state.file.as_ref() {
-            self.release_reserve(file);
-        }
         let closed = match state.file.take() {
             Some(file) => sys::close(file).map_err(|e| Error::io(e, "close failed")),
             None => Ok(()),
@@ -609,16 +606,6 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         files::unregister(self.file_id, self.registered);
-        // Dropped without close(): the file is still open here.
-        let file = self
-            .state
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .file
-            .take();
-        if let Some(file) = file {
-            self.release_reserve(&file);
-        }
         let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         areas::give_back(region.areas(runs));
