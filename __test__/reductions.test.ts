@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { memmap, NDArray } from '../ts/index';
-import { FIXTURES, HAVE_NUMPY, python, runNode, tempDir } from './helpers';
+import { FIXTURES, HAVE_NUMPY, PACKAGE, python, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
 const SHAPE = [3, 4, 5];
@@ -486,6 +486,40 @@ describe('async reductions: abort, progress, close during the work', () => {
     heap.set(0, 0, 100n);
     expect(((await pending) as NDArray).toArray()).toEqual([21n]);
     a.close();
+  });
+});
+
+describe('large results in a loop', () => {
+  // Results of 64 MiB, 40 times: 2.5 GiB if none were given back. A
+  // synchronous loop never lets Node run finalizers (it frees external
+  // buffers from the event loop), so results live in V8's own memory; an
+  // async loop's results are external, and V8 is told their size.
+  test.each([
+    ['sync', 'for (let i = 0; i < 40; i++) { const r = a.min({ axis: 1 }); ok = ok && r.get(7) === 1; }'],
+    ['async', 'for (let i = 0; i < 40; i++) { const r = await a.minAsync({ axis: 1 }); ok = ok && r.get(7) === 1; }'],
+  ])('%s: memory stays bounded', (_name, loop) => {
+    const path = join(dir, 'loop.f4');
+    const rows = 1 << 24;
+    const result = runNode(
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+       const a = mm.memmap(${JSON.stringify(path)}, { mode: 'w+', dtype: 'float32', shape: [${rows}, 4] });
+       a.fill(1);
+       a.min({ axis: 1 });
+       const before = process.memoryUsage().rss;
+       let ok = true;
+       let peak = 0;
+       const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 1);
+       (async () => {
+         ${loop}
+         peak = Math.max(peak, process.memoryUsage().rss);
+         clearInterval(sample);
+         console.log(JSON.stringify({ ok, growth: peak - before }));
+       })();`,
+    );
+    expect(result.stderr).toBe('');
+    const { ok, growth } = JSON.parse(result.stdout);
+    expect(ok).toBe(true);
+    expect(growth).toBeLessThan(1 << 30);
   });
 });
 

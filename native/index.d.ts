@@ -238,7 +238,7 @@ export declare function reduceAsync(handle: Handle, request: ReduceRequest): Pro
  * thread: the result's bytes (numpy's result dtype, native byte order, C
  * order over the kept axes).
  */
-export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): Buffer
+export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): ArrayBuffer
 
 /**
  * `reduceAxes` on the library's threads, watched and stopped through
@@ -248,7 +248,7 @@ export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): 
 export declare function reduceAxesAsync(handle: Handle, request: AxisReduceRequest, control: ReduceControl): Promise<Buffer>
 
 /** The same over JavaScript bytes (an in-memory array), read in place. */
-export declare function reduceAxesIn(bytes: Buffer, request: AxisReduceRequest): Buffer
+export declare function reduceAxesIn(bytes: Buffer, request: AxisReduceRequest): ArrayBuffer
 
 /**
  * `reduceAxesIn` on the library's threads, over a copy of the bytes the

@@ -294,7 +294,7 @@ function resultDType(op: ReductionName, dtype: DType, element: Element): DType {
 
 interface AxisPlan {
   readonly request: AxisReduceRequest;
-  finish(bytes: Buffer): Reduced;
+  finish(bytes: Uint8Array): Reduced;
 }
 
 function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): AxisPlan {
@@ -318,7 +318,7 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
   const shape = reducedShape(view.shape, o.axes, o.keepdims);
   return {
     request,
-    finish(bytes: Buffer): Reduced {
+    finish(bytes: Uint8Array): Reduced {
       const own =
         bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength
           ? (bytes.buffer as ArrayBuffer)

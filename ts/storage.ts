@@ -331,8 +331,8 @@ export class FileStorage implements Storage {
   }
 
   /** A reduction along axes (ts/reduce.ts): the result's bytes, in numpy's result dtype. */
-  reduceAxes(request: AxisReduceRequest): Buffer {
-    return callNative(() => binding.reduceAxes(this.handle, request));
+  reduceAxes(request: AxisReduceRequest): Uint8Array {
+    return new Uint8Array(callNative(() => binding.reduceAxes(this.handle, request)));
   }
 
   /** The same on memmap's threads, watched and stopped through `control`. */
@@ -515,8 +515,8 @@ export class HeapStorage implements Storage {
   }
 
   /** A reduction along axes over these bytes, read in place (ts/reduce.ts). */
-  reduceAxes(request: AxisReduceRequest): Buffer {
-    return callNative(() => binding.reduceAxesIn(Buffer.from(this.buffer), request));
+  reduceAxes(request: AxisReduceRequest): Uint8Array {
+    return new Uint8Array(callNative(() => binding.reduceAxesIn(Buffer.from(this.buffer), request)));
   }
 
   /** The same on memmap's threads, over a copy of the bytes made now (this buffer may change or detach meanwhile). */

@@ -60,10 +60,17 @@ pub(crate) const HUGE_PAGES_BYTES: usize = 4 << 20;
 pub fn zeroed(len: usize) -> Vec<u8> {
     // calloc: a large allocation is fresh mapped memory, zero and untouched.
     let mut out = vec![0u8; len];
-    if len >= HUGE_PAGES_BYTES {
-        sys::huge_pages(&mut out);
-    }
+    huge_pages(&mut out);
     out
+}
+
+/// Asks for transparent huge pages under fresh, untouched memory of 4 MiB or
+/// more (as [`zeroed`] does), such as a new JavaScript ArrayBuffer's. Advice
+/// only: the contents do not change.
+pub fn huge_pages(buf: &mut [u8]) {
+    if buf.len() >= HUGE_PAGES_BYTES {
+        sys::huge_pages(buf);
+    }
 }
 
 /// Runs work at low thread priority (Linux: nice 10 for this thread), for

@@ -501,3 +501,164 @@ unsafe extern "C" fn release_object_share(_env: sys::napi_env, data: *mut c_void
     // object alone, and Node-API calls a finalizer exactly once.
     drop(unsafe { Box::from_raw(data.cast::<Share>()) });
 }
+
+/// A result a synchronous call fills: a new ArrayBuffer of zero bytes in V8's
+/// own memory, which V8 frees when it collects it, as any ArrayBuffer. An
+/// external buffer's memory would come back only through a finalizer, which
+/// Node runs on a later turn of the event loop: a synchronous loop of large
+/// results would keep every one of them until it yields.
+///
+/// Lives within the one Node-API call that made it: JavaScript has not seen
+/// the buffer, so nothing else reads, writes or detaches its bytes until the
+/// call returns it.
+pub struct NewResult {
+    value: sys::napi_value,
+    data: *mut u8,
+    len: usize,
+}
+
+impl NewResult {
+    /// # Errors
+    ///
+    /// ERR_MEMMAP_TOO_LARGE when V8 cannot allocate `len` bytes.
+    pub fn new(env: sys::napi_env, len: usize) -> Result<NewResult> {
+        let mut data = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        // SAFETY: `env` is the calling realm's; V8 allocates and zero-fills.
+        let status = unsafe { sys::napi_create_arraybuffer(env, len, &mut data, &mut value) };
+        if status != sys::Status::napi_ok {
+            // V8 throws a RangeError of its own: the coded error replaces it.
+            let mut pending = ptr::null_mut();
+            // SAFETY: as above; clears whatever exception the failure left.
+            unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
+            return Err(coded(
+                Code::Core(memmap_core::ErrorKind::TooLarge),
+                format!("a result of {len} bytes could not be allocated in memory (napi status {status})"),
+            ));
+        }
+        let mut result = NewResult {
+            value,
+            data: data.cast(),
+            len,
+        };
+        memmap_core::huge_pages(result.bytes());
+        Ok(result)
+    }
+
+    /// The result's bytes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: `data..data + len` is the new buffer's memory, alive while
+        // its handle is (this Node-API call), and nothing else can reach it
+        // before `value()` hands it out.
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
+    }
+
+    /// The filled buffer, for JavaScript.
+    pub fn value(self) -> ArrayBufferValue {
+        ArrayBufferValue(self.value)
+    }
+}
+
+/// A Node Buffer that owns `bytes` (a result made off the main thread), with
+/// V8 told of its size, so that a loop of such results is collected as
+/// often as one of ArrayBuffers would be (Node runs the finalizer that frees
+/// them on the next turn of the event loop, which an awaiting loop gives).
+/// Copied where the runtime refuses external buffers.
+pub fn owned_buffer(env: sys::napi_env, bytes: Vec<u8>) -> Result<BufferValue> {
+    let len = bytes.len();
+    if len > 0 && !REFUSE_EXTERNAL_BUFFERS.load(Ordering::Relaxed) {
+        let owned = Box::into_raw(Box::new(bytes));
+        let mut value = ptr::null_mut();
+        // SAFETY: `owned` came from Box::into_raw above; its bytes stay
+        // allocated until `release_owned` drops the box, which Node-API calls
+        // exactly once, when the Buffer's backing store is freed.
+        let status = unsafe {
+            sys::napi_create_external_buffer(
+                env,
+                len,
+                (*owned).as_mut_ptr().cast(),
+                Some(release_owned),
+                owned.cast(),
+                &mut value,
+            )
+        };
+        if status == sys::Status::napi_ok {
+            count_external(env, len as i64);
+            return Ok(BufferValue(value));
+        }
+        if status != sys::Status::napi_no_external_buffers_allowed {
+            // Whether the runtime ran the finalizer is unknown here (as in
+            // `buffer()`): the bytes are left alone; a leak is safe, a double
+            // free is not.
+            return Err(coded(
+                Code::BufferFailed,
+                format!("the runtime refused a {len}-byte external Buffer (napi status {status})"),
+            ));
+        }
+        // Refused before anything was created: the finalizer never runs.
+        // SAFETY: `owned` came from Box::into_raw above and was not handed on.
+        let bytes = unsafe { Box::from_raw(owned) };
+        return copied_buffer(env, &bytes);
+    }
+    copied_buffer(env, &bytes)
+}
+
+/// A Node Buffer holding a copy of `bytes`.
+fn copied_buffer(env: sys::napi_env, bytes: &[u8]) -> Result<BufferValue> {
+    let mut data = ptr::null_mut();
+    let mut value = ptr::null_mut();
+    // SAFETY: `bytes` is borrowed for the call; Node copies it into memory of its own.
+    let status =
+        unsafe { sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut value) };
+    if status != sys::Status::napi_ok {
+        return Err(coded(
+            Code::BufferFailed,
+            format!(
+                "the runtime could not make a {}-byte Buffer (napi status {status})",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(BufferValue(value))
+}
+
+/// A raw `napi_value` known to be a Node Buffer, returned as is.
+pub struct BufferValue(sys::napi_value);
+
+impl TypeName for BufferValue {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for BufferValue {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(val.0)
+    }
+}
+
+/// Tells V8 of `bytes` more (or fewer) bytes of memory its objects hold
+/// outside its heap: V8 counts only its own heap when it decides to collect.
+fn count_external(env: sys::napi_env, bytes: i64) {
+    let mut total = 0;
+    // SAFETY: `env` is the calling realm's; the call only updates V8's
+    // counter (and may start a collection).
+    unsafe { sys::napi_adjust_external_memory(env, bytes, &mut total) };
+}
+
+/// Finalizer of an owned Buffer: frees its bytes and tells V8.
+unsafe extern "C" fn release_owned(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: `hint` is the `Box<Vec<u8>>` leaked for this buffer alone, and
+    // Node-API calls a finalizer exactly once.
+    let bytes = unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) };
+    if !env.is_null() {
+        count_external(env, -(bytes.len() as i64));
+    }
+    drop(bytes);
+}

@@ -527,16 +527,20 @@ pub fn convert_buffer(
 /// The reduction `request` describes over the map `handle` names, on this
 /// thread: the result's bytes (numpy's result dtype, native byte order, C
 /// order over the kept axes).
-#[napi]
-pub fn reduce_axes(handle: Handle, request: reductions::AxisReduceRequest) -> Result<Buffer> {
+#[napi(ts_return_type = "ArrayBuffer")]
+pub fn reduce_axes(env: &Env, handle: Handle, request: reductions::AxisReduceRequest) -> Result<ArrayBufferValue> {
     let mapping = mapping_of(handle)?;
-    reductions::on_map(&mapping, &request)
+    reductions::on_map(env.raw(), &mapping, &request)
 }
 
 /// The same over JavaScript bytes (an in-memory array), read in place.
-#[napi]
-pub fn reduce_axes_in(bytes: BufferSlice, request: reductions::AxisReduceRequest) -> Result<Buffer> {
-    reductions::on_bytes(&bytes, &request)
+#[napi(ts_return_type = "ArrayBuffer")]
+pub fn reduce_axes_in(
+    env: &Env,
+    bytes: BufferSlice,
+    request: reductions::AxisReduceRequest,
+) -> Result<ArrayBufferValue> {
+    reductions::on_bytes(env.raw(), &bytes, &request)
 }
 
 /// `reduceAxes` on the library's threads, watched and stopped through

@@ -18,8 +18,10 @@ use std::sync::Arc;
 use memmap_core::reduce::{self, Control, Mask, Op, Request, Scalar, Strided};
 use memmap_core::Mapping;
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Env, Task};
+use napi::sys;
 use napi_derive::napi;
 
+use crate::buffers::{owned_buffer, ArrayBufferValue, BufferValue, NewResult};
 use crate::errors::{coded, geometry, rejection, to_isize, to_js_error, to_usize, Code, Result};
 use crate::tasks::Element;
 
@@ -236,11 +238,12 @@ fn closed_meanwhile() -> crate::errors::Error {
     )
 }
 
-/// The reduction over the map, on the calling thread.
-pub fn on_map(mapping: &Mapping, request: &AxisReduceRequest) -> Result<Buffer> {
+/// The reduction over the map, on the calling thread, into a new
+/// ArrayBuffer in V8's memory (buffers.rs's `NewResult`).
+pub fn on_map(env: sys::napi_env, mapping: &Mapping, request: &AxisReduceRequest) -> Result<ArrayBufferValue> {
     let parsed = parse(request)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = memmap_core::zeroed(parsed.out_len);
+    let mut out = NewResult::new(env, parsed.out_len)?;
     let shrinks = mapping.shrinks();
     let alive = || !mapping.is_closed() && mapping.shrinks() == shrinks;
     let control = Control {
@@ -258,17 +261,18 @@ pub fn on_map(mapping: &Mapping, request: &AxisReduceRequest) -> Result<Buffer> 
             mask.as_ptr(),
             mask.len(),
             &control,
-            &mut out,
+            out.bytes(),
         )?
     };
-    Ok(out.into())
+    Ok(out.value())
 }
 
-/// The reduction over JavaScript bytes, on the calling thread (read in place).
-pub fn on_bytes(bytes: &BufferSlice, request: &AxisReduceRequest) -> Result<Buffer> {
+/// The reduction over JavaScript bytes, on the calling thread (read in
+/// place), into a new ArrayBuffer as `on_map`.
+pub fn on_bytes(env: sys::napi_env, bytes: &BufferSlice, request: &AxisReduceRequest) -> Result<ArrayBufferValue> {
     let parsed = parse(request)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = memmap_core::zeroed(parsed.out_len);
+    let mut out = NewResult::new(env, parsed.out_len)?;
     // SAFETY: both buffers are borrowed for the call and no JavaScript runs.
     unsafe {
         run(
@@ -278,10 +282,10 @@ pub fn on_bytes(bytes: &BufferSlice, request: &AxisReduceRequest) -> Result<Buff
             mask.as_ptr(),
             mask.len(),
             &Control::default(),
-            &mut out,
+            out.bytes(),
         )?
     };
-    Ok(out.into())
+    Ok(out.value())
 }
 
 /// Where an async reduction reads.
@@ -398,15 +402,15 @@ impl AxisReduceTask {
 
 impl Task for AxisReduceTask {
     type Output = Result<Vec<u8>>;
-    type JsValue = Buffer;
+    type JsValue = BufferValue;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         Ok(self.compute_bytes())
     }
 
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Buffer> {
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<BufferValue> {
         match output {
-            Ok(bytes) => Ok(bytes.into()),
+            Ok(bytes) => owned_buffer(env.raw(), bytes).map_err(|error| rejection(env, error)),
             Err(error) => Err(rejection(env, error)),
         }
     }
