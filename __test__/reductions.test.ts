@@ -536,4 +536,23 @@ describe('views past 4 GiB', () => {
     expect((a.slice('-2:').max({ axis: 1 }) as NDArray).toArray()).toEqual([0, 5]);
     a.close();
   });
+
+  test('a result past 2^32 bytes is ERR_MEMMAP_TOO_LARGE before any work, sync and async', async () => {
+    // (2^29 + 1, 2) float64: 8 GiB to read for a 4 GiB + 8 byte result.
+    // Before, the engine read it all (50 s here) and then failed to hand the
+    // result over with a RangeError that had no code.
+    const rows = 2 ** 29 + 1;
+    const a = memmap(join(dir, 'wide.f8'), { dtype: 'float64', mode: 'w+', shape: [rows, 2], sparse: true });
+    let sync: unknown;
+    try {
+      a.sum({ axis: 1 });
+    } catch (error) {
+      sync = error;
+    }
+    expect(sync).toBeInstanceOf(RangeError);
+    expect(sync).toMatchObject({ code: 'ERR_MEMMAP_TOO_LARGE', message: expect.stringContaining('4294967304 bytes') });
+    await expect(a.minAsync({ axis: -1, keepdims: true })).rejects.toMatchObject({ code: 'ERR_MEMMAP_TOO_LARGE' });
+    expect((a.slice('-3:').sum({ axis: 1 }) as NDArray).toArray()).toEqual([0, 0, 0]);
+    a.close();
+  });
 });

@@ -297,10 +297,22 @@ interface AxisPlan {
   finish(bytes: Uint8Array): Reduced;
 }
 
+/** The most bytes one in-memory result holds: what one ArrayBuffer, and one Uint8Array over it, hold here. */
+const RESULT_LIMIT = 2 ** 32;
+
 function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): AxisPlan {
   view.checkOpen();
   const element = engineElement(view.dtype, op);
   const result = resultDType(op, view.dtype, element);
+  const shape = reducedShape(view.shape, o.axes, o.keepdims);
+  // Refused before any work: the engine would run to the end and then have nowhere to put it.
+  const bytes = shape.reduce((n, k) => n * k, 1) * result.itemsize;
+  if (bytes > RESULT_LIMIT) {
+    throw memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `${op}(): the result, shape ${show(shape)} of ${result.str}, is ${bytes} bytes, more than one in-memory array holds (2^32 bytes): reduce slices, or iterate with blocks()`,
+    );
+  }
   const initial = o.initial;
   const request: AxisReduceRequest = {
     op: op === 'countNonzero' ? 'count_nonzero' : op,
@@ -315,7 +327,6 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
     initialInt: typeof initial === 'bigint' ? initial : undefined,
     mask: o.where === undefined ? undefined : whereMask(o.where, view.shape, op),
   };
-  const shape = reducedShape(view.shape, o.axes, o.keepdims);
   return {
     request,
     finish(bytes: Uint8Array): Reduced {
