@@ -471,3 +471,37 @@ describe('bad input', () => {
     expect(thrown(() => a.astype('int8')).code).toBe('ERR_MEMMAP_CLOSED');
   });
 });
+
+describe('assign() from an array of the same shape and dtype', () => {
+  test('natively, a block at a time: strided, reversed, other byte order, overlapping its own storage', () => {
+    const a = memmap(join(dir, 'assign-a.i4'), { mode: 'w+', dtype: '<i4', shape: [6, 4] });
+    a.assign(Int32Array.from({ length: 24 }, (_, k) => k));
+    const c = memmap(join(dir, 'assign-c.i4'), { mode: 'w+', dtype: '>i4', shape: [6, 4] });
+    // c[::-1] = a[:, ::-1]: a strided big-endian target from a strided little-endian source.
+    (c.slice('::-1') as NDArray).assign(a.slice(':, ::-1'));
+    const expected = Array.from({ length: 6 }, (_, i) => Array.from({ length: 4 }, (_, j) => (5 - i) * 4 + 3 - j));
+    expect(c.toArray()).toEqual(expected);
+    // numpy's a[:] = a[::-1] reads all of the source first.
+    a.assign(a.slice('::-1'));
+    expect(a.get(0, 0)).toBe(20);
+    expect(a.get(5, 3)).toBe(3);
+    expect((a.slice('0') as NDArray).toArray()).toEqual([20, 21, 22, 23]);
+    a.close();
+    c.close();
+  });
+
+  test('an array of 192M elements is assigned without a JavaScript value per element (child process)', () => {
+    const n = 2 ** 27 + 2 ** 26;
+    const result = runNode(
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+       const a = mm.memmap(${JSON.stringify(join(dir, 'big-a.f4'))}, { mode: 'w+', dtype: 'float32', shape: [${n}], sparse: true });
+       const b = mm.memmap(${JSON.stringify(join(dir, 'big-b.f4'))}, { mode: 'w+', dtype: '>f4', shape: [${n}], sparse: true });
+       b.set(7, 1.5); b.set(${n - 1}, -2);
+       a.assign(b);
+       console.log(JSON.stringify([a.get(7), a.get(${n - 1}), a.get(12345)]));`,
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([1.5, -2, 0]);
+  });
+});

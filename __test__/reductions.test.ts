@@ -15,6 +15,7 @@
  * 1, except for std (the data's largest magnitude m) and var (m²): their
  * cancellation error scales with the data (unsigned dtypes hold -1 as 2^n - 1).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -520,6 +521,123 @@ describe('large results in a loop', () => {
     const { ok, growth } = JSON.parse(result.stdout);
     expect(ok).toBe(true);
     expect(growth).toBeLessThan(1 << 30);
+  });
+});
+
+describe('what an adversarial review found (children, reproducers of the review)', () => {
+  test('a result that cannot be allocated is ERR_MEMMAP_TOO_LARGE, sync and async, never an abort', () => {
+    // A 2 GiB int64 result under a 2.5 GB address-space limit.
+    const path = join(dir, 'oom.u1');
+    const script = (what: string) =>
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+       const a = mm.memmap(${JSON.stringify(path)}, { mode: 'w+', dtype: 'uint8', shape: [${2 ** 28}, 1], sparse: true });
+       (async () => {
+         try {
+           if (${JSON.stringify(what)} === 'sync') a.sum({ axis: 1 });
+           else await a.sumAsync({ axis: 1 });
+           console.log('no error');
+         } catch (e) { console.log(e.name, e.code); }
+       })();`;
+    for (const what of ['sync', 'async']) {
+      const result = spawnSync('prlimit', ['--as=2500000000', process.execPath, '-e', script(what)], {
+        encoding: 'utf8',
+        timeout: 300000,
+      });
+      expect({ what, signal: result.signal, out: result.stdout.trim() }).toEqual({
+        what,
+        signal: null,
+        out: 'RangeError ERR_MEMMAP_TOO_LARGE',
+      });
+    }
+  });
+
+  test('integer initial values are exact over int64 and uint64, and refused where they do not fit', () => {
+    const u = memmap(join(dir, 'init.u8'), { mode: 'w+', dtype: 'uint64', shape: [2, 2] });
+    u.assign([
+      [1n, 2n],
+      [3n, 4n],
+    ]);
+    const i = memmap(join(dir, 'init.i8'), { mode: 'w+', dtype: 'int64', shape: [2, 2] });
+    i.assign([
+      [1n, 2n],
+      [3n, 4n],
+    ]);
+    // numpy: [2^63 + 4, 2^63 + 6], [2^63, 2^63], OverflowError, [3, 5], [-1, -1].
+    expect((u.sum({ axis: 0, initial: 2 ** 63 }) as NDArray).toArray()).toEqual([2n ** 63n + 4n, 2n ** 63n + 6n]);
+    expect((u.max({ axis: 0, initial: 2 ** 63 }) as NDArray).toArray()).toEqual([2n ** 63n, 2n ** 63n]);
+    expect(() => i.sum({ axis: 0, initial: 2 ** 63 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }),
+    );
+    expect((i.sum({ axis: 0, initial: -1n }) as NDArray).toArray()).toEqual([3n, 5n]);
+    expect((i.min({ axis: 0, initial: -1n }) as NDArray).toArray()).toEqual([-1n, -1n]);
+    expect((i.min({ axis: 0, initial: -(2n ** 63n) }) as NDArray).toArray()).toEqual([-(2n ** 63n), -(2n ** 63n)]);
+    expect(() => i.min({ axis: 0, initial: -(2n ** 63n) - 1n })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }),
+    );
+    u.close();
+    i.close();
+  });
+
+  test('async reductions called before a shrink reject with ERR_MEMMAP_CLOSED only', async () => {
+    const a = memmap(join(dir, 'shrink.f4'), { mode: 'w+', dtype: 'float32', shape: [1 << 20, 4] });
+    a.fill(1);
+    const settled = [1, 2, 3, 4, 5, 6].map(() =>
+      a.sumAsync({ axis: 1 }).then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      ),
+    );
+    a.resize([1 << 19, 4]);
+    const outcomes = await Promise.all(settled);
+    expect(outcomes.every((outcome) => outcome === 'resolved' || outcome === 'ERR_MEMMAP_CLOSED')).toBe(true);
+    a.close();
+  });
+
+  test('an in-memory array whose ArrayBuffer was transferred is closed: coded errors, never a TypeError', async () => {
+    const a = memmap(join(dir, 'moved.f8'), { mode: 'w+', dtype: 'float64', shape: [64, 8] });
+    a.fill(1);
+    const results = [a.sum({ axis: 1, keepdims: true }) as NDArray, a.copy()];
+    for (const r of results) {
+      const buffer = (r.data as Float64Array).buffer as ArrayBuffer;
+      structuredClone(buffer, { transfer: [buffer] });
+      for (const call of [
+        () => r.get(3, 0),
+        () => r.sum(),
+        () => r.toArray(),
+        () => r.copy(),
+        () => r.set(0, 0, 5),
+        () => r.sum({ axis: 0 }),
+      ]) {
+        expect(call).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+      }
+      await expect(r.sumAsync({ axis: 0 })).rejects.toMatchObject({ code: 'ERR_MEMMAP_CLOSED' });
+      expect(() => a.sum({ axis: 1, where: r.astype('bool') })).toThrow(
+        expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }),
+      );
+    }
+    a.close();
+  });
+
+  test('huge nested arrays and TypedArrays as where or assign sources are coded errors, not a fatal V8 error', () => {
+    const path = join(dir, 'huge-source.u1');
+    const result = runNode(
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+       const a = mm.memmap(${JSON.stringify(path)}, { mode: 'w+', dtype: 'uint8', shape: [${2 ** 28}], sparse: true });
+       const tries = {
+         whereHoles: () => a.sum({ axis: 0, where: new Array(${2 ** 28}) }),
+         whereTyped: () => a.sum({ axis: 0, where: new Uint8Array(${2 ** 28}) }),
+         assignHoles: () => a.assign(new Array(${2 ** 28})),
+       };
+       for (const [name, call] of Object.entries(tries)) {
+         try { call(); console.log(name, 'no error'); } catch (e) { console.log(name, e.code); }
+       }`,
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stdout.trim().split('\n')).toEqual([
+      'whereHoles ERR_MEMMAP_TOO_LARGE',
+      'whereTyped ERR_MEMMAP_INVALID_ARG',
+      'assignHoles ERR_MEMMAP_TOO_LARGE',
+    ]);
   });
 });
 

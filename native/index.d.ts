@@ -235,10 +235,13 @@ export declare function reduceAsync(handle: Handle, request: ReduceRequest): Pro
 
 /**
  * The reduction `request` describes over the map `handle` names, on this
- * thread: the result's bytes (numpy's result dtype, native byte order, C
- * order over the kept axes).
+ * thread, into `target`: the result's bytes (numpy's result dtype, native
+ * byte order, C order over the kept axes), zero on entry. JavaScript
+ * allocates it: V8 frees it as any ArrayBuffer (an external result would be
+ * freed only by a finalizer on a later event-loop turn, so a synchronous
+ * loop would hold them all), and a failed allocation is a RangeError there.
  */
-export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): ArrayBuffer
+export declare function reduceAxes(handle: Handle, request: AxisReduceRequest, target: Buffer): void
 
 /**
  * `reduceAxes` on the library's threads, watched and stopped through
@@ -248,7 +251,7 @@ export declare function reduceAxes(handle: Handle, request: AxisReduceRequest): 
 export declare function reduceAxesAsync(handle: Handle, request: AxisReduceRequest, control: ReduceControl): Promise<Buffer>
 
 /** The same over JavaScript bytes (an in-memory array), read in place. */
-export declare function reduceAxesIn(bytes: Buffer, request: AxisReduceRequest): ArrayBuffer
+export declare function reduceAxesIn(bytes: Buffer, request: AxisReduceRequest, target: Buffer): void
 
 /**
  * `reduceAxesIn` on the library's threads, over a copy of the bytes the

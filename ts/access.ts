@@ -265,7 +265,10 @@ function copyAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
 }
 
 export const closedError = () =>
-  memmapError('ERR_MEMMAP_CLOSED', 'the memmap is closed: data, and every method, are unavailable after close()');
+  memmapError(
+    'ERR_MEMMAP_CLOSED',
+    'the memmap is closed (or, for an array in memory, its ArrayBuffer was transferred): data, and every method, are unavailable',
+  );
 
 /**
  * One view's way to its elements: the storage, the dtype and the geometry,

@@ -12,6 +12,7 @@ import { contiguousStrides } from './shape';
  */
 export const VALUES = Symbol('memmap.values');
 export interface HasValues {
+  readonly size: number;
   [VALUES](): { values: unknown[]; shape: number[] };
 }
 
@@ -20,9 +21,26 @@ function hasValues(source: unknown): source is HasValues {
 }
 
 /** Flattens an assign() source to values in C order and its shape. */
+/**
+ * The most values flatten() gathers into one JavaScript array: V8 ends the
+ * process (a fatal "invalid size" error, not an exception) when an array's
+ * backing store passes about 2^27 elements.
+ */
+const FLAT_LIMIT = 2 ** 26;
+
 export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
-  if (hasValues(source)) return source[VALUES]();
+  const tooMany = (count: number) =>
+    memmapError(
+      'ERR_MEMMAP_TOO_LARGE',
+      `source has ${count} values, more than are taken one by one as JavaScript values (${FLAT_LIMIT}): pass an array of the same dtype and shape (copied natively), or assign in slices`,
+    );
+  if (hasValues(source)) {
+    if (source.size > FLAT_LIMIT) throw tooMany(source.size);
+    return source[VALUES]();
+  }
   if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
+    const length = (source as unknown as ArrayLike<unknown>).length;
+    if (length > FLAT_LIMIT) throw tooMany(length);
     return {
       values: Array.from(source as unknown as ArrayLike<unknown>),
       shape: [(source as unknown as ArrayLike<unknown>).length],
@@ -31,6 +49,8 @@ export function flatten(source: unknown): { values: unknown[]; shape: number[] }
   if (!Array.isArray(source)) return { values: [source], shape: [] };
   const shape: number[] = [];
   for (let level: unknown = source; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const count = shape.reduce((n, k) => n * k, 1);
+  if (count > FLAT_LIMIT) throw tooMany(count);
   const values: unknown[] = [];
   const ragged = () =>
     memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);

@@ -184,6 +184,42 @@ export function copyOf(view: Accessor): Accessor {
   return out;
 }
 
+/** Elements per block of assignElements: a staging buffer that stays small. */
+const ASSIGN_BLOCK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * numpy's `to[...] = from` for arrays of the same shape and dtype (either
+ * byte order): natively, a block at a time through a small staging buffer,
+ * so that an array of any size is assigned without one JavaScript value per
+ * element (past about 2^27 values V8 would end the process). A source that
+ * shares the target's storage is copied first, as numpy reads all of a
+ * source before it writes an overlapping target. False where this path does
+ * not apply (other shapes, dtypes or time units): the caller broadcasts.
+ */
+export function assignElements(from: Accessor, to: Accessor): boolean {
+  if (from.shape.length !== to.shape.length || from.shape.some((n, axis) => n !== to.shape[axis])) return false;
+  if (from.dtype.descr.slice(1) !== to.dtype.descr.slice(1)) return false;
+  from.checkOpen();
+  to.checkOpen();
+  const size = to.size;
+  if (size === 0) return true;
+  const source = from.storage === to.storage ? copyOf(from) : from;
+  const cast = castOf(source.dtype, to.dtype);
+  const itemsize = to.dtype.itemsize;
+  const per = Math.max(1, Math.floor(ASSIGN_BLOCK_BYTES / itemsize));
+  const stage = new Uint8Array(Math.min(per, size) * itemsize);
+  const sourceView = source.blockView();
+  const targetView = to.blockView();
+  for (let first = 0; first < size; first += per) {
+    const n = Math.min(per, size - first);
+    const block = n === per ? stage : stage.subarray(0, n * itemsize);
+    if (cast === null) source.storage.readElements(sourceView, first, block);
+    else source.storage.convertElements(sourceView, first, cast, block);
+    to.storage.writeElements(targetView, first, block);
+  }
+  return true;
+}
+
 /**
  * numpy's `a.astype(dtype)` (`casting='unsafe'`, a copy always): every
  * numeric dtype to every other, either byte order. datetime64 and

@@ -22,6 +22,7 @@ import {
 import { broadcastElementStrides, flatten, VALUES } from './broadcast';
 import {
   ArrayFlags,
+  assignElements,
   astypeOf,
   blockEnd,
   blockRows,
@@ -504,6 +505,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       writeBlock(view, 'assign', 0, source);
       return;
     }
+    const from = source instanceof NDArray ? source.#view : null;
+    if (from !== null && assignElements(from, view)) return;
     const flat = flatten(source);
     const shape = flat.shape;
     // Another unit of datetime64/timedelta64: counts of this one, as numpy converts them.

@@ -184,7 +184,9 @@ function legacy(view: Accessor, op: ReductionName, o: ParsedReduceOptions): op i
 export function reduceAlong(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Reduced {
   if (legacy(view, op, o)) return { scalar: reduce(view, op) };
   const plan = axisPlan(view, op, o);
-  return plan.finish(reducer(view.storage).reduceAxes(plan.request));
+  const target = plan.allocate();
+  reducer(view.storage).reduceAxes(plan.request, target);
+  return plan.finish(target);
 }
 
 /**
@@ -294,6 +296,13 @@ function resultDType(op: ReductionName, dtype: DType, element: Element): DType {
 
 interface AxisPlan {
   readonly request: AxisReduceRequest;
+  /**
+   * The result's zero bytes, in an ArrayBuffer V8 owns: collected as any
+   * other (an external result is freed only by a finalizer on a later
+   * event-loop turn, so a synchronous loop would hold them all), and a
+   * failed allocation is a coded RangeError, not an abort.
+   */
+  allocate(): Uint8Array;
   finish(bytes: Uint8Array): Reduced;
 }
 
@@ -329,6 +338,16 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
   };
   return {
     request,
+    allocate(): Uint8Array {
+      try {
+        return new Uint8Array(bytes);
+      } catch (error) {
+        throw memmapError(
+          'ERR_MEMMAP_TOO_LARGE',
+          `${op}(): ${bytes} bytes for the result could not be allocated in memory (${(error as Error).message}): reduce slices, or iterate with blocks()`,
+        );
+      }
+    },
     finish(bytes: Uint8Array): Reduced {
       const own =
         bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength
@@ -371,7 +390,8 @@ function whereMask(where: unknown, shape: readonly number[], op: ReductionName):
     bytes = new Uint8Array((copy.storage as HeapStorage).buffer);
     maskShape = [...accessor.shape];
   } else {
-    const { values, shape: given } = flatten(where);
+    // A TypedArray holds numbers, never booleans: refused before its values are gathered.
+    const { values, shape: given } = ArrayBuffer.isView(where) ? { values: [where], shape: [] } : flatten(where);
     if (!values.every((value) => typeof value === 'boolean')) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',

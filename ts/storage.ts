@@ -330,9 +330,9 @@ export class FileStorage implements Storage {
     });
   }
 
-  /** A reduction along axes (ts/reduce.ts): the result's bytes, in numpy's result dtype. */
-  reduceAxes(request: AxisReduceRequest): Uint8Array {
-    return new Uint8Array(callNative(() => binding.reduceAxes(this.handle, request)));
+  /** A reduction along axes (ts/reduce.ts) into `target`, the result's zero bytes in numpy's result dtype. */
+  reduceAxes(request: AxisReduceRequest, target: Uint8Array): void {
+    callNative(() => binding.reduceAxes(this.handle, request, asBuffer(target)));
   }
 
   /** The same on memmap's threads, watched and stopped through `control`. */
@@ -421,9 +421,17 @@ export class HeapStorage implements Storage {
   readonly writable = true;
   readonly epoch = 0;
   refused = false;
-  closed = false;
   #dataView: DataView | undefined = undefined;
   #bytes: Uint8Array;
+
+  /**
+   * Whether the memory is gone: its ArrayBuffer was transferred (a worker's
+   * postMessage, structuredClone with `transfer`), which detaches it. Every
+   * method then throws ERR_MEMMAP_CLOSED, as after a map's close().
+   */
+  get closed(): boolean {
+    return this.#bytes.byteLength !== this.byteLength;
+  }
 
   constructor(readonly buffer: ArrayBuffer) {
     this.byteLength = buffer.byteLength;
@@ -515,8 +523,8 @@ export class HeapStorage implements Storage {
   }
 
   /** A reduction along axes over these bytes, read in place (ts/reduce.ts). */
-  reduceAxes(request: AxisReduceRequest): Uint8Array {
-    return new Uint8Array(callNative(() => binding.reduceAxesIn(Buffer.from(this.buffer), request)));
+  reduceAxes(request: AxisReduceRequest, target: Uint8Array): void {
+    callNative(() => binding.reduceAxesIn(Buffer.from(this.buffer), request, asBuffer(target)));
   }
 
   /** The same on memmap's threads, over a copy of the bytes made now (this buffer may change or detach meanwhile). */

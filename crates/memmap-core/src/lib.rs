@@ -57,11 +57,43 @@ pub(crate) const HUGE_PAGES_BYTES: usize = 4 << 20;
 /// transparent huge pages first, so that filling them faults 2 MiB at a time
 /// rather than 4 KiB (most of the cost of a reduction along a short last
 /// axis, whose output is a quarter of its input or more).
-pub fn zeroed(len: usize) -> Vec<u8> {
-    // calloc: a large allocation is fresh mapped memory, zero and untouched.
-    let mut out = vec![0u8; len];
+///
+/// # Errors
+///
+/// [`ErrorKind::TooLarge`] when the memory cannot be had: an error, where a
+/// failed `vec!` would abort the process.
+pub fn zeroed(len: usize) -> Result<Vec<u8>> {
+    let mut out = if len == 0 {
+        Vec::new()
+    } else {
+        let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| no_memory(len))?;
+        // SAFETY: `layout` has a nonzero size. calloc: a large allocation is
+        // fresh mapped memory, zero and untouched.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(no_memory(len));
+        }
+        // SAFETY: `ptr` is `len` zero (initialised) bytes from the global
+        // allocator with `u8`'s layout: a Vec's own.
+        unsafe { Vec::from_raw_parts(ptr, len, len) }
+    };
     huge_pages(&mut out);
-    out
+    Ok(out)
+}
+
+/// A copy of `bytes` in new memory, or [`ErrorKind::TooLarge`] (never an abort).
+pub fn copied(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(bytes.len()).map_err(|_| no_memory(bytes.len()))?;
+    out.extend_from_slice(bytes);
+    Ok(out)
+}
+
+fn no_memory(len: usize) -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("{len} bytes could not be allocated in memory"),
+    )
 }
 
 /// Asks for transparent huge pages under fresh, untouched memory of 4 MiB or

@@ -502,66 +502,6 @@ unsafe extern "C" fn release_object_share(_env: sys::napi_env, data: *mut c_void
     drop(unsafe { Box::from_raw(data.cast::<Share>()) });
 }
 
-/// A result a synchronous call fills: a new ArrayBuffer of zero bytes in V8's
-/// own memory, which V8 frees when it collects it, as any ArrayBuffer. An
-/// external buffer's memory would come back only through a finalizer, which
-/// Node runs on a later turn of the event loop: a synchronous loop of large
-/// results would keep every one of them until it yields.
-///
-/// Lives within the one Node-API call that made it: JavaScript has not seen
-/// the buffer, so nothing else reads, writes or detaches its bytes until the
-/// call returns it.
-pub struct NewResult {
-    value: sys::napi_value,
-    data: *mut u8,
-    len: usize,
-}
-
-impl NewResult {
-    /// # Errors
-    ///
-    /// ERR_MEMMAP_TOO_LARGE when V8 cannot allocate `len` bytes.
-    pub fn new(env: sys::napi_env, len: usize) -> Result<NewResult> {
-        let mut data = ptr::null_mut();
-        let mut value = ptr::null_mut();
-        // SAFETY: `env` is the calling realm's; V8 allocates and zero-fills.
-        let status = unsafe { sys::napi_create_arraybuffer(env, len, &mut data, &mut value) };
-        if status != sys::Status::napi_ok {
-            // V8 throws a RangeError of its own: the coded error replaces it.
-            let mut pending = ptr::null_mut();
-            // SAFETY: as above; clears whatever exception the failure left.
-            unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
-            return Err(coded(
-                Code::Core(memmap_core::ErrorKind::TooLarge),
-                format!("a result of {len} bytes could not be allocated in memory (napi status {status})"),
-            ));
-        }
-        let mut result = NewResult {
-            value,
-            data: data.cast(),
-            len,
-        };
-        memmap_core::huge_pages(result.bytes());
-        Ok(result)
-    }
-
-    /// The result's bytes.
-    pub fn bytes(&mut self) -> &mut [u8] {
-        if self.len == 0 {
-            return &mut [];
-        }
-        // SAFETY: `data..data + len` is the new buffer's memory, alive while
-        // its handle is (this Node-API call), and nothing else can reach it
-        // before `value()` hands it out.
-        unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
-    }
-
-    /// The filled buffer, for JavaScript.
-    pub fn value(self) -> ArrayBufferValue {
-        ArrayBufferValue(self.value)
-    }
-}
-
 /// A Node Buffer that owns `bytes` (a result made off the main thread), with
 /// V8 told of its size, so that a loop of such results is collected as
 /// often as one of ArrayBuffers would be (Node runs the finalizer that frees

@@ -525,22 +525,25 @@ pub fn convert_buffer(
 // `initial`, `ddof`, over a map or JavaScript bytes, sync and async. -----
 
 /// The reduction `request` describes over the map `handle` names, on this
-/// thread: the result's bytes (numpy's result dtype, native byte order, C
-/// order over the kept axes).
-#[napi(ts_return_type = "ArrayBuffer")]
-pub fn reduce_axes(env: &Env, handle: Handle, request: reductions::AxisReduceRequest) -> Result<ArrayBufferValue> {
+/// thread, into `target`: the result's bytes (numpy's result dtype, native
+/// byte order, C order over the kept axes), zero on entry. JavaScript
+/// allocates it: V8 frees it as any ArrayBuffer (an external result would be
+/// freed only by a finalizer on a later event-loop turn, so a synchronous
+/// loop would hold them all), and a failed allocation is a RangeError there.
+#[napi]
+pub fn reduce_axes(handle: Handle, request: reductions::AxisReduceRequest, mut target: BufferSlice) -> Result<()> {
     let mapping = mapping_of(handle)?;
-    reductions::on_map(env.raw(), &mapping, &request)
+    reductions::on_map(&mapping, &request, target.as_mut())
 }
 
 /// The same over JavaScript bytes (an in-memory array), read in place.
-#[napi(ts_return_type = "ArrayBuffer")]
+#[napi]
 pub fn reduce_axes_in(
-    env: &Env,
     bytes: BufferSlice,
     request: reductions::AxisReduceRequest,
-) -> Result<ArrayBufferValue> {
-    reductions::on_bytes(env.raw(), &bytes, &request)
+    mut target: BufferSlice,
+) -> Result<()> {
+    reductions::on_bytes(&bytes, &request, target.as_mut())
 }
 
 /// `reduceAxes` on the library's threads, watched and stopped through

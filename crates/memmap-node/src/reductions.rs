@@ -18,10 +18,9 @@ use std::sync::Arc;
 use memmap_core::reduce::{self, Control, Mask, Op, Request, Scalar, Strided};
 use memmap_core::Mapping;
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Env, Task};
-use napi::sys;
 use napi_derive::napi;
 
-use crate::buffers::{owned_buffer, ArrayBufferValue, BufferValue, NewResult};
+use crate::buffers::{owned_buffer, BufferValue};
 use crate::errors::{coded, geometry, rejection, to_isize, to_js_error, to_usize, Code, Result};
 use crate::tasks::Element;
 
@@ -156,14 +155,16 @@ fn parse(request: &AxisReduceRequest) -> Result<Parsed> {
 
 /// A bigint `initial` as the engine's scalar (exact over int64 and uint64).
 fn big_scalar(big: &BigInt) -> Result<Scalar> {
-    let (negative, value, lossless) = big.get_u64();
-    if !lossless {
+    // The magnitude from the words (napi's uint64 reading of a negative
+    // BigInt is its two's complement, never lossless).
+    let value = big.words.first().copied().unwrap_or(0);
+    if big.words.iter().skip(1).any(|&word| word != 0) {
         return Err(coded(
             Code::Core(memmap_core::ErrorKind::ValueOutOfRange),
             "initial does not fit 64 bits",
         ));
     }
-    if negative {
+    if big.sign_bit && value != 0 {
         if value > 1u64 << 63 {
             return Err(coded(
                 Code::Core(memmap_core::ErrorKind::ValueOutOfRange),
@@ -238,12 +239,25 @@ fn closed_meanwhile() -> crate::errors::Error {
     )
 }
 
-/// The reduction over the map, on the calling thread, into a new
-/// ArrayBuffer in V8's memory (buffers.rs's `NewResult`).
-pub fn on_map(env: sys::napi_env, mapping: &Mapping, request: &AxisReduceRequest) -> Result<ArrayBufferValue> {
+/// The result's bytes `out` must be exactly: JavaScript allocates them.
+fn check_target(parsed: &Parsed, out: &[u8]) -> Result<()> {
+    if out.len() != parsed.out_len {
+        return Err(coded(
+            Code::InvalidArg,
+            format!("the result takes {} bytes, not {}", parsed.out_len, out.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The reduction over the map, on the calling thread, into `out` (zero
+/// bytes JavaScript allocated: V8 frees them as any ArrayBuffer, and a
+/// failed allocation is an exception there rather than an abort here).
+pub fn on_map(mapping: &Mapping, request: &AxisReduceRequest, out: &mut [u8]) -> Result<()> {
     let parsed = parse(request)?;
+    check_target(&parsed, out)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = NewResult::new(env, parsed.out_len)?;
+    memmap_core::huge_pages(out);
     let shrinks = mapping.shrinks();
     let alive = || !mapping.is_closed() && mapping.shrinks() == shrinks;
     let control = Control {
@@ -261,19 +275,20 @@ pub fn on_map(env: sys::napi_env, mapping: &Mapping, request: &AxisReduceRequest
             mask.as_ptr(),
             mask.len(),
             &control,
-            out.bytes(),
-        )?
-    };
-    Ok(out.value())
+            out,
+        )
+    }
 }
 
 /// The reduction over JavaScript bytes, on the calling thread (read in
-/// place), into a new ArrayBuffer as `on_map`.
-pub fn on_bytes(env: sys::napi_env, bytes: &BufferSlice, request: &AxisReduceRequest) -> Result<ArrayBufferValue> {
+/// place), into `out` as `on_map`.
+pub fn on_bytes(bytes: &BufferSlice, request: &AxisReduceRequest, out: &mut [u8]) -> Result<()> {
     let parsed = parse(request)?;
+    check_target(&parsed, out)?;
     let mask = request.mask.as_ref().map(|m| &m.bytes[..]).unwrap_or(&[]);
-    let mut out = NewResult::new(env, parsed.out_len)?;
-    // SAFETY: both buffers are borrowed for the call and no JavaScript runs.
+    memmap_core::huge_pages(out);
+    // SAFETY: the three buffers are borrowed for the call (JavaScript made
+    // `out` anew, so it overlaps neither) and no JavaScript runs.
     unsafe {
         run(
             &parsed,
@@ -282,10 +297,9 @@ pub fn on_bytes(env: sys::napi_env, bytes: &BufferSlice, request: &AxisReduceReq
             mask.as_ptr(),
             mask.len(),
             &Control::default(),
-            out.bytes(),
-        )?
-    };
-    Ok(out.value())
+            out,
+        )
+    }
 }
 
 /// Where an async reduction reads.
@@ -308,29 +322,34 @@ pub struct AxisReduceTask {
 }
 
 impl AxisReduceTask {
-    fn new(source: Source, mut parsed: Parsed, request: &AxisReduceRequest, control: &ReduceControl) -> AxisReduceTask {
+    fn new(
+        source: Source,
+        mut parsed: Parsed,
+        request: &AxisReduceRequest,
+        control: &ReduceControl,
+    ) -> Result<AxisReduceTask> {
         let mut mask = Vec::new();
         if let (Some(given), Some((offset, strides))) = (&request.mask, parsed.mask.as_mut()) {
             let (low, high) = span(*offset, &parsed.shape, strides, 1);
             let high = high.min(given.bytes.len());
             let low = low.min(high);
-            mask = given.bytes[low..high].to_vec();
+            mask = memmap_core::copied(&given.bytes[low..high]).map_err(to_js_error)?;
             *offset -= low;
         }
-        AxisReduceTask {
+        Ok(AxisReduceTask {
             parsed,
             source,
             mask,
             abort: control.abort.clone(),
             progress: control.progress.clone(),
-        }
+        })
     }
 
     /// Over the map (shared, never copied).
     pub fn on_map(mapping: Arc<Mapping>, request: &AxisReduceRequest, control: &ReduceControl) -> Result<Self> {
         let parsed = parse(request)?;
         let shrinks = mapping.shrinks();
-        Ok(Self::new(Source::Map { mapping, shrinks }, parsed, request, control))
+        Self::new(Source::Map { mapping, shrinks }, parsed, request, control)
     }
 
     /// Over a copy of the bytes of `bytes` the array reaches.
@@ -344,13 +363,13 @@ impl AxisReduceTask {
         );
         let high = high.min(bytes.len());
         let low = low.min(high);
-        let copy = bytes[low..high].to_vec();
+        let copy = memmap_core::copied(&bytes[low..high]).map_err(to_js_error)?;
         parsed.byte_offset -= low;
-        Ok(Self::new(Source::Copy(copy), parsed, request, control))
+        Self::new(Source::Copy(copy), parsed, request, control)
     }
 
     fn compute_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = memmap_core::zeroed(self.parsed.out_len);
+        let mut out = memmap_core::zeroed(self.parsed.out_len).map_err(to_js_error)?;
         let base = Control {
             abort: Some(&self.abort),
             progress: Some(&self.progress),
@@ -363,10 +382,15 @@ impl AxisReduceTask {
                     alive: Some(&alive),
                     ..base
                 };
+                // A shrink between the call and this thread's start leaves the
+                // view past the map's end: that is the close it is, not a bad view.
+                if !alive() {
+                    return Err(closed_meanwhile());
+                }
                 // SAFETY: the task's share of the mapping keeps its address
                 // range readable (zero pages after a close, refused through
                 // `alive`); the mask is the task's own copy.
-                unsafe {
+                let done = unsafe {
                     run(
                         &self.parsed,
                         mapping.as_ptr(),
@@ -375,11 +399,12 @@ impl AxisReduceTask {
                         self.mask.len(),
                         &control,
                         &mut out,
-                    )?
+                    )
                 };
                 if !alive() {
                     return Err(closed_meanwhile());
                 }
+                done?;
             }
             Source::Copy(bytes) => {
                 // SAFETY: the task owns both copies.

@@ -466,7 +466,14 @@ impl Context<'_, '_> {
             Scalar::Bool(b) => (false, b as u64),
             Scalar::Int(v) => (v < 0, v as u64),
             Scalar::UInt(v) => (false, v),
-            Scalar::Float(v) if v.fract() == 0.0 && v.abs() < 9.3e18 => (v < 0.0, v as i64 as u64),
+            // Whole numbers only, each converted exactly (2^63 must not
+            // saturate to i64::MAX on its way to a uint64).
+            Scalar::Float(v) if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) => {
+                (false, v as u64)
+            }
+            Scalar::Float(v) if v.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&v) => {
+                (true, v as i64 as u64)
+            }
             _ => return Err(out_of_range()),
         };
         let value = if signed { bits as i64 as i128 } else { bits as i128 };
