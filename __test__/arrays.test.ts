@@ -486,6 +486,20 @@ describe('assign() from an array of the same shape and dtype', () => {
     expect(a.get(0, 0)).toBe(20);
     expect(a.get(5, 3)).toBe(3);
     expect((a.slice('0') as NDArray).toArray()).toEqual([20, 21, 22, 23]);
+    // Two maps of one file overlap too (numpy's overlap test does not see
+    // it), over more than one 16 MiB block of the native copy.
+    const n = 9 << 20;
+    const shift = 1 << 20;
+    const path = join(dir, 'overlap.i4');
+    const one = memmap(path, { mode: 'w+', dtype: '<i4', shape: [n] });
+    one.assign(Int32Array.from({ length: n }, (_, k) => k));
+    const two = memmap(path, { mode: 'r+', dtype: '<i4', shape: [n] });
+    (one.slice(`${shift}:`) as NDArray).assign(two.slice(`:-${shift}`));
+    const after = two.data as Int32Array;
+    const wrong = after.findIndex((value, k) => value !== (k < shift ? k : k - shift));
+    expect(wrong).toBe(-1);
+    one.close();
+    two.close();
     a.close();
     c.close();
   });

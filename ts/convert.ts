@@ -11,7 +11,7 @@ import type { CastSpec } from './binding';
 import { DType, NAT, parseDType } from './dtype';
 import { memmapError, show } from './errors';
 import { byteExtent, contiguousStrides } from './shape';
-import { HeapStorage } from './storage';
+import { FileStorage, HeapStorage } from './storage';
 
 /**
  * numpy's `a.flags`: the four flags of an array.
@@ -188,11 +188,25 @@ export function copyOf(view: Accessor): Accessor {
 const ASSIGN_BLOCK_BYTES = 16 * 1024 * 1024;
 
 /**
+ * Whether two views may reach the same bytes: one storage, or two maps of
+ * one file (two mappings of the same page cache, which numpy's overlap test
+ * does not see).
+ */
+function mayShare(a: Accessor, b: Accessor): boolean {
+  if (a.storage === b.storage) return true;
+  const id = (storage: unknown): string | null =>
+    storage instanceof FileStorage && !storage.closed ? storage.fileId() : null;
+  const first = id(a.storage);
+  return first !== null && first === id(b.storage);
+}
+
+/**
  * numpy's `to[...] = from` for arrays of the same shape and dtype (either
  * byte order): natively, a block at a time through a small staging buffer,
  * so that an array of any size is assigned without one JavaScript value per
  * element (past about 2^27 values V8 would end the process). A source that
- * shares the target's storage is copied first, as numpy reads all of a
+ * may share the target's bytes is copied first (up to 4 GiB; past that, a
+ * block at a time, as numpy's buffered copy does), as numpy reads all of a
  * source before it writes an overlapping target. False where this path does
  * not apply (other shapes, dtypes or time units): the caller broadcasts.
  */
@@ -203,7 +217,7 @@ export function assignElements(from: Accessor, to: Accessor): boolean {
   to.checkOpen();
   const size = to.size;
   if (size === 0) return true;
-  const source = from.storage === to.storage ? copyOf(from) : from;
+  const source = mayShare(from, to) && from.size * from.dtype.itemsize <= 2 ** 32 ? copyOf(from) : from;
   const cast = castOf(source.dtype, to.dtype);
   const itemsize = to.dtype.itemsize;
   const per = Math.max(1, Math.floor(ASSIGN_BLOCK_BYTES / itemsize));
