@@ -504,6 +504,45 @@ describe('assign() from an array of the same shape and dtype', () => {
     c.close();
   });
 
+  test('records and unicode go natively only when identical: numpy converts fields and swaps code points', () => {
+    const path = (name: string) => join(dir, name);
+    const from = memmap(path('rec-a.bin'), {
+      mode: 'w+',
+      dtype: [
+        ['x', '<i4'],
+        ['y', '<f4'],
+      ],
+      shape: [2],
+    });
+    from.field('x').assign([1, 2]);
+    from.field('y').assign([0.5, 1.5]);
+    const to = memmap(path('rec-b.bin'), {
+      mode: 'w+',
+      dtype: [
+        ['x', '<f4'],
+        ['y', '<i4'],
+      ],
+      shape: [2],
+    });
+    to.assign(from);
+    // numpy: field by field, by position: x 1.0 and 2.0, y 0 and 1.
+    expect([to.field('x').toArray(), to.field('y').toArray()]).toEqual([
+      [1, 2],
+      [0, 1],
+    ]);
+    const big = memmap(path('rec-c.bin'), { mode: 'w+', dtype: [['x', '>i4']], shape: [1] });
+    big.field('x').assign([7]);
+    const little = memmap(path('rec-d.bin'), { mode: 'w+', dtype: [['x', '<i4']], shape: [1] });
+    little.assign(big);
+    expect(little.field('x').get(0)).toBe(7);
+    const ub = memmap(path('u-b.bin'), { mode: 'w+', dtype: '>U3', shape: [2] });
+    ub.assign(['xyz', 'ab']);
+    const ul = memmap(path('u-l.bin'), { mode: 'w+', dtype: '<U3', shape: [2] });
+    ul.assign(ub);
+    expect(ul.toArray()).toEqual(['xyz', 'ab']);
+    for (const fp of [from, to, big, little, ub, ul]) fp.close();
+  });
+
   test('an array of 192M elements is assigned without a JavaScript value per element (child process)', () => {
     const n = 2 ** 27 + 2 ** 26;
     const result = runNode(

@@ -24,9 +24,10 @@ function hasValues(source: unknown): source is HasValues {
 /**
  * The most values flatten() gathers into one JavaScript array: V8 ends the
  * process (a fatal "invalid size" error, not an exception) when an array's
- * backing store passes about 2^27 elements.
+ * backing store passes about 2^27 elements, and an array grows its store by
+ * half again, so gathering stays safe below about 89M values.
  */
-const FLAT_LIMIT = 2 ** 26;
+const FLAT_LIMIT = 2 ** 26 + 2 ** 24;
 
 export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
   const tooMany = (count: number) =>

@@ -205,19 +205,28 @@ function mayShare(a: Accessor, b: Accessor): boolean {
  * byte order): natively, a block at a time through a small staging buffer,
  * so that an array of any size is assigned without one JavaScript value per
  * element (past about 2^27 values V8 would end the process). A source that
- * may share the target's bytes is copied first (up to 4 GiB; past that, a
- * block at a time, as numpy's buffered copy does), as numpy reads all of a
- * source before it writes an overlapping target. False where this path does
+ * may share the target's bytes is copied first, as numpy reads all of a
+ * source before it writes an overlapping target (past 4 GiB it cannot be:
+ * the caller's value path takes it, or refuses it as too large). False where this path does
  * not apply (other shapes, dtypes or time units): the caller broadcasts.
  */
 export function assignElements(from: Accessor, to: Accessor): boolean {
   if (from.shape.length !== to.shape.length || from.shape.some((n, axis) => n !== to.shape[axis])) return false;
-  if (from.dtype.descr.slice(1) !== to.dtype.descr.slice(1)) return false;
+  // The same dtype, or the same element kind in the other byte order: a
+  // copy or a swap. Records, strings and unicode only when identical (a raw
+  // copy; numpy converts other records field by field and swaps unicode).
+  const numeric = from.dtype.row.element !== null && to.dtype.row.element !== null;
+  if (from.dtype.str !== to.dtype.str && !(numeric && from.dtype.descr.slice(1) === to.dtype.descr.slice(1))) {
+    return false;
+  }
   from.checkOpen();
   to.checkOpen();
   const size = to.size;
   if (size === 0) return true;
-  const source = mayShare(from, to) && from.size * from.dtype.itemsize <= 2 ** 32 ? copyOf(from) : from;
+  const shares = mayShare(from, to);
+  // A shared source past 4 GiB cannot be copied first: values, as before.
+  if (shares && from.size * from.dtype.itemsize > 2 ** 32) return false;
+  const source = shares ? copyOf(from) : from;
   const cast = castOf(source.dtype, to.dtype);
   const itemsize = to.dtype.itemsize;
   const per = Math.max(1, Math.floor(ASSIGN_BLOCK_BYTES / itemsize));
