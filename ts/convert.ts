@@ -207,8 +207,9 @@ function mayShare(a: Accessor, b: Accessor): boolean {
  * element (past about 2^27 values V8 would end the process). A source that
  * may share the target's bytes is copied first, as numpy reads all of a
  * source before it writes an overlapping target (past 4 GiB it cannot be:
- * the caller's value path takes it, or refuses it as too large). False where this path does
- * not apply (other shapes, dtypes or time units): the caller broadcasts.
+ * the caller's value path takes it, or refuses it as too large). False
+ * where this path does not apply (other shapes, dtypes or time units): the
+ * caller broadcasts.
  */
 export function assignElements(from: Accessor, to: Accessor): boolean {
   if (from.shape.length !== to.shape.length || from.shape.some((n, axis) => n !== to.shape[axis])) return false;
