@@ -578,6 +578,78 @@ describe('what an adversarial review found (children, reproducers of the review)
     i.close();
   });
 
+  test('initial and where are cast as numpy casts them: fractions truncate, bools count, where: true is no mask', () => {
+    const code = (code: string) => expect.objectContaining({ code });
+    const i = memmap(join(dir, 'cast.i4'), { mode: 'w+', dtype: 'int32', shape: [2, 3] });
+    i.assign([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    // numpy 2.4: 15, 16, 5, 7, 0, [3 4 5], [2 5], 0; then the ValueErrors.
+    expect(i.sum({ initial: 0.5 })).toBe(15n);
+    expect(i.sum({ initial: true })).toBe(16n);
+    expect(i.max({ initial: 2.5 })).toBe(5);
+    expect(i.max({ initial: 7.9 })).toBe(7);
+    expect(i.min({ where: true })).toBe(0);
+    expect((i.max({ axis: 0, where: true }) as NDArray).toArray()).toEqual([3, 4, 5]);
+    expect((i.max({ axis: 1, where: true, initial: -0.9 }) as NDArray).toArray()).toEqual([2, 5]);
+    expect(i.prod({ initial: 1.5 })).toBe(0n);
+    expect(() => i.min({ where: false })).toThrow(code('ERR_MEMMAP_INVALID_ARG'));
+    expect(() => i.min({ where: [true, false, true] })).toThrow(code('ERR_MEMMAP_INVALID_ARG'));
+    expect(() => i.sum({ initial: NaN })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    expect(() => i.max({ initial: Infinity })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    const b = memmap(join(dir, 'cast.i1'), { mode: 'w+', dtype: 'int8', shape: [2] });
+    b.assign([1, 2]);
+    // numpy: 2, 127, OverflowError (-129 out of bounds for int8).
+    expect(b.max({ initial: -128.9 })).toBe(2);
+    expect(b.max({ initial: 127.9 })).toBe(127);
+    expect(() => b.max({ initial: -129.5 })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    const u = memmap(join(dir, 'cast.u1'), { mode: 'w+', dtype: 'uint8', shape: [2] });
+    u.assign([1, 2]);
+    // numpy: 3 (-0.5 is 0), OverflowError (-1 out of bounds for uint64).
+    expect(u.sum({ initial: -0.5 })).toBe(3n);
+    expect(() => u.sum({ initial: -1.5 })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    const f = memmap(join(dir, 'cast.b1'), { mode: 'w+', dtype: 'bool', shape: [2] });
+    // numpy casts to a bool result by truth: True, True, True, False.
+    expect(f.max({ initial: 2 })).toBe(true);
+    expect(f.max({ initial: -1 })).toBe(true);
+    expect(f.max({ initial: NaN })).toBe(true);
+    expect(f.min({ initial: 0.5 })).toBe(false);
+    const t = memmap(join(dir, 'cast.m8'), { mode: 'w+', dtype: 'm8[s]', shape: [1] });
+    // numpy: "Could not convert object to NumPy timedelta".
+    expect(() => t.max({ initial: 2.5 })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    for (const a of [i, b, u, f, t]) a.close();
+  });
+
+  test('a where mask or assign source nested past 64 levels, or containing itself, is a coded error', () => {
+    // In a child: before the limit a cyclic source ended the process (V8's fatal "invalid size").
+    const child = runNode(
+      `
+      const { memmap } = require(${PACKAGE});
+      const a = memmap(${JSON.stringify(join(dir, 'deep.i4'))}, { mode: 'w+', dtype: 'int32', shape: [3] });
+      let deep = true;
+      for (let k = 0; k < 100000; k++) deep = [deep];
+      const cyclic = [];
+      cyclic.push(cyclic);
+      const codes = [];
+      for (const call of [
+        () => a.sum({ where: deep }),
+        () => a.assign(deep),
+        () => a.sum({ where: cyclic }),
+        () => a.assign(cyclic),
+        () => a.min({ where: [cyclic], initial: 0 }),
+        () => a.append(cyclic),
+      ]) {
+        try { call(); codes.push('returned'); } catch (e) { codes.push(e.code); }
+      }
+      console.log(JSON.stringify(codes));
+      `,
+      { timeout: 120000 },
+    );
+    expect({ signal: child.signal, stderr: child.stderr }).toEqual({ signal: null, stderr: '' });
+    expect(JSON.parse(child.stdout.trim())).toEqual(Array(6).fill('ERR_MEMMAP_OUT_OF_RANGE'));
+  });
+
   test('async reductions called before a shrink reject with ERR_MEMMAP_CLOSED only', async () => {
     const a = memmap(join(dir, 'shrink.f4'), { mode: 'w+', dtype: 'float32', shape: [1 << 20, 4] });
     a.fill(1);

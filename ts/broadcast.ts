@@ -4,7 +4,7 @@
  * every index of the target. Pure; no binding.
  */
 import { memmapError, show } from './errors';
-import { contiguousStrides } from './shape';
+import { contiguousStrides, MAX_DIMS } from './shape';
 
 /**
  * What an array offers a broadcast: its values in C order and its shape.
@@ -20,7 +20,6 @@ function hasValues(source: unknown): source is HasValues {
   return typeof (source as Partial<HasValues> | null)?.[VALUES] === 'function';
 }
 
-/** Flattens an assign() source to values in C order and its shape. */
 /**
  * The most values flatten() gathers into one JavaScript array: V8 ends the
  * process (a fatal "invalid size" error, not an exception) when an array's
@@ -29,6 +28,11 @@ function hasValues(source: unknown): source is HasValues {
  */
 const FLAT_LIMIT = 2 ** 26 + 2 ** 24;
 
+/**
+ * Flattens an assign() source to values in C order and its shape. Nesting
+ * deeper than numpy's dimensions limit is refused as it is found, so an array
+ * that contains itself ends in an error, not an endless walk or a stack overflow.
+ */
 export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
   const tooMany = (count: number) =>
     memmapError(
@@ -49,7 +53,15 @@ export function flatten(source: unknown): { values: unknown[]; shape: number[] }
   }
   if (!Array.isArray(source)) return { values: [source], shape: [] };
   const shape: number[] = [];
-  for (let level: unknown = source; Array.isArray(level); level = level[0]) shape.push(level.length);
+  for (let level: unknown = source; Array.isArray(level); level = level[0]) {
+    if (shape.length === MAX_DIMS) {
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `source is nested more than ${MAX_DIMS} arrays deep (or contains itself); numpy supports at most ${MAX_DIMS} dimensions`,
+      );
+    }
+    shape.push(level.length);
+  }
   const count = shape.reduce((n, k) => n * k, 1);
   if (count > FLAT_LIMIT) throw tooMany(count);
   const values: unknown[] = [];

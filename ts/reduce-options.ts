@@ -39,7 +39,7 @@ export interface ParsedReduceOptions {
   readonly axes: readonly number[] | null;
   readonly keepdims: boolean;
   readonly ddof: number;
-  /** `where` as given (an array, nested values, a boolean); `undefined` for none. */
+  /** `where` as given (an array, nested values, `false`); `undefined` for none (also `where: true`, numpy's default). */
   readonly where: unknown;
   /** `initial` as given (a number, bigint or boolean); `undefined` for none. */
   readonly initial: number | bigint | boolean | undefined;
@@ -134,7 +134,8 @@ export function parseReduceOptions(
     axes: normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
     keepdims,
     ddof,
-    where: given.where,
+    // numpy's default is `where=True`: no mask at all, so min/max take it without an initial.
+    where: given.where === true ? undefined : given.where,
     initial,
     signal,
     onProgress: onProgress as ((fraction: number) => void) | undefined,

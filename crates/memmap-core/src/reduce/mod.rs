@@ -462,23 +462,36 @@ impl Context<'_, '_> {
                 ),
             )
         };
+        // numpy casts initial to a bool result as truth (NaN and -1 are
+        // True), with no range to leave.
+        if self.result == Element::Bool {
+            return match initial {
+                Scalar::Bool(b) => Ok(Some(b as u64)),
+                Scalar::Int(v) => Ok(Some((v != 0) as u64)),
+                Scalar::UInt(v) => Ok(Some((v != 0) as u64)),
+                Scalar::Float(v) => Ok(Some((v != 0.0) as u64)),
+                _ => Err(out_of_range()),
+            };
+        }
+        if matches!(initial, Scalar::Float(v) if v.fract() != 0.0 && self.result.is_time()) {
+            // numpy converts no fraction to a datetime or timedelta.
+            return Err(out_of_range());
+        }
         let (signed, bits): (bool, u64) = match initial {
             Scalar::Bool(b) => (false, b as u64),
             Scalar::Int(v) => (v < 0, v as u64),
             Scalar::UInt(v) => (false, v),
-            // Whole numbers only, each converted exactly (2^63 must not
+            // numpy truncates a float toward zero (2.5 is 2, -0.9 is 0), then
+            // range-checks the whole number, converted exactly (2^63 must not
             // saturate to i64::MAX on its way to a uint64).
-            Scalar::Float(v) if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) => {
-                (false, v as u64)
-            }
-            Scalar::Float(v) if v.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&v) => {
-                (true, v as i64 as u64)
+            Scalar::Float(v) if (0.0..18_446_744_073_709_551_616.0).contains(&v.trunc()) => (false, v.trunc() as u64),
+            Scalar::Float(v) if (-9_223_372_036_854_775_808.0..0.0).contains(&v.trunc()) => {
+                (true, v.trunc() as i64 as u64)
             }
             _ => return Err(out_of_range()),
         };
         let value = if signed { bits as i64 as i128 } else { bits as i128 };
         let (low, high): (i128, i128) = match self.result {
-            Element::Bool => (0, 1),
             Element::I8 => (i8::MIN as i128, i8::MAX as i128),
             Element::U8 => (0, u8::MAX as i128),
             Element::I16 => (i16::MIN as i128, i16::MAX as i128),
