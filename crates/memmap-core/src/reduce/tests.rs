@@ -956,6 +956,83 @@ fn float64_sums_are_compensated() {
     assert!((sum - 1.0000000001).abs() < 1e-15, "{sum}");
 }
 
+#[test]
+fn variance_stays_accurate_when_blocks_skip_their_mean_pass() {
+    // Later blocks take the running mean as their shift instead of their own
+    // mean. Three hostile shapes of data, against an exact two-pass reference
+    // (compensated sums): a large offset with a small spread, a steep trend
+    // (every block's mean far from the running one), and a first block far
+    // from all the rest. Whole-array and per column, several thread counts,
+    // default and tiny units.
+    let n = 300_000usize;
+    let offset = |i: usize| 1e9 + ((i * 7919) % 1000) as f64 * 1e-3;
+    let trend = |i: usize| i as f64 * 1e3 + (i % 3) as f64;
+    let jump = |i: usize| if i < 5000 { 1e12 } else { (i % 10) as f64 };
+    let datasets = [
+        ("offset", (0..n).map(offset).collect::<Vec<f64>>()),
+        ("trend", (0..n).map(trend).collect()),
+        ("jump", (0..n).map(jump).collect()),
+    ];
+    for (name, values) in &datasets {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let exact = |xs: &[f64]| {
+            let mean = accurate_sum(xs.iter().copied()).0 / xs.len() as f64;
+            accurate_sum(xs.iter().map(|x| (x - mean) * (x - mean))).0 / xs.len() as f64
+        };
+        let whole = exact(values);
+        let columns: Vec<f64> = (0..2)
+            .map(|c| exact(&values.iter().skip(c).step_by(2).copied().collect::<Vec<_>>()))
+            .collect();
+        let (flat, grid) = ([n], [n / 2, 2]);
+        let controls = [Control::default(), tiny(1), tiny(3)];
+        for control in &controls {
+            // SAFETY: `bytes` outlives the inputs and nothing writes it.
+            let input = unsafe {
+                Strided::new(
+                    bytes.as_ptr(),
+                    bytes.len(),
+                    0,
+                    &flat,
+                    &[8],
+                    Element::F64,
+                    cfg!(target_endian = "little"),
+                )
+            }
+            .unwrap();
+            let Scalar::Float(v) = reduce_scalar(&input, &Request::new(Op::Var), control).unwrap() else {
+                panic!("not a float");
+            };
+            assert!((v - whole).abs() <= 1e-12 * whole, "{name}: {v} against {whole}");
+            // SAFETY: as above.
+            let input = unsafe {
+                Strided::new(
+                    bytes.as_ptr(),
+                    bytes.len(),
+                    0,
+                    &grid,
+                    &[16, 8],
+                    Element::F64,
+                    cfg!(target_endian = "little"),
+                )
+            }
+            .unwrap();
+            let mut out = [0u8; 16];
+            let request = Request {
+                axes: Some(&[0]),
+                ..Request::new(Op::Var)
+            };
+            reduce(&input, &request, control, &mut out).unwrap();
+            for (c, want) in columns.iter().enumerate() {
+                let got = f64::from_ne_bytes(out[c * 8..c * 8 + 8].try_into().unwrap());
+                assert!(
+                    (got - want).abs() <= 1e-12 * want,
+                    "{name} column {c}: {got} against {want}"
+                );
+            }
+        }
+    }
+}
+
 /// A float32 array with ties and NaNs to test the split: (rows, cols), C order.
 fn tie_data(rows: usize, cols: usize, nan_every: usize) -> Vec<u8> {
     let mut rng = Rng(7);

@@ -1,9 +1,10 @@
 //! var and std: memory is read once. Each block the executor hands out (tens
-//! of kilobytes, in cache) is reduced twice, first to its mean per output,
-//! then to its sum of squared deviations from that mean (the two-pass
-//! algorithm, exact enough for any data); the block's (count, mean, M2) then
-//! joins the output's by Chan's formula. Complex values use |x - mean|^2 and
-//! give the real dtype, as numpy does.
+//! of kilobytes, in cache) is reduced to its sum of squared deviations from a
+//! shift: the output's running mean once it has one (one pass), else the
+//! block's own mean, found by a first pass over the cached block (the
+//! two-pass algorithm, exact enough for any data). The block's (count, mean,
+//! M2) then joins the output's by Chan's formula. Complex values use
+//! |x - mean|^2 and give the real dtype, as numpy does.
 
 use std::marker::PhantomData;
 
@@ -12,10 +13,15 @@ use super::{at, on, put_float, Compensated, Driven, Family, Lanes, Rows};
 use crate::reduce::element::{Complex, Real};
 use crate::reduce::Element;
 
-/// One output's count, mean and sum of squared deviations from it.
+/// One output's count, mean and sum of squared deviations from it. The mean
+/// is `base + mean`, `base` being the shift of the first block joined: the
+/// difference of two outputs' means, on which Chan's formula rests, is then
+/// taken between small offsets (and two nearby bases, exactly) instead of
+/// between two large rounded means.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct MomentsAcc {
     pub n: u64,
+    pub base: (f64, f64),
     pub mean: (f64, f64),
     pub m2: f64,
 }
@@ -33,10 +39,16 @@ impl MomentsAcc {
         }
         let (na, nb) = (self.n as f64, other.n as f64);
         let n = na + nb;
-        let (dr, di) = (other.mean.0 - self.mean.0, other.mean.1 - self.mean.1);
+        let dr = (other.base.0 - self.base.0) + (other.mean.0 - self.mean.0);
+        let di = (other.base.1 - self.base.1) + (other.mean.1 - self.mean.1);
         self.mean = (self.mean.0 + dr * (nb / n), self.mean.1 + di * (nb / n));
         self.m2 += other.m2 + (dr * dr + di * di) * (na * nb / n);
         self.n += other.n;
+    }
+
+    /// The mean as one number each (the shift for a later block).
+    fn center(&self) -> (f64, f64) {
+        (self.base.0 + self.mean.0, self.base.1 + self.mean.1)
     }
 }
 
@@ -307,39 +319,84 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
 ) where
     M::Acc: BlockMean,
 {
-    let mut sums = vec![means.init(); outputs];
-    // SAFETY: `sums` has an output for every index the layout reaches.
-    unsafe {
-        if inner_kept {
-            means.accumulate_rows(b, sums.as_mut_ptr(), stride);
-        } else {
-            means.reduce_rows(b, sums.as_mut_ptr(), stride);
+    // Once every output has a finite running mean and no mask can leave
+    // elements out, that mean is the shift and the first pass is skipped:
+    // the block's M2 (q - d^2/n) then loses about eps * n * delta^2, delta
+    // being how far the block's mean lies from the running one, while the
+    // join adds n_a * n_b / (n_a + n_b) * delta^2 to the output's M2, so the
+    // relative error stays near eps * (1 + n_b / n_a).
+    let known = b.mask.is_null()
+        && (0..outputs).all(|i| {
+            // SAFETY: the caller's output for block output i.
+            let acc = unsafe { &*accs.offset(place(i)) };
+            let (re, im) = acc.center();
+            acc.n > 0 && re.is_finite() && im.is_finite()
+        });
+    let deviations = |dev: &mut Vec<DevAcc>| {
+        // SAFETY: `dev` has an output for every index the layout reaches.
+        unsafe {
+            if inner_kept {
+                devs.accumulate_rows(b, dev.as_mut_ptr(), stride);
+            } else {
+                devs.reduce_rows(b, dev.as_mut_ptr(), stride);
+            }
+        }
+    };
+    let mut single = None;
+    if known {
+        // Each output's count in this block, from its layout.
+        let each = match (inner_kept, stride) {
+            (false, 0) => b.rows * b.n,
+            (false, _) => b.n,
+            (true, 0) => b.rows,
+            (true, _) => 1,
+        } as u64;
+        let mut dev: Vec<DevAcc> = (0..outputs)
+            .map(|i| DevAcc {
+                // SAFETY: as above.
+                shift: unsafe { (*accs.offset(place(i))).center() },
+                ..DevAcc::default()
+            })
+            .collect();
+        deviations(&mut dev);
+        // An infinity or NaN in the block: its own mean is then what numpy
+        // subtracts (inf - inf is NaN), so the block takes both passes.
+        if dev.iter().all(|d| d.d.0.is_finite() && d.d.1.is_finite()) {
+            single = Some((vec![each; outputs], dev));
         }
     }
-    let mut dev: Vec<DevAcc> = sums
-        .iter()
-        .map(|s| DevAcc {
-            shift: if s.count() == 0 { (0.0, 0.0) } else { s.mean() },
-            ..DevAcc::default()
-        })
-        .collect();
-    // SAFETY: as above.
-    unsafe {
-        if inner_kept {
-            devs.accumulate_rows(b, dev.as_mut_ptr(), stride);
-        } else {
-            devs.reduce_rows(b, dev.as_mut_ptr(), stride);
+    let (counts, dev) = match single {
+        Some(done) => done,
+        None => {
+            let mut sums = vec![means.init(); outputs];
+            // SAFETY: `sums` has an output for every index the layout reaches.
+            unsafe {
+                if inner_kept {
+                    means.accumulate_rows(b, sums.as_mut_ptr(), stride);
+                } else {
+                    means.reduce_rows(b, sums.as_mut_ptr(), stride);
+                }
+            }
+            let mut dev: Vec<DevAcc> = sums
+                .iter()
+                .map(|s| DevAcc {
+                    shift: if s.count() == 0 { (0.0, 0.0) } else { s.mean() },
+                    ..DevAcc::default()
+                })
+                .collect();
+            deviations(&mut dev);
+            (sums.iter().map(|s| s.count()).collect::<Vec<u64>>(), dev)
         }
-    }
-    for (i, (s, d)) in sums.iter().zip(&dev).enumerate() {
-        let n = s.count();
+    };
+    for (i, (&n, d)) in counts.iter().zip(&dev).enumerate() {
         if n == 0 {
             continue;
         }
         let nf = n as f64;
         let block = MomentsAcc {
             n,
-            mean: (d.shift.0 + d.d.0 / nf, d.shift.1 + d.d.1 / nf),
+            base: d.shift,
+            mean: (d.d.0 / nf, d.d.1 / nf),
             m2: block_m2(d.q.value(), d.d, nf),
         };
         // SAFETY: the caller's output for block output i.
