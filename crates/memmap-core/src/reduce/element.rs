@@ -315,11 +315,16 @@ pub(crate) trait Real: Native {
     fn bits64(self) -> u64;
     fn f64(self) -> f64;
     fn nonzero(self) -> bool;
+    /// For kinds of one or two bytes: the bits of which any set makes the
+    /// value nonzero (all of an integer's, all but a float16's sign: -0.0
+    /// is zero), so that counts can test raw bytes; 0 for the wider kinds.
+    const TRUTH_BITS: u16 = 0;
 }
 
 macro_rules! real_int {
     ($($t:ty),*) => {$(
         impl Real for $t {
+            const TRUTH_BITS: u16 = 0xffff;
             #[inline(always)]
             fn bits64(self) -> u64 { self as i64 as u64 }
             #[inline(always)]
@@ -334,6 +339,7 @@ real_int!(i8, i16, i32, i64);
 macro_rules! real_uint {
     ($($t:ty),*) => {$(
         impl Real for $t {
+            const TRUTH_BITS: u16 = 0xffff;
             #[inline(always)]
             fn bits64(self) -> u64 { self as u64 }
             #[inline(always)]
@@ -346,6 +352,7 @@ macro_rules! real_uint {
 real_uint!(u8, u16, u32, u64);
 
 impl Real for Bool {
+    const TRUTH_BITS: u16 = 0xff;
     #[inline(always)]
     fn bits64(self) -> u64 {
         (self.0 != 0) as u64
@@ -361,6 +368,7 @@ impl Real for Bool {
 }
 
 impl Real for Half {
+    const TRUTH_BITS: u16 = 0x7fff;
     #[inline(always)]
     fn bits64(self) -> u64 {
         self.f64() as i64 as u64

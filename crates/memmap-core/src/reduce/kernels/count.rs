@@ -14,9 +14,12 @@ use crate::reduce::element::{C64x2, Native, Real, C32};
 /// numpy's truth value of an element.
 pub(crate) trait Truth: Native {
     fn truth(self) -> bool;
+    /// [`Real::TRUTH_BITS`]; 0 for complex kinds.
+    const BITS: u16 = 0;
 }
 
 impl<T: Real> Truth for T {
+    const BITS: u16 = T::TRUTH_BITS;
     #[inline(always)]
     fn truth(self) -> bool {
         self.nonzero()
@@ -66,6 +69,16 @@ unsafe fn count<T: Truth>(p: *const u8, m: *const u8, n: usize) -> (u64, u64) {
     // u32 counters vectorise best; a unit never holds 2^32 values.
     let mut nonzero = 0u32;
     if m.is_null() {
+        // One- and two-byte kinds: their own width of counter, 32 values
+        // to a vector instead of 8.
+        if size_of::<T>() == 1 && T::BITS != 0 {
+            // SAFETY: the caller's n bytes.
+            return (unsafe { count_u8(p, n, T::BITS as u8) }, n as u64);
+        }
+        if size_of::<T>() == 2 && T::BITS != 0 {
+            // SAFETY: the caller's n two-byte values.
+            return (unsafe { count_u16(p, n, T::BITS) }, n as u64);
+        }
         for j in 0..n {
             // SAFETY: value j of the run.
             nonzero += unsafe { at::<T>(p, j) }.truth() as u32;
@@ -80,6 +93,70 @@ unsafe fn count<T: Truth>(p: *const u8, m: *const u8, n: usize) -> (u64, u64) {
         seen += on as u32;
     }
     (nonzero as u64, seen as u64)
+}
+
+/// Values among `n` bytes at `p` with a bit of `bits` set: 64 counters of
+/// one byte, each taking at most 255 values before they are summed.
+///
+/// # Safety
+///
+/// `n` bytes readable at `p`.
+#[inline(always)]
+unsafe fn count_u8(p: *const u8, n: usize, bits: u8) -> u64 {
+    const W: usize = 64;
+    let mut total = 0u64;
+    let mut j = 0;
+    while n - j >= W {
+        let rounds = ((n - j) / W).min(255);
+        let mut lanes = [0u8; W];
+        for k in 0..rounds {
+            // SAFETY: W bytes at j + k * W, inside the n.
+            let q = unsafe { p.add(j + k * W) };
+            for (l, c) in lanes.iter_mut().enumerate() {
+                // SAFETY: as above.
+                *c += (unsafe { *q.add(l) } & bits != 0) as u8;
+            }
+        }
+        total += lanes.iter().map(|&c| c as u64).sum::<u64>();
+        j += rounds * W;
+    }
+    for k in j..n {
+        // SAFETY: byte k of the n.
+        total += (unsafe { *p.add(k) } & bits != 0) as u64;
+    }
+    total
+}
+
+/// The same over two-byte values (unaligned, native order): 32 counters of
+/// two bytes, each taking at most 65535 values.
+///
+/// # Safety
+///
+/// `n` two-byte values readable at `p`.
+#[inline(always)]
+unsafe fn count_u16(p: *const u8, n: usize, bits: u16) -> u64 {
+    const W: usize = 32;
+    let mut total = 0u64;
+    let mut j = 0;
+    while n - j >= W {
+        let rounds = ((n - j) / W).min(65535);
+        let mut lanes = [0u16; W];
+        for k in 0..rounds {
+            for (l, c) in lanes.iter_mut().enumerate() {
+                // SAFETY: value j + k * W + l of the n.
+                let x: u16 = unsafe { at(p, j + k * W + l) };
+                *c += (x & bits != 0) as u16;
+            }
+        }
+        total += lanes.iter().map(|&c| c as u64).sum::<u64>();
+        j += rounds * W;
+    }
+    for k in j..n {
+        // SAFETY: value k of the n.
+        let x: u16 = unsafe { at(p, k) };
+        total += (x & bits != 0) as u64;
+    }
+    total
 }
 
 /// See [`Family::reduce_rows`].
