@@ -1,9 +1,13 @@
 //! Running a schedule: units in order, staged into contiguous native blocks
-//! when the input is strided or in the other byte order, shared among
-//! threads as contiguous ranges of units; tiles a thread covers whole are
-//! finished into the output at once, tiles cut between threads are merged
-//! in order afterwards (so integer, min/max and arg results are the same
-//! for any thread count).
+//! when the input is strided or in the other byte order, cut into fixed
+//! pieces (contiguous ranges of units) that threads take as they come free;
+//! tiles a piece covers whole are finished into the output at once, tiles
+//! cut between pieces are merged in order afterwards (so integer, min/max
+//! and arg results are the same for any thread count, and float results the
+//! same from one run to the next).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::control::{Control, Watch};
 use super::kernels::{Family, Rows};
@@ -13,6 +17,9 @@ use crate::Result;
 /// Views smaller than this are reduced on the calling thread alone: starting
 /// a thread costs about what reducing half a megabyte does.
 const PARALLEL_BYTES: usize = 8 << 20;
+
+/// Pieces of the work per thread, taken in turn by whichever thread is free.
+const PIECES_PER_THREAD: usize = 4;
 
 /// The most threads a reduction uses: one per core this process may use
 /// (cgroup limits included), at most 8.
@@ -48,6 +55,9 @@ struct Partial<A> {
     accs: Vec<A>,
 }
 
+/// What a piece of the work came to, once a thread has run it.
+type Slot<A> = Mutex<Option<Result<Vec<Partial<A>>>>>;
+
 /// Where a unit's results go: running states, or (direct tiles) the output
 /// buffer, at this output element of the tile's first row.
 enum Place<'a, A> {
@@ -77,32 +87,48 @@ impl<F: Family> Job<'_, F> {
             let partials = self.units(0..total, control)?;
             return self.finish_partials(vec![partials]);
         }
-        let cut = |k: usize| k * total / parts;
-        let results: Vec<Result<Vec<Partial<F::Acc>>>> = std::thread::scope(|scope| {
-            let started: Vec<_> = (1..parts)
-                .map(|k| {
-                    let range = cut(k)..cut(k + 1);
-                    let thread = std::thread::Builder::new().spawn_scoped(scope, {
-                        let range = range.clone();
-                        move || self.units(range, control)
-                    });
-                    (range, thread)
-                })
-                .collect();
-            let mut results = vec![self.units(cut(0)..cut(1), control)];
-            for (range, thread) in started {
-                results.push(match thread {
-                    Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    // A piece whose thread could not start runs here instead.
-                    Err(_) => self.units(range, control),
-                });
+        // Pieces fixed by the machine, not by timing (so a float result is
+        // the same run after run), taken by whichever thread is free: a
+        // thread that loses its core to another process does fewer pieces
+        // instead of holding up the result with a fixed half.
+        let pieces = (parts * PIECES_PER_THREAD).min(total);
+        let cut = |k: usize| k * total / pieces;
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Slot<F::Acc>> = (0..pieces).map(|_| Mutex::new(None)).collect();
+        let work = || loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= pieces {
+                return;
             }
-            results
+            let result = self.units(cut(k)..cut(k + 1), control);
+            let failed = result.is_err();
+            *slots[k].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+            if failed {
+                // The call fails: no piece left is worth starting.
+                next.store(pieces, Ordering::Relaxed);
+                return;
+            }
+        };
+        std::thread::scope(|scope| {
+            // A thread that cannot start leaves its pieces to the others.
+            let started: Vec<_> = (1..parts)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                .collect();
+            work();
+            for thread in started {
+                if let Err(panic) = thread.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
         });
-        let mut partials = Vec::with_capacity(parts);
-        for result in results {
-            partials.push(result?);
+        let mut partials = Vec::with_capacity(pieces);
+        for slot in slots {
+            // A piece is skipped only after another failed, whose error this returns.
+            if let Some(result) = slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+                partials.push(result?);
+            }
         }
+        debug_assert_eq!(partials.len(), pieces, "a piece was skipped while none failed");
         self.finish_partials(partials)
     }
 

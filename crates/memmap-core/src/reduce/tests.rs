@@ -1033,6 +1033,52 @@ fn variance_stays_accurate_when_blocks_skip_their_mean_pass() {
     }
 }
 
+#[test]
+fn float_results_are_the_same_run_after_run_with_busy_cores() {
+    // Threads take pieces of the work as they come free; the pieces are
+    // fixed, so which thread did which piece must not show in the last bits.
+    let mut rng = Rng(11);
+    let n = 6 << 20;
+    let bytes = f32_bytes((0..n).map(|_| (rng.unit() * 1e3) as f32));
+    let shape = [n / 4, 4];
+    let input = f32_input(&bytes, &shape, &[16, 4]);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Busy threads so that the reduction's threads are preempted unevenly.
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+                }
+            });
+        }
+        for (op, axes) in [(Op::Sum, None), (Op::Std, None), (Op::Mean, Some(&[0usize][..]))] {
+            let request = Request {
+                axes,
+                ..Request::new(op)
+            };
+            let run = || {
+                let mut out = [0u8; 32];
+                let len = if axes.is_some() { 16 } else { 8 };
+                match axes {
+                    None => match reduce_scalar(&input, &request, &Control::default()).unwrap() {
+                        Scalar::Float(v) => out[..8].copy_from_slice(&v.to_ne_bytes()),
+                        other => panic!("{other:?}"),
+                    },
+                    Some(_) => reduce(&input, &request, &Control::default(), &mut out[..len]).unwrap(),
+                }
+                out
+            };
+            let first = run();
+            for _ in 0..20 {
+                assert_eq!(run(), first, "{}", op.name());
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
 /// A float32 array with ties and NaNs to test the split: (rows, cols), C order.
 fn tie_data(rows: usize, cols: usize, nan_every: usize) -> Vec<u8> {
     let mut rng = Rng(7);
