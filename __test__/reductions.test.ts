@@ -615,6 +615,24 @@ describe('what an adversarial review found (children, reproducers of the review)
     expect(f.max({ initial: -1 })).toBe(true);
     expect(f.max({ initial: NaN })).toBe(true);
     expect(f.min({ initial: 0.5 })).toBe(false);
+    // Found by review: a float initial is rounded to a float32/float16 result
+    // first, and a bigint past 64 bits reaches float and bool results.
+    // numpy: 5.3999996 (float32), -122.899994, 767.0 (float16); True, False, 2^64, 2^64.
+    const f4 = memmap(join(dir, 'cast.f4'), { mode: 'w+', dtype: 'float32', shape: [3] });
+    f4.assign([3, 1, 2]);
+    expect(f4.prod({ initial: 0.9 })).toBe(5.399999618530273);
+    expect(f4.sum({ initial: -128.9 })).toBe(-122.89999389648438);
+    const f2 = memmap(join(dir, 'cast.f2'), { mode: 'w+', dtype: 'float16', shape: [3] });
+    f2.assign([3, 1, 2]);
+    expect(f2.prod({ initial: 127.9 })).toBe(767);
+    expect(f.max({ initial: 2n ** 64n })).toBe(true);
+    expect(f.min({ initial: -(2n ** 63n) - 1n })).toBe(false);
+    const f8 = memmap(join(dir, 'cast.f8'), { mode: 'w+', dtype: 'float64', shape: [3] });
+    f8.assign([3, 1, 2]);
+    expect(f8.sum({ initial: 2n ** 64n })).toBe(2 ** 64);
+    expect(f8.max({ initial: 2n ** 64n })).toBe(2 ** 64);
+    expect(() => i.sum({ initial: 2n ** 64n })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
+    for (const a of [f4, f2, f8]) a.close();
     const t = memmap(join(dir, 'cast.m8'), { mode: 'w+', dtype: 'm8[s]', shape: [1] });
     // numpy: "Could not convert object to NumPy timedelta".
     expect(() => t.max({ initial: 2.5 })).toThrow(code('ERR_MEMMAP_VALUE_OUT_OF_RANGE'));
@@ -631,6 +649,31 @@ describe('what an adversarial review found (children, reproducers of the review)
       for (let k = 0; k < 100000; k++) deep = [deep];
       const cyclic = [];
       cyclic.push(cyclic);
+      // Found by review: an endless Symbol.iterator (V8's fatal error), a
+      // getter that grows the array as it is read (a hang), a Proxy whose
+      // length is a bigint (an uncoded TypeError).
+      const endless = [true];
+      endless[Symbol.iterator] = function* () { for (;;) yield true; };
+      const growing = [true];
+      let reads = 0;
+      const grow = (k) => Object.defineProperty(growing, k, {
+        get() { if (reads++ >= 1 && k < 1e6) grow(k + 1); return true; }, enumerable: true, configurable: true,
+      });
+      grow(0);
+      const shrinking = [5, 6, 7];
+      let shrinkReads = 0;
+      Object.defineProperty(shrinking, 0, {
+        get() { if (shrinkReads++ === 1) shrinking.length = 1; return 5; }, enumerable: true, configurable: true,
+      });
+      const lying = new Proxy([true], { get: (o, k) => (k === 'length' ? 1n : Reflect.get(o, k)) });
+      const results = [String(a.sum({ where: endless }))];
+      a.assign(endless);
+      const filled = JSON.stringify(a.toArray());
+      results.push(filled, String(a.sum({ where: growing })));
+      for (const call of [() => a.assign(shrinking), () => a.sum({ where: lying })]) {
+        try { call(); results.push('returned'); } catch (e) { results.push(e.code); }
+      }
+      results.push(JSON.stringify(a.toArray()) === filled);
       const codes = [];
       for (const call of [
         () => a.sum({ where: deep }),
@@ -642,12 +685,16 @@ describe('what an adversarial review found (children, reproducers of the review)
       ]) {
         try { call(); codes.push('returned'); } catch (e) { codes.push(e.code); }
       }
-      console.log(JSON.stringify(codes));
+      console.log(JSON.stringify({ codes, results }));
       `,
       { timeout: 120000 },
     );
     expect({ signal: child.signal, stderr: child.stderr }).toEqual({ signal: null, stderr: '' });
-    expect(JSON.parse(child.stdout.trim())).toEqual(Array(6).fill('ERR_MEMMAP_OUT_OF_RANGE'));
+    expect(JSON.parse(child.stdout.trim())).toEqual({
+      codes: Array(6).fill('ERR_MEMMAP_OUT_OF_RANGE'),
+      // The array is [0, 0, 0]; an assign of [true] broadcasts 1s; a failed assign changes nothing.
+      results: ['0', '[1,1,1]', '3', 'ERR_MEMMAP_INVALID_ARG', 'ERR_MEMMAP_INVALID_ARG', true],
+    });
   });
 
   test('async reductions called before a shrink reject with ERR_MEMMAP_CLOSED only', async () => {

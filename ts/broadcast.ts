@@ -46,10 +46,9 @@ export function flatten(source: unknown): { values: unknown[]; shape: number[] }
   if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
     const length = (source as unknown as ArrayLike<unknown>).length;
     if (length > FLAT_LIMIT) throw tooMany(length);
-    return {
-      values: Array.from(source as unknown as ArrayLike<unknown>),
-      shape: [(source as unknown as ArrayLike<unknown>).length],
-    };
+    // By index, never through the instance's own Symbol.iterator (which may never end).
+    const typed = source as unknown as ArrayLike<unknown>;
+    return { values: Array.from({ length }, (_, k) => typed[k]), shape: [length] };
   }
   if (!Array.isArray(source)) return { values: [source], shape: [] };
   const shape: number[] = [];
@@ -60,7 +59,12 @@ export function flatten(source: unknown): { values: unknown[]; shape: number[] }
         `source is nested more than ${MAX_DIMS} arrays deep (or contains itself); numpy supports at most ${MAX_DIMS} dimensions`,
       );
     }
-    shape.push(level.length);
+    // A Proxy may claim any length: only a count of values is taken.
+    const length: unknown = level.length;
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `source has an array whose length is ${show(length)}`);
+    }
+    shape.push(length);
   }
   const count = shape.reduce((n, k) => n * k, 1);
   if (count > FLAT_LIMIT) throw tooMany(count);
@@ -74,7 +78,10 @@ export function flatten(source: unknown): { values: unknown[]; shape: number[] }
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[axis]) throw ragged();
-    for (const child of node) walk(child, axis + 1);
+    // By index up to the length found above, never through the array's own
+    // iterator: a custom Symbol.iterator, or a getter that grows the array
+    // as it is read, cannot make the walk endless.
+    for (let k = 0; k < shape[axis]; k++) walk(node[k], axis + 1);
   };
   walk(source, 0);
   return { values, shape };

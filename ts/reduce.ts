@@ -322,7 +322,10 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
       `${op}(): the result, shape ${show(shape)} of ${result.str}, is ${bytes} bytes, more than one in-memory array holds (2^32 bytes): reduce slices, or iterate with blocks()`,
     );
   }
-  const initial = o.initial;
+  // A bigint past 64 bits reaches a float or bool result as numpy casts a
+  // Python int there: rounded to a float, or taken by truth.
+  const wide = typeof o.initial === 'bigint' && (o.initial < -(2n ** 63n) || o.initial >= 2n ** 64n);
+  const initial = wide && 'fcb'.includes(result.row.kind) ? Number(o.initial) : o.initial;
   const request: AxisReduceRequest = {
     op: op === 'countNonzero' ? 'count_nonzero' : op,
     element,

@@ -507,7 +507,18 @@ impl Context<'_, '_> {
         Ok(Some(bits))
     }
 
+    /// `initial` as numpy casts it to a float result: rounded once to the
+    /// result's precision (0.9 as a float32 prod's initial is 0.8999999762).
     fn initial_float(&self) -> Result<Option<f64>> {
+        let round = |v: f64| match self.result {
+            Element::F32 | Element::C64 => v as f32 as f64,
+            Element::F16 => element::f16_to_f32(element::f64_to_f16(v)) as f64,
+            _ => v,
+        };
+        Ok(self.initial_float_exact()?.map(round))
+    }
+
+    fn initial_float_exact(&self) -> Result<Option<f64>> {
         Ok(match self.request.initial {
             None => None,
             Some(Scalar::Float(v)) => Some(v),
@@ -529,6 +540,7 @@ impl Context<'_, '_> {
 
     fn initial_complex(&self) -> Result<Option<(f64, f64)>> {
         Ok(match self.request.initial {
+            Some(Scalar::Complex(re, im)) if self.result == Element::C64 => Some((re as f32 as f64, im as f32 as f64)),
             Some(Scalar::Complex(re, im)) => Some((re, im)),
             _ => self.initial_float()?.map(|re| (re, 0.0)),
         })

@@ -968,22 +968,42 @@ fn variance_stays_accurate_when_blocks_skip_their_mean_pass() {
     let offset = |i: usize| 1e9 + ((i * 7919) % 1000) as f64 * 1e-3;
     let trend = |i: usize| i as f64 * 1e3 + (i % 3) as f64;
     let jump = |i: usize| if i < 5000 { 1e12 } else { (i % 10) as f64 };
+    // Found by review: squares or their sum taken from the running mean
+    // overflow where those from the block's own mean do not (the block
+    // must then take both passes). Scaled by 1e150 so that the reference's
+    // own squares fit.
+    let far = |i: usize| {
+        if i < 32768 {
+            0.0
+        } else {
+            1.0 + ((i * 7919) % 1000) as f64 * 1e-3 - 0.5
+        }
+    };
+    // numpy's M2 fits (0.6 of f64::MAX) while a block's squares from the
+    // other half's mean do not.
+    let b = 32768usize;
+    let half = (0.6 * f64::MAX / (2 * b) as f64).sqrt() / 1e152;
+    let halves = move |i: usize| if i < b { -half } else { half };
     let datasets = [
-        ("offset", (0..n).map(offset).collect::<Vec<f64>>()),
-        ("trend", (0..n).map(trend).collect()),
-        ("jump", (0..n).map(jump).collect()),
+        ("offset", (0..n).map(offset).collect::<Vec<f64>>(), 1.0),
+        ("trend", (0..n).map(trend).collect(), 1.0),
+        ("jump", (0..n).map(jump).collect(), 1.0),
+        ("far blocks past 1e150", (0..n).map(far).collect(), 1e151),
+        ("halves of +-4e151", (0..2 * b).map(halves).collect(), 1e152),
     ];
-    for (name, values) in &datasets {
+    for (name, scaled, scale) in &datasets {
+        let values: Vec<f64> = scaled.iter().map(|x| x * scale).collect();
+        let values = &values;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
         let exact = |xs: &[f64]| {
             let mean = accurate_sum(xs.iter().copied()).0 / xs.len() as f64;
             accurate_sum(xs.iter().map(|x| (x - mean) * (x - mean))).0 / xs.len() as f64
         };
-        let whole = exact(values);
+        let whole = exact(scaled) * scale * scale;
         let columns: Vec<f64> = (0..2)
-            .map(|c| exact(&values.iter().skip(c).step_by(2).copied().collect::<Vec<_>>()))
+            .map(|c| exact(&scaled.iter().skip(c).step_by(2).copied().collect::<Vec<_>>()) * scale * scale)
             .collect();
-        let (flat, grid) = ([n], [n / 2, 2]);
+        let (flat, grid) = ([values.len()], [values.len() / 2, 2]);
         let controls = [Control::default(), tiny(1), tiny(3)];
         for control in &controls {
             // SAFETY: `bytes` outlives the inputs and nothing writes it.

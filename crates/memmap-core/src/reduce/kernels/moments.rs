@@ -360,8 +360,14 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
             .collect();
         deviations(&mut dev);
         // An infinity or NaN in the block: its own mean is then what numpy
-        // subtracts (inf - inf is NaN), so the block takes both passes.
-        if dev.iter().all(|d| d.d.0.is_finite() && d.d.1.is_finite()) {
+        // subtracts (inf - inf is NaN), so the block takes both passes. So
+        // does a block whose squares from the running mean overflow where
+        // those from its own mean may not (values near 1e154 and beyond).
+        let fits = |d: &DevAcc| {
+            let square = d.d.0 * d.d.0 + d.d.1 * d.d.1;
+            square.is_finite() && d.q.value().is_finite()
+        };
+        if dev.iter().all(fits) {
             single = Some((vec![each; outputs], dev));
         }
     }
