@@ -380,6 +380,30 @@ describe('numpy semantics of the results', () => {
     a.close();
   });
 
+  test('var/std of finite values whose total overflows are Infinity, as numpy (NaN with an inf or NaN among them)', async () => {
+    // numpy 2.4: the mean is the overflowing sum over n, so every deviation
+    // and the variance are inf; blocks whose own sums overflowed gave NaN here.
+    const n = 1 << 20;
+    const cases: [string, (k: number) => number, number][] = [
+      ['1e304 everywhere', () => 1e304, Infinity],
+      ['1e305 and -1e304', (k) => (k % 2 ? 1e305 : -1e304), Infinity],
+      ['one inf among 1e304', (k) => (k === 12345 ? Infinity : 1e304), NaN],
+    ];
+    for (const [name, value, want] of cases) {
+      const a = memmap(join(dir, 'overflow.f8'), { dtype: 'float64', mode: 'w+', shape: [n / 4, 4] });
+      const data = a.data as Float64Array;
+      for (let k = 0; k < n; k++) data[k] = value(k);
+      expect([name, a.var(), a.std(), await a.varAsync()]).toEqual([name, want, want, want]);
+      const columns = (a.var({ axis: 0 }) as NDArray).toArray() as number[];
+      // The inf (index 12345) is in column 1.
+      expect([name, columns]).toEqual([
+        name,
+        [0, 1, 2, 3].map((c) => (Number.isNaN(want) && c !== 1 ? Infinity : want)),
+      ]);
+      a.close();
+    }
+  });
+
   test('where broadcasts as numpy: a row mask, a column mask, a bool array', () => {
     const path = join(dir, 'where.f8');
     writeFileSync(path, Buffer.from(new Float64Array([1, 2, 3, 4, 5, 6]).buffer));

@@ -1054,6 +1054,75 @@ fn variance_stays_accurate_when_blocks_skip_their_mean_pass() {
 }
 
 #[test]
+fn variance_of_finite_values_whose_total_overflows_is_infinite_as_numpy_says() {
+    // numpy's mean is the sum over n: past f64's range it is infinite, so
+    // every deviation is, and the variance (numpy 2.4: inf for each case
+    // below). A block whose own sum overflows took inf - inf = NaN here
+    // before. An infinity or NaN among the values is numpy's NaN.
+    let n = 1 << 20;
+    type Values = Box<dyn Fn(usize) -> f64>;
+    let cases: [(&str, Values); 6] = [
+        ("1e304 everywhere", Box::new(|_| 1e304)),
+        (
+            "1e305 and -1e304",
+            Box::new(|i| if i % 2 == 1 { 1e305 } else { -1e304 }),
+        ),
+        ("f64::MAX everywhere", Box::new(|_| f64::MAX)),
+        (
+            "-1.5e308 and 1e300",
+            Box::new(|i| if i % 3 == 0 { 1e300 } else { -1.5e308 }),
+        ),
+        (
+            "one inf among 1e304",
+            Box::new(move |i| if i == n / 3 { f64::INFINITY } else { 1e304 }),
+        ),
+        (
+            "one NaN among 1e304",
+            Box::new(move |i| if i == n - 1 { f64::NAN } else { 1e304 }),
+        ),
+    ];
+    for (name, value) in &cases {
+        let bytes: Vec<u8> = (0..n).flat_map(|i| value(i).to_ne_bytes()).collect();
+        for control in [Control::default(), tiny(1), tiny(3)] {
+            for (shape, strides, axes) in [
+                (&[n][..], &[8isize][..], None),
+                (&[n / 2, 2][..], &[16, 8][..], Some(&[0usize][..])),
+            ] {
+                // SAFETY: `bytes` outlives the input and nothing writes it.
+                let input = unsafe {
+                    Strided::new(
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        0,
+                        shape,
+                        strides,
+                        Element::F64,
+                        cfg!(target_endian = "little"),
+                    )
+                }
+                .unwrap();
+                let mut out = [0u8; 16];
+                let request = Request {
+                    axes,
+                    ..Request::new(Op::Var)
+                };
+                reduce(&input, &request, &control, &mut out[..8 * shape.len()]).unwrap();
+                let outputs = if axes.is_none() { 1 } else { 2 };
+                for c in 0..outputs {
+                    let got = f64::from_ne_bytes(out[c * 8..c * 8 + 8].try_into().unwrap());
+                    let nonfinite = (0..n).any(|i| (outputs == 1 || i % 2 == c) && !value(i).is_finite());
+                    if nonfinite {
+                        assert!(got.is_nan(), "{name} {shape:?} output {c}: {got}");
+                    } else {
+                        assert_eq!(got, f64::INFINITY, "{name} {shape:?} output {c}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn float_results_are_the_same_run_after_run_with_busy_cores() {
     // Threads take pieces of the work as they come free; the pieces are
     // fixed, so which thread did which piece must not show in the last bits.

@@ -63,7 +63,20 @@ pub(crate) struct Moments<T> {
 impl<T> Moments<T> {
     unsafe fn finish_into(&self, acc: &MomentsAcc, out: *mut u8) {
         let divisor = (acc.n as f64 - self.ddof).max(0.0);
-        let var = acc.m2 / divisor;
+        let (re, im) = acc.center();
+        let n = acc.n as f64;
+        // numpy subtracts its mean, the sum over n: when that sum overflows
+        // (finite values whose total passes f64's range) its mean is
+        // infinite, every deviation too, and so is the variance, however
+        // close the values lie. A NaN (an infinity or NaN among the values)
+        // stays NaN.
+        let total_fits = (re * n).is_finite() && (im * n).is_finite();
+        let m2 = if total_fits || acc.m2.is_nan() {
+            acc.m2
+        } else {
+            f64::INFINITY
+        };
+        let var = m2 / divisor;
         // SAFETY: the caller's promise.
         unsafe { put_float(out, self.result, if self.sqrt { var.sqrt() } else { var }) }
     }
@@ -78,6 +91,79 @@ struct DevAcc {
     shift: (f64, f64),
     d: (f64, f64),
     q: Compensated,
+    /// The block's range, for an output whose own block mean overflowed.
+    bounds: Option<((f64, f64), (f64, f64))>,
+}
+
+/// Reads value `j` at `p` as (real, imaginary).
+type Load = unsafe fn(*const u8, usize) -> (f64, f64);
+
+unsafe fn load_real<T: Real>(p: *const u8, j: usize) -> (f64, f64) {
+    // SAFETY: the caller's promise.
+    (unsafe { at::<T>(p, j) }.f64(), 0.0)
+}
+
+unsafe fn load_complex<T: Complex>(p: *const u8, j: usize) -> (f64, f64) {
+    // SAFETY: the caller's promise.
+    unsafe { at::<T>(p, j) }.parts()
+}
+
+/// One output's smallest and largest parts over a block, and whether all
+/// its values are finite.
+#[derive(Clone, Copy)]
+struct Range {
+    lo: (f64, f64),
+    hi: (f64, f64),
+    finite: bool,
+}
+
+/// Each output's [`Range`] over the block `b` laid out as [`two_passes`]
+/// says. A scalar walk: only blocks whose own mean is infinite or NaN take it.
+///
+/// # Safety
+///
+/// `b` describes readable elements that `load` reads.
+unsafe fn block_ranges(b: &Rows, outputs: usize, stride: isize, inner_kept: bool, load: Load) -> Vec<Range> {
+    let empty = Range {
+        lo: (f64::INFINITY, f64::INFINITY),
+        hi: (f64::NEG_INFINITY, f64::NEG_INFINITY),
+        finite: true,
+    };
+    let mut out = vec![empty; outputs];
+    for r in 0..b.rows {
+        // SAFETY: row r of the block, and its mask row.
+        let (p, m) = unsafe {
+            (
+                b.p.offset(r as isize * b.row_stride),
+                if b.mask.is_null() {
+                    b.mask
+                } else {
+                    b.mask.offset(r as isize * b.mask_row)
+                },
+            )
+        };
+        for j in 0..b.n {
+            // SAFETY: value and mask byte j of the row.
+            if !m.is_null() && !unsafe { on(m, j) } {
+                continue;
+            }
+            // SAFETY: as above.
+            let (re, im) = unsafe { load(p, j) };
+            let o = &mut out[match (inner_kept, stride) {
+                (false, 0) => 0,
+                (false, _) => r,
+                (true, 0) => j,
+                (true, _) => r * b.n + j,
+            }];
+            if re.is_finite() && im.is_finite() {
+                o.lo = (o.lo.0.min(re), o.lo.1.min(im));
+                o.hi = (o.hi.0.max(re), o.hi.1.max(im));
+            } else {
+                o.finite = false;
+            }
+        }
+    }
+    out
 }
 
 const LANES: usize = 16;
@@ -316,6 +402,7 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
     stride: isize,
     inner_kept: bool,
     place: impl Fn(usize) -> isize,
+    load: Load,
 ) where
     M::Acc: BlockMean,
 {
@@ -390,7 +477,38 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
                     ..DevAcc::default()
                 })
                 .collect();
+            // A block mean that is infinite or NaN: numpy's NaN when the
+            // values hold an infinity or NaN (inf - inf), but an overflowing
+            // sum of finite values must not become one. Those outputs are
+            // shifted by the middle of their range instead, and their means
+            // kept within it below.
+            let overflowed = sums.iter().any(|s| {
+                let (re, im) = s.mean();
+                s.count() > 0 && !(re.is_finite() && im.is_finite())
+            });
+            let ranges = if overflowed {
+                // SAFETY: the caller's block; `outputs`/`stride` its layout.
+                let ranges = unsafe { block_ranges(b, outputs, stride, inner_kept, load) };
+                for (d, r) in dev.iter_mut().zip(&ranges) {
+                    if r.finite && !(d.shift.0.is_finite() && d.shift.1.is_finite()) {
+                        d.shift = (r.lo.0 / 2.0 + r.hi.0 / 2.0, r.lo.1 / 2.0 + r.hi.1 / 2.0);
+                    }
+                }
+                Some(ranges)
+            } else {
+                None
+            };
             deviations(&mut dev);
+            if let Some(ranges) = ranges {
+                // The mean lies within the range: a deviation sum that
+                // overflowed (its squares did too: M2 is infinite) must not
+                // leave an infinite mean for Chan's joins to subtract.
+                for (d, r) in dev.iter_mut().zip(&ranges) {
+                    if r.finite {
+                        d.bounds = Some((r.lo, r.hi));
+                    }
+                }
+            }
             (sums.iter().map(|s| s.count()).collect::<Vec<u64>>(), dev)
         }
     };
@@ -399,10 +517,17 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
             continue;
         }
         let nf = n as f64;
+        let mut mean = (d.d.0 / nf, d.d.1 / nf);
+        if let Some((lo, hi)) = d.bounds {
+            mean = (
+                mean.0.clamp(lo.0 - d.shift.0, hi.0 - d.shift.0),
+                mean.1.clamp(lo.1 - d.shift.1, hi.1 - d.shift.1),
+            );
+        }
         let block = MomentsAcc {
             n,
             base: d.shift,
-            mean: (d.d.0 / nf, d.d.1 / nf),
+            mean,
             m2: block_m2(d.q.value(), d.d, nf),
         };
         // SAFETY: the caller's output for block output i.
@@ -450,9 +575,17 @@ macro_rules! moments_family {
                 let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
                 // SAFETY: the caller's promise.
                 unsafe {
-                    two_passes(&means, &devs, b, accs, outputs, stride, false, |i| {
-                        i as isize * acc_row
-                    });
+                    two_passes(
+                        &means,
+                        &devs,
+                        b,
+                        accs,
+                        outputs,
+                        stride,
+                        false,
+                        |i| i as isize * acc_row,
+                        load_real::<T>,
+                    );
                 }
             }
 
@@ -472,9 +605,17 @@ macro_rules! moments_family {
                 };
                 // SAFETY: the caller's promise.
                 unsafe {
-                    two_passes(&means, &devs, b, accs, outputs, stride, true, |i| {
-                        (i / n) as isize * acc_row + (i % n) as isize
-                    });
+                    two_passes(
+                        &means,
+                        &devs,
+                        b,
+                        accs,
+                        outputs,
+                        stride,
+                        true,
+                        |i| (i / n) as isize * acc_row + (i % n) as isize,
+                        load_real::<T>,
+                    );
                 }
             }
 
@@ -514,7 +655,19 @@ impl<T: Complex> Family for ComplexMoments<T> {
         let devs = Driven(ComplexDeviations::<T>(PhantomData));
         let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
         // SAFETY: the caller's promise.
-        unsafe { two_passes(&means, &devs, b, accs, outputs, stride, false, |i| i as isize * acc_row) };
+        unsafe {
+            two_passes(
+                &means,
+                &devs,
+                b,
+                accs,
+                outputs,
+                stride,
+                false,
+                |i| i as isize * acc_row,
+                load_complex::<T>,
+            )
+        };
     }
 
     unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
@@ -529,9 +682,17 @@ impl<T: Complex> Family for ComplexMoments<T> {
         let (outputs, stride) = if acc_row == 0 { (n, 0) } else { (b.rows * n, n as isize) };
         // SAFETY: the caller's promise.
         unsafe {
-            two_passes(&means, &devs, b, accs, outputs, stride, true, |i| {
-                (i / n) as isize * acc_row + (i % n) as isize
-            });
+            two_passes(
+                &means,
+                &devs,
+                b,
+                accs,
+                outputs,
+                stride,
+                true,
+                |i| (i / n) as isize * acc_row + (i % n) as isize,
+                load_complex::<T>,
+            );
         }
     }
 
