@@ -294,6 +294,70 @@ describe('misuse of an open map', () => {
   });
 });
 
+describe('a revoked Proxy as any argument', () => {
+  // Any touch of a revoked Proxy throws V8's own TypeError, even
+  // Array.isArray: every argument parser turns it into a coded error that
+  // names the argument, and nothing on disk changes.
+  const revoked = <T extends object>(target: T): T => {
+    const { proxy, revoke } = Proxy.revocable(target, {});
+    revoke();
+    return proxy;
+  };
+  const path = join(dir, 'revoked.f8');
+  const npy = join(dir, 'revoked.npy');
+  const fresh = () => {
+    writeFileSync(path, Buffer.alloc(48));
+    return memmap(path, { mode: 'r+', dtype: 'float64', shape: [2, 3] });
+  };
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  const cases: [string, (a: any) => unknown, string][] = [
+    ['memmap options', () => memmap(path, revoked({}) as MemmapOptions), 'memmap options'],
+    ['path', () => memmap(revoked([1]) as any, { mode: 'r', shape: [1] }), 'path'],
+    ['shape', () => memmap(path, { mode: 'r', dtype: 'f8', shape: revoked([3]) }), 'shape'],
+    ['dtype', () => memmap(path, { mode: 'r', dtype: revoked({}) as any, shape: [3] }), 'dtype'],
+    ['openMemmap options', () => openMemmap(npy, revoked({})), 'options'],
+    ['reduction options', (a) => a.sum(revoked({})), 'sum() options'],
+    ['axis', (a) => a.sum({ axis: revoked([0]) }), 'sum() options'],
+    ['where', (a) => a.mean({ where: revoked([true, false, true]) }), 'source'],
+    ['a where row', (a) => a.mean({ where: [revoked([true, false, true]), [true, true, true]] }), 'source'],
+    ['async options', (a) => a.sumAsync(revoked({})), 'sumAsync() options'],
+    ['assign source', (a) => a.assign(revoked([1, 2, 3])), 'source'],
+    ['slice index', (a) => a.slice(revoked([0]) as any), 'index'],
+    ['toArray options', (a) => a.toArray(revoked({})), 'options'],
+    ['blocks options', (a) => [...a.blocks(revoked({}))], 'options'],
+    ['astype dtype', (a) => a.astype(revoked({})), 'dtype'],
+  ];
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  test.each(cases)('%s', async (_, call, argument) => {
+    const a = fresh();
+    a.set(1, 2, 7);
+    const before = readFileSync(path);
+    let error: unknown;
+    try {
+      // A throw, or an async call's rejection.
+      await call(a);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toEqual(
+      expect.objectContaining({
+        name: 'TypeError',
+        // An index that is not one: numpy's IndexError, as for any other value.
+        code: argument === 'index' ? 'ERR_MEMMAP_INVALID_INDEX' : 'ERR_MEMMAP_INVALID_ARG',
+        message: expect.stringContaining(argument === 'index' ? '[revoked Proxy]' : argument),
+      }),
+    );
+    expect(readFileSync(path)).toEqual(before);
+    a.close();
+  });
+
+  test('a revoked Proxy in an error message is shown, not touched', () => {
+    const a = fresh();
+    expect(() => a.fill(revoked({}) as never)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+    a.close();
+  });
+});
+
 describe('codes from the native binding, as data', () => {
   const raw = (call: () => unknown): { code?: unknown; message?: unknown } => {
     try {

@@ -3,7 +3,7 @@
  * values in C order with its shape, and the element strides that read it at
  * every index of the target. Pure; no binding.
  */
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import { contiguousStrides, MAX_DIMS } from './shape';
 
 /**
@@ -34,6 +34,14 @@ const FLAT_LIMIT = 2 ** 26 + 2 ** 24;
  * that contains itself ends in an error, not an endless walk or a stack overflow.
  */
 export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
+  try {
+    return flattenOf(source);
+  } catch (error) {
+    throw revokedProxyError(error, 'source');
+  }
+}
+
+function flattenOf(source: unknown): { values: unknown[]; shape: number[] } {
   const tooMany = (count: number) =>
     memmapError(
       'ERR_MEMMAP_TOO_LARGE',

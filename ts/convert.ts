@@ -9,7 +9,7 @@
 import { Accessor } from './access';
 import type { CastSpec } from './binding';
 import { DType, NAT, parseDType } from './dtype';
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import { byteExtent, contiguousStrides } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 
@@ -61,6 +61,14 @@ export const BLOCK_TARGET_BYTES = 2 ** 30;
 
 /** Checks that `options` is undefined or a plain object with only `known` keys. */
 export function checkOptions(method: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  try {
+    return checkOptionsOf(method, options, known);
+  } catch (error) {
+    throw revokedProxyError(error, `${method}() options`);
+  }
+}
+
+function checkOptionsOf(method: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): options must be an object; got ${show(options)}`);

@@ -4,6 +4,8 @@
  * binding (which carry their code as `error.code`, set by Rust).
  */
 
+import { types } from 'node:util';
+
 /**
  * The stable codes, with the error class each is thrown as.
  *
@@ -116,11 +118,59 @@ export function show(value: unknown): string {
   return showAt(value, 0);
 }
 
+/**
+ * A revoked Proxy throws the engine's own TypeError at any touch, even
+ * `Array.isArray`. The argument parsers catch errors through this: such an
+ * error becomes ERR_MEMMAP_INVALID_ARG naming the argument; any other is
+ * returned as it is.
+ */
+export function revokedProxyError(error: unknown, argument: string): unknown {
+  // By name: Node's own classes (URL's Symbol.hasInstance) throw from the
+  // main realm, whose TypeError is another class in a vm context (jest).
+  const e = error as { name?: unknown; message?: unknown; code?: unknown } | null;
+  if (
+    typeof e === 'object' &&
+    e !== null &&
+    e.name === 'TypeError' &&
+    e.code === undefined &&
+    typeof e.message === 'string' &&
+    REVOKED.test(e.message)
+  ) {
+    return memmapError('ERR_MEMMAP_INVALID_ARG', revokedMessage(argument));
+  }
+  return error;
+}
+
+/** Throws ERR_MEMMAP_INVALID_ARG if `value` is a revoked Proxy, for a check before any touch (`instanceof` throws too). */
+export function refuseRevoked(value: unknown, argument: string): void {
+  if (isRevokedProxy(value)) {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', revokedMessage(argument));
+  }
+}
+
+function revokedMessage(argument: string): string {
+  return `${argument} is, or holds, a revoked Proxy (any use of it throws)`;
+}
+
+/** V8's message for any operation on a revoked Proxy. */
+const REVOKED = /on a proxy that has been revoked/;
+
+function isRevokedProxy(value: unknown): boolean {
+  if (!types.isProxy(value)) return false;
+  try {
+    Reflect.getPrototypeOf(value as object);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Arrays nested deeper than this show as `[...]`: a message stays short, and a hostile value cannot overflow the stack. */
 const SHOW_DEPTH = 8;
 
 function showAt(value: unknown, depth: number): string {
   if (typeof value === 'string') return JSON.stringify(value);
+  if (isRevokedProxy(value)) return '[revoked Proxy]';
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return value.name ? `[function ${value.name}]` : '[function]';
   if (Array.isArray(value)) {

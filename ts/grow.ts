@@ -6,7 +6,7 @@
  */
 import { Accessor } from './access';
 import { DType, parseDType } from './dtype';
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import { NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
 import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
@@ -106,6 +106,19 @@ export function growthAxis(ndim: number, order: Order): number {
  * one fewer) must match every other axis.
  */
 export function appendBytes(
+  source: unknown,
+  dtype: DType,
+  shape: readonly number[],
+  order: Order,
+): { bytes: Uint8Array; rows: number } {
+  try {
+    return appendBytesOf(source, dtype, shape, order);
+  } catch (error) {
+    throw revokedProxyError(error, 'source');
+  }
+}
+
+function appendBytesOf(
   source: unknown,
   dtype: DType,
   shape: readonly number[],

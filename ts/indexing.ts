@@ -2,7 +2,7 @@
  * numpy basic indexing: parses an index string (`'1:, ::2'`, `'...'`, `'-1'`,
  * `'None'`) and applies it to a view's geometry. Pure; no binding.
  */
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import { MAX_DIMS } from './shape';
 
 export type IndexItem =
@@ -36,6 +36,14 @@ function parseInteger(text: string, spec: string): number {
 
 /** Parses an index string, or accepts an integer for a single axis. */
 export function parseIndex(spec: unknown): IndexItem[] {
+  try {
+    return parseIndexOf(spec);
+  } catch (error) {
+    throw revokedProxyError(error, 'index');
+  }
+}
+
+function parseIndexOf(spec: unknown): IndexItem[] {
   if (typeof spec === 'number') {
     if (!Number.isSafeInteger(spec))
       throw memmapError(

@@ -64,7 +64,7 @@ import type {
   TagOf,
   Tuple,
 } from './dtype/types';
-import { memmapError, show } from './errors';
+import { memmapError, refuseRevoked, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
@@ -495,6 +495,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   assign(source: AssignSource<D>, ...extra: never[]): void {
     noMore('assign', 1, extra);
     this.#checkWritable();
+    refuseRevoked(source, 'source');
     const view = this.#view;
     if (
       source instanceof view.dtype.row.TypedArray &&

@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
 import { DType, DTypeLike, parseDType } from './dtype';
 import type { DTypeChecked, DTypeTag, NdimOf, ShapeLike, TagOf } from './dtype/types';
-import { memmapError, show } from './errors';
+import { memmapError, refuseRevoked, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import {
   descrOf,
@@ -177,6 +177,7 @@ export function openMemmap<
 
 function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
   const file = parseFile(path);
+  refuseRevoked(options, 'openMemmap options');
   if (typeof file === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
   const given = (options ?? {}) as OpenMemmapOptions;

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import type { ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
@@ -149,6 +149,14 @@ export function parseOffset(offset: unknown, argument = 'offset'): number {
  * string when they are UTF-8 (the same file either way), else as the Buffer.
  */
 export function parseFile(file: unknown): string | Buffer | number {
+  try {
+    return parseFileOf(file);
+  } catch (error) {
+    throw revokedProxyError(error, 'path');
+  }
+}
+
+function parseFileOf(file: unknown): string | Buffer | number {
   if (typeof file === 'number') {
     if (!Number.isInteger(file) || file < 0 || file > 2 ** 31 - 1) {
       throw memmapError(
@@ -204,6 +212,14 @@ export function parseFile(file: unknown): string | Buffer | number {
 
 /** Checks that `options` is an object whose every key is in `known` (`what` names the function). */
 export function checkOptionNames(raw: unknown, known: ReadonlySet<string>, what: string): Record<string, unknown> {
+  try {
+    return checkOptionNamesOf(raw, known, what);
+  } catch (error) {
+    throw revokedProxyError(error, `${what} options`);
+  }
+}
+
+function checkOptionNamesOf(raw: unknown, known: ReadonlySet<string>, what: string): Record<string, unknown> {
   const options: unknown = raw ?? {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);

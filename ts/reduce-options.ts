@@ -6,7 +6,7 @@
  * AxisError / ValueError as a coded RangeError), and the result's shape.
  * Pure: no binding.
  */
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 
 /**
  * numpy's twelve reductions, as the methods are named.
@@ -74,6 +74,14 @@ export function parseReduceOptions(
   options: unknown,
   async: boolean,
 ): ParsedReduceOptions {
+  try {
+    return parseReduceOptionsOf(op, ndim, options, async);
+  } catch (error) {
+    throw revokedProxyError(error, `${async ? `${op}Async` : op}() options`);
+  }
+}
+
+function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown, async: boolean): ParsedReduceOptions {
   const method = async ? `${op}Async` : op;
   if (options === undefined) {
     return {

@@ -2,7 +2,7 @@
  * Shape and strides arithmetic: pure functions, no binding. Public strides are
  * in bytes (numpy's unit); names say when a unit is different.
  */
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 
 /**
  * Memory layout: `'C'` row-major (last axis contiguous), `'F'` column-major.
@@ -17,6 +17,14 @@ export const MAX_DIMS = 64;
 
 /** Checks a shape given as an integer or an array of integers. */
 export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
+  try {
+    return normalizeShapeOf(shape, argument);
+  } catch (error) {
+    throw revokedProxyError(error, argument);
+  }
+}
+
+function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
   const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
   if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
     throw memmapError(

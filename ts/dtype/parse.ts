@@ -4,7 +4,7 @@
  * `'M8[ns]'`) and record dtypes in list, dict and `.npy` descr forms. The
  * spelling tables are aliases beside the dtype table, never new facts.
  */
-import { memmapError, show } from '../errors';
+import { memmapError, revokedProxyError, show } from '../errors';
 import { PyTuple, PyValue } from '../pyliteral';
 import { normalizeShape } from '../shape';
 import { DType, NATIVE_LITTLE_ENDIAN, TypedArrayConstructor } from './dtype';
@@ -170,6 +170,14 @@ const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
  * parseDType('>i2').itemsize;   // 2
  */
 export function parseDType(spec: unknown, argument = 'dtype'): DType {
+  try {
+    return parseDTypeOf(spec, argument);
+  } catch (error) {
+    throw revokedProxyError(error, argument);
+  }
+}
+
+function parseDTypeOf(spec: unknown, argument = 'dtype'): DType {
   if (spec instanceof DType) return spec;
   if (typeof spec === 'function') {
     const key = TYPED_ARRAY_KEYS.get(spec) ?? typedArrayKeyByName(spec.name);
