@@ -1061,7 +1061,17 @@ fn variance_of_finite_values_whose_total_overflows_is_infinite_as_numpy_says() {
     // before. An infinity or NaN among the values is numpy's NaN.
     let n = 1 << 20;
     type Values = Box<dyn Fn(usize) -> f64>;
-    let cases: [(&str, Values); 6] = [
+    let cases: [(&str, Values); 8] = [
+        // Found by review: the deviations from the middle of the range still
+        // overflow, with opposite signs in a lane's sum (inf - inf).
+        (
+            "1.79e308 and 1.7e308",
+            Box::new(|i| if i % 2 == 1 { 1.7e308 } else { 1.79e308 }),
+        ),
+        (
+            "runs of 8 of +-1e308",
+            Box::new(|i| if (i / 8) % 2 == 0 { 1e308 } else { -1e308 }),
+        ),
         ("1e304 everywhere", Box::new(|_| 1e304)),
         (
             "1e305 and -1e304",
@@ -1119,6 +1129,35 @@ fn variance_of_finite_values_whose_total_overflows_is_infinite_as_numpy_says() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn complex_variance_whose_total_overflows_is_nan_as_numpy_says() {
+    // numpy's complex mean divides (inf + bj) by (n + 0j): the other part
+    // is inf * 0 = NaN, and so is the variance (numpy 2.4: nan).
+    for n in [3usize, 1 << 16] {
+        let bytes: Vec<u8> = (0..n)
+            .flat_map(|_| [1.5e308f64.to_ne_bytes(), 1.0f64.to_ne_bytes()].concat())
+            .collect();
+        let shape = [n];
+        // SAFETY: `bytes` outlives the input and nothing writes it.
+        let input = unsafe {
+            Strided::new(
+                bytes.as_ptr(),
+                bytes.len(),
+                0,
+                &shape,
+                &[16],
+                Element::C128,
+                cfg!(target_endian = "little"),
+            )
+        }
+        .unwrap();
+        let Scalar::Float(v) = reduce_scalar(&input, &Request::new(Op::Var), &Control::default()).unwrap() else {
+            panic!("not a float");
+        };
+        assert!(v.is_nan(), "{n}: {v}");
     }
 }
 

@@ -61,7 +61,7 @@ pub(crate) struct Moments<T> {
 }
 
 impl<T> Moments<T> {
-    unsafe fn finish_into(&self, acc: &MomentsAcc, out: *mut u8) {
+    unsafe fn finish_into(&self, acc: &MomentsAcc, out: *mut u8, complex: bool) {
         let divisor = (acc.n as f64 - self.ddof).max(0.0);
         let (re, im) = acc.center();
         let n = acc.n as f64;
@@ -69,10 +69,13 @@ impl<T> Moments<T> {
         // (finite values whose total passes f64's range) its mean is
         // infinite, every deviation too, and so is the variance, however
         // close the values lie. A NaN (an infinity or NaN among the values)
-        // stays NaN.
+        // stays NaN. A complex mean divides (inf + bj) by (n + 0j), whose
+        // other part is then inf * 0 = NaN: numpy's complex variance is NaN.
         let total_fits = (re * n).is_finite() && (im * n).is_finite();
         let m2 = if total_fits || acc.m2.is_nan() {
             acc.m2
+        } else if complex {
+            f64::NAN
         } else {
             f64::INFINITY
         };
@@ -93,6 +96,10 @@ struct DevAcc {
     q: Compensated,
     /// The block's range, for an output whose own block mean overflowed.
     bounds: Option<((f64, f64), (f64, f64))>,
+    /// Known to hold only finite values (a two-pass block whose sum, or
+    /// range, is finite): a NaN in its sums then comes from inf - inf
+    /// between overflowed deviations, not from the data.
+    finite: bool,
 }
 
 /// Reads value `j` at `p` as (real, imaginary).
@@ -499,14 +506,15 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
                 None
             };
             deviations(&mut dev);
-            if let Some(ranges) = ranges {
+            for (k, (d, s)) in dev.iter_mut().zip(&sums).enumerate() {
+                let (re, im) = s.mean();
+                d.finite = re.is_finite() && im.is_finite();
                 // The mean lies within the range: a deviation sum that
                 // overflowed (its squares did too: M2 is infinite) must not
                 // leave an infinite mean for Chan's joins to subtract.
-                for (d, r) in dev.iter_mut().zip(&ranges) {
-                    if r.finite {
-                        d.bounds = Some((r.lo, r.hi));
-                    }
+                if let Some(r) = ranges.as_ref().map(|ranges| ranges[k]).filter(|r| r.finite) {
+                    d.bounds = Some((r.lo, r.hi));
+                    d.finite = true;
                 }
             }
             (sums.iter().map(|s| s.count()).collect::<Vec<u64>>(), dev)
@@ -524,11 +532,26 @@ unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
                 mean.1.clamp(lo.1 - d.shift.1, hi.1 - d.shift.1),
             );
         }
+        let mut m2 = block_m2(d.q.value(), d.d, nf);
+        if d.finite {
+            // Finite values whose deviations (their sum in a lane, or their
+            // squares) overflowed: numpy's squares are infinite too, and the
+            // shift stands for the mean where the sum gave inf or NaN.
+            if !m2.is_finite() {
+                m2 = f64::INFINITY;
+            }
+            if !mean.0.is_finite() {
+                mean.0 = 0.0;
+            }
+            if !mean.1.is_finite() {
+                mean.1 = 0.0;
+            }
+        }
         let block = MomentsAcc {
             n,
             base: d.shift,
             mean,
-            m2: block_m2(d.q.value(), d.d, nf),
+            m2,
         };
         // SAFETY: the caller's output for block output i.
         unsafe { (*accs.offset(place(i))).join(&block) };
@@ -625,7 +648,7 @@ macro_rules! moments_family {
 
             unsafe fn finish(&self, acc: &MomentsAcc, out: *mut u8) {
                 // SAFETY: the caller's promise.
-                unsafe { self.finish_into(acc, out) }
+                unsafe { self.finish_into(acc, out, false) }
             }
         }
     };
@@ -702,6 +725,6 @@ impl<T: Complex> Family for ComplexMoments<T> {
 
     unsafe fn finish(&self, acc: &MomentsAcc, out: *mut u8) {
         // SAFETY: the caller's promise.
-        unsafe { self.0.finish_into(acc, out) }
+        unsafe { self.0.finish_into(acc, out, true) }
     }
 }
