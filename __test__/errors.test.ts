@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { memmap, openMemmap, MemmapOptions } from '../ts/index';
 import { Advice, binding, Mode, ReduceRequest } from '../ts/binding';
 import { ERROR_CLASSES, ErrorCode, fromNative } from '../ts/errors';
-import { tempDir } from './helpers';
+import { PACKAGE, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
 const existing = join(dir, 'existing.bin');
@@ -326,6 +326,10 @@ describe('a revoked Proxy as any argument', () => {
     ['toArray options', (a) => a.toArray(revoked({})), 'options'],
     ['blocks options', (a) => [...a.blocks(revoked({}))], 'options'],
     ['astype dtype', (a) => a.astype(revoked({})), 'dtype'],
+    // Found by review: option values, write() and descriptors.
+    ['openMemmap version', () => openMemmap(npy, { mode: 'w+', shape: [4], version: revoked({}) as never }), 'options'],
+    ['write values', (a) => a.write(0, revoked([1, 2])), 'values'],
+    ['fromDescriptor', () => memmap.fromDescriptor(revoked({}) as never), 'descriptor'],
   ];
   /* eslint-enable @typescript-eslint/no-explicit-any */
   test.each(cases)('%s', async (_, call, argument) => {
@@ -349,6 +353,25 @@ describe('a revoked Proxy as any argument', () => {
     );
     expect(readFileSync(path)).toEqual(before);
     a.close();
+  });
+
+  test('a huge array in an error message is cut, not walked (it hung the call)', () => {
+    // A child: a walk over 2^32 - 1 holes would hang this test's process.
+    const result = runNode(
+      `const { memmap } = require(${PACKAGE});
+      const a = memmap(${JSON.stringify(path)}, { mode: 'r+', dtype: 'float64', shape: [2, 3] });
+      const big = () => new Array(2 ** 32 - 1);
+      const lengthy = new Proxy([], { get: (t, k) => (k === 'length' ? 2 ** 32 - 1 : Reflect.get(t, k)) });
+      for (const call of [() => a.sum(big()), () => a.var({ ddof: big() }), () => a.fill(big()), () => a.slice(lengthy),
+                          () => memmap(${JSON.stringify(path)}, { mode: 'r', shape: new Array(2e7).fill(1.5) })]) {
+        try { call(); console.log('no error'); } catch (e) { console.log(e.code, e.message.length < 1000); }
+      }`,
+      { timeout: 120000 },
+    );
+    expect(result.signal).toBeNull();
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    for (const line of lines) expect(line).toMatch(/^ERR_MEMMAP_\w+ true$/);
   });
 
   test('a revoked Proxy in an error message is shown, not touched', () => {

@@ -115,7 +115,13 @@ export function memmapError(code: ErrorCode, message: string, cause?: unknown): 
 
 /** Shows a value in a message the way a person would type it. */
 export function show(value: unknown): string {
-  return showAt(value, 0);
+  try {
+    return showAt(value, 0);
+  } catch {
+    // A Proxy whose traps throw, a getter that throws: the message must
+    // still be built, and the error it carries is the one to throw.
+    return '[a value that cannot be shown]';
+  }
 }
 
 /**
@@ -167,14 +173,30 @@ function isRevokedProxy(value: unknown): boolean {
 
 /** Arrays nested deeper than this show as `[...]`: a message stays short, and a hostile value cannot overflow the stack. */
 const SHOW_DEPTH = 8;
+/**
+ * Items of an array, and characters of a string, a message shows: an array
+ * of 2^32 - 1 holes (or a Proxy claiming that length) must not be walked
+ * whole to build one line.
+ */
+const SHOW_ITEMS = 16;
+const SHOW_CHARS = 200;
 
 function showAt(value: unknown, depth: number): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    return value.length > SHOW_CHARS
+      ? `${JSON.stringify(value.slice(0, SHOW_CHARS))}... (${value.length} characters)`
+      : JSON.stringify(value);
+  }
   if (isRevokedProxy(value)) return '[revoked Proxy]';
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return value.name ? `[function ${value.name}]` : '[function]';
   if (Array.isArray(value)) {
-    return depth >= SHOW_DEPTH ? '[...]' : `[${value.map((item) => showAt(item, depth + 1)).join(', ')}]`;
+    if (depth >= SHOW_DEPTH) return '[...]';
+    const length = value.length;
+    const items: string[] = [];
+    for (let k = 0; k < Math.min(length, SHOW_ITEMS); k++) items.push(showAt(value[k], depth + 1));
+    if (length > SHOW_ITEMS) items.push(`... ${length - SHOW_ITEMS} more`);
+    return `[${items.join(', ')}]`;
   }
   if (value !== null && typeof value === 'object') {
     const name = value.constructor?.name;
@@ -183,9 +205,17 @@ function showAt(value: unknown, depth: number): string {
   return String(value);
 }
 
+/** A plain object as JSON, its long arrays and strings cut as showAt cuts them. */
 function safeJson(value: object): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    const json = JSON.stringify(value, (_, item: unknown) => {
+      if (Array.isArray(item) && item.length > SHOW_ITEMS) {
+        return [...item.slice(0, SHOW_ITEMS), `... ${item.length - SHOW_ITEMS} more`];
+      }
+      if (typeof item === 'string' && item.length > SHOW_CHARS) return `${item.slice(0, SHOW_CHARS)}...`;
+      return item;
+    });
+    return json ?? String(value);
   } catch {
     return String(value);
   }

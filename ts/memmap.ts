@@ -21,7 +21,7 @@ import type {
   ShapeLike,
   TagOf,
 } from './dtype/types';
-import { memmapError, show } from './errors';
+import { memmapError, revokedProxyError, show } from './errors';
 import { accessorOf, NDArray } from './ndarray';
 import {
   Advice,
@@ -577,7 +577,11 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 function fromDescriptor<const S extends string | DescriptorRecord>(
   descriptor: MemmapDescriptor<S>,
 ): Memmap<S extends string ? TagOf<S> : RecordTag> {
-  return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
+  try {
+    return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
+  } catch (error) {
+    throw revokedProxyError(error, 'descriptor');
+  }
 }
 
 const DESCRIPTOR_KEYS: ReadonlySet<string> = new Set([

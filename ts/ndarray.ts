@@ -64,7 +64,7 @@ import type {
   TagOf,
   Tuple,
 } from './dtype/types';
-import { memmapError, refuseRevoked, show } from './errors';
+import { memmapError, refuseRevoked, revokedProxyError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
@@ -587,7 +587,11 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   write(start: number, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
     noMore('write', 2, extra);
     this.#checkWritable();
-    writeBlock(this.#view, 'write', start, values);
+    try {
+      writeBlock(this.#view, 'write', start, values);
+    } catch (error) {
+      throw revokedProxyError(error, 'values');
+    }
   }
 
   /**

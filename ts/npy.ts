@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
 import { DType, DTypeLike, parseDType } from './dtype';
 import type { DTypeChecked, DTypeTag, NdimOf, ShapeLike, TagOf } from './dtype/types';
-import { memmapError, refuseRevoked, show } from './errors';
+import { memmapError, refuseRevoked, revokedProxyError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import {
   descrOf,
@@ -176,6 +176,14 @@ export function openMemmap<
 }
 
 function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
+  try {
+    return openNpyOf(path, options);
+  } catch (error) {
+    throw revokedProxyError(error, 'openMemmap options');
+  }
+}
+
+function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Memmap {
   const file = parseFile(path);
   refuseRevoked(options, 'openMemmap options');
   if (typeof file === 'number')

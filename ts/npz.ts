@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { constants as zlibConstants, crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { Accessor } from './access';
 import { DTypeLike, parseDType } from './dtype';
-import { memmapError, MemmapError, show } from './errors';
+import { memmapError, MemmapError, revokedProxyError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import { accessorOf, NDArray } from './ndarray';
 import { descrOf, descrToDType, MAGIC, npyHeaderBytes, parseNpyHeader, parseNpyPrefix } from './npyformat';
@@ -706,6 +706,14 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
  * out.get('x').assign([1, 2, 3]);             // np.load('new.npz')['x'] -> array([1, 2, 3], dtype=int32)
  */
 export function openNpz(path: string | URL | Buffer, options?: OpenNpzOptions): NpzArchive {
+  try {
+    return openNpzOf(path, options);
+  } catch (error) {
+    throw revokedProxyError(error, 'openNpz options');
+  }
+}
+
+function openNpzOf(path: string | URL | Buffer, options?: OpenNpzOptions): NpzArchive {
   const file = parseFile(path);
   if (typeof file === 'number') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `openNpz needs a path, not a file descriptor; got ${file}`);
