@@ -558,3 +558,123 @@ describe('assign() from an array of the same shape and dtype', () => {
     expect(JSON.parse(result.stdout)).toEqual([1.5, -2, 0]);
   });
 });
+
+describeNumpy("nested arrays whose rows are TypedArrays or arrays, as numpy's np.array([...]) reads them", () => {
+  test('assign() and append() take a list of rows of any kind; numpy gives the same bytes', () => {
+    const path = join(dir, 'rows.npy');
+    const a = openMemmap(path, { mode: 'w+', dtype: '<f4', shape: [0, 2, 3] });
+    const inMemory = memmap(join(dir, 'rows-src.f8'), { mode: 'w+', dtype: '<f8', shape: [2, 3] }).copy();
+    inMemory.assign([
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+    // A row of TypedArrays, an array (of another dtype numpy's same_kind allows), nested numbers.
+    expect(a.append([[Float32Array.of(1, 2, 3), Int16Array.of(4, 5, 6)], inMemory.astype('<f4')])).toEqual([2, 2, 3]);
+    expect(a.append([[[13, 14, 15], Uint8Array.of(16, 17, 18)]])).toEqual([3, 2, 3]);
+    (a.slice('2') as NDArray).assign([Float64Array.of(0.5, 1.5, 2.5), Float64Array.of(3, 4, 5)]);
+    a.flush();
+    const numpy = python(
+      `
+import numpy as np, sys
+a = np.zeros((3, 2, 3), '<f4')
+a[:2] = [[np.array([1, 2, 3], 'f4'), np.array([4, 5, 6], 'i2')], np.array([[7, 8, 9], [10, 11, 12]], 'f4')]
+a[2] = [np.array([0.5, 1.5, 2.5]), np.array([3, 4, 5.0])]
+b = np.load(sys.argv[1])
+print(b.shape, b.dtype, np.array_equal(a, b))
+`,
+      path,
+    );
+    expect(numpy.trim()).toBe('(3, 2, 3) float32 True');
+    a.close();
+  });
+
+  test('rows of the wrong length are ragged, a dtype same_kind refuses is refused, and nothing is written', () => {
+    const path = join(dir, 'rows-bad.npy');
+    const a = openMemmap(path, { mode: 'w+', dtype: '<i4', shape: [1, 2] });
+    const calls: [() => unknown, string][] = [
+      [() => a.append([Int32Array.of(1, 2), Int32Array.of(3, 4, 5)]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+      [() => a.append([Int32Array.of(1, 2), [3]]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+      [() => a.append([[1, 2], Int32Array.of(3, 4, 5)]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+      [() => a.append([Int32Array.of(1, 2), Float64Array.of(3, 4)]), 'ERR_MEMMAP_INVALID_DTYPE'],
+      [() => a.assign([[Int32Array.of(1, 2)], [Int32Array.of(1, 2)]]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+      [() => a.assign([Int32Array.of(1), 2]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
+    ];
+    for (const [call, expected] of calls) expect(thrown(call).code).toBe(expected);
+    expect(a.shape).toEqual([1, 2]);
+    expect(a.toArray()).toEqual([[0, 0]]);
+    a.close();
+  });
+
+  test('datetime64 rows of another unit are converted as numpy converts them', () => {
+    const seconds = memmap(join(dir, 'rows-s.M8'), { mode: 'w+', dtype: '<M8[s]', shape: [2] });
+    seconds.assign([5n, -1n]);
+    const ms = memmap(join(dir, 'rows-ms.M8'), { mode: 'w+', dtype: '<M8[ms]', shape: [2, 2] });
+    ms.assign([seconds, seconds.slice('::-1')]);
+    expect(ms.toArray()).toEqual([
+      [5000n, -1000n],
+      [-1000n, 5000n],
+    ]);
+    ms.close();
+    seconds.close();
+  });
+});
+
+describeNumpy('found by review of the nested rows', () => {
+  test('bytes and void elements are Uint8Arrays, not rows: lists of them assign and append as numpy', () => {
+    const path = join(dir, 'rows-s3.npy');
+    const s = openMemmap(path, { mode: 'w+', dtype: 'S3', shape: [0] });
+    expect(s.append([Uint8Array.of(97, 98, 99), Uint8Array.of(100)])).toEqual([2]);
+    s.assign(s.toArray());
+    (s.slice('1:') as NDArray).assign([Uint8Array.of(101, 102)]);
+    s.flush();
+    expect(python(`import numpy as np, sys; print(np.load(sys.argv[1]).tolist())`, path).trim()).toBe(
+      "[b'abc', b'ef']",
+    );
+    s.close();
+  });
+
+  test("NaN stored into bool is True, as numpy's bool(nan)", () => {
+    const path = join(dir, 'nan.b1');
+    const b = memmap(path, { mode: 'w+', dtype: 'bool', shape: [5] });
+    b.assign([NaN, -0, 0.5, 0, 0n]);
+    expect(b.toArray()).toEqual([true, false, true, false, false]);
+    b.fill(NaN);
+    b.set(1, 0);
+    b.assign(Float64Array.of(NaN, 0, 1, -0, Infinity));
+    b.flush();
+    expect(
+      python(`import numpy as np; print(np.array([np.nan, 0, 1, -0.0, np.inf]).astype(bool).tolist())`).trim(),
+    ).toBe(JSON.stringify(b.toArray()).replace(/true/g, 'True').replace(/false/g, 'False').replace(/,/g, ', '));
+    b.close();
+  });
+
+  test('shape and size cannot be overwritten, so append() writes the header for the rows it wrote', () => {
+    const path = join(dir, 'lying.npy');
+    const rec = openMemmap(path, { mode: 'w+', dtype: '<f8', shape: [0, 2] });
+    const source = memmap(join(dir, 'lying-src.f8'), { mode: 'w+', dtype: '<f8', shape: [1, 2] });
+    source.assign([[1, 2]]);
+    expect(() => {
+      (source as { shape: readonly number[] }).shape = [100, 2];
+    }).toThrow(TypeError);
+    expect(source.shape).toEqual([1, 2]);
+    expect(rec.append(source)).toEqual([1, 2]);
+    rec.flush();
+    expect(python(`import numpy as np, sys; print(np.load(sys.argv[1]).tolist())`, path).trim()).toBe('[[1.0, 2.0]]');
+    rec.close();
+    source.close();
+  });
+
+  test('append() reads a row once: a getter that answers differently later cannot dodge the dtype check', () => {
+    const rec = openMemmap(join(dir, 'getter.npy'), { mode: 'w+', dtype: '<i4', shape: [0, 2] });
+    let reads = 0;
+    const rows: unknown[] = [];
+    Object.defineProperty(rows, 0, {
+      get: () => (reads++ < 2 ? Int16Array.of(1, -2) : Float64Array.of(7.5, 8.5)),
+      enumerable: true,
+    });
+    rows.length = 1;
+    rec.append(rows as never);
+    expect(rec.toArray()).toEqual([[1, -2]]);
+    rec.close();
+  });
+});

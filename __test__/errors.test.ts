@@ -5,7 +5,7 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { memmap, openMemmap, MemmapOptions } from '../ts/index';
+import { memmap, openMemmap, openNpz, parseDType, MemmapOptions } from '../ts/index';
 import { Advice, binding, Mode, ReduceRequest } from '../ts/binding';
 import { ERROR_CLASSES, ErrorCode, fromNative } from '../ts/errors';
 import { PACKAGE, runNode, tempDir } from './helpers';
@@ -318,8 +318,8 @@ describe('a revoked Proxy as any argument', () => {
     ['openMemmap options', () => openMemmap(npy, revoked({})), 'options'],
     ['reduction options', (a) => a.sum(revoked({})), 'sum() options'],
     ['axis', (a) => a.sum({ axis: revoked([0]) }), 'sum() options'],
-    ['where', (a) => a.mean({ where: revoked([true, false, true]) }), 'source'],
-    ['a where row', (a) => a.mean({ where: [revoked([true, false, true]), [true, true, true]] }), 'source'],
+    ['where', (a) => a.mean({ where: revoked([true, false, true]) }), 'where'],
+    ['a where row', (a) => a.mean({ where: [revoked([true, false, true]), [true, true, true]] }), 'where'],
     ['async options', (a) => a.sumAsync(revoked({})), 'sumAsync() options'],
     ['assign source', (a) => a.assign(revoked([1, 2, 3])), 'source'],
     ['slice index', (a) => a.slice(revoked([0]) as any), 'index'],
@@ -374,10 +374,111 @@ describe('a revoked Proxy as any argument', () => {
     for (const line of lines) expect(line).toMatch(/^ERR_MEMMAP_\w+ true$/);
   });
 
+  test('a Proxy of an array passes instanceof but holds none of its state: a coded error, nothing written', () => {
+    const a = fresh();
+    a.set(1, 2, 7);
+    const before = readFileSync(path);
+    const source = new Proxy(a.copy(), {});
+    const grown = openMemmap(npy, { mode: 'w+', dtype: 'float64', shape: [0, 3] });
+    const calls: (() => unknown)[] = [
+      () => a.assign(source),
+      () => grown.append(source),
+      () => a.sum({ where: new Proxy(a.copy().astype('bool'), {}) }),
+    ];
+    for (const call of calls) {
+      expect(call).toThrow(
+        expect.objectContaining({
+          code: 'ERR_MEMMAP_INVALID_ARG',
+          message: expect.stringContaining('a Proxy of an array'),
+        }),
+      );
+    }
+    expect(readFileSync(path)).toEqual(before);
+    expect(grown.shape).toEqual([0, 3]);
+    grown.close();
+    a.close();
+  });
+
+  test('write() reads the length of its values once: a Proxy changing it writes what it said first', () => {
+    const a = fresh();
+    const view = a.slice('0').slice('0:2');
+    let reads = 0;
+    const values = new Proxy([1, 2, 3], {
+      get: (target, key) => (key === 'length' ? (reads++ === 0 ? 1 : 3) : Reflect.get(target, key)),
+    });
+    view.write(1, values);
+    expect(a.toArray()).toEqual([
+      [0, 1, 0],
+      [0, 0, 0],
+    ]);
+    a.close();
+  });
+
   test('a revoked Proxy in an error message is shown, not touched', () => {
     const a = fresh();
     expect(() => a.fill(revoked({}) as never)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
     a.close();
+  });
+});
+
+describe('an argument a function does not take', () => {
+  // memmap(path, options, ...) once ignored what came after the options; a
+  // refused call must not create the file it names either.
+  const npz = join(dir, 'extra.npz');
+  const x = { junk: 1 };
+  const grow = join(dir, 'extra-grow.npy');
+  openMemmap(grow, { mode: 'w+', dtype: 'float64', shape: [1] }).close();
+  const callable = (f: unknown) => f as (...args: unknown[]) => unknown;
+  const onArchive = (method: 'has' | 'get' | 'flush' | 'close', ...args: unknown[]) => {
+    const archive = openNpz(npz, { mode: 'r+' });
+    try {
+      return callable(archive[method].bind(archive))(...args);
+    } finally {
+      archive.close();
+    }
+  };
+  const cases: [string, () => unknown, string][] = [
+    [
+      'memmap',
+      () => callable(memmap)(join(dir, 'extra-new.bin'), { mode: 'w+', shape: [4] }, x),
+      'memmap() takes 2 arguments',
+    ],
+    [
+      'openMemmap',
+      () => callable(openMemmap)(join(dir, 'extra-new.npy'), { mode: 'w+', shape: [4] }, x),
+      'openMemmap() takes 2 arguments',
+    ],
+    [
+      'openNpz',
+      () => callable(openNpz)(join(dir, 'extra-new.npz'), { mode: 'w+', members: {} }, x),
+      'openNpz() takes 2 arguments',
+    ],
+    ['parseDType', () => callable(parseDType)('f8', 'float32'), 'parseDType() takes one argument'],
+    [
+      'fromDescriptor',
+      () => callable(memmap.fromDescriptor)(memmap(existing, { mode: 'r' }).descriptor(), x),
+      'memmap.fromDescriptor() takes one argument',
+    ],
+    ['npz.has', () => onArchive('has', 'x', x), 'has() takes one argument'],
+    ['npz.get', () => onArchive('get', 'x', {}, x), 'get() takes 2 arguments'],
+    ['npz.flush', () => onArchive('flush', x), 'flush() takes no arguments'],
+    ['npz.close', () => onArchive('close', x), 'close() takes no arguments'],
+    [
+      'append',
+      () => {
+        const grown = openMemmap(grow, { mode: 'r+' });
+        return callable(grown.append.bind(grown))([1], {}, x);
+      },
+      'append() takes 2 arguments',
+    ],
+  ];
+  test.each(cases)('%s', (_, call, message) => {
+    openNpz(npz, { mode: 'w+', members: { x: { dtype: 'int32', shape: [3] } } }).close();
+    const before = snapshot();
+    expect(call).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringContaining(message) }),
+    );
+    expect(snapshot()).toEqual(before);
   });
 });
 

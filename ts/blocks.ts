@@ -107,10 +107,13 @@ export function writeBlock(view: Accessor, method: string, first: number, values
       `${method}(): values must be a ${row.TypedArray.name} (the kind data gives for ${view.dtype.str}) or an array of values; got ${show(values)}`,
     );
   }
-  checkRange(view, method, first, values.length);
-  const coerced = values.map((value) => row.codec.coerce(value, row));
-  writeCoerced(view, first, coerced.length, (k) => coerced[k]);
-  return coerced.length;
+  // The length is read once: a Proxy may answer each read differently.
+  const length = values.length;
+  checkRange(view, method, first, length);
+  const coerced = new Array<Coerced>(length);
+  for (let k = 0; k < length; k++) coerced[k] = row.codec.coerce(values[k], row);
+  writeCoerced(view, first, length, (k) => coerced[k]);
+  return length;
 }
 
 /**

@@ -3,7 +3,8 @@
  * values in C order with its shape, and the element strides that read it at
  * every index of the target. Pure; no binding.
  */
-import { memmapError, revokedProxyError, show } from './errors';
+import type { DType } from './dtype';
+import { memmapError, proxyArgumentError, show } from './errors';
 import { contiguousStrides, MAX_DIMS } from './shape';
 
 /**
@@ -13,7 +14,9 @@ import { contiguousStrides, MAX_DIMS } from './shape';
 export const VALUES = Symbol('memmap.values');
 export interface HasValues {
   readonly size: number;
-  [VALUES](): { values: unknown[]; shape: number[] };
+  readonly shape: readonly number[];
+  /** The values in C order, datetimes and timedeltas in the unit of `into` where it has one. */
+  [VALUES](into?: DType): { values: unknown[]; shape: number[] };
 }
 
 function hasValues(source: unknown): source is HasValues {
@@ -29,29 +32,91 @@ function hasValues(source: unknown): source is HasValues {
 const FLAT_LIMIT = 2 ** 26 + 2 ** 24;
 
 /**
- * Flattens an assign() source to values in C order and its shape. Nesting
- * deeper than numpy's dimensions limit is refused as it is found, so an array
- * that contains itself ends in an error, not an endless walk or a stack overflow.
+ * Flattens an assign() source to values in C order and its shape, as numpy's
+ * `np.array(source)` finds them: nested arrays whose items may also be
+ * TypedArrays (one axis) or arrays of this package (their shape), such as a
+ * list of Float32Array rows. Nesting deeper than numpy's dimensions limit is
+ * refused as it is found, so an array that contains itself ends in an error,
+ * not an endless walk or a stack overflow. Datetimes of arrays are
+ * converted to the unit of `options.into`.
  */
-export function flatten(source: unknown): { values: unknown[]; shape: number[] } {
+export function flatten(source: unknown, options: FlattenOptions = {}): { values: unknown[]; shape: number[] } {
+  const argument = options.argument ?? 'source';
   try {
-    return flattenOf(source);
+    return flattenOf(source, options.into, options.onItem, argument);
   } catch (error) {
-    throw revokedProxyError(error, 'source');
+    throw proxyArgumentError(error, argument);
   }
 }
 
-function flattenOf(source: unknown): { values: unknown[]; shape: number[] } {
+/** What flatten() is told besides the source. */
+export interface FlattenOptions {
+  /** The dtype the values are for. */
+  into?: DType;
+  /** Sees each item that brings its own shape, before its values are taken. */
+  onItem?: (item: unknown) => void;
+  /** The source's name in messages (`source`, `where`). */
+  argument?: string;
+}
+
+/** A TypedArray (not a DataView): one axis of values. */
+function isTyped(value: unknown): value is ArrayLike<unknown> {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/**
+ * The shape of an item that brings its own, else null: an array of this
+ * package, or a TypedArray where `typedRows` (numeric dtypes; a bytes or
+ * void element is itself a Uint8Array).
+ */
+function shapeOfItem(item: unknown, typedRows: boolean): readonly number[] | null {
+  if (hasValues(item)) return item.shape;
+  if (typedRows && isTyped(item)) return [item.length];
+  return null;
+}
+
+/**
+ * An array's values and shape, checked to agree: the symbol is reachable
+ * from the prototype, so an object may pose as an array.
+ */
+function valuesOf(item: HasValues, into: DType | undefined, argument: string): { values: unknown[]; shape: number[] } {
+  const got = item[VALUES](into);
+  const shape: unknown = got?.shape;
+  if (
+    !Array.isArray(got?.values) ||
+    !Array.isArray(shape) ||
+    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    got.values.length !== shape.reduce((n: number, k: number) => n * k, 1) ||
+    shape.length !== item.shape.length ||
+    shape.some((n, k) => n !== item.shape[k])
+  ) {
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `${argument} holds an object posing as an array: its values do not fill its shape`,
+    );
+  }
+  return got;
+}
+
+/** numpy's kinds whose values are numbers: a TypedArray among them is a row of values, not one value. */
+const NUMERIC_KINDS: ReadonlySet<string> = new Set(['b', 'i', 'u', 'f', 'c', 'M', 'm']);
+
+function flattenOf(
+  source: unknown,
+  into: DType | undefined,
+  onItem: ((item: unknown) => void) | undefined,
+  argument: string,
+): { values: unknown[]; shape: number[] } {
   const tooMany = (count: number) =>
     memmapError(
       'ERR_MEMMAP_TOO_LARGE',
-      `source has ${count} values, more than are taken one by one as JavaScript values (${FLAT_LIMIT}): pass an array of the same dtype and shape (copied natively), or assign in slices`,
+      `${argument} has ${count} values, more than are taken one by one as JavaScript values (${FLAT_LIMIT}): pass an array of the same dtype and shape (copied natively), or assign in slices`,
     );
   if (hasValues(source)) {
     if (source.size > FLAT_LIMIT) throw tooMany(source.size);
-    return source[VALUES]();
+    return valuesOf(source, into, argument);
   }
-  if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
+  if (isTyped(source)) {
     const length = (source as unknown as ArrayLike<unknown>).length;
     if (length > FLAT_LIMIT) throw tooMany(length);
     // By index, never through the instance's own Symbol.iterator (which may never end).
@@ -60,36 +125,63 @@ function flattenOf(source: unknown): { values: unknown[]; shape: number[] } {
   }
   if (!Array.isArray(source)) return { values: [source], shape: [] };
   const shape: number[] = [];
-  for (let level: unknown = source; Array.isArray(level); level = level[0]) {
+  // Each level's first item is read once: a getter may answer differently.
+  let item: unknown = source;
+  while (Array.isArray(item)) {
     if (shape.length === MAX_DIMS) {
       throw memmapError(
         'ERR_MEMMAP_OUT_OF_RANGE',
-        `source is nested more than ${MAX_DIMS} arrays deep (or contains itself); numpy supports at most ${MAX_DIMS} dimensions`,
+        `${argument} is nested more than ${MAX_DIMS} arrays deep (or contains itself); numpy supports at most ${MAX_DIMS} dimensions`,
       );
     }
     // A Proxy may claim any length: only a count of values is taken.
-    const length: unknown = level.length;
+    const length: unknown = item.length;
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-      throw memmapError('ERR_MEMMAP_INVALID_ARG', `source has an array whose length is ${show(length)}`);
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `${argument} has an array whose length is ${show(length)}`);
     }
     shape.push(length);
+    item = length === 0 ? undefined : item[0];
+  }
+  // Rows that are TypedArrays or arrays: their axes come after the nesting's.
+  const typedRows = into === undefined || (into.fields === null && NUMERIC_KINDS.has(into.row.kind));
+  const inner = shapeOfItem(item, typedRows);
+  if (inner !== null) {
+    if (shape.length + inner.length > MAX_DIMS) {
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `${argument} has ${shape.length + inner.length} dimensions; numpy supports at most ${MAX_DIMS}`,
+      );
+    }
+    shape.push(...inner);
   }
   const count = shape.reduce((n, k) => n * k, 1);
   if (count > FLAT_LIMIT) throw tooMany(count);
   const values: unknown[] = [];
   const ragged = () =>
-    memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `source is a ragged nested array: expected shape ${show(shape)}`);
+    memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `${argument} is a ragged nested array: expected shape ${show(shape)}`);
   const walk = (node: unknown, axis: number): void => {
-    if (axis === shape.length) {
-      if (Array.isArray(node)) throw ragged();
+    if (Array.isArray(node)) {
+      if (axis === shape.length || node.length !== shape[axis]) throw ragged();
+      // By index up to the length found above, never through the array's own
+      // iterator: a custom Symbol.iterator, or a getter that grows the array
+      // as it is read, cannot make the walk endless.
+      for (let k = 0; k < shape[axis]; k++) walk(node[k], axis + 1);
+      return;
+    }
+    const own = shapeOfItem(node, typedRows);
+    if (own === null) {
+      if (axis !== shape.length) throw ragged();
       values.push(node);
       return;
     }
-    if (!Array.isArray(node) || node.length !== shape[axis]) throw ragged();
-    // By index up to the length found above, never through the array's own
-    // iterator: a custom Symbol.iterator, or a getter that grows the array
-    // as it is read, cannot make the walk endless.
-    for (let k = 0; k < shape[axis]; k++) walk(node[k], axis + 1);
+    if (own.length !== shape.length - axis || own.some((n, k) => n !== shape[axis + k])) throw ragged();
+    onItem?.(node);
+    if (hasValues(node)) {
+      for (const value of valuesOf(node, into, argument).values) values.push(value);
+    } else {
+      const typed = node as ArrayLike<unknown>;
+      for (let k = 0; k < own[0]; k++) values.push(typed[k]);
+    }
   };
   walk(source, 0);
   return { values, shape };

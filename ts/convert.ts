@@ -9,7 +9,7 @@
 import { Accessor } from './access';
 import type { CastSpec } from './binding';
 import { DType, NAT, parseDType } from './dtype';
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 import { byteExtent, contiguousStrides } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 
@@ -64,7 +64,7 @@ export function checkOptions(method: string, options: unknown, known: readonly s
   try {
     return checkOptionsOf(method, options, known);
   } catch (error) {
-    throw revokedProxyError(error, `${method}() options`);
+    throw proxyArgumentError(error, `${method}() options`);
   }
 }
 

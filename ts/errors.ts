@@ -125,24 +125,42 @@ export function show(value: unknown): string {
 }
 
 /**
- * A revoked Proxy throws the engine's own TypeError at any touch, even
- * `Array.isArray`. The argument parsers catch errors through this: such an
- * error becomes ERR_MEMMAP_INVALID_ARG naming the argument; any other is
- * returned as it is.
+ * An argument a function does not take is an error, never silently ignored:
+ * `a.slice(0, 10)` is not rows 0 to 9, and `a.sum({ axis: 0 })` is not the
+ * whole-array sum. `extra` is what came after the `takes` it reads.
  */
-export function revokedProxyError(error: unknown, argument: string): unknown {
+export function noMoreArguments(method: string, takes: number, extra: readonly unknown[], hint = ''): void {
+  if (extra.length === 0) return;
+  const count = takes === 0 ? 'no arguments' : takes === 1 ? 'one argument' : `${takes} arguments`;
+  throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}() takes ${count}; got ${show(extra)} as well${hint}`);
+}
+
+/**
+ * A revoked Proxy throws the engine's own TypeError at any touch, even
+ * `Array.isArray`; a Proxy of an array of this package passes `instanceof`,
+ * then throws the engine's TypeError at the first read of its private state.
+ * The argument parsers catch errors through this: such an error becomes
+ * ERR_MEMMAP_INVALID_ARG naming the argument; any other is returned as it is.
+ */
+export function proxyArgumentError(error: unknown, argument: string): unknown {
   // By name: Node's own classes (URL's Symbol.hasInstance) throw from the
   // main realm, whose TypeError is another class in a vm context (jest).
   const e = error as { name?: unknown; message?: unknown; code?: unknown } | null;
   if (
-    typeof e === 'object' &&
-    e !== null &&
-    e.name === 'TypeError' &&
-    e.code === undefined &&
-    typeof e.message === 'string' &&
-    REVOKED.test(e.message)
+    typeof e !== 'object' ||
+    e === null ||
+    e.name !== 'TypeError' ||
+    e.code !== undefined ||
+    typeof e.message !== 'string'
   ) {
-    return memmapError('ERR_MEMMAP_INVALID_ARG', revokedMessage(argument));
+    return error;
+  }
+  if (REVOKED.test(e.message)) return memmapError('ERR_MEMMAP_INVALID_ARG', revokedMessage(argument));
+  if (PRIVATE.test(e.message)) {
+    return memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `${argument} is, or holds, a Proxy of an array (or another object posing as one) without the array's private state: pass the array itself`,
+    );
   }
   return error;
 }
@@ -160,6 +178,9 @@ function revokedMessage(argument: string): string {
 
 /** V8's message for any operation on a revoked Proxy. */
 const REVOKED = /on a proxy that has been revoked/;
+
+/** V8's messages for a private field or method read through an object that lacks it. */
+const PRIVATE = /private member|Receiver must be an instance of class/;
 
 function isRevokedProxy(value: unknown): boolean {
   if (!types.isProxy(value)) return false;

@@ -6,12 +6,12 @@
  */
 import { Accessor } from './access';
 import { DType, parseDType } from './dtype';
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 import { NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
 import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
 import { FileStorage, HeapStorage } from './storage';
-import { flatten } from './broadcast';
+import { flatten, HasValues, VALUES } from './broadcast';
 import { timeUnitsRefused } from './timeunits';
 
 /** numpy's kinds in the order `same_kind` casting may go up. */
@@ -114,7 +114,7 @@ export function appendBytes(
   try {
     return appendBytesOf(source, dtype, shape, order);
   } catch (error) {
-    throw revokedProxyError(error, 'source');
+    throw proxyArgumentError(error, 'source');
   }
 }
 
@@ -169,7 +169,18 @@ function appendBytesOf(
     checkCast(source.dtypeObject, 'an array');
     sourceShape = [...source.shape];
   } else if (Array.isArray(source)) {
-    sourceShape = flatten(source).shape;
+    // Rows that are TypedArrays or arrays bring a dtype, which numpy's rule
+    // judges. Read once: the values converted below are these (a getter
+    // answering differently the second time cannot dodge the check).
+    const flat = flatten(source, {
+      into: dtype,
+      onItem: (item) =>
+        item instanceof NDArray
+          ? checkCast(item.dtypeObject, 'an array')
+          : checkCast(parseDType((item as object).constructor, 'source'), 'a TypedArray'),
+    });
+    sourceShape = flat.shape;
+    source = { size: flat.values.length, shape: flat.shape, [VALUES]: () => flat } satisfies HasValues;
   } else {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',

@@ -13,6 +13,7 @@ export type {
   ArgOptions,
   ArraySource,
   AssignSource,
+  RowSource,
   AsyncOptions,
   AxisResult,
   Getter,
@@ -33,7 +34,7 @@ export { openMemmap } from './npy';
 export type { NpyVersion, OpenMemmapNdim, OpenMemmapOptions, OpenMemmapTag } from './npy';
 export { openNpz, NpzArchive } from './npz';
 export type { NpzGetOptions, NpzMemberSpec, OpenNpzOptions } from './npz';
-export { DType, parseDType } from './dtype';
+export { DType, publicParseDType as parseDType } from './dtype';
 export type {
   Complex,
   DTypeLike,

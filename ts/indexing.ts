@@ -2,7 +2,7 @@
  * numpy basic indexing: parses an index string (`'1:, ::2'`, `'...'`, `'-1'`,
  * `'None'`) and applies it to a view's geometry. Pure; no binding.
  */
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 import { MAX_DIMS } from './shape';
 
 export type IndexItem =
@@ -39,7 +39,7 @@ export function parseIndex(spec: unknown): IndexItem[] {
   try {
     return parseIndexOf(spec);
   } catch (error) {
-    throw revokedProxyError(error, 'index');
+    throw proxyArgumentError(error, 'index');
   }
 }
 

@@ -21,7 +21,7 @@ import type {
   ShapeLike,
   TagOf,
 } from './dtype/types';
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, noMoreArguments, proxyArgumentError, show } from './errors';
 import { accessorOf, NDArray } from './ndarray';
 import {
   Advice,
@@ -186,7 +186,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.flush();
    */
   flush(...extra: never[]): void {
-    noArguments('flush', extra);
+    noMoreArguments('flush', 0, extra);
     accessorOf(this).checkOpen();
     const [start, length] = this.#byteRange();
     this.#storage.flush(start, length);
@@ -199,7 +199,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * await fp.flushAsync();
    */
   async flushAsync(...extra: never[]): Promise<void> {
-    noArguments('flushAsync', extra);
+    noMoreArguments('flushAsync', 0, extra);
     accessorOf(this).checkOpen();
     const [start, length] = this.#byteRange();
     await this.#storage.flushAsync(start, length);
@@ -212,7 +212,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.slice('1000:2000').madvise('willneed');
    */
   madvise(advice: Advice, ...extra: never[]): void {
-    noArguments('madvise', extra, 1);
+    noMoreArguments('madvise', 1, extra);
     accessorOf(this).checkOpen();
     const parsed = parseAdvice(advice);
     const [start, length] = this.#byteRange();
@@ -229,7 +229,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.close();
    */
   close(...extra: never[]): void {
-    noArguments('close', extra);
+    noMoreArguments('close', 0, extra);
     if (this.closed) return;
     if (!this.#isBase) {
       try {
@@ -257,7 +257,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * await fp.closeAsync(); // the event loop keeps running while the pages are written
    */
   async closeAsync(...extra: never[]): Promise<void> {
-    noArguments('closeAsync', extra);
+    noMoreArguments('closeAsync', 0, extra);
     if (this.closed) return;
     if (!this.#isBase) {
       const [start, length] = this.#byteRange();
@@ -281,7 +281,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * worker.postMessage(fp.slice('100:200').descriptor());
    */
   descriptor(...extra: never[]): MemmapDescriptor {
-    noArguments('descriptor', extra);
+    noMoreArguments('descriptor', 0, extra);
     const view = accessorOf(this);
     view.checkOpen();
     const path = this.#storage.filename;
@@ -320,7 +320,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * fp.resize([1000, 3]);
    */
   resize(shape: number | readonly number[], ...extra: never[]): void {
-    noArguments('resize', extra, 1);
+    noMoreArguments('resize', 1, extra);
     this.#checkGrowable('resize');
     const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset);
     const nbytes = dims.reduce((a, b) => a * b, 1) * this.itemsize;
@@ -343,7 +343,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * rec.append(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8])); // two rows: shape [2, 4]
    */
   append(source: unknown, options?: { sync?: boolean }, ...extra: never[]): readonly number[] {
-    noArguments('append', extra, 2);
+    noMoreArguments('append', 2, extra);
     this.#checkGrowable('append');
     const given = checkOptionNames(options, APPEND_OPTIONS, 'append');
     if (given.sync !== undefined && typeof given.sync !== 'boolean')
@@ -425,15 +425,6 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   }
 }
 
-function noArguments(method: string, extra: readonly unknown[], takes = 0): void {
-  if (extra.length > 0) {
-    throw memmapError(
-      'ERR_MEMMAP_INVALID_ARG',
-      `${method}() takes ${takes === 0 ? 'no arguments' : 'one argument'}; got ${show(extra)} as well`,
-    );
-  }
-}
-
 /**
  * numpy.memmap: maps `file` as an array. The result's type follows the
  * options written as literals: `dtype` gives the element and `data` types,
@@ -450,6 +441,9 @@ export function memmap<const D extends DTypeLike = 'uint8', const S extends Shap
   file: FileLike,
   options?: MemmapOptions<D, S> & DTypeChecked<D>,
 ): Memmap<TagOf<D>, NdimOf<S>> {
+  // A rest parameter here would change how TypeScript infers D and S.
+  // eslint-disable-next-line prefer-rest-params
+  noMoreArguments('memmap', 2, [...arguments].slice(2));
   return memmapWith(parseFile(file), options, undefined) as Memmap<TagOf<D>, NdimOf<S>>;
 }
 
@@ -576,11 +570,13 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  */
 function fromDescriptor<const S extends string | DescriptorRecord>(
   descriptor: MemmapDescriptor<S>,
+  ...extra: never[]
 ): Memmap<S extends string ? TagOf<S> : RecordTag> {
+  noMoreArguments('memmap.fromDescriptor', 1, extra);
   try {
     return reopen(descriptor) as Memmap<S extends string ? TagOf<S> : RecordTag>;
   } catch (error) {
-    throw revokedProxyError(error, 'descriptor');
+    throw proxyArgumentError(error, 'descriptor');
   }
 }
 

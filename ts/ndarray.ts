@@ -64,7 +64,7 @@ import type {
   TagOf,
   Tuple,
 } from './dtype/types';
-import { memmapError, refuseRevoked, revokedProxyError, show } from './errors';
+import { memmapError, noMoreArguments, proxyArgumentError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
@@ -115,16 +115,26 @@ export type IterationItem<D extends DTypeTag, N extends number> = number extends
 
 /**
  * What `assign()` takes: nested arrays of values (broadcast as numpy does),
- * a TypedArray for numeric dtypes, or another array.
+ * a TypedArray for numeric dtypes, or another array; nested arrays may hold
+ * TypedArrays and arrays as rows, as numpy's `np.array([...])` reads them.
  *
  * @example
  * const a = memmap('a.bin', { dtype: 'float64', mode: 'w+', shape: [2, 2] });
  * a.assign([[1, 2], [3, 4]]);
  * a.assign(Float64Array.of(1, 2, 3, 4));
+ * a.assign([Float64Array.of(1, 2), Float64Array.of(3, 4)]);
  * a.assign(otherArray);
  */
-export type AssignSource<D extends DTypeTag> =
-  | NestedInput<ElementInput<D>>
+export type AssignSource<D extends DTypeTag> = NestedInput<ElementInput<D> | RowSource<D>>;
+
+/**
+ * What brings its own shape into an assign() source: a TypedArray (numeric
+ * dtypes) or another array.
+ *
+ * @example
+ * memmap('a.bin', { dtype: 'float32', mode: 'w+', shape: [2, 3] }).assign([Float32Array.of(1, 2, 3), otherRow]);
+ */
+export type RowSource<D extends DTypeTag> =
   | (KindOf<D> extends 'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' ? ArrayLike<number> | ArrayLike<bigint> : never)
   | ArraySource;
 
@@ -167,49 +177,63 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * @example
    * memmap('a.bin', { dtype: 'f4', mode: 'w+', shape: 2 }).dtype; // 'float32'
    */
-  readonly dtype: DTypeStr<D>;
+  get dtype(): DTypeStr<D> {
+    return this.#dtype;
+  }
   /**
    * Bytes per element.
    *
    * @example
    * memmap('a.bin', { dtype: 'complex64', mode: 'w+', shape: 2 }).itemsize; // 8
    */
-  readonly itemsize: number;
+  get itemsize(): number {
+    return this.#itemsize;
+  }
   /**
    * numpy's shape (frozen): a tuple of `ndim` numbers.
    *
    * @example
    * const [rows, cols] = memmap('a.bin', { mode: 'w+', shape: [3, 4] }).shape; // 3, 4
    */
-  readonly shape: ShapeOf<N>;
+  get shape(): ShapeOf<N> {
+    return this.#shape;
+  }
   /**
    * numpy's strides, in bytes (frozen).
    *
    * @example
    * memmap('a.bin', { dtype: 'int16', mode: 'w+', shape: [3, 4] }).strides; // [8, 2]
    */
-  readonly strides: ShapeOf<N>;
+  get strides(): ShapeOf<N> {
+    return this.#strides;
+  }
   /**
    * The number of dimensions.
    *
    * @example
    * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).ndim; // 2
    */
-  readonly ndim: N;
+  get ndim(): N {
+    return this.#ndim;
+  }
   /**
    * The number of elements.
    *
    * @example
    * memmap('a.bin', { mode: 'w+', shape: [3, 4] }).size; // 12
    */
-  readonly size: number;
+  get size(): number {
+    return this.#size;
+  }
   /**
    * `size * itemsize`.
    *
    * @example
    * memmap('a.bin', { dtype: 'float64', mode: 'w+', shape: [3, 4] }).nbytes; // 96
    */
-  readonly nbytes: number;
+  get nbytes(): number {
+    return this.#nbytes;
+  }
   /**
    * One element: exactly `ndim` integer indices, negative counting from the
    * end; out of range is a RangeError. int64/uint64 give bigint, bool gives
@@ -224,6 +248,15 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   readonly get: Getter<D, N>;
 
   #view: Accessor;
+  // The geometry behind the getters above: not properties a caller can
+  // overwrite (append() and the broadcasts trust them).
+  #dtype: DTypeStr<D>;
+  #itemsize: number;
+  #shape: ShapeOf<N>;
+  #strides: ShapeOf<N>;
+  #ndim: N;
+  #size: number;
+  #nbytes: number;
   #data: AnyTypedArray | null = null;
   /** numpy's `base`: the array this view was made from (its own base, if it was a view), null for a base. */
   #base: NDArray | null = null;
@@ -237,13 +270,13 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   /** @internal Arrays are made by memmap(), openMemmap(), views and copies. */
   constructor(view: Accessor) {
     this.#view = view;
-    this.dtype = view.dtype.str as DTypeStr<D>;
-    this.itemsize = view.dtype.itemsize;
-    this.shape = Object.freeze(view.shape.slice()) as unknown as ShapeOf<N>;
-    this.strides = Object.freeze(view.strides.slice()) as unknown as ShapeOf<N>;
-    this.ndim = view.ndim as N;
-    this.size = view.size;
-    this.nbytes = view.size * view.dtype.itemsize;
+    this.#dtype = view.dtype.str as DTypeStr<D>;
+    this.#itemsize = view.dtype.itemsize;
+    this.#shape = Object.freeze(view.shape.slice()) as unknown as ShapeOf<N>;
+    this.#strides = Object.freeze(view.strides.slice()) as unknown as ShapeOf<N>;
+    this.#ndim = view.ndim as N;
+    this.#size = view.size;
+    this.#nbytes = view.size * view.dtype.itemsize;
     this.get = view.get as unknown as Getter<D, N>;
   }
 
@@ -269,13 +302,12 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   protected _rebase(view: Accessor): void {
     this.#view = view;
     this.#data = null;
-    const self = this as { -readonly [K in 'shape' | 'strides' | 'ndim' | 'size' | 'nbytes' | 'get']: NDArray[K] };
-    self.shape = Object.freeze(view.shape.slice());
-    self.strides = Object.freeze(view.strides.slice());
-    self.ndim = view.ndim;
-    self.size = view.size;
-    self.nbytes = view.size * view.dtype.itemsize;
-    self.get = view.get;
+    this.#shape = Object.freeze(view.shape.slice()) as unknown as ShapeOf<N>;
+    this.#strides = Object.freeze(view.strides.slice()) as unknown as ShapeOf<N>;
+    this.#ndim = view.ndim as N;
+    this.#size = view.size;
+    this.#nbytes = view.size * view.dtype.itemsize;
+    (this as { get: Getter<D, N> }).get = view.get as unknown as Getter<D, N>;
   }
 
   /** @internal The name numpy's repr gives the class (`array`, `memmap`). */
@@ -394,7 +426,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   slice(spec: number, ...extra: never[]): NDArray<D, Minus1<N>>;
   slice(spec: string | number, ...extra: never[]): NDArray<D>;
   slice(spec: string | number, ...extra: never[]): NDArray<D> | NDArray<D, Minus1<N>> {
-    noMore('slice', 1, extra);
+    noMoreArguments('slice', 1, extra, " (a range of rows is slice('0:10'))");
     const view = this.#view;
     view.checkOpen();
     const geometry = applyIndex(parseIndexCached(spec), {
@@ -418,7 +450,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * ticks.field('price'); // NDArray<'float64', 1>
    */
   field<K extends FieldNames<D>>(name: K, ...extra: never[]): NDArray<FieldBase<D, K>, Plus<N, FieldAxes<D, K>>> {
-    noMore('field', 1, extra);
+    noMoreArguments('field', 1, extra);
     const view = this.#view;
     view.checkOpen();
     const fields = view.dtype.fields;
@@ -451,7 +483,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 8 }).fill(0.5);
    */
   fill(value: ElementInput<D>, ...extra: never[]): void {
-    noMore('fill', 1, extra);
+    noMoreArguments('fill', 1, extra);
     this.#checkWritable();
     const view = this.#view;
     const { row } = view.dtype;
@@ -493,9 +525,16 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * a.assign(Int32Array.of(1, 2, 3, 4, 5, 6));
    */
   assign(source: AssignSource<D>, ...extra: never[]): void {
-    noMore('assign', 1, extra);
+    noMoreArguments('assign', 1, extra);
     this.#checkWritable();
-    refuseRevoked(source, 'source');
+    try {
+      this.#assign(source);
+    } catch (error) {
+      throw proxyArgumentError(error, 'source');
+    }
+  }
+
+  #assign(source: AssignSource<D>): void {
     const view = this.#view;
     if (
       source instanceof view.dtype.row.TypedArray &&
@@ -508,11 +547,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     }
     const from = source instanceof NDArray ? source.#view : null;
     if (from !== null && assignElements(from, view)) return;
-    const flat = flatten(source);
-    const shape = flat.shape;
-    // Another unit of datetime64/timedelta64: counts of this one, as numpy converts them.
-    const values =
-      source instanceof NDArray ? convertTimeUnits(flat.values, source.dtypeObject, view.dtype) : flat.values;
+    const { values, shape } = flatten(source, { into: view.dtype });
     const sourceStrides = broadcastElementStrides(
       shape,
       this.shape,
@@ -560,7 +595,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const first: Float32Array = a.read(0, 1000); // a copy of elements 0-999
    */
   read(start: number = 0, length?: number, ...extra: never[]): LanesOf<D> {
-    noMore('read', 2, extra);
+    noMoreArguments('read', 2, extra);
     const view = this.#view;
     view.checkOpen();
     const [first, count] = checkRange(view, 'read', start, length);
@@ -585,12 +620,12 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * a.write(0, new Float32Array([1, 2, 3])); // elements 0-2
    */
   write(start: number, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
-    noMore('write', 2, extra);
+    noMoreArguments('write', 2, extra);
     this.#checkWritable();
     try {
       writeBlock(this.#view, 'write', start, values);
     } catch (error) {
-      throw revokedProxyError(error, 'values');
+      throw proxyArgumentError(error, 'values');
     }
   }
 
@@ -608,7 +643,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   toArray(options: ToArrayOptions & { readonly dates: true }, ...extra: never[]): Nested<Date | null, N>;
   toArray(options?: ToArrayOptions, ...extra: never[]): Nested<ElementOf<D>, N>;
   toArray(options?: ToArrayOptions, ...extra: never[]): Nested<ElementOf<D> | Date | null, N> {
-    noMore('toArray', 1, extra);
+    noMoreArguments('toArray', 1, extra);
     const { dates } = checkOptions('toArray', options, ['dates']);
     if (dates !== undefined && typeof dates !== 'boolean') {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `toArray(): dates must be true or false; got ${show(dates)}`);
@@ -645,7 +680,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const prices: Float64Array = ticks.field('price').copy().data;
    */
   copy(...extra: never[]): NDArray<D, N> {
-    noMore('copy', 0, extra);
+    noMoreArguments('copy', 0, extra);
     return new NDArray(copyOf(this.#view));
   }
 
@@ -668,7 +703,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     options?: { readonly casting?: 'unsafe' },
     ...extra: never[]
   ): NDArray<TagOf<T>, N> {
-    noMore('astype', 2, extra);
+    noMoreArguments('astype', 2, extra);
     const { casting } = checkOptions('astype', options, ['casting']);
     if (casting !== undefined && casting !== 'unsafe') {
       throw memmapError(
@@ -727,7 +762,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * for (const block of big.blocks({ rows: 2 ** 20 })) block.data; // Float32Array of 2^22 values each
    */
   blocks(options?: BlocksOptions, ...extra: never[]): Generator<NDArray<D, N>, void, undefined> {
-    noMore('blocks', 1, extra);
+    noMoreArguments('blocks', 1, extra);
     const view = this.#view;
     view.checkOpen();
     // Checked now, not at the first next().
@@ -743,8 +778,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     }
   }
 
-  /** @internal The values in C order and the shape, for broadcasting this array into another. */
-  [VALUES](): { values: unknown[]; shape: number[] } {
+  /** @internal The values in C order and the shape, for broadcasting this array into one of `into`. */
+  [VALUES](into?: DType): { values: unknown[]; shape: number[] } {
     const view = this.#view;
     view.checkOpen();
     checkFitsHeap([this.size], view.dtype);
@@ -755,7 +790,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       const access = source.bind();
       source.forEach(access, (at) => values.push(access.read(at)));
     }
-    return { values, shape: [...this.shape] };
+    // Another unit of datetime64/timedelta64: counts of that one, as numpy converts them.
+    return { values: into === undefined ? values : convertTimeUnits(values, view.dtype, into), shape: [...this.shape] };
   }
 
   /**
@@ -1925,13 +1961,13 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   }
 
   #reduceAlong(op: ReductionName, options: unknown, extra: readonly unknown[]): Scalar | NDArray {
-    noMore(op, 1, extra);
+    noMoreArguments(op, 1, extra);
     const parsed = parseReduceOptions(op, this.ndim, options, false);
     return wrapReduced(reduceAlong(this.#view, op, parsed));
   }
 
   async #reduceAlongAsync(op: ReductionName, options: unknown, extra: readonly unknown[]): Promise<Scalar | NDArray> {
-    noMore(`${op}Async`, 1, extra);
+    noMoreArguments(`${op}Async`, 1, extra);
     const parsed = parseReduceOptions(op, this.ndim, options, true);
     return wrapReduced(await reduceAlongAsync(this.#view, op, parsed));
   }
@@ -2045,19 +2081,6 @@ export type AxisResult<N extends number, S, A> = number extends N ? S | A : [N] 
 /** A reduction's result as the methods return it: an Accessor becomes an in-memory NDArray. */
 function wrapReduced(result: Reduced): Scalar | NDArray {
   return result.array === undefined ? result.scalar : new NDArray(result.array);
-}
-
-/**
- * An argument a method does not take is an error, never silently ignored:
- * `a.slice(0, 10)` is not rows 0 to 9, and `a.sum({ axis: 0 })` is not the
- * whole-array sum.
- */
-function noMore(method: string, takes: number, extra: readonly unknown[]): void {
-  if (extra.length === 0) return;
-  throw memmapError(
-    'ERR_MEMMAP_INVALID_ARG',
-    `${method}() takes ${takes === 0 ? 'no arguments' : takes === 1 ? 'one argument' : `${takes} arguments`}; got ${show(extra)} as well${method === 'slice' ? " (a range of rows is slice('0:10'))" : ''}`,
-  );
 }
 
 /** Nested empty arrays of `shape` (some axis is 0). */

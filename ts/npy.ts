@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, Stats } from 'node:fs';
 import { DType, DTypeLike, parseDType } from './dtype';
 import type { DTypeChecked, DTypeTag, NdimOf, ShapeLike, TagOf } from './dtype/types';
-import { memmapError, refuseRevoked, revokedProxyError, show } from './errors';
+import { memmapError, noMoreArguments, refuseRevoked, proxyArgumentError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import {
   descrOf,
@@ -172,6 +172,9 @@ export function openMemmap<
   path: string | URL | Buffer,
   options?: OpenMemmapOptions<D, S, M> & DTypeChecked<D>,
 ): Memmap<OpenMemmapTag<D, M>, OpenMemmapNdim<S>> {
+  // A rest parameter here would change how TypeScript infers D and S.
+  // eslint-disable-next-line prefer-rest-params
+  noMoreArguments('openMemmap', 2, [...arguments].slice(2));
   return openNpy(path, options as OpenMemmapOptions | undefined) as Memmap<OpenMemmapTag<D, M>, OpenMemmapNdim<S>>;
 }
 
@@ -179,7 +182,7 @@ function openNpy(path: string | URL | Buffer, options?: OpenMemmapOptions): Memm
   try {
     return openNpyOf(path, options);
   } catch (error) {
-    throw revokedProxyError(error, 'openMemmap options');
+    throw proxyArgumentError(error, 'openMemmap options');
   }
 }
 

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { constants as zlibConstants, crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { Accessor } from './access';
 import { DTypeLike, parseDType } from './dtype';
-import { memmapError, MemmapError, revokedProxyError, show } from './errors';
+import { memmapError, MemmapError, noMoreArguments, proxyArgumentError, show } from './errors';
 import { Memmap, memmapWith } from './memmap';
 import { accessorOf, NDArray } from './ndarray';
 import { descrOf, descrToDType, MAGIC, npyHeaderBytes, parseNpyHeader, parseNpyPrefix } from './npyformat';
@@ -214,7 +214,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    * @example
    * openNpz('data.npz').has('x'); // true
    */
-  has(name: string): boolean {
+  has(name: string, ...extra: never[]): boolean {
+    noMoreArguments('has', 1, extra);
     return typeof name === 'string' && this.#lookup.has(name);
   }
 
@@ -234,7 +235,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    */
   get(name: string): Memmap;
   get(name: string, options: NpzGetOptions): NDArray;
-  get(name: string, options?: NpzGetOptions): NDArray {
+  get(name: string, options?: NpzGetOptions, ...extra: never[]): NDArray {
+    noMoreArguments('get', 2, extra);
     this.#checkOpen();
     const given = checkOptionNames(options, GET_OPTIONS, 'get');
     const decompress = given.decompress ?? false;
@@ -295,7 +297,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    * archive.get('x').fill(0);
    * archive.flush();
    */
-  flush(): void {
+  flush(...extra: never[]): void {
+    noMoreArguments('flush', 0, extra);
     this.#checkOpen();
     if (this.#mode === 'r+' || this.#mode === 'w+') this.#storeCrcs();
   }
@@ -312,7 +315,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    * const x = archive.get('x');
    * archive.close(); // x.closed === true
    */
-  close(): void {
+  close(...extra: never[]): void {
+    noMoreArguments('close', 0, extra);
     if (this.closed) return;
     const errors: unknown[] = [];
     // The members close first: a Node operation still writing into one (the
@@ -705,11 +709,12 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
  * using out = openNpz('new.npz', { mode: 'w+', members: { x: { dtype: 'int32', shape: [3] } } });
  * out.get('x').assign([1, 2, 3]);             // np.load('new.npz')['x'] -> array([1, 2, 3], dtype=int32)
  */
-export function openNpz(path: string | URL | Buffer, options?: OpenNpzOptions): NpzArchive {
+export function openNpz(path: string | URL | Buffer, options?: OpenNpzOptions, ...extra: never[]): NpzArchive {
+  noMoreArguments('openNpz', 2, extra);
   try {
     return openNpzOf(path, options);
   } catch (error) {
-    throw revokedProxyError(error, 'openNpz options');
+    throw proxyArgumentError(error, 'openNpz options');
   }
 }
 

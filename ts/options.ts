@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 import type { ShapeLike } from './dtype/types';
 import { normalizeShape, Order, sizeOf } from './shape';
 
@@ -152,7 +152,7 @@ export function parseFile(file: unknown): string | Buffer | number {
   try {
     return parseFileOf(file);
   } catch (error) {
-    throw revokedProxyError(error, 'path');
+    throw proxyArgumentError(error, 'path');
   }
 }
 
@@ -215,7 +215,7 @@ export function checkOptionNames(raw: unknown, known: ReadonlySet<string>, what:
   try {
     return checkOptionNamesOf(raw, known, what);
   } catch (error) {
-    throw revokedProxyError(error, `${what} options`);
+    throw proxyArgumentError(error, `${what} options`);
   }
 }
 

@@ -6,7 +6,7 @@
  * AxisError / ValueError as a coded RangeError), and the result's shape.
  * Pure: no binding.
  */
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 
 /**
  * numpy's twelve reductions, as the methods are named.
@@ -77,7 +77,7 @@ export function parseReduceOptions(
   try {
     return parseReduceOptionsOf(op, ndim, options, async);
   } catch (error) {
-    throw revokedProxyError(error, `${async ? `${op}Async` : op}() options`);
+    throw proxyArgumentError(error, `${async ? `${op}Async` : op}() options`);
   }
 }
 

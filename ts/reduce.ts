@@ -394,7 +394,9 @@ function whereMask(where: unknown, shape: readonly number[], op: ReductionName):
     maskShape = [...accessor.shape];
   } else {
     // A TypedArray holds numbers, never booleans: refused before its values are gathered.
-    const { values, shape: given } = ArrayBuffer.isView(where) ? { values: [where], shape: [] } : flatten(where);
+    const { values, shape: given } = ArrayBuffer.isView(where)
+      ? { values: [where], shape: [] }
+      : flatten(where, { argument: 'where' });
     if (!values.every((value) => typeof value === 'boolean')) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',

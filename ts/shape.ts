@@ -2,7 +2,7 @@
  * Shape and strides arithmetic: pure functions, no binding. Public strides are
  * in bytes (numpy's unit); names say when a unit is different.
  */
-import { memmapError, revokedProxyError, show } from './errors';
+import { memmapError, proxyArgumentError, show } from './errors';
 
 /**
  * Memory layout: `'C'` row-major (last axis contiguous), `'F'` column-major.
@@ -20,7 +20,7 @@ export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
   try {
     return normalizeShapeOf(shape, argument);
   } catch (error) {
-    throw revokedProxyError(error, argument);
+    throw proxyArgumentError(error, argument);
   }
 }
 

@@ -27,10 +27,13 @@ function outOfRange(value: unknown, row: DTypeRow): never {
   );
 }
 
+/** numpy's names of the kinds whose rows have no name of their own (the itemsize is the dtype's). */
+const FLEXIBLE_NAMES: Readonly<Record<string, string>> = { S: 'bytes', U: 'str', V: 'void' };
+
 function wrongKind(value: unknown, row: DTypeRow, expected: string): never {
   throw memmapError(
     'ERR_MEMMAP_INVALID_ARG',
-    `value ${show(value)} cannot be stored in dtype ${row.name}: expected ${expected}`,
+    `value ${show(value)} cannot be stored in dtype ${row.name ?? FLEXIBLE_NAMES[row.kind] ?? row.kind}: expected ${expected}`,
   );
 }
 
@@ -121,7 +124,9 @@ export const boolean: Codec<boolean> = {
   fillsLanes: true,
   coerce(value, row) {
     if (typeof value === 'boolean') return [value ? 1 : 0, 0];
-    if (typeof value === 'number' || typeof value === 'bigint') return [value ? 1 : 0, 0];
+    // numpy's bool(x) is x != 0: NaN is true (JavaScript's truthiness says false).
+    if (typeof value === 'number') return [value !== 0 ? 1 : 0, 0];
+    if (typeof value === 'bigint') return [value !== 0n ? 1 : 0, 0];
     return wrongKind(value, row, 'a boolean or number');
   },
 };

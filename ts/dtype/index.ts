@@ -20,5 +20,5 @@ export type {
 export { elementView } from './codecs';
 export { DTYPE_ROWS, dtypeOf, TIME_UNITS } from './table';
 export { descrOf, structStr } from './records';
-export { descrToRecord, parseDType } from './parse';
+export { descrToRecord, parseDType, publicParseDType } from './parse';
 export type { AlignedFields, DTypeLike, FieldFormat, FieldSpec, StructuredDict } from './parse';

@@ -4,7 +4,7 @@
  * `'M8[ns]'`) and record dtypes in list, dict and `.npy` descr forms. The
  * spelling tables are aliases beside the dtype table, never new facts.
  */
-import { memmapError, revokedProxyError, show } from '../errors';
+import { memmapError, noMoreArguments, proxyArgumentError, show } from '../errors';
 import { PyTuple, PyValue } from '../pyliteral';
 import { normalizeShape } from '../shape';
 import { DType, NATIVE_LITTLE_ENDIAN, TypedArrayConstructor } from './dtype';
@@ -169,11 +169,17 @@ const SPELLING = /^([<>=|]?)([a-zA-Z?])(\d*)$/;
  * parseDType('<f4').str;        // 'float32'
  * parseDType('>i2').itemsize;   // 2
  */
+export function publicParseDType(spec: unknown, ...extra: never[]): DType {
+  noMoreArguments('parseDType', 1, extra);
+  return parseDType(spec);
+}
+
+/** parseDType() for this package's callers: errors name `argument`. */
 export function parseDType(spec: unknown, argument = 'dtype'): DType {
   try {
     return parseDTypeOf(spec, argument);
   } catch (error) {
-    throw revokedProxyError(error, argument);
+    throw proxyArgumentError(error, argument);
   }
 }
 
