@@ -5,7 +5,7 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { memmap, openMemmap, openNpz, parseDType, MemmapOptions } from '../ts/index';
+import { DType, memmap, NDArray, openMemmap, openNpz, parseDType, MemmapOptions } from '../ts/index';
 import { Advice, binding, Mode, ReduceRequest } from '../ts/binding';
 import { ERROR_CLASSES, ErrorCode, fromNative } from '../ts/errors';
 import { PACKAGE, runNode, tempDir } from './helpers';
@@ -429,10 +429,11 @@ describe('an argument a function does not take', () => {
   const grow = join(dir, 'extra-grow.npy');
   openMemmap(grow, { mode: 'w+', dtype: 'float64', shape: [1] }).close();
   const callable = (f: unknown) => f as (...args: unknown[]) => unknown;
-  const onArchive = (method: 'has' | 'get' | 'flush' | 'close', ...args: unknown[]) => {
+  const onArchive = (method: 'has' | 'get' | 'flush' | 'close' | 'iterator', ...args: unknown[]) => {
     const archive = openNpz(npz, { mode: 'r+' });
     try {
-      return callable(archive[method].bind(archive))(...args);
+      const f = method === 'iterator' ? archive[Symbol.iterator] : archive[method];
+      return callable(f.bind(archive))(...args);
     } finally {
       archive.close();
     }
@@ -471,6 +472,27 @@ describe('an argument a function does not take', () => {
       },
       'append() takes 2 arguments',
     ],
+    [
+      'toString',
+      () => {
+        const a = memmap(existing, { mode: 'r' });
+        return callable(a.toString.bind(a))(16);
+      },
+      'toString() takes no arguments',
+    ],
+    [
+      'an iterator',
+      () => memmap(existing, { mode: 'r' })[Symbol.iterator](x as never),
+      '[Symbol.iterator]() takes no arguments',
+    ],
+    [
+      'dispose',
+      () => memmap(existing, { mode: 'r' })[Symbol.dispose](x as never),
+      '[Symbol.dispose]() takes no arguments',
+    ],
+    ['an archive iterator', () => onArchive('iterator' as never, x), '[Symbol.iterator]() takes no arguments'],
+    ['new NDArray', () => new NDArray('x' as never), 'an array is not made with new'],
+    ['new DType', () => new DType('f4' as never, 'x' as never), 'a DType is not made with new'],
   ];
   test.each(cases)('%s', (_, call, message) => {
     openNpz(npz, { mode: 'w+', members: { x: { dtype: 'int32', shape: [3] } } }).close();

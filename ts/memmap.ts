@@ -130,8 +130,8 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * @example
    * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.flush();
    */
-  override [Symbol.iterator](): Iterator<MemmapIterationItem<D, N>> {
-    return super[Symbol.iterator]() as Iterator<MemmapIterationItem<D, N>>;
+  override [Symbol.iterator](...extra: never[]): Iterator<MemmapIterationItem<D, N>> {
+    return super[Symbol.iterator](...extra) as Iterator<MemmapIterationItem<D, N>>;
   }
 
   /**
@@ -401,7 +401,8 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    *   using fp = memmap('data.bin', { mode: 'r' });
    * } // closed here
    */
-  [Symbol.dispose](): void {
+  [Symbol.dispose](...extra: never[]): void {
+    noMoreArguments('[Symbol.dispose]', 0, extra);
     this.close();
   }
 
@@ -413,7 +414,12 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    *   await using fp = memmap('data.bin', { mode: 'r+' });
    * } // closed here, the flush off the main thread
    */
-  [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](...extra: never[]): Promise<void> {
+    try {
+      noMoreArguments('[Symbol.asyncDispose]', 0, extra);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.closeAsync();
   }
 

@@ -269,6 +269,12 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
 
   /** @internal Arrays are made by memmap(), openMemmap(), views and copies. */
   constructor(view: Accessor) {
+    if (!(view instanceof Accessor)) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `an array is not made with new: memmap(), openMemmap(), copy() and astype() make them (got ${show(view)})`,
+      );
+    }
     this.#view = view;
     this.#dtype = view.dtype.str as DTypeStr<D>;
     this.#itemsize = view.dtype.itemsize;
@@ -800,7 +806,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * @example
    * for (const row of memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [2, 3] })) row.sum();
    */
-  [Symbol.iterator](): Iterator<IterationItem<D, N>> {
+  [Symbol.iterator](...extra: never[]): Iterator<IterationItem<D, N>> {
+    noMoreArguments('[Symbol.iterator]', 0, extra);
     const view = this.#view;
     view.checkOpen();
     if (this.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'iteration over a 0-d array');
@@ -1956,7 +1963,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * @example
    * String(memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: 2 })); // 'memmap([0., 0.], dtype=float32)'
    */
-  toString(): string {
+  toString(...extra: never[]): string {
+    noMoreArguments('toString', 0, extra);
     return this[inspect.custom]();
   }
 

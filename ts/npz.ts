@@ -282,7 +282,12 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    * @example
    * for (const [name, array] of openNpz('data.npz')) console.log(name, array.shape);
    */
-  *[Symbol.iterator](): Iterator<[string, Memmap]> {
+  [Symbol.iterator](...extra: never[]): Iterator<[string, Memmap]> {
+    noMoreArguments('[Symbol.iterator]', 0, extra);
+    return this.#members();
+  }
+
+  *#members(): Generator<[string, Memmap], void, undefined> {
     for (const name of this.#files) yield [name, this.get(name)];
   }
 
@@ -358,7 +363,8 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
    *   archive.get('x').sum();
    * } // closed here, with every member
    */
-  [Symbol.dispose](): void {
+  [Symbol.dispose](...extra: never[]): void {
+    noMoreArguments('[Symbol.dispose]', 0, extra);
     this.close();
   }
 

@@ -6,6 +6,7 @@
  * modules import each other in that order only (no cycles).
  */
 import { endianness } from 'node:os';
+import { memmapError, show } from '../errors';
 import type { DTypeStr, DTypeTag } from './types';
 
 /**
@@ -246,6 +247,12 @@ export class DType<T extends DTypeTag = DTypeTag> {
      */
     readonly littleEndian: boolean,
   ) {
+    if (typeof row !== 'object' || row === null || typeof row.code !== 'string' || typeof littleEndian !== 'boolean') {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_ARG',
+        `a DType is not made with new: parseDType(spec) makes one (got new DType(${show(row)}, ${show(littleEndian)}))`,
+      );
+    }
     this.itemsize = row.itemsize;
     this.native = row.orderless || littleEndian === NATIVE_LITTLE_ENDIAN;
     this.descr = `${row.orderless ? '|' : littleEndian ? '<' : '>'}${row.code}`;
