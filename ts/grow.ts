@@ -66,8 +66,11 @@ export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8
     const at = npy.template.length;
     if (at + text.length + 1 > npy.headerLength) header = null;
     else {
-      header = new Uint8Array(npy.headerLength);
-      header.set(npy.template);
+      if (npy.scratch === undefined) {
+        npy.scratch = new Uint8Array(npy.headerLength);
+        npy.scratch.set(npy.template);
+      }
+      header = npy.scratch;
       for (let k = 0; k < text.length; k++) header[at + k] = text.charCodeAt(k);
       header.fill(0x20, at + text.length, npy.headerLength - 1);
       header[npy.headerLength - 1] = 0x0a;

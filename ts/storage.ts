@@ -36,6 +36,12 @@ export interface NpyLayout {
   head?: string;
   /** The header's bytes up to the shape's value, for rewrites (where the text is ASCII). */
   template?: Uint8Array;
+  /**
+   * The header rewrites are made in: one buffer, the template already in
+   * place (the native call copies it before returning; an append loop
+   * allocated a buffer per call).
+   */
+  scratch?: Uint8Array;
 }
 import { forEachRun } from './shape';
 

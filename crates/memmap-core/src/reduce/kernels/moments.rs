@@ -392,27 +392,40 @@ impl BlockMean for ComplexAcc {
 }
 
 /// Runs both passes over one block and joins each output's block moments
-/// into `accs`. `outputs` outputs, the block's output `i` being
-/// `accs[place(i)]`; `stride` is the outputs' layout the drivers use
-/// (`0`: one, `1`: per row, `n`: per row and column).
+/// into `accs`, laid out as [`Family::reduce_rows`] (`inner_kept` false) or
+/// [`Family::accumulate_rows`] (true) lay them out for `acc_row`.
 ///
 /// # Safety
 ///
 /// As [`Family::reduce_rows`].
-#[allow(clippy::too_many_arguments)]
 unsafe fn two_passes<M: Family, D: Family<Acc = DevAcc>>(
     means: &M,
     devs: &D,
     b: &Rows,
     accs: *mut MomentsAcc,
-    outputs: usize,
-    stride: isize,
+    acc_row: isize,
     inner_kept: bool,
-    place: impl Fn(usize) -> isize,
     load: Load,
 ) where
     M::Acc: BlockMean,
 {
+    // The block's outputs, output `i` being `accs[place(i)]`; `stride` is
+    // the layout the drivers use (`0`: one, `1`: per row, `n`: per row and
+    // column).
+    let n = b.n;
+    let (outputs, stride) = match (inner_kept, acc_row == 0) {
+        (false, true) => (1, 0),
+        (false, false) => (b.rows, 1),
+        (true, true) => (n, 0),
+        (true, false) => (b.rows * n, n as isize),
+    };
+    let place = |i: usize| {
+        if inner_kept {
+            (i / n) as isize * acc_row + (i % n) as isize
+        } else {
+            i as isize * acc_row
+        }
+    };
     // Once every output has a finite running mean and no mask can leave
     // elements out, that mean is the shift and the first pass is skipped:
     // the block's M2 (q - d^2/n) then loses about eps * n * delta^2, delta
@@ -595,21 +608,8 @@ macro_rules! moments_family {
                     _t: PhantomData,
                 });
                 let devs = Driven($devs::<T>(PhantomData));
-                let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
                 // SAFETY: the caller's promise.
-                unsafe {
-                    two_passes(
-                        &means,
-                        &devs,
-                        b,
-                        accs,
-                        outputs,
-                        stride,
-                        false,
-                        |i| i as isize * acc_row,
-                        load_real::<T>,
-                    );
-                }
+                unsafe { two_passes(&means, &devs, b, accs, acc_row, false, load_real::<T>) }
             }
 
             unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
@@ -620,26 +620,8 @@ macro_rules! moments_family {
                     _t: PhantomData,
                 });
                 let devs = Driven($devs::<T>(PhantomData));
-                let n = b.n;
-                let (outputs, stride) = if acc_row == 0 {
-                    (n, 0)
-                } else {
-                    (b.rows * n, n as isize)
-                };
                 // SAFETY: the caller's promise.
-                unsafe {
-                    two_passes(
-                        &means,
-                        &devs,
-                        b,
-                        accs,
-                        outputs,
-                        stride,
-                        true,
-                        |i| (i / n) as isize * acc_row + (i % n) as isize,
-                        load_real::<T>,
-                    );
-                }
+                unsafe { two_passes(&means, &devs, b, accs, acc_row, true, load_real::<T>) }
             }
 
             fn merge(&self, into: &mut MomentsAcc, later: &MomentsAcc) {
@@ -676,21 +658,8 @@ impl<T: Complex> Family for ComplexMoments<T> {
             _t: PhantomData,
         });
         let devs = Driven(ComplexDeviations::<T>(PhantomData));
-        let (outputs, stride) = if acc_row == 0 { (1, 0) } else { (b.rows, 1) };
         // SAFETY: the caller's promise.
-        unsafe {
-            two_passes(
-                &means,
-                &devs,
-                b,
-                accs,
-                outputs,
-                stride,
-                false,
-                |i| i as isize * acc_row,
-                load_complex::<T>,
-            )
-        };
+        unsafe { two_passes(&means, &devs, b, accs, acc_row, false, load_complex::<T>) }
     }
 
     unsafe fn accumulate_rows(&self, b: &Rows, accs: *mut MomentsAcc, acc_row: isize) {
@@ -701,22 +670,8 @@ impl<T: Complex> Family for ComplexMoments<T> {
             _t: PhantomData,
         });
         let devs = Driven(ComplexDeviations::<T>(PhantomData));
-        let n = b.n;
-        let (outputs, stride) = if acc_row == 0 { (n, 0) } else { (b.rows * n, n as isize) };
         // SAFETY: the caller's promise.
-        unsafe {
-            two_passes(
-                &means,
-                &devs,
-                b,
-                accs,
-                outputs,
-                stride,
-                true,
-                |i| (i / n) as isize * acc_row + (i % n) as isize,
-                load_complex::<T>,
-            );
-        }
+        unsafe { two_passes(&means, &devs, b, accs, acc_row, true, load_complex::<T>) }
     }
 
     fn merge(&self, into: &mut MomentsAcc, later: &MomentsAcc) {
