@@ -678,3 +678,32 @@ describeNumpy('found by review of the nested rows', () => {
     rec.close();
   });
 });
+
+describeNumpy('append() casting refusals say whose rule refuses', () => {
+  test("numpy's same_kind refusals cite numpy; numbers and bytes into strings, which numpy writes as text, say memmap does not", () => {
+    const targets = ['<U5', 'S5', '<i4', '<f4'];
+    const sources = ['<i4', '<f8', '|b1', '<c8', 'S3', '<U3', '<M8[s]'];
+    const pairs = targets.flatMap((t) => sources.map((s) => [s, t]));
+    const numpy = pythonJson<boolean[]>(
+      `import json, sys, numpy as np
+print(json.dumps([bool(np.can_cast(np.dtype(s), np.dtype(t), 'same_kind')) for s, t in json.loads(sys.argv[1])]))`,
+      JSON.stringify(pairs),
+    );
+    pairs.forEach(([s, t], k) => {
+      const a = openMemmap(join(dir, 'cast-target.npy'), { mode: 'w+', dtype: t, shape: [0] });
+      const row = memmap(join(dir, 'cast-row.bin'), { mode: 'w+', dtype: s, shape: [1] });
+      let message = 'appended';
+      try {
+        a.append(row);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      if (numpy[k] && message !== 'appended')
+        expect([s, t, message]).toEqual([s, t, expect.stringContaining('as text')]);
+      if (!numpy[k])
+        expect([s, t, message]).toEqual([s, t, expect.stringContaining("numpy's 'same_kind' casting refuses")]);
+      a.close();
+      row.close();
+    });
+  });
+});

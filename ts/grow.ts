@@ -30,6 +30,16 @@ export function sameKind(from: DType, to: DType): boolean {
   return b === 'm' && (a === 'b' || a === 'u' || a === 'i');
 }
 
+/**
+ * Casts numpy's `same_kind` allows and memmap does not make: numbers and
+ * bools into strings (numpy writes `str(value)`), bytes into unicode.
+ */
+function asText(from: DType, to: DType): boolean {
+  const [a, b] = [from.row.kind as string, to.row.kind as string];
+  if (from.fields !== null || to.fields !== null || (b !== 'U' && b !== 'S')) return false;
+  return a in KIND_RANK || (a === 'S' && b === 'U');
+}
+
 /** The new shape `resize()` was given, checked against the array's. */
 export function parseResizeShape(
   shape: unknown,
@@ -138,9 +148,12 @@ function appendBytesOf(
     );
   const checkCast = (from: DType, what: string): void => {
     if (!sameKind(from, dtype)) {
+      const why = asText(from, dtype)
+        ? `memmap does not write numbers or bytes as text (numpy's 'same_kind' casting would)`
+        : `numpy's 'same_kind' casting refuses ${from.str} to ${dtype.str}`;
       throw memmapError(
         'ERR_MEMMAP_INVALID_DTYPE',
-        `cannot append ${what} of dtype ${from.str} to an array of dtype ${dtype.str}: numpy's 'same_kind' casting refuses ${from.str} to ${dtype.str}`,
+        `cannot append ${what} of dtype ${from.str} to an array of dtype ${dtype.str}: ${why}`,
       );
     }
   };
