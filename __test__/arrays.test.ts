@@ -600,6 +600,7 @@ print(b.shape, b.dtype, np.array_equal(a, b))
       [() => a.assign([Int32Array.of(1), 2]), 'ERR_MEMMAP_SHAPE_MISMATCH'],
     ];
     for (const [call, expected] of calls) expect(thrown(call).code).toBe(expected);
+    expect(() => a.assign([[1, 2], new DataView(new ArrayBuffer(8)) as never])).toThrow(/holds a DataView/);
     expect(a.shape).toEqual([1, 2]);
     expect(a.toArray()).toEqual([[0, 0]]);
     a.close();

@@ -110,7 +110,7 @@ function flattenOf(
   const tooMany = (count: number) =>
     memmapError(
       'ERR_MEMMAP_TOO_LARGE',
-      `${argument} has ${count} values, more than are taken one by one as JavaScript values (${FLAT_LIMIT}): pass an array of the same dtype and shape (copied natively), or assign in slices`,
+      `${argument} has ${count} values, more than are taken one by one as JavaScript values (${FLAT_LIMIT}): ${argument === 'where' ? 'pass a bool array (read natively)' : 'pass an array of the same dtype and shape (copied natively), or assign in slices'}`,
     );
   if (hasValues(source)) {
     if (source.size > FLAT_LIMIT) throw tooMany(source.size);
@@ -157,8 +157,13 @@ function flattenOf(
   const count = shape.reduce((n, k) => n * k, 1);
   if (count > FLAT_LIMIT) throw tooMany(count);
   const values: unknown[] = [];
-  const ragged = () =>
-    memmapError('ERR_MEMMAP_SHAPE_MISMATCH', `${argument} is a ragged nested array: expected shape ${show(shape)}`);
+  const ragged = (node?: unknown) =>
+    memmapError(
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+      node instanceof DataView
+        ? `${argument} holds a DataView, which has no elements: pass a TypedArray`
+        : `${argument} is a ragged nested array: expected shape ${show(shape)}`,
+    );
   const walk = (node: unknown, axis: number): void => {
     if (Array.isArray(node)) {
       if (axis === shape.length || node.length !== shape[axis]) throw ragged();
@@ -170,7 +175,7 @@ function flattenOf(
     }
     const own = shapeOfItem(node, typedRows);
     if (own === null) {
-      if (axis !== shape.length) throw ragged();
+      if (axis !== shape.length) throw ragged(node);
       values.push(node);
       return;
     }
