@@ -11,7 +11,7 @@
  *   evict PATH              drops PATH from the page cache (POSIX_FADV_DONTNEED)
  *   copy PATH THREADS       seconds to copy the whole file (mapped, page tables filled) into fresh
  *                           memory (huge pages asked for, as numpy and memmap do) with memcpy on
- *                           THREADS threads, then free it: the floor under copy()
+ *                           THREADS threads, 2 MiB at a time, then free it: the floor under copy()
  *   append PATH BYTES BLOCK seconds to append BYTES in BLOCK-byte pwrites after a 128-byte header,
  *                           each followed by a pwrite of the header (and preceded by an fstat), as
  *                           a crash-consistent .npy append must; the file is created untimed
@@ -46,9 +46,13 @@ struct part {
   size_t len;
 };
 
+/* One huge page per memcpy: the kernel zeroes a fresh target page at its first touch and
+   leaves it in the cache, where this copy overwrites it; one memcpy of a whole share is past
+   glibc's non-temporal threshold and streams around the cache, writing the target twice. */
 static void *copy_part(void *arg) {
   struct part *p = arg;
-  memcpy(p->to, p->from, p->len);
+  const size_t step = 2 << 20;
+  for (size_t at = 0; at < p->len; at += step) memcpy(p->to + at, p->from + at, p->len - at < step ? p->len - at : step);
   return NULL;
 }
 

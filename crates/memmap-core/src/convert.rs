@@ -21,7 +21,7 @@
 //! Complex to real takes the real part (numpy warns); to bool, either part
 //! non-zero. Float to float16 rounds once, to nearest-even.
 
-use crate::copy::each_run;
+use crate::copy::{copy_in_steps, each_run};
 use crate::reduce::element::{f16_to_f32, Element};
 use crate::{Elements, Error, ErrorKind, Mapping, Result, HUGE_PAGES_BYTES};
 
@@ -219,6 +219,12 @@ impl Value for Half {
     }
     #[inline(always)]
     fn real(self) -> f64 {
+        if self.0 & 0x7c00 == 0x7c00 && self.0 & 0x3ff != 0 {
+            // A NaN's payload as numpy carries it (its bits, never quieted, as
+            // the f32 to f64 conversion would quiet a signalling one).
+            let sign = ((self.0 & 0x8000) as u64) << 48;
+            return f64::from_bits(sign | 0x7ff0_0000_0000_0000 | (((self.0 & 0x3ff) as u64) << 42));
+        }
         f16_to_f32(self.0) as f64
     }
     #[inline(always)]
@@ -440,9 +446,10 @@ pub fn f32_to_f16(x: f32) -> u16 {
     let sign = bits & 0x8000_0000;
     let f = bits ^ sign;
     let o = if f >= 0x4780_0000 {
-        // 65536 or more, infinity, NaN (kept quiet).
+        // 65536 or more, infinity, NaN: the payload's top bits, as numpy
+        // keeps them (not quieted; never zero, which would be infinity).
         if f > 0x7f80_0000 {
-            0x7e00
+            0x7c00 | ((f & 0x7f_ffff) >> 13).max(1)
         } else {
             0x7c00
         }
@@ -469,7 +476,8 @@ pub fn f64_to_f16_fast(x: f64) -> u16 {
     let f = bits & !(1u64 << 63);
     let o: u64 = if f >= 0x40f0_0000_0000_0000 {
         if f > 0x7ff0_0000_0000_0000 {
-            0x7e00
+            // A NaN: as f32_to_f16.
+            0x7c00 | ((f & 0xf_ffff_ffff_ffff) >> 42).max(1)
         } else {
             0x7c00
         }
@@ -646,7 +654,7 @@ unsafe fn convert_raw(
                 // SAFETY: each_run checked the run lies in `base..base + len`,
                 // readable by the caller's promise, and `done + bytes` within
                 // `out`, which does not overlap it.
-                unsafe { std::ptr::copy_nonoverlapping(base.add(at), target.add(done), bytes) }
+                unsafe { copy_in_steps(base.add(at), target.add(done), bytes) }
             });
         }
         let mut stage = vec![0u8; STAGE_ELEMENTS.min(n) * ss];
@@ -752,7 +760,10 @@ mod tests {
                 ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2f64.powi((state % 48) as i32 - 26)
             };
             if x.is_nan() {
-                assert_eq!(f64_to_f16_fast(x) & 0x7e00, 0x7e00);
+                // numpy's npy_doublebits_to_halfbits: the payload's top bits.
+                let bits = x.to_bits();
+                let payload = (((bits & 0xf_ffff_ffff_ffff) >> 42) as u16).max(1);
+                assert_eq!(f64_to_f16_fast(x), ((bits >> 48) as u16 & 0x8000) | 0x7c00 | payload);
                 continue;
             }
             assert_eq!(f64_to_f16_fast(x), f64_to_f16(x), "f64 {x:e}");
@@ -761,11 +772,30 @@ mod tests {
         }
         for h in 0..=u16::MAX {
             let f = f16_to_f32(h);
+            // NaNs too: their payloads go through float32 and back as numpy's do.
+            assert_eq!(f32_to_f16(f), h);
             if !f.is_nan() {
-                assert_eq!(f32_to_f16(f), h);
                 assert_eq!(f64_to_f16_fast(f as f64), h);
             }
         }
+        // What numpy 2.4 gives for NaN payloads (float16 <-> float32, float64).
+        assert_eq!(f32_to_f16(f32::from_bits(0x7fc2_8000)), 0x7e14);
+        assert_eq!(f32_to_f16(f32::from_bits(0xff8f_e000)), 0xfc7f);
+        assert_eq!(f32_to_f16(f32::from_bits(0x7f80_0001)), 0x7c01);
+        let halves: Vec<u8> = [0x7c01u16, 0xfd23].iter().flat_map(|h| h.to_ne_bytes()).collect();
+        let mut wide = [0u8; 16];
+        let cast = Cast {
+            from: Element::F16,
+            from_swap: false,
+            to: Element::F64,
+            to_swap: false,
+        };
+        convert(&cast, &halves, &mut wide).unwrap();
+        let bits: Vec<u64> = wide
+            .chunks(8)
+            .map(|b| u64::from_ne_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(bits, [0x7ff0_0400_0000_0000, 0xfff4_8c00_0000_0000]);
         assert_eq!(f64_to_f16_fast(65519.99), 0x7bff);
         assert_eq!(f64_to_f16_fast(65520.0), 0x7c00);
         assert_eq!(f64_to_f16_fast(2f64.powi(-25)), 0);

@@ -9,6 +9,26 @@ use crate::{Error, ErrorKind, Mapping, Result};
 /// Bytes of the repeated pattern a fill copies from.
 const FILL_BLOCK: usize = 64 << 10;
 
+/// The most bytes [`copy_in_steps`] hands `memcpy` at once: a huge page.
+const COPY_STEP: usize = 2 << 20;
+
+/// `copy_nonoverlapping` in steps of one huge page. A fresh target page (a new
+/// array's) is zeroed by the kernel at its first touch and left in the cache;
+/// a step that size overwrites it there, where one `memcpy` of hundreds of
+/// MiB is past glibc's non-temporal threshold and streams around the cache,
+/// so the zeroed lines go to memory as well: one more write of the target.
+///
+/// # Safety
+///
+/// As `copy_nonoverlapping`: `from` readable and `to` writable for `len`
+/// bytes, not overlapping.
+pub(crate) unsafe fn copy_in_steps(from: *const u8, to: *mut u8, len: usize) {
+    for step in (0..len).step_by(COPY_STEP) {
+        // SAFETY: `step < len`, so both ranges are inside the caller's.
+        unsafe { std::ptr::copy_nonoverlapping(from.add(step), to.add(step), COPY_STEP.min(len - step)) }
+    }
+}
+
 /// The elements of a view: element 0 at `byte_offset` from the start of the
 /// map, `shape` and byte `strides` per axis (negative allowed), each element
 /// `item_size` bytes copied whole.
@@ -51,7 +71,7 @@ impl Mapping {
             // the map and that `done + bytes <= out.len()`; `out` is the caller's
             // memory, never the map's, so the ranges do not overlap. No Rust
             // reference into the map is formed.
-            unsafe { std::ptr::copy_nonoverlapping(base.add(at), target.add(done), bytes) }
+            unsafe { copy_in_steps(base.add(at), target.add(done), bytes) }
         })
     }
 

@@ -424,8 +424,8 @@ impl Mapping {
                 let why = if !self.mode.writes_file() {
                     format!("mode '{}' never changes the file", self.mode.numpy_name())
                 } else {
-                    "the map was opened on a caller's file descriptor or from a description, whose file's \
-                     size it does not manage"
+                    "the size of this map's file is not the map's to change (a map on a caller's file \
+                     descriptor, one reopened from a description, or a member inside an .npz archive)"
                         .to_string()
                 };
                 return Err(Error::new(ErrorKind::Unsupported, format!("cannot resize: {why}")));

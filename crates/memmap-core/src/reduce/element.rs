@@ -94,6 +94,28 @@ impl Element {
         }
     }
 
+    /// numpy's name of the native-order dtype, as messages give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Element::Bool => "bool",
+            Element::I8 => "int8",
+            Element::U8 => "uint8",
+            Element::I16 => "int16",
+            Element::U16 => "uint16",
+            Element::I32 => "int32",
+            Element::U32 => "uint32",
+            Element::I64 => "int64",
+            Element::U64 => "uint64",
+            Element::F16 => "float16",
+            Element::F32 => "float32",
+            Element::F64 => "float64",
+            Element::C64 => "complex64",
+            Element::C128 => "complex128",
+            Element::Datetime => "datetime64",
+            Element::Timedelta => "timedelta64",
+        }
+    }
+
     pub fn itemsize(self) -> usize {
         match self {
             Element::Bool | Element::I8 | Element::U8 => 1,
@@ -186,6 +208,19 @@ pub enum Scalar {
     UInt(u64),
     Float(f64),
     Complex(f64, f64),
+}
+
+/// The value as a message shows it: `300`, `-2.5`, `true`, `(1+2j)`.
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Scalar::Bool(v) => write!(f, "{v}"),
+            Scalar::Int(v) => write!(f, "{v}"),
+            Scalar::UInt(v) => write!(f, "{v}"),
+            Scalar::Float(v) => write!(f, "{v}"),
+            Scalar::Complex(re, im) => write!(f, "({re}{}{im}j)", if im < 0.0 || im.is_nan() { "" } else { "+" }),
+        }
+    }
 }
 
 impl Scalar {

@@ -457,8 +457,9 @@ impl Context<'_, '_> {
             Error::new(
                 ErrorKind::ValueOutOfRange,
                 format!(
-                    "reduce: initial {initial:?} does not fit the result dtype {}",
-                    self.result.code()
+                    "{}(): initial {initial} does not fit the result dtype {}",
+                    self.request.op.name(),
+                    self.result.name()
                 ),
             )
         };
@@ -530,8 +531,9 @@ impl Context<'_, '_> {
                 return Err(Error::new(
                     ErrorKind::ValueOutOfRange,
                     format!(
-                        "reduce: initial {other:?} is complex; the result dtype {} is real",
-                        self.result.code()
+                        "{}(): initial {other} is complex; the result dtype {} is real",
+                        self.request.op.name(),
+                        self.result.name()
                     ),
                 ))
             }
@@ -587,11 +589,9 @@ impl Context<'_, '_> {
         let g = &self.geometry;
         let out = self.out.as_ptr() as *mut u8;
         let out_size = self.result.itemsize();
-        if g.outputs == 0 {
-            return Ok(());
-        }
         if g.per_output == 0 {
-            // Every output reduces no elements: the identity, or numpy's error.
+            // Every output reduces no elements: the identity, or numpy's error,
+            // which numpy raises even when there are no outputs either.
             if self.request.op.needs_elements() && self.request.initial.is_none() {
                 return Err(Error::new(
                     ErrorKind::EmptyReduction,
@@ -607,6 +607,9 @@ impl Context<'_, '_> {
                 // SAFETY: `out` holds `outputs` results (checked).
                 unsafe { family.finish(&empty, out.add(k * out_size)) };
             }
+            return Ok(());
+        }
+        if g.outputs == 0 {
             return Ok(());
         }
         let schedule = Schedule::new(

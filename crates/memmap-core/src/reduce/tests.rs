@@ -675,7 +675,8 @@ impl Trial<'_> {
             )
         };
         let per_output: usize = red_shape.iter().product();
-        if outputs > 0 && per_output == 0 && op.needs_elements() && initial.is_none() {
+        // numpy raises even when there are no outputs either.
+        if per_output == 0 && op.needs_elements() && initial.is_none() {
             let err = got.expect_err(&what(0));
             assert_eq!(err.kind(), ErrorKind::EmptyReduction, "{}", what(0));
             return;
@@ -1484,6 +1485,35 @@ fn empty_reductions_follow_numpy() {
     assert!(out[..12]
         .chunks(4)
         .all(|b| f32::from_ne_bytes(b.try_into().unwrap()).is_nan()));
+    // (0, 0): either axis reduces nothing into no outputs, still numpy's
+    // error for an operation without an identity; with `initial`, nothing.
+    let square = f32_input(&bytes, &[0, 0], &[0, 4]);
+    for op in [Op::Min, Op::Max, Op::ArgMin, Op::ArgMax] {
+        for axis in [0, 1] {
+            let request = Request {
+                axes: Some(&[axis]),
+                ..Request::new(op)
+            };
+            let err = reduce(&square, &request, &control, &mut []).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::EmptyReduction, "{} axis {axis}", op.name());
+        }
+    }
+    let request = Request {
+        axes: Some(&[0]),
+        initial: Some(Scalar::Float(1.0)),
+        ..Request::new(Op::Max)
+    };
+    reduce(&square, &request, &control, &mut []).unwrap();
+    reduce(
+        &square,
+        &Request {
+            axes: Some(&[0]),
+            ..Request::new(Op::Sum)
+        },
+        &control,
+        &mut [],
+    )
+    .unwrap();
 }
 
 #[test]
