@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { memmap, NDArray, openMemmap } from '../ts/index';
+import { DTypeLike, memmap, NDArray, openMemmap } from '../ts/index';
 import { describeNumpy, PACKAGE, python, pythonJson, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
@@ -366,6 +366,7 @@ console.log(JSON.stringify({ rows, blocks, bad, tooLarge }));
 });
 
 describeNumpy('datetime64 as Date', () => {
+  // -1920 years and -23000 months reach years 0-99, which Date.UTC would take as 1900-1999.
   test('every unit, NaT as null, finer units floored to the millisecond', () => {
     const base = join(dir, 'dates');
     const units = ['Y', 'M', 'W', 'D', 'h', 'm', 's', 'ms', 'us', 'ns'];
@@ -375,7 +376,7 @@ import json, sys
 import numpy as np
 out = {}
 for u in ${JSON.stringify(units)}:
-    t = np.array([0, 1, -1, 123456, -7, 'NaT'], dtype=f'M8[{u}]') if False else np.array([0, 1, -1, 123456, -7, np.iinfo('i8').min], dtype='i8').view(f'M8[{u}]')
+    t = np.array([0, 1, -1, 123456, -7, 'NaT'], dtype=f'M8[{u}]') if False else np.array([0, 1, -1, 123456, -7, -1920, -1971, -23000, np.iinfo('i8').min], dtype='i8').view(f'M8[{u}]')
     t.tofile(f'{sys.argv[1]}.{u}')
     ms = t.astype('M8[ms]').astype('i8')
     out[u] = [None if np.isnat(x) else int(m) for x, m in zip(t, ms)]
@@ -389,6 +390,16 @@ print(json.dumps(out))
       expect([unit, dates.map((d) => (d === null ? null : d.getTime()))]).toEqual([unit, expected[unit]]);
       t.close();
     }
+  });
+
+  test('a value past the range of a Date is a coded error naming it', () => {
+    const path = join(dir, 'far.M8');
+    writeFileSync(path, new BigInt64Array([0n, 300000n]));
+    const t = memmap(path, { dtype: 'datetime64[Y]', mode: 'r' });
+    expect(() => t.toArray({ dates: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE', message: expect.stringContaining('300000') }),
+    );
+    t.close();
   });
 });
 
@@ -606,6 +617,42 @@ print(b.shape, b.dtype, np.array_equal(a, b))
     a.close();
   });
 
+  // Plain numbers are judged by kind, as numpy judges Python numbers: [1.5, 2.7] is a
+  // float, which same_kind refuses into int32, where assign() casts; integers take the
+  // target's width (range-checked) but are refused into bool.
+  test('plain numbers are judged by kind, as numpy judges Python numbers', () => {
+    const ints = openMemmap(join(dir, 'plain-i4.npy'), { mode: 'w+', dtype: '<i4', shape: [0, 2] });
+    expect(() => ints.append([[1.5, 2.7]])).toThrow(/float64 to int32/);
+    expect(thrown(() => ints.append([[1, NaN]])).code).toBe('ERR_MEMMAP_INVALID_DTYPE');
+    expect(
+      ints.append([
+        [1, 2],
+        [3n, -4],
+      ]),
+    ).toEqual([2, 2]);
+    const small = openMemmap(join(dir, 'plain-u2.npy'), { mode: 'w+', dtype: '<u2', shape: [0] });
+    expect(small.append([1, 65535])).toEqual([2]);
+    expect(thrown(() => small.append([-1])).code).toBe('ERR_MEMMAP_VALUE_OUT_OF_RANGE');
+    expect(small.shape).toEqual([2]);
+    small.close();
+    ints.assign([
+      [1.5, 2.7],
+      [3, 4],
+    ]);
+    expect(ints.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    ints.close();
+    const flags = openMemmap(join(dir, 'plain-b1.npy'), { mode: 'w+', dtype: 'bool', shape: [0] });
+    expect(() => flags.append([1, 0])).toThrow(/int64 to bool/);
+    expect(flags.append([true, false])).toEqual([2]);
+    flags.close();
+    const floats = openMemmap(join(dir, 'plain-f4.npy'), { mode: 'w+', dtype: '<f4', shape: [0] });
+    expect(floats.append([1.5, 2, 7n])).toEqual([3]);
+    floats.close();
+  });
+
   test('datetime64 rows of another unit are converted as numpy converts them', () => {
     const seconds = memmap(join(dir, 'rows-s.M8'), { mode: 'w+', dtype: '<M8[s]', shape: [2] });
     seconds.assign([5n, -1n]);
@@ -681,13 +728,33 @@ describeNumpy('found by review of the nested rows', () => {
 });
 
 describeNumpy('append() casting refusals say whose rule refuses', () => {
-  test("numpy's same_kind refusals cite numpy; numbers and bytes into strings, which numpy writes as text, say memmap does not", () => {
-    const targets = ['<U5', 'S5', '<i4', '<f4'];
-    const sources = ['<i4', '<f8', '|b1', '<c8', 'S3', '<U3', '<M8[s]'];
+  test("numpy's same_kind refusals cite numpy; casts numpy makes and memmap does not (text, raw bytes, records by position) say so", () => {
+    const records: DTypeLike[] = [
+      [
+        ['a', '<i2'],
+        ['b', '<f4'],
+      ],
+      [
+        ['a', '<i4'],
+        ['b', '<f8'],
+      ],
+      [
+        ['x', '<i2'],
+        ['y', '<f4'],
+      ],
+      [
+        ['a', '<f4'],
+        ['b', '<f4'],
+      ],
+      [['a', '<i2', [2]]],
+    ];
+    const targets: DTypeLike[] = ['<U5', 'S5', '<i4', '<f4', 'V4', records[1], [['a', '<i4', [2]]]];
+    const sources: DTypeLike[] = ['<i4', '<f8', '|b1', '<c8', 'S3', '<U3', '<M8[s]', ...records];
     const pairs = targets.flatMap((t) => sources.map((s) => [s, t]));
     const numpy = pythonJson<boolean[]>(
       `import json, sys, numpy as np
-print(json.dumps([bool(np.can_cast(np.dtype(s), np.dtype(t), 'same_kind')) for s, t in json.loads(sys.argv[1])]))`,
+d = lambda x: np.dtype([tuple(f[:2]) + tuple(tuple(v) for v in f[2:]) for f in x]) if isinstance(x, list) else np.dtype(x)
+print(json.dumps([bool(np.can_cast(d(s), d(t), 'same_kind')) for s, t in json.loads(sys.argv[1])]))`,
       JSON.stringify(pairs),
     );
     pairs.forEach(([s, t], k) => {
@@ -700,11 +767,24 @@ print(json.dumps([bool(np.can_cast(np.dtype(s), np.dtype(t), 'same_kind')) for s
         message = (error as Error).message;
       }
       if (numpy[k] && message !== 'appended')
-        expect([s, t, message]).toEqual([s, t, expect.stringContaining('as text')]);
+        expect([s, t, message]).toEqual([s, t, expect.stringMatching(/as text|as raw bytes|fields by name/)]);
       if (!numpy[k])
         expect([s, t, message]).toEqual([s, t, expect.stringContaining("numpy's 'same_kind' casting refuses")]);
       a.close();
       row.close();
     });
+    const wide = openMemmap(join(dir, 'cast-records.npy'), { mode: 'w+', dtype: records[1], shape: [0] });
+    const narrow = memmap(join(dir, 'cast-narrow.bin'), { mode: 'w+', dtype: records[0], shape: [2] });
+    narrow.assign([
+      { a: -2, b: 1.5 },
+      { a: 300, b: 0.1 },
+    ]);
+    wide.append(narrow);
+    expect(wide.toArray()).toEqual([
+      { a: -2, b: 1.5 },
+      { a: 300, b: Math.fround(0.1) },
+    ]);
+    wide.close();
+    narrow.close();
   });
 });

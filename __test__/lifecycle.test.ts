@@ -222,6 +222,37 @@ describe('in a child process (a crash fails the test)', () => {
     }
   });
 
+  test('what Node itself cannot bear: writes it queues read a view closed meanwhile as empty, as any detached buffer', () => {
+    // README, Safety ("queued writes"): fs.writeFile and a write stream report
+    // success and write nothing; a dgram send queued before the socket's bind
+    // throws Node's uncaught TypeError. The same for a buffer detached by
+    // structuredClone's transfer: Node's behaviour, not a memory fault.
+    const result = child(`
+      const fs = require('fs');
+      const path = require('path');
+      const fp = mm.memmap(path.join(dir, 'queued.bin'), { dtype: 'uint8', mode: 'w+', shape: 1 << 20 });
+      fp.fill(7);
+      const plain = new Uint8Array(1 << 20).fill(7);
+      let left = 2;
+      const report = () => { if (--left === 0) console.log(JSON.stringify(['a', 'b'].map((n) => fs.statSync(path.join(dir, n)).size))); };
+      fs.writeFile(path.join(dir, 'a'), fp.data, (error) => { if (error) throw error; report(); });
+      fs.writeFile(path.join(dir, 'b'), plain, (error) => { if (error) throw error; report(); });
+      fp.close();
+      structuredClone(plain.buffer, { transfer: [plain.buffer] });
+    `);
+    expect(result.signal).toBeNull();
+    expect(result.stdout.trim()).toBe('[0,0]');
+    const dgram = child(`
+      const fp = mm.memmap(require('path').join(dir, 'dgram.bin'), { dtype: 'uint8', mode: 'w+', shape: 64 });
+      const socket = require('dgram').createSocket('udp4');
+      socket.send(fp.data, 9, '127.0.0.1');
+      fp.close();
+    `);
+    expect(dgram.signal).toBeNull();
+    expect(dgram.status).not.toBe(0);
+    expect(dgram.stderr).toMatch(/detached ArrayBuffer/);
+  });
+
   test('a runtime that refuses external buffers (Electron) gets a coded error, never a silent copy', () => {
     const result = child(`
       require(${PACKAGE} + '/dist/binding.js').binding.simulateExternalBufferRefusal(true);

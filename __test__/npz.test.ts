@@ -752,6 +752,24 @@ np.savez_compressed(sys.argv[1], a=sample('<f8', (50, 40)), b=sample('>i4', (7,)
       expect(toJson(archive.get(name, { decompress: true }).toArray())).toEqual(expected[name]);
     }
   });
+
+  test('bytes after the array in a member, stored or deflated: read as np.load reads them', () => {
+    const paths = ['trailing-stored.npz', 'trailing-deflated.npz'].map((name) => join(dir, name));
+    python(
+      `
+import io, sys, zipfile, numpy as np
+b = io.BytesIO(); np.save(b, np.arange(10, dtype='<f8'))
+for path, how in zip(sys.argv[1:], (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)):
+    with zipfile.ZipFile(path, 'w', compression=how) as z: z.writestr('a.npy', b.getvalue() + b'\\0' * 16)
+    assert list(np.load(path)['a']) == list(range(10))
+`,
+      ...paths,
+    );
+    for (const path of paths) {
+      using archive = openNpz(path);
+      expect(archive.get('a', { decompress: true }).toArray()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+  });
 });
 
 describe('a member past 4 GiB (ZIP64), from np.savez', () => {

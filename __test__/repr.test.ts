@@ -54,3 +54,26 @@ print(json.dumps(out))
     fp.close();
   });
 });
+
+describeNumpy('repr of strings Python escapes, live against numpy', () => {
+  // Python's repr escapes what str.isprintable() refuses: controls, format characters
+  // (U+200B), separators other than the space (U+00A0, U+2028, U+3000), private use
+  // (U+E000), lone surrogates; printable characters past the BMP stay as they are.
+  const texts = ['a\u00a0b', '\u200b', '\ud800x', 'x\u2028y', '\ue000', '\u3000', '\u{1F600}', 'é\u0085', 'q"\'', ' '];
+  const live: ReprCase[] = pythonJson(
+    `
+import json, sys, numpy as np
+texts = json.loads(sys.argv[1])
+a = np.array([t.encode('utf-16', 'surrogatepass').decode('utf-16', 'surrogatepass') for t in texts], dtype='<U3')
+print(json.dumps([{'expr': 'U', 'dtype': '<U3', 'shape': [len(texts)], 'bytes': a.tobytes().hex(), 'repr': repr(a.view(np.memmap))}]))
+`,
+    JSON.stringify(texts),
+  );
+  test('a <U3 array of them', () => {
+    const path = join(dir, 'unprintable.bin');
+    writeFileSync(path, Buffer.from(live[0].bytes, 'hex'));
+    const fp = memmap(path, { dtype: '<U3', mode: 'r', shape: live[0].shape });
+    expect(inspect(fp)).toBe(live[0].repr);
+    fp.close();
+  });
+});

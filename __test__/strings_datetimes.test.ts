@@ -57,6 +57,22 @@ describe('values, without numpy', () => {
     }
   });
 
+  // numpy's str holds any 32-bit code unit; a JavaScript string cannot hold one past U+10FFFF,
+  // nor tell a surrogate pair from the character it encodes: a coded error, never another value.
+  test('code points a JavaScript string cannot hold are refused on read; a lone surrogate reads and writes back', () => {
+    const fp = memmap(join(dir, 'u-odd.bin'), { dtype: '<U2', mode: 'w+', shape: 3 });
+    const units = fp.data as Uint32Array;
+    units.set([0x110000, 0x41, 0xd800, 0xdc00, 0xd800, 0x41]);
+    for (const i of [0, 1]) {
+      expect(() => fp.get(i)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
+    }
+    expect(() => fp.toArray()).toThrow(/0x110000 at character 0, past U\+10FFFF/);
+    expect(fp.get(2)).toBe('\ud800A');
+    fp.set(2, fp.get(2) as string);
+    expect(Array.from(units.subarray(4))).toEqual([0xd800, 0x41]);
+    fp.close();
+  });
+
   test('datetime64 values are bigint counts of the unit; NaT as numpy stores it', () => {
     const fp = memmap(join(dir, 'm.bin'), { dtype: 'M8[s]', mode: 'w+', shape: 3 });
     fp.assign([1577836800n, 'NaT', -1]);
@@ -68,6 +84,95 @@ describe('values, without numpy', () => {
     // @ts-expect-error: numpy does not add datetimes, and sum() of one does not compile
     expect(() => fp.sum()).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
     fp.close();
+  });
+});
+
+describeNumpy('datetime64 from Date objects and ISO strings, as numpy assigns them', () => {
+  const strings = [
+    '2020-01-01T12',
+    '2020-01-01T23:59:59.999',
+    '2020-01',
+    '2020',
+    '-0001-03-01',
+    '+10000-01-01',
+    'nat',
+    'NaT',
+    '',
+    ' 2020-02-29',
+    '2020-01-01 12:00',
+    '1969-12-31T23:59:59.999999999999',
+    '2020-01-01T12:00:00.123456789123',
+    '2020-01-01T00:00:00Z',
+    '2020-01-01T00:00+01:00',
+    '2020-01-01T00:00-0130',
+  ];
+  const bad = [
+    '2020-01-01 ',
+    '2020-1-1',
+    '2020-01-01Z',
+    '2020-02-30',
+    '2021-02-29',
+    '2020-13-01',
+    '2020-01-01T24',
+    'yesterday',
+  ];
+  const units = ['Y', 'M', 'W', 'D', 'h', 'm', 's', 'ms', 'us', 'ns'];
+  test('strings and Dates give numpy counts in every unit; what numpy refuses is a coded error', () => {
+    const expected = pythonJson<{
+      strings: Record<string, (string | null)[]>;
+      bad: boolean[];
+      dates: Record<string, string[]>;
+    }>(
+      `
+import json, sys, warnings
+import numpy as np
+warnings.simplefilter('ignore')
+strings, bad, units, dates = (json.loads(a) for a in sys.argv[1:5])
+out = {'strings': {}, 'dates': {}, 'bad': []}
+for u in units:
+    a = np.zeros(len(strings), f'M8[{u}]')
+    for i, t in enumerate(strings): a[i] = t
+    out['strings'][u] = [None if np.isnat(x) else str(x.astype('i8')) for x in a]
+    # A Date is a count of milliseconds: numpy converts M8[ms] to the unit.
+    out['dates'][u] = [str(x) for x in np.array(dates, 'i8').view('M8[ms]').astype(f'M8[{u}]').astype('i8')]
+for t in bad:
+    try:
+        np.datetime64(t, 'ns'); out['bad'].append(False)
+    except ValueError:
+        out['bad'].append(True)
+print(json.dumps(out))
+`,
+      JSON.stringify(strings),
+      JSON.stringify(bad),
+      JSON.stringify(units),
+      JSON.stringify([0, -1, 1577836800123, -1000000000001]),
+    );
+    expect(expected.bad.every(Boolean)).toBe(true);
+    const dates = [0, -1, 1577836800123, -1000000000001].map((ms) => new Date(ms));
+    // Years -1 and 10000 do not fit datetime64[ns]: numpy wraps them, memmap refuses.
+    const far = ['-0001-03-01', '+10000-01-01'];
+    for (const unit of units) {
+      const fp = memmap(join(dir, `iso-${unit}.bin`), {
+        dtype: `datetime64[${unit}]` as 'datetime64[s]',
+        mode: 'w+',
+        shape: strings.length,
+      });
+      const fits = (text: string) => unit !== 'ns' || !far.includes(text);
+      fp.assign(strings.map((text) => (fits(text) ? text : 'NaT')));
+      const counts = (fp.toArray() as bigint[]).map((n) => (n === -(2n ** 63n) ? null : String(n)));
+      const numpy = expected.strings[unit].map((count, i) => (fits(strings[i]) ? count : null));
+      expect([unit, counts]).toEqual([unit, numpy]);
+      for (const text of strings.filter((t) => !fits(t))) {
+        expect(() => fp.set(0, text)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_VALUE_OUT_OF_RANGE' }));
+      }
+      fp.slice(':4').assign(dates);
+      expect([unit, (fp.slice(':4').toArray() as bigint[]).map(String)]).toEqual([unit, expected.dates[unit]]);
+      for (const text of bad) {
+        expect(() => fp.set(0, text)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+      }
+      expect(() => fp.set(0, new Date(NaN))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+      fp.close();
+    }
   });
 });
 

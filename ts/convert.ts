@@ -292,6 +292,15 @@ const MS_PER: Record<string, number> = { W: 7 * 864e5, D: 864e5, h: 36e5, m: 6e4
 const PER_MS: Record<string, bigint> = { us: 10n ** 3n, ns: 10n ** 6n, ps: 10n ** 9n, fs: 10n ** 12n, as: 10n ** 15n };
 
 /**
+ * Milliseconds from 1970 to the first of a month (0-11) of a proleptic
+ * Gregorian year; NaN past a Date's range. Not `Date.UTC`, which takes years
+ * 0-99 as 1900-1999.
+ */
+function monthStart(year: number, month: number): number {
+  return new Date(0).setUTCFullYear(year, month, 1);
+}
+
+/**
  * A converter from datetime64 counts to `Date` (NaT to null) for `dtype`'s
  * unit, or an error if `dtype` is not datetime64.
  */
@@ -305,12 +314,14 @@ export function dateConverter(dtype: DType): (count: bigint) => Date | null {
   }
   const multiple = BigInt(unit[1] === '' ? 1 : Number(unit[1]));
   const name = unit[2];
-  const date = (ms: number): Date => {
+  // Years and months past a Date's range come back NaN from monthStart: the
+  // message names the count, which is exact.
+  const date = (ms: number, count: bigint): Date => {
     const value = new Date(ms);
     if (Number.isNaN(value.getTime())) {
       throw memmapError(
         'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
-        `toArray(): a datetime64 value is ${ms} ms from 1970, outside the range a Date holds (±8.64e15 ms)`,
+        `toArray(): the datetime64 value ${count} (unit ${unit[1]}${name}) is outside the range a Date holds (±8.64e15 ms from 1970: years -271821 to 275760)`,
       );
     }
     return value;
@@ -318,20 +329,20 @@ export function dateConverter(dtype: DType): (count: bigint) => Date | null {
   return (count) => {
     if (count === NAT) return null;
     const n = count * multiple;
-    if (name === 'Y') return date(Date.UTC(1970 + Number(n), 0, 1));
+    if (name === 'Y') return date(monthStart(1970 + Number(n), 0), count);
     if (name === 'M') {
       const months = Number(n);
       const years = Math.floor(months / 12);
-      return date(Date.UTC(1970 + years, months - years * 12, 1));
+      return date(monthStart(1970 + years, months - years * 12), count);
     }
     const per = PER_MS[name];
     if (per !== undefined) {
       // Floor division (numpy's conversion to a coarser unit floors too).
       let ms = n / per;
       if (n < 0n && ms * per !== n) ms -= 1n;
-      return date(Number(ms));
+      return date(Number(ms), count);
     }
-    if (name === 'generic') return date(Number(n));
-    return date(Number(n) * MS_PER[name]);
+    if (name === 'generic') return date(Number(n), count);
+    return date(Number(n) * MS_PER[name], count);
   };
 }

@@ -5,7 +5,7 @@
  * in the file's dtype and order (numpy's `same_kind` casting rule).
  */
 import { Accessor } from './access';
-import { DType, parseDType } from './dtype';
+import { DType, Field, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
 import { NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
@@ -19,8 +19,10 @@ const KIND_RANK: Readonly<Record<string, number>> = { b: 0, u: 1, i: 2, f: 3, c:
 
 /** numpy's `can_cast(from, to, 'same_kind')` for the dtypes memmap maps. */
 export function sameKind(from: DType, to: DType): boolean {
-  if (from.descr === to.descr || from.str === to.str) return true;
+  // str, not descr: every record (and void) of one size has the descr |V<n>.
+  if (from.str === to.str) return true;
   const [a, b] = [from.row.kind as string, to.row.kind as string];
+  if (from.fields !== null && to.fields !== null) return fieldsCast(from.fields, to.fields, true);
   if (from.fields !== null || to.fields !== null) return false;
   if (a in KIND_RANK && b in KIND_RANK) return KIND_RANK[a] <= KIND_RANK[b];
   // Strings to strings of any length, datetimes to datetimes of any unit,
@@ -31,13 +33,61 @@ export function sameKind(from: DType, to: DType): boolean {
 }
 
 /**
- * Casts numpy's `same_kind` allows and memmap does not make: numbers and
- * bools into strings (numpy writes `str(value)`), bytes into unicode.
+ * numpy's `same_kind` between records: field by field, in order, with the
+ * same sub-array shapes; `names`: with the same names too, as memmap's
+ * record values are keyed by name.
  */
-function asText(from: DType, to: DType): boolean {
+function fieldsCast(from: readonly Field[], to: readonly Field[], names: boolean): boolean {
+  return (
+    from.length === to.length &&
+    from.every(
+      (field, k) =>
+        (!names || field.name === to[k].name) &&
+        show(field.shape) === show(to[k].shape) &&
+        sameKind(field.dtype, to[k].dtype),
+    )
+  );
+}
+
+/**
+ * Why `same_kind` casting refuses `from` into `to`, or, for the casts numpy
+ * allows and memmap does not make, why memmap does not: numbers and bools
+ * into strings (numpy writes `str(value)`), bytes into unicode, anything
+ * into raw bytes `V` that hold them (numpy copies the bytes), records whose field names
+ * differ (numpy pairs fields by position; memmap's values are by name).
+ */
+function castRefusal(from: DType, to: DType): string {
   const [a, b] = [from.row.kind as string, to.row.kind as string];
-  if (from.fields !== null || to.fields !== null || (b !== 'U' && b !== 'S')) return false;
-  return a in KIND_RANK || (a === 'S' && b === 'U');
+  const numpy = `numpy's 'same_kind' casting refuses ${from.str} to ${to.str}`;
+  if (from.fields !== null && to.fields !== null) {
+    return fieldsCast(from.fields, to.fields, false)
+      ? `memmap pairs record fields by name and these names differ (numpy's 'same_kind' casting would pair them by position)`
+      : numpy;
+  }
+  if (from.fields !== null || to.fields !== null) return numpy;
+  if (b === 'V' && from.itemsize <= to.itemsize)
+    return `memmap does not write values as raw bytes (numpy's 'same_kind' casting would copy their bytes)`;
+  if ((b === 'U' || b === 'S') && (a in KIND_RANK || (a === 'S' && b === 'U')))
+    return `memmap does not write numbers or bytes as text (numpy's 'same_kind' casting would)`;
+  return numpy;
+}
+
+/**
+ * Plain numbers as numpy judges Python numbers in a cast: by kind, not width
+ * (NEP 50: an integer takes the target's width, its range checked when it is
+ * stored). A number that is not an integer is a float, which `same_kind`
+ * refuses into integers, bool and timedelta; an integer is refused into bool.
+ * The dtype to judge, or null where the kind passes.
+ */
+function plainNumbersDType(values: readonly unknown[], into: DType): DType | null {
+  let integers = false;
+  for (const value of values) {
+    if (typeof value === 'number') {
+      if (!Number.isInteger(value)) return parseDType('float64', 'source');
+      integers = true;
+    } else if (typeof value === 'bigint') integers = true;
+  }
+  return integers && into.row.kind === 'b' ? parseDType('int64', 'source') : null;
 }
 
 /** The new shape `resize()` was given, checked against the array's. */
@@ -148,12 +198,9 @@ function appendBytesOf(
     );
   const checkCast = (from: DType, what: string): void => {
     if (!sameKind(from, dtype)) {
-      const why = asText(from, dtype)
-        ? `memmap does not write numbers or bytes as text (numpy's 'same_kind' casting would)`
-        : `numpy's 'same_kind' casting refuses ${from.str} to ${dtype.str}`;
       throw memmapError(
         'ERR_MEMMAP_INVALID_DTYPE',
-        `cannot append ${what} of dtype ${from.str} to an array of dtype ${dtype.str}: ${why}`,
+        `cannot append ${what} of dtype ${from.str} to an array of dtype ${dtype.str}: ${castRefusal(from, dtype)}`,
       );
     }
   };
@@ -195,6 +242,10 @@ function appendBytesOf(
           ? checkCast(item.dtypeObject, 'an array')
           : checkCast(parseDType((item as object).constructor, 'source'), 'a TypedArray'),
     });
+    if ('bium'.includes(dtype.row.kind) && dtype.fields === null) {
+      const plain = plainNumbersDType(flat.values, dtype);
+      if (plain !== null) checkCast(plain, 'plain numbers');
+    }
     sourceShape = flat.shape;
     source = { size: flat.values.length, shape: flat.shape, [VALUES]: () => flat } satisfies HasValues;
   } else {

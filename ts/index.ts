@@ -52,6 +52,7 @@ export type {
   ComplexLike,
   ComplexParts,
   DataOf,
+  DatetimeInput,
   DescrOf,
   DTypeChecked,
   DTypeSpelling,

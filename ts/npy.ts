@@ -19,7 +19,7 @@ import {
   PyTuple,
   pyRepr,
 } from './npyformat';
-import { ModeLike, parseFile } from './options';
+import { ModeLike, parseFile, parseMode } from './options';
 import type { PyValue } from './pyliteral';
 import { normalizeShape, sizeOf } from './shape';
 
@@ -201,8 +201,9 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
         `unknown option ${show(key)}: openMemmap takes ${[...OPEN_OPTIONS].join(', ')}`,
       );
   }
-  const mode = given.mode ?? 'r+';
-  if (mode === 'w+' || mode === 'write') {
+  // The mode first: a misspelt one is named, whatever the file holds.
+  const mode = parseMode(given.mode ?? 'r+');
+  if (mode === 'w+') {
     const dtype = parseDType(given.dtype ?? 'float64');
     if (given.shape === undefined || given.shape === null)
       throw memmapError('ERR_MEMMAP_SHAPE_REQUIRED', "shape must be given if mode is 'w+'");

@@ -130,6 +130,11 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
     throw bad(`the header dict has keys ${show(keys)}, expected exactly ["descr", "fortran_order", "shape"]`);
   }
   const shapeValue = parsed.get('shape');
+  if (shapeValue instanceof PyTuple && shapeValue.items.some((n) => typeof n === 'bigint' && n > 0n)) {
+    throw bad(
+      `shape ${pyRepr(shapeValue)} has a dimension past 2^53 - 1, which memmap's shapes (JavaScript numbers) cannot hold exactly`,
+    );
+  }
   if (!(shapeValue instanceof PyTuple) || !shapeValue.items.every((n) => typeof n === 'number' && n >= 0)) {
     throw bad(
       `shape is not a tuple of non-negative integers: ${show(shapeValue instanceof PyTuple ? shapeValue.items : shapeValue)}`,
@@ -187,7 +192,7 @@ function descrToDTypeUncached(descr: unknown): DType {
   if ((typeof descr === 'string' || Array.isArray(descr)) && /'[<>|=]?O\d*'/.test(pyRepr(descr))) {
     throw memmapError(
       'ERR_NPY_OBJECT_DTYPE',
-      `the .npy file holds Python objects (descr ${show(descr)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`,
+      `the .npy file holds Python objects (descr ${pyRepr(descr as PyValue).slice(0, 200)}): they are pickled pointers, not data, and cannot be memory-mapped (numpy refuses too)`,
     );
   }
   if (Array.isArray(descr)) {
@@ -199,11 +204,11 @@ function descrToDTypeUncached(descr: unknown): DType {
       );
     }
   }
-  if (typeof descr !== 'string') throw bad(`descr ${show(descr)} is not a dtype`);
+  if (typeof descr !== 'string') throw bad(`descr ${pyRepr(descr as PyValue).slice(0, 200)} is not a dtype`);
   try {
     return parseDType(descr, 'descr');
   } catch {
-    throw bad(`descr ${show(descr)} is not a dtype memmap understands`);
+    throw bad(`descr ${pyRepr(descr).slice(0, 200)} is not a dtype memmap understands`);
   }
 }
 
@@ -250,10 +255,10 @@ export function npyHeaderBytes(
   if (version !== null) {
     const bytes = wrap(version[0]);
     if (bytes === null) {
-      throw memmapError(
-        'ERR_MEMMAP_OUT_OF_RANGE',
-        `version ${show(version)} cannot hold this header (${header.length} characters${version[0] === 1 ? ', at most 65535 bytes' : ', latin-1 only'}): use [${version[0] === 1 ? 2 : 3}, 0]`,
-      );
+      const why = /[\u0100-\uffff]/.test(header)
+        ? 'it holds characters latin-1 cannot encode, which only version [3, 0] (UTF-8) holds'
+        : `${header.length} characters, more than the 65535 bytes version [1, 0] holds: use [2, 0]`;
+      throw memmapError('ERR_MEMMAP_OUT_OF_RANGE', `version ${show(version)} cannot hold this header: ${why}`);
     }
     return bytes;
   }

@@ -514,6 +514,13 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         });
       } catch (error) {
         if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') return null;
+        if (error instanceof RangeError && /alloc/i.test(error.message)) {
+          throw memmapError(
+            'ERR_MEMMAP_TOO_LARGE',
+            `${where}: ${limit} bytes to inflate it into could not be allocated in memory (${error.message})`,
+            error,
+          );
+        }
         throw memmapError(
           'ERR_NPZ_BAD_ARCHIVE',
           `${where} is not valid deflate data: ${(error as Error).message}`,
@@ -558,26 +565,31 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const dtype = inMember(where, () => descrToDType(header.descr));
     const nbytes = sizeOf(header.shape, dtype.itemsize) * dtype.itemsize;
     const total = header.dataOffset + nbytes;
-    if (total !== entry.size) {
+    // Bytes after the array are inflated (the CRC covers them) and left out,
+    // as np.load reads a member: numpy reads the array and stops.
+    if (total > entry.size) {
       throw memmapError(
         'ERR_NPZ_BAD_ARCHIVE',
         `${where}: its .npy header promises ${total} bytes (shape ${show(header.shape)}, ${dtype.str}) but the archive says it inflates to ${entry.size}`,
       );
     }
-    if (total + 1 > 2 ** 32) {
+    if (entry.size + 1 > 2 ** 32) {
       throw memmapError(
         'ERR_MEMMAP_TOO_LARGE',
-        `${where} inflates to ${total} bytes, more than one in-memory buffer holds (2^32 - 1): it cannot be read into memory`,
+        `${where} inflates to ${entry.size} bytes, more than one in-memory buffer holds (2^32 - 1): it cannot be read into memory`,
       );
     }
-    const out = inflate(input, total, true);
+    const out = inflate(input, entry.size, true);
     if (out === null) {
-      throw memmapError('ERR_NPZ_BAD_ARCHIVE', `${where} inflates to more than the ${total} bytes its header promises`);
+      throw memmapError(
+        'ERR_NPZ_BAD_ARCHIVE',
+        `${where} inflates to more than the ${entry.size} bytes the archive says`,
+      );
     }
-    if (out.length !== total) {
+    if (out.length !== entry.size) {
       throw memmapError(
         'ERR_NPZ_TRUNCATED',
-        `${where} inflates to ${out.length} bytes, not the ${total} its header promises`,
+        `${where} inflates to ${out.length} bytes, not the ${entry.size} the archive says`,
       );
     }
     const crc = zlibCrc32 === undefined ? crc32(out) : zlibCrc32(out);

@@ -140,6 +140,13 @@ export function pyRepr(value: unknown): string {
   throw new TypeError(`no Python repr for ${show(value)}`);
 }
 
+/**
+ * The characters Python's `str.isprintable()` calls unprintable, which its
+ * repr escapes: controls, format characters, surrogates, private use,
+ * unassigned, and separators other than the ASCII space.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
 /** Python's repr of a bytes or str value. */
 export function pythonRepr(value: Uint8Array | string): string {
   const bytes = typeof value !== 'string';
@@ -153,8 +160,13 @@ export function pythonRepr(value: Uint8Array | string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f || (bytes && code > 0x7f) || (!bytes && code >= 0x80 && code < 0xa0))
-      out += '\\x' + code.toString(16).padStart(2, '0');
+    else if (bytes ? code < 0x20 || code >= 0x7f : code !== 0x20 && UNPRINTABLE.test(ch))
+      out +=
+        code < 0x100
+          ? '\\x' + code.toString(16).padStart(2, '0')
+          : code < 0x10000
+            ? '\\u' + code.toString(16).padStart(4, '0')
+            : '\\U' + code.toString(16).padStart(8, '0');
     else out += ch;
   }
   return `${bytes ? 'b' : ''}${quote}${out}${quote}`;

@@ -325,7 +325,13 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
   // A bigint past 64 bits reaches a float or bool result as numpy casts a
   // Python int there: rounded to a float, or taken by truth.
   const wide = typeof o.initial === 'bigint' && (o.initial < -(2n ** 63n) || o.initial >= 2n ** 64n);
-  const initial = wide && 'fcb'.includes(result.row.kind) ? Number(o.initial) : o.initial;
+  if (wide && !'fcb'.includes(result.row.kind)) {
+    throw memmapError(
+      'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+      `${op}(): initial ${show(o.initial)} does not fit the result dtype ${result.str}`,
+    );
+  }
+  const initial = wide ? Number(o.initial) : o.initial;
   const request: AxisReduceRequest = {
     op: op === 'countNonzero' ? 'count_nonzero' : op,
     element,

@@ -9,7 +9,8 @@
  * `same_kind` refuses it too) and a count the new unit cannot hold (numpy
  * wraps it around silently).
  */
-import { DType, NAT } from './dtype';
+import type { DType } from './dtype';
+import { NAT } from './dtype/dtype';
 import { memmapError, show } from './errors';
 
 const SECOND = 10n ** 18n;
@@ -115,4 +116,75 @@ export function convertTimeUnits(values: unknown[], from: DType, to: DType): unk
     return out;
   };
   return values.map((value) => (typeof value === 'bigint' && value !== NAT ? one(value) : value));
+}
+
+/**
+ * numpy's datetime64 strings: ISO 8601 from the year down to 18 digits of
+ * the second, a space or `T` before the time, a `Z` or an offset after it
+ * (numpy warns and converts to UTC), `NaT` in any case.
+ */
+const ISO_DATETIME =
+  /^([+-]?\d{4,})(?:-(\d\d)(?:-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,18})\d*)?)?)?(Z|[+-]\d\d:?\d\d)?)?)?)?$/;
+
+/**
+ * A `Date` or an ISO string as a count of datetime64 `unit` (`'s'`, `'D'`,
+ * `'M'`, ...), as numpy converts `a[i] = value`: to the unit, rounding down
+ * (`'2020-01-01T23:59'` is day 2020-01-01, a Date's milliseconds floored to
+ * seconds). A string numpy does not parse, a day past its month and an
+ * invalid Date are coded errors naming the value.
+ */
+export function datetimeCount(value: Date | string, unit: string): bigint {
+  const shown =
+    value instanceof Date ? `Date ${Number.isNaN(value.getTime()) ? 'NaN' : value.toISOString()}` : show(value);
+  const refuse = (why: string): never => {
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${shown} is not a datetime64 value: ${why}`);
+  };
+  let at: bigint;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) refuse('an invalid Date');
+    at = BigInt(ms) * ATTOSECONDS.ms;
+  } else {
+    // numpy skips leading spaces only.
+    const text = value.trimStart();
+    if (text === '' || /^nat$/i.test(text)) return NAT;
+    const match = ISO_DATETIME.exec(text);
+    if (match === null)
+      return refuse("numpy's datetime64 reads ISO 8601, such as '2020-01-31' or '2020-01-31T12:30:00.5Z'");
+    const [, year, month = '01', day = '01', hour = '0', minute = '0', second = '0', fraction = '', zone] = match;
+    const months = (BigInt(year) - 1970n) * 12n + BigInt(month) - 1n;
+    const first = daysOfMonth(months);
+    if (
+      Number(month) < 1 ||
+      Number(month) > 12 ||
+      Number(day) < 1 ||
+      BigInt(day) > daysOfMonth(months + 1n) - first ||
+      Number(hour) > 23 ||
+      Number(minute) > 59 ||
+      Number(second) > 59
+    )
+      refuse('a field out of range');
+    at =
+      (first + BigInt(day) - 1n) * DAY +
+      BigInt(hour) * ATTOSECONDS.h +
+      BigInt(minute) * ATTOSECONDS.m +
+      BigInt(second) * SECOND +
+      BigInt(fraction.padEnd(18, '0'));
+    if (zone !== undefined && zone !== 'Z') {
+      const offset = BigInt(zone.slice(1, 3)) * ATTOSECONDS.h + BigInt(zone.slice(-2)) * ATTOSECONDS.m;
+      at += zone[0] === '+' ? -offset : offset;
+    }
+  }
+  let count: bigint;
+  if (calendar(unit)) {
+    const months = monthOfDay(floorDiv(at, DAY));
+    count = unit === 'Y' ? floorDiv(months, 12n) : months;
+  } else count = floorDiv(at, ATTOSECONDS[unit]);
+  if (count < -MAX || count > MAX) {
+    throw memmapError(
+      'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+      `${shown} is ${count} counts of datetime64[${unit}], which do not fit in 64 bits`,
+    );
+  }
+  return count;
 }

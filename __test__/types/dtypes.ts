@@ -169,6 +169,9 @@ export function times() {
   exactly<Promise<bigint>>()(t.maxAsync());
   t.set(0, 'NaT');
   t.set(0, 1700000000000000000n);
+  t.set(0, new Date());
+  t.set(0, '2024-02-29T12:00');
+  t.assign([new Date(), '2024-02-29', 'NaT', 5n]);
   // @ts-expect-error: numpy does not add datetimes
   t.sum();
   // @ts-expect-error: nor average them
@@ -181,6 +184,8 @@ export function times() {
   exactly<Memmap<'timedelta64[h]', 1>>()(d);
   exactly<bigint>()(d.sum());
   exactly<bigint>()(d.mean());
+  // @ts-expect-error: a timedelta is a count, not a date
+  d.set(0, new Date());
   exactly<Memmap<'timedelta64[us]', 1>>()(memmap('x', { dtype: 'm8[us]' }));
 }
 

@@ -5,6 +5,7 @@
  */
 import { memmapError, show } from '../errors';
 import { floatToHalf, halfToFloat } from '../float16';
+import { datetimeCount } from '../timeunits';
 import { AnyTypedArray, Codec, Coerced, Complex, DType, DTypeRow, Lane, LaneAccess, NAT, Scalar } from './dtype';
 
 type LaneArray = { [at: number]: Lane };
@@ -241,7 +242,22 @@ function codePointsToString(units: Uint32Array): string {
   let end = units.length;
   while (end > 0 && units[end - 1] === 0) end--;
   let out = '';
-  for (let k = 0; k < end; k++) out += String.fromCodePoint(Math.min(units[k], 0x10ffff));
+  for (let k = 0; k < end; k++) {
+    const unit = units[k];
+    // Python's str holds these and a JavaScript string cannot: past U+10FFFF,
+    // or a low surrogate after a high one (the string would read as the one
+    // character the pair encodes, and be written back as that).
+    if (
+      unit > 0x10ffff ||
+      (unit >= 0xdc00 && unit <= 0xdfff && k > 0 && units[k - 1] >= 0xd800 && units[k - 1] <= 0xdbff)
+    ) {
+      throw memmapError(
+        'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
+        `a unicode element holds code point 0x${unit.toString(16)} at character ${k}, ${unit > 0x10ffff ? 'past U+10FFFF' : 'a low surrogate after a high one'}: numpy keeps it, a JavaScript string cannot (read the bytes through a uint32 map of the file)`,
+      );
+    }
+    out += String.fromCodePoint(unit);
+  }
   return out;
 }
 
@@ -252,6 +268,9 @@ export const timelike: Codec<bigint> = {
   fromLanes: (lane) => lane as bigint,
   coerce(value, row) {
     if (value === 'NaT') return [NAT, 0n];
+    if (row.kind === 'M' && (typeof value === 'string' || value instanceof Date)) {
+      return [datetimeCount(value, /\[(\w+)\]$/.exec(row.code)![1]), 0n];
+    }
     const big = toIntegerBigInt(value, row);
     if (big < NAT || big > 2n ** 63n - 1n) outOfRange(value, row);
     return [big, 0n];

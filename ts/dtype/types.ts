@@ -458,7 +458,12 @@ type Facts<T> = T extends keyof CodeOfName
         : T extends `${infer O}U${number}`
           ? { kind: 'U'; value: string; input: string; data: O extends '>' ? NoData<T> : Uint32Array }
           : T extends `datetime64[${string}]` | `>M8[${string}]`
-            ? { kind: 'M'; value: bigint; input: TimeInput; data: T extends `>${string}` ? NoData<T> : BigInt64Array }
+            ? {
+                kind: 'M';
+                value: bigint;
+                input: DatetimeInput;
+                data: T extends `>${string}` ? NoData<T> : BigInt64Array;
+              }
             : T extends `timedelta64[${string}]` | `>m8[${string}]`
               ? { kind: 'm'; value: bigint; input: TimeInput; data: T extends `>${string}` ? NoData<T> : BigInt64Array }
               : WideFacts;
@@ -482,6 +487,18 @@ type WideFacts = { kind: string; value: Scalar; input: unknown; data: AnyTypedAr
  * t.set(1, 'NaT');
  */
 export type TimeInput = bigint | number | boolean | 'NaT';
+
+/**
+ * What a datetime64 element takes: a count of its unit (as {@link TimeInput}),
+ * a `Date`, or an ISO 8601 string as numpy parses it, rounded down to the unit.
+ *
+ * @example
+ * const t = memmap('t.bin', { dtype: 'M8[D]', mode: 'w+', shape: 3 });
+ * t.set(0, 19000n);
+ * t.set(1, new Date());
+ * t.set(2, '2024-02-29');
+ */
+export type DatetimeInput = TimeInput | Date | string;
 
 /**
  * What a complex element takes: `{ re, im }` (im defaults to 0) or a real number.
