@@ -77,3 +77,21 @@ print(json.dumps([{'expr': 'U', 'dtype': '<U3', 'shape': [len(texts)], 'bytes': 
     fp.close();
   });
 });
+
+describeNumpy('repr of unicode no JavaScript string holds, and of characters past the BMP', () => {
+  // numpy shows a code unit past U+10FFFF and a surrogate pair escaped, where
+  // reading them is a coded error; lines wrap by Python's len(), in code points.
+  const live: ReprCase[] = pythonJson(`
+import json, numpy as np
+odd = np.array([[0x41, 0x110000, 0], [0xd800, 0xdc00, 0x42], [0x43, 0, 0]], '<u4').view('<U3').reshape(3)
+wide = np.array(['\\U0001F600' * 4] * 9, '<U4')
+print(json.dumps([{'expr': e, 'dtype': a.dtype.str, 'shape': list(a.shape), 'bytes': a.tobytes().hex(), 'repr': repr(a.view(np.memmap))} for e, a in (('odd', odd), ('wide', wide))]))
+`);
+  test.each(live.map((c) => [c.expr, c] as const))('%s', (expr, c) => {
+    const path = join(dir, `unicode-${expr}.bin`);
+    writeFileSync(path, Buffer.from(c.bytes, 'hex'));
+    const fp = memmap(path, { dtype: c.dtype, mode: 'r', shape: c.shape });
+    expect(inspect(fp)).toBe(c.repr);
+    fp.close();
+  });
+});

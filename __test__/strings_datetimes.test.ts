@@ -105,8 +105,22 @@ describeNumpy('datetime64 from Date objects and ISO strings, as numpy assigns th
     '2020-01-01T00:00:00Z',
     '2020-01-01T00:00+01:00',
     '2020-01-01T00:00-0130',
+    '1',
+    '400',
+    '-44',
+    '+0',
+    '2020-01-01T00:00:00.',
+    '2020-01-01T05 ',
+    '2020-01-01T00+05',
+    '2020-01-01T00:00:00.5Z\t',
   ];
   const bad = [
+    ' NaT',
+    'NaT ',
+    '  ',
+    '\u00a02020-01-01',
+    '2020-01-01T00:00+24:00',
+    '2020-01-01T00:00:00.1234567890123456789',
     '2020-01-01 ',
     '2020-1-1',
     '2020-01-01Z',
@@ -149,8 +163,8 @@ print(json.dumps(out))
     );
     expect(expected.bad.every(Boolean)).toBe(true);
     const dates = [0, -1, 1577836800123, -1000000000001].map((ms) => new Date(ms));
-    // Years -1 and 10000 do not fit datetime64[ns]: numpy wraps them, memmap refuses.
-    const far = ['-0001-03-01', '+10000-01-01'];
+    // Years before 1678 or after 2261 do not fit datetime64[ns]: numpy wraps them, memmap refuses.
+    const far = ['-0001-03-01', '+10000-01-01', '1', '400', '-44', '+0'];
     for (const unit of units) {
       const fp = memmap(join(dir, `iso-${unit}.bin`), {
         dtype: `datetime64[${unit}]` as 'datetime64[s]',
@@ -171,8 +185,17 @@ print(json.dumps(out))
         expect(() => fp.set(0, text)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
       }
       expect(() => fp.set(0, new Date(NaN))).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+      // numpy reads this as year 2145, dropping the sign: refused instead.
+      expect(() => fp.set(0, ' -2145-02-28')).toThrow(/sign numpy would drop/);
       fp.close();
     }
+    // numpy's 'today' (a UTC day) and 'now' (a UTC second), in any case.
+    const today = memmap(join(dir, 'iso-today.bin'), { dtype: 'M8[D]', mode: 'w+', shape: 2 });
+    const before = BigInt(Math.floor(Date.now() / 864e5));
+    today.assign(['Today', 'NOW']);
+    const after = BigInt(Math.floor(Date.now() / 864e5));
+    for (const day of today.toArray() as bigint[]) expect(day >= before && day <= after).toBe(true);
+    today.close();
   });
 });
 

@@ -525,6 +525,20 @@ export class Accessor {
     return at;
   }
 
+  /**
+   * The 32-bit code units of the unicode element at `index`, trailing NULs
+   * dropped: what a repr shows of one that no JavaScript string can hold.
+   */
+  codeUnitsAt(index: readonly number[]): number[] {
+    this.checkOpen();
+    const bytes = new Uint8Array(this.dtype.itemsize);
+    this.storage.peek(this.position(this.byteOffset, this.strides, index), bytes);
+    const view = new DataView(bytes.buffer);
+    const units = Array.from({ length: bytes.length / 4 }, (_, k) => view.getUint32(4 * k, this.dtype.littleEndian));
+    while (units.length > 0 && units[units.length - 1] === 0) units.pop();
+    return units;
+  }
+
   /** The precise error for a bad index (off the hot path). */
   #indexError(index: readonly unknown[]): Error {
     if (index.length !== this.ndim) {

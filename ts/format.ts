@@ -205,7 +205,8 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
       return parts.length === 1 ? `(${parts[0]},)` : `(${parts.join(', ')})`;
     };
   }
-  if (kind === 'S' || kind === 'U') return (value) => pythonRepr(value as Uint8Array | string);
+  // A unicode value may come as its code units (one no JavaScript string holds).
+  if (kind === 'S' || kind === 'U') return (value) => pythonRepr(value as Uint8Array | string | number[]);
   // numpy prints void scalars byte by byte: b'\x01\xAB'.
   if (kind === 'V')
     return (value) =>
@@ -248,9 +249,25 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
   return (value) => floats(value as number);
 }
 
+/** Python's `len()` of a string: code points, so a surrogate pair counts once. */
+function characters(text: string): number {
+  let pairs = 0;
+  for (let k = 0; k < text.length - 1; k++) {
+    const unit = text.charCodeAt(k);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(k + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        pairs++;
+        k++;
+      }
+    }
+  }
+  return text.length - pairs;
+}
+
 /** numpy's `_extendLine`: wrap before `word` if the line would grow too long. */
 function extendLine(state: { text: string; line: string }, word: string, width: number, indent: string): void {
-  if (state.line.length + word.length > width && state.line.length > indent.length) {
+  if (characters(state.line) + characters(word) > width && characters(state.line) > indent.length) {
     state.text += state.line.trimEnd() + '\n';
     state.line = indent;
   }

@@ -50,11 +50,11 @@ function fieldsCast(from: readonly Field[], to: readonly Field[], names: boolean
 }
 
 /**
- * Why `same_kind` casting refuses `from` into `to`, or, for the casts numpy
- * allows and memmap does not make, why memmap does not: numbers and bools
- * into strings (numpy writes `str(value)`), bytes into unicode, anything
- * into raw bytes `V` that hold them (numpy copies the bytes), records whose field names
- * differ (numpy pairs fields by position; memmap's values are by name).
+ * Why `from` is not appended into `to`: numpy's `same_kind` refusal, or
+ * memmap's own rule where numpy may cast: numbers and bools into strings
+ * (numpy writes `str(value)`), bytes into unicode, anything into raw bytes
+ * `V` (numpy copies bytes), records other than field by field with the same
+ * names (memmap's record values are by name; numpy pairs by position).
  */
 function castRefusal(from: DType, to: DType): string {
   const [a, b] = [from.row.kind as string, to.row.kind as string];
@@ -62,11 +62,10 @@ function castRefusal(from: DType, to: DType): string {
   if (from.fields !== null && to.fields !== null) {
     return fieldsCast(from.fields, to.fields, false)
       ? `memmap pairs record fields by name and these names differ (numpy's 'same_kind' casting would pair them by position)`
-      : numpy;
+      : `memmap casts records field by field, with the same names and sub-array shapes, each field as numpy's 'same_kind' casting allows`;
   }
-  if (from.fields !== null || to.fields !== null) return numpy;
-  if (b === 'V' && from.itemsize <= to.itemsize)
-    return `memmap does not write values as raw bytes (numpy's 'same_kind' casting would copy their bytes)`;
+  if (from.fields !== null || to.fields !== null) return 'memmap casts records only to records';
+  if (b === 'V') return 'memmap does not write values as raw bytes V';
   if ((b === 'U' || b === 'S') && (a in KIND_RANK || (a === 'S' && b === 'U')))
     return `memmap does not write numbers or bytes as text (numpy's 'same_kind' casting would)`;
   return numpy;
@@ -76,7 +75,7 @@ function castRefusal(from: DType, to: DType): string {
  * Plain numbers as numpy judges Python numbers in a cast: by kind, not width
  * (NEP 50: an integer takes the target's width, its range checked when it is
  * stored). A number that is not an integer is a float, which `same_kind`
- * refuses into integers, bool and timedelta; an integer is refused into bool.
+ * refuses into integers, bool, datetime and timedelta; an integer is refused into bool.
  * The dtype to judge, or null where the kind passes.
  */
 function plainNumbersDType(values: readonly unknown[], into: DType): DType | null {
@@ -242,7 +241,7 @@ function appendBytesOf(
           ? checkCast(item.dtypeObject, 'an array')
           : checkCast(parseDType((item as object).constructor, 'source'), 'a TypedArray'),
     });
-    if ('bium'.includes(dtype.row.kind) && dtype.fields === null) {
+    if ('biumM'.includes(dtype.row.kind) && dtype.fields === null) {
       const plain = plainNumbersDType(flat.values, dtype);
       if (plain !== null) checkCast(plain, 'plain numbers');
     }

@@ -1949,10 +1949,20 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   [inspect.custom](): string {
     if (this.#view.closed || this.#view.storage.closed) return `${this._reprName()}(<closed>)`;
+    const view = this.#view;
     return formatRepr(
       this.shape,
-      this.#view.dtype,
-      (index) => (this.get as unknown as GetFn)(...index),
+      view.dtype,
+      (index) => {
+        try {
+          return (this.get as unknown as GetFn)(...index);
+        } catch (error) {
+          // A unicode element no JavaScript string holds: numpy's repr shows it escaped.
+          if (view.dtype.row.kind !== 'U' || (error as { code?: unknown }).code !== 'ERR_MEMMAP_VALUE_OUT_OF_RANGE')
+            throw error;
+          return view.codeUnitsAt(index) as unknown as Scalar;
+        }
+      },
       this._reprName(),
     );
   }

@@ -147,16 +147,27 @@ export function pyRepr(value: unknown): string {
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
-/** Python's repr of a bytes or str value. */
-export function pythonRepr(value: Uint8Array | string): string {
-  const bytes = typeof value !== 'string';
-  const chars = bytes ? Array.from(value as Uint8Array, (b) => String.fromCharCode(b)) : Array.from(value as string);
+/**
+ * Python's repr of a bytes or str value; a str may come as its code points
+ * (an array of numbers), which may pass U+10FFFF as numpy's unicode may.
+ */
+export function pythonRepr(value: Uint8Array | string | readonly number[]): string {
+  const bytes = value instanceof Uint8Array;
+  const chars = bytes
+    ? Array.from(value, (b) => String.fromCharCode(b))
+    : typeof value === 'string'
+      ? Array.from(value)
+      : value.map((point) =>
+          point > 0x10ffff ? `\\U${point.toString(16).padStart(8, '0')}` : String.fromCodePoint(point),
+        );
   const text = chars.join('');
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   let out = '';
   for (const ch of chars) {
     const code = ch.codePointAt(0)!;
-    if (ch === '\\' || ch === quote) out += '\\' + ch;
+    if (ch.length > 2)
+      out += ch; // a code point past U+10FFFF, escaped above
+    else if (ch === '\\' || ch === quote) out += '\\' + ch;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';

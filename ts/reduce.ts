@@ -328,7 +328,7 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
   if (wide && !'fcb'.includes(result.row.kind)) {
     throw memmapError(
       'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
-      `${op}(): initial ${show(o.initial)} does not fit the result dtype ${result.str}`,
+      `${op}(): initial ${String(o.initial)} does not fit the result dtype ${result.str}`,
     );
   }
   const initial = wide ? Number(o.initial) : o.initial;

@@ -85,6 +85,7 @@ function monthOfDay(days: bigint): bigint {
  * `values` itself.
  */
 export function convertTimeUnits(values: unknown[], from: DType, to: DType): unknown[] {
+  if (from.fields !== null && to.fields !== null) return convertFields(values, from, to);
   const [a, b] = [timeUnit(from), timeUnit(to)];
   if (a === null || b === null || a.kind !== b.kind || a.unit === b.unit) return values;
   const units = `${from.str} to ${to.str}`;
@@ -119,12 +120,40 @@ export function convertTimeUnits(values: unknown[], from: DType, to: DType): unk
 }
 
 /**
- * numpy's datetime64 strings: ISO 8601 from the year down to 18 digits of
- * the second, a space or `T` before the time, a `Z` or an offset after it
- * (numpy warns and converts to UTC), `NaT` in any case.
+ * Record values (objects by field name) with each datetime64/timedelta64
+ * field, in sub-arrays and nested records too, converted to the unit of the
+ * field of the same name in `to`; `values` itself when none needs it.
+ */
+function convertFields(values: unknown[], from: DType, to: DType): unknown[] {
+  const theirs = new Map(to.fields!.map((field) => [field.name, field.dtype]));
+  const changed = from.fields!.filter((field) => {
+    const into = theirs.get(field.name);
+    return (
+      into !== undefined &&
+      into.str !== field.dtype.str &&
+      (field.dtype.fields !== null || timeUnit(field.dtype) !== null)
+    );
+  });
+  if (changed.length === 0) return values;
+  const one = (value: unknown, source: DType, into: DType): unknown =>
+    Array.isArray(value) ? value.map((item) => one(item, source, into)) : convertTimeUnits([value], source, into)[0];
+  return values.map((record) => {
+    if (record === null || typeof record !== 'object') return record;
+    const out: Record<string, unknown> = { ...(record as Record<string, unknown>) };
+    for (const field of changed) out[field.name] = one(out[field.name], field.dtype, theirs.get(field.name)!);
+    return out;
+  });
+}
+
+/**
+ * numpy's datetime64 strings: ISO 8601 from a year of any number of digits
+ * down to 18 digits of the second (`.` alone is no fraction), a space or
+ * `T` before the time, a `Z` or an offset (`+05`, `+05:30`, `-0130`) after
+ * it (numpy warns and converts to UTC), then whitespace, which numpy also
+ * skips before the year (ASCII only).
  */
 const ISO_DATETIME =
-  /^([+-]?\d{4,})(?:-(\d\d)(?:-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{1,18})\d*)?)?)?(Z|[+-]\d\d:?\d\d)?)?)?)?$/;
+  /^([+-]?\d+)(?:-(\d\d)(?:-(\d\d)(?:[T ](\d\d)(?::(\d\d)(?::(\d\d)(?:\.(\d{0,18}))?)?)?(?:Z|([+-])(\d\d)(?::?(\d\d))?)?[ \t\n\v\f\r]*)?)?)?$/;
 
 /**
  * A `Date` or an ISO string as a count of datetime64 `unit` (`'s'`, `'D'`,
@@ -145,34 +174,47 @@ export function datetimeCount(value: Date | string, unit: string): bigint {
     if (Number.isNaN(ms)) refuse('an invalid Date');
     at = BigInt(ms) * ATTOSECONDS.ms;
   } else {
-    // numpy skips leading spaces only.
-    const text = value.trimStart();
-    if (text === '' || /^nat$/i.test(text)) return NAT;
-    const match = ISO_DATETIME.exec(text);
-    if (match === null)
-      return refuse("numpy's datetime64 reads ISO 8601, such as '2020-01-31' or '2020-01-31T12:30:00.5Z'");
-    const [, year, month = '01', day = '01', hour = '0', minute = '0', second = '0', fraction = '', zone] = match;
-    const months = (BigInt(year) - 1970n) * 12n + BigInt(month) - 1n;
-    const first = daysOfMonth(months);
-    if (
-      Number(month) < 1 ||
-      Number(month) > 12 ||
-      Number(day) < 1 ||
-      BigInt(day) > daysOfMonth(months + 1n) - first ||
-      Number(hour) > 23 ||
-      Number(minute) > 59 ||
-      Number(second) > 59
-    )
-      refuse('a field out of range');
-    at =
-      (first + BigInt(day) - 1n) * DAY +
-      BigInt(hour) * ATTOSECONDS.h +
-      BigInt(minute) * ATTOSECONDS.m +
-      BigInt(second) * SECOND +
-      BigInt(fraction.padEnd(18, '0'));
-    if (zone !== undefined && zone !== 'Z') {
-      const offset = BigInt(zone.slice(1, 3)) * ATTOSECONDS.h + BigInt(zone.slice(-2)) * ATTOSECONDS.m;
-      at += zone[0] === '+' ? -offset : offset;
+    const text = value.replace(/^[ \t\n\v\f\r]+/, '');
+    if (value === '' || (text === value && /^nat$/i.test(text))) return NAT;
+    if (text !== value && /^[+-]/.test(text)) {
+      // numpy drops the sign after leading whitespace: refused rather than matched.
+      return refuse('whitespace before a signed year, whose sign numpy would drop');
+    }
+    const now = /^(today|now)$/i.exec(text);
+    if (now !== null) {
+      // numpy's 'today' is the UTC day, 'now' the UTC second.
+      const step = now[1].toLowerCase() === 'today' ? 864e5 : 1e3;
+      at = BigInt(Math.floor(Date.now() / step) * step) * ATTOSECONDS.ms;
+    } else {
+      const match = ISO_DATETIME.exec(text);
+      if (match === null)
+        return refuse("numpy's datetime64 reads ISO 8601, such as '2020-01-31' or '2020-01-31T12:30:00.5Z'");
+      const [, year, month = '01', day = '01', hour = '0', minute = '0', second = '0', fraction = ''] = match;
+      const [sign, zoneHours = '0', zoneMinutes = '0'] = match.slice(8);
+      const months = (BigInt(year) - 1970n) * 12n + BigInt(month) - 1n;
+      const first = daysOfMonth(months);
+      if (
+        Number(month) < 1 ||
+        Number(month) > 12 ||
+        Number(day) < 1 ||
+        BigInt(day) > daysOfMonth(months + 1n) - first ||
+        Number(hour) > 23 ||
+        Number(minute) > 59 ||
+        Number(second) > 59 ||
+        Number(zoneHours) > 23 ||
+        Number(zoneMinutes) > 59
+      )
+        refuse('a field out of range');
+      at =
+        (first + BigInt(day) - 1n) * DAY +
+        BigInt(hour) * ATTOSECONDS.h +
+        BigInt(minute) * ATTOSECONDS.m +
+        BigInt(second) * SECOND +
+        BigInt(fraction.padEnd(18, '0'));
+      if (sign !== undefined) {
+        const offset = BigInt(zoneHours) * ATTOSECONDS.h + BigInt(zoneMinutes) * ATTOSECONDS.m;
+        at += sign === '+' ? -offset : offset;
+      }
     }
   }
   let count: bigint;
