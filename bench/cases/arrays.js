@@ -44,7 +44,9 @@ print((time.perf_counter() - t) * 1e3)`,
   ]) {
     const note =
       `${mib} MiB; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores` +
-      (call === '.copy()' ? `; C memcpy into fresh memory on ${threads} threads: ${floor.toFixed(1)} ms` : '');
+      (call === '.copy()'
+        ? `; C copy into fresh memory on ${threads} threads, as memmap copies: ${floor.toFixed(1)} ms`
+        : '');
     ours();
     report(
       `${name} of a (${rows}, 16) float32 .npy`,
