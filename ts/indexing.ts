@@ -20,7 +20,7 @@ export interface Geometry {
 
 const INTEGER = /^[+-]?\d+$/;
 
-function parseInteger(text: string, spec: string): number {
+function parseInteger(text: string, spec: string, bound = false): number {
   if (!INTEGER.test(text)) {
     throw memmapError(
       'ERR_MEMMAP_INVALID_INDEX',
@@ -28,6 +28,10 @@ function parseInteger(text: string, spec: string): number {
     );
   }
   const value = Number(text);
+  // A slice bound or step of any size clamps, as Python's slices do: past
+  // 2^53 - 1 it means what 2^53 - 1 means, as no axis is that long.
+  if (bound && !Number.isSafeInteger(value))
+    return text.startsWith('-') ? -Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(value)) {
     throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${show(spec)}: ${text} is too large`);
   }
@@ -70,7 +74,7 @@ function parseIndexOf(spec: unknown): IndexItem[] {
       if (bounds.length > 3)
         throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: ${show(part)} has more than two ':'`);
       const [start, stop, step] = bounds.map((bound) =>
-        bound === '' || bound === 'None' ? null : parseInteger(bound, spec),
+        bound === '' || bound === 'None' ? null : parseInteger(bound, spec, true),
       );
       if (step === 0) throw memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${show(spec)}: slice step cannot be zero`);
       return { kind: 'slice', start, stop, step: step ?? null };

@@ -33,6 +33,27 @@ describe('parseIndex', () => {
     );
   });
 
+  // What numpy 2.4 gives for a[spec] of a length-5 array: slice bounds and steps of
+  // any size clamp; an integer index that large is out of range.
+  test.each([
+    ['9007199254740992:', [5, 1, 0]],
+    [':-9007199254740993', [0, 1, 0]],
+    ['::9223372036854775807', [0, 1, 1]],
+    ['::-9223372036854775808', [4, -1, 1]],
+    ['-99999999999999999999999:3', [0, 1, 3]],
+  ])('slice %j of 5 elements clamps as numpy does', (spec, expected) => {
+    const geometry = applyIndex(parseIndex(spec), { shape: [5], strides: [1], byteOffset: 0 });
+    const [start, , count] = expected;
+    expect([geometry.shape[0], count === 0 ? null : geometry.byteOffset]).toEqual([count, count === 0 ? null : start]);
+    if (count > 1) expect(Math.sign(geometry.strides[0])).toBe(Math.sign(expected[1]));
+  });
+
+  test('an integer index past 2^53 is out of range', () => {
+    expect(() => parseIndex('9007199254740993')).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INDEX_OUT_OF_RANGE' }),
+    );
+  });
+
   test("resolveSlice is Python's slice.indices", () => {
     expect(resolveSlice(null, null, -1, 5)).toEqual([4, -1, 5]);
     expect(resolveSlice(-100, 100, 2, 5)).toEqual([0, 2, 3]);
