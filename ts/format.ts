@@ -267,7 +267,8 @@ function characters(text: string): number {
 
 /** numpy's `_extendLine`: wrap before `word` if the line would grow too long. */
 function extendLine(state: { text: string; line: string }, word: string, width: number, indent: string): void {
-  if (characters(state.line) + characters(word) > width && characters(state.line) > indent.length) {
+  const line = characters(state.line);
+  if (line + characters(word) > width && line > indent.length) {
     state.text += state.line.trimEnd() + '\n';
     state.line = indent;
   }

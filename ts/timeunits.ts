@@ -163,10 +163,11 @@ const ISO_DATETIME =
  * invalid Date are coded errors naming the value.
  */
 export function datetimeCount(value: Date | string, unit: string): bigint {
-  const shown =
+  // Only for a message: a Date's text is not made for every value stored.
+  const shown = (): string =>
     value instanceof Date ? `Date ${Number.isNaN(value.getTime()) ? 'NaN' : value.toISOString()}` : show(value);
   const refuse = (why: string): never => {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${shown} is not a datetime64 value: ${why}`);
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${shown()} is not a datetime64 value: ${why}`);
   };
   let at: bigint;
   if (value instanceof Date) {
@@ -225,7 +226,7 @@ export function datetimeCount(value: Date | string, unit: string): bigint {
   if (count < -MAX || count > MAX) {
     throw memmapError(
       'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
-      `${shown} is ${count} counts of datetime64[${unit}], which do not fit in 64 bits`,
+      `${shown()} is ${count} counts of datetime64[${unit}], which do not fit in 64 bits`,
     );
   }
   return count;
