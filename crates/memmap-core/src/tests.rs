@@ -182,10 +182,13 @@ fn live_mappings_are_counted() {
     let dir = temp_dir("count");
     let path = dir.join("f");
     write_file(&path, &[1; 64]);
-    let before = live_mappings();
-    let map = Mapping::open(Source::Path(path), Mode::ReadOnly, 0, Length::Exact(64)).unwrap();
-    assert!(live_mappings() > before);
-    drop(map);
+    // The count is process-wide and other tests open and drop maps in parallel,
+    // so only a lower bound holds: at least the maps this test keeps open.
+    let held: Vec<Mapping> = (0..32)
+        .map(|_| Mapping::open(Source::Path(path.clone()), Mode::ReadOnly, 0, Length::Exact(64)).unwrap())
+        .collect();
+    assert!(live_mappings() >= held.len());
+    drop(held);
     assert!(max_live_mappings() > 1000);
 }
 
