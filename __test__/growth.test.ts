@@ -680,6 +680,16 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
     memmap(grown, { mode: 'r+', shape: [2 ** 30], sparse: true }).close();
     expect(statSync(grown).size).toBe(2 ** 30);
     expect(blocks(grown)).toBeLessThan(1 << 20);
+    // w+ over an existing file: its old blocks are freed, none reserved
+    // (as numpy's truncating open does), whether they held data or holes.
+    const old = fresh('old.bin');
+    writeFileSync(old, Buffer.alloc(64 << 20, 7));
+    memmap(old, { mode: 'w+', shape: [64 << 20], sparse: true }).close();
+    expect(blocks(old)).toBeLessThan(1 << 20);
+    memmap(old, { mode: 'w+', shape: [2 ** 30], sparse: true }).close();
+    expect(blocks(old)).toBeLessThan(1 << 20);
+    openMemmap(npy, { mode: 'w+', dtype: 'f4', shape: [2 ** 28], sparse: true }).close();
+    expect(blocks(npy)).toBeLessThan(1 << 20);
     const reserved = fresh('reserved.bin');
     const dense = memmap(reserved, { mode: 'w+', shape: [16 << 20] });
     dense.resize([32 << 20]);

@@ -301,8 +301,10 @@ fn commit(
     if zero_to > head {
         let not_zeroed = |e| Error::io(e, format!("cannot zero the old contents of file {described}"));
         // Each first call below either does its whole job or nothing: the
-        // point of no return is its success.
-        if sys::zero_range(file, head, zero_to).map_err(not_zeroed)? {
+        // point of no return is its success. Sparse skips ZERO_RANGE, which
+        // reserves every block it zeroes (holes included): numpy's w+
+        // truncates, freeing the old blocks and reserving none.
+        if !sparse && sys::zero_range(file, head, zero_to).map_err(not_zeroed)? {
             undo.forget();
         } else if sys::punch_hole(file, head, zero_to).map_err(not_zeroed)? {
             undo.forget();

@@ -464,6 +464,60 @@ fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
 }
 
 #[test]
+fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
+    use std::os::unix::fs::MetadataExt;
+    // Sparse w+ must not reserve what it zeroes: ZERO_RANGE would turn every
+    // old block and hole into a reserved one (8 MiB here, 16 GiB for a big
+    // sparse file). Written and hole-only old files, on ext4, tmpfs and a
+    // file system without fallocate.
+    let len = 8 << 20;
+    for (root, lacking) in [
+        (std::env::temp_dir(), false),
+        (PathBuf::from("/dev/shm"), false),
+        (std::env::temp_dir(), true),
+    ] {
+        if !root.is_dir() {
+            continue;
+        }
+        crate::fault::lack(if lacking { &[crate::fault::Call::Fallocate] } else { &[] });
+        let dir = root.join(format!("memmap-core-{}-sparse-{lacking}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        for written in [true, false] {
+            if written {
+                write_file(&path, &vec![5; len]);
+            } else {
+                let _ = std::fs::remove_file(&path);
+                File::create(&path).unwrap().set_len(len as u64).unwrap();
+            }
+            let map = OpenOptions::new(Mode::Create, Length::Exact(len as u64 - 16))
+                .offset(16)
+                .prefix(b"0123456789abcdef")
+                .sparse(true)
+                .open(Source::Path(path.clone()))
+                .unwrap();
+            // Checked before reading through the map: tmpfs gives a hole a
+            // page when a shared map reads it.
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.len(), len as u64);
+            assert!(
+                meta.blocks() * 512 <= 64 << 10,
+                "{} bytes used, written {written}, {root:?}, lacking {lacking}",
+                meta.blocks() * 512
+            );
+            assert!(read(&map, map.len()).iter().all(|&b| b == 0));
+            map.close().unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(&bytes[..16], b"0123456789abcdef");
+            assert!(bytes[16..].iter().all(|&b| b == 0));
+        }
+        crate::fault::lack(&[]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
 fn a_prefix_is_only_for_w_plus_by_path_and_fits_before_the_data() {
     let dir = temp_dir("prefix");
     let path = dir.join("f");
