@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { memmap, NDArray } from '../ts/index';
-import { FIXTURES, HAVE_NUMPY, PACKAGE, python, runNode, tempDir } from './helpers';
+import { describeNumpy, FIXTURES, HAVE_NUMPY, PACKAGE, python, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
 const SHAPE = [3, 4, 5];
@@ -294,6 +294,91 @@ describe('reductions along axes match numpy (every op × axis × keepdims × dty
       expect(checked).toBeGreaterThan(500);
     });
   }
+});
+
+describe("0-d arrays: numpy's legacy integer axis 0 and -1", () => {
+  // numpy 2.4.6 on np.array(3.0) (and 0.0): the ufunc reductions, argmin/argmax
+  // and count_nonzero take axis 0 or -1 as the whole array; mean/std/var, an
+  // array of axes and any other axis are AxisErrors. Checked live below.
+  const ops = ['sum', 'prod', 'mean', 'min', 'max', 'argmin', 'argmax', 'std', 'var', 'any', 'all', 'countNonzero'];
+  const taken = new Set(['sum', 'prod', 'min', 'max', 'argmin', 'argmax', 'any', 'all', 'countNonzero']);
+  const axes: unknown[] = [0, -1, [0], 1, -2];
+  const ours = (value: number) => {
+    const path = join(dir, `scalar-${value}.f8`);
+    writeFileSync(path, Buffer.from(new Float64Array([value]).buffer));
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [] });
+    const out: Record<string, unknown> = {};
+    for (const op of ops) {
+      for (const axis of axes) {
+        for (const keepdims of [false, true]) {
+          const key = `${op} ${JSON.stringify(axis)} ${keepdims}`;
+          try {
+            const r = (a[op as 'sum'] as (o: unknown) => unknown).call(a, { axis, keepdims });
+            out[key] = r instanceof NDArray ? { shape: r.shape, value: r.toArray() } : r;
+          } catch (error) {
+            out[key] = (error as { code: string }).code;
+          }
+        }
+      }
+    }
+    a.close();
+    return out;
+  };
+
+  test('taken where numpy takes it, refused where numpy refuses', () => {
+    const got = ours(3);
+    for (const op of ops) {
+      for (const axis of axes) {
+        const legacy = taken.has(op) && (axis === 0 || axis === -1);
+        const refusal =
+          Array.isArray(axis) && (op === 'argmin' || op === 'argmax')
+            ? 'ERR_MEMMAP_INVALID_ARG'
+            : 'ERR_MEMMAP_AXIS_OUT_OF_RANGE';
+        for (const keepdims of [false, true]) {
+          const value = got[`${op} ${JSON.stringify(axis)} ${keepdims}`];
+          if (!legacy) expect([op, axis, value]).toEqual([op, axis, refusal]);
+          else expect([op, axis, typeof value]).not.toEqual([op, axis, 'string']);
+        }
+      }
+    }
+  });
+
+  describeNumpy('against numpy', () => {
+    test.each([3, 0])('np.array(%s)', (value) => {
+      const numpy = JSON.parse(
+        python(
+          `
+import json, sys, numpy as np
+a = np.array(float(sys.argv[1]))
+out = {}
+for op in ${JSON.stringify(ops)}:
+    for axis in [0, -1, [0], 1, -2]:
+        for keepdims in [False, True]:
+            key = op + ' ' + json.dumps(axis) + ' ' + ('true' if keepdims else 'false')
+            ax = tuple(axis) if isinstance(axis, list) else axis
+            try:
+                if op == 'countNonzero':
+                    r = np.count_nonzero(a, axis=ax, keepdims=keepdims)
+                else:
+                    r = getattr(a, op)(axis=ax, keepdims=keepdims)
+                out[key] = r.item() if isinstance(r, np.generic) else ['array', list(r.shape), r.tolist()]
+            except np.exceptions.AxisError:
+                out[key] = 'ERR_MEMMAP_AXIS_OUT_OF_RANGE'
+            except TypeError:
+                out[key] = 'ERR_MEMMAP_INVALID_ARG'
+print(json.dumps(out))`,
+          String(value),
+        ),
+      ) as Record<string, unknown>;
+      const got = ours(value);
+      for (const [key, want] of Object.entries(numpy)) {
+        const mine = got[key];
+        const plain = typeof mine === 'bigint' ? Number(mine) : mine;
+        // numpy gives a 0-d result (shape ()) even with keepdims, as memmap's plain value.
+        expect([key, plain]).toEqual([key, want]);
+      }
+    });
+  });
 });
 
 describe('reduction options: what numpy refuses is a coded error', () => {

@@ -139,7 +139,9 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): onProgress must be a function; got ${show(onProgress)}`);
   }
   return {
-    axes: normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
+    axes: legacyScalarAxis(op, ndim, given.axis)
+      ? null
+      : normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
     keepdims,
     ddof,
     // numpy's default is `where=True`: no mask at all, so min/max take it without an initial.
@@ -148,6 +150,16 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
     signal,
     onProgress: onProgress as ((fraction: number) => void) | undefined,
   };
+}
+
+/**
+ * numpy's legacy exception for 0-d arrays: the ufunc reductions (`sum`,
+ * `prod`, `min`, `max`, `any`, `all`), `argmin`/`argmax` and `count_nonzero`
+ * take an integer axis 0 or -1 there as the whole array (an array of axes,
+ * `[0]`, stays an AxisError, and so does any axis of `mean`, `std`, `var`).
+ */
+function legacyScalarAxis(op: ReductionName, ndim: number, axis: unknown): boolean {
+  return ndim === 0 && (axis === 0 || axis === -1) && op !== 'mean' && op !== 'std' && op !== 'var';
 }
 
 function optionList(op: ReductionName, async: boolean): string {
