@@ -305,15 +305,13 @@ function monthStart(year: number, month: number): number {
  * unit, or an error if `dtype` is not datetime64.
  */
 export function dateConverter(dtype: DType): (count: bigint) => Date | null {
-  const unit = /^M8\[(\d*)(\w+)\]$/.exec(dtype.row.code);
-  if (dtype.row.kind !== 'M' || unit === null) {
+  const name = dtype.row.unit;
+  if (dtype.row.kind !== 'M' || name === undefined) {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `toArray(): dates applies to datetime64 arrays; this array's dtype is ${dtype.str}`,
     );
   }
-  const multiple = BigInt(unit[1] === '' ? 1 : Number(unit[1]));
-  const name = unit[2];
   // Years and months past a Date's range come back NaN from monthStart: the
   // message names the count, which is exact.
   const date = (ms: number, count: bigint): Date => {
@@ -321,28 +319,26 @@ export function dateConverter(dtype: DType): (count: bigint) => Date | null {
     if (Number.isNaN(value.getTime())) {
       throw memmapError(
         'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
-        `toArray(): the datetime64 value ${count} (unit ${unit[1]}${name}) is outside the range a Date holds (±8.64e15 ms from 1970: years -271821 to 275760)`,
+        `toArray(): the datetime64 value ${count} (unit ${name}) is outside the range a Date holds (±8.64e15 ms from 1970: years -271821 to 275760)`,
       );
     }
     return value;
   };
   return (count) => {
     if (count === NAT) return null;
-    const n = count * multiple;
-    if (name === 'Y') return date(monthStart(1970 + Number(n), 0), count);
+    if (name === 'Y') return date(monthStart(1970 + Number(count), 0), count);
     if (name === 'M') {
-      const months = Number(n);
+      const months = Number(count);
       const years = Math.floor(months / 12);
       return date(monthStart(1970 + years, months - years * 12), count);
     }
     const per = PER_MS[name];
     if (per !== undefined) {
       // Floor division (numpy's conversion to a coarser unit floors too).
-      let ms = n / per;
-      if (n < 0n && ms * per !== n) ms -= 1n;
+      let ms = count / per;
+      if (count < 0n && ms * per !== count) ms -= 1n;
       return date(Number(ms), count);
     }
-    if (name === 'generic') return date(Number(n), count);
-    return date(Number(n) * MS_PER[name], count);
+    return date(Number(count) * MS_PER[name], count);
   };
 }

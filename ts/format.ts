@@ -212,7 +212,7 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
     return (value) =>
       `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
   if (kind === 'M' || kind === 'm') {
-    const unit = /\[(\w+)\]/.exec(dtype.row.code)![1];
+    const unit = dtype.row.unit!;
     const text = (value: Scalar): string => {
       if (value === NAT) return "'NaT'";
       return kind === 'M' ? `'${datetimeString(value as bigint, unit)}'` : String(value);

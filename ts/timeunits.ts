@@ -35,8 +35,8 @@ const MAX = 2n ** 63n - 1n;
 function timeUnit(dtype: DType): { kind: string; unit: string } | null {
   const kind = dtype.row.kind as string;
   if ((kind !== 'M' && kind !== 'm') || dtype.fields !== null) return null;
-  const unit = /\[(\w+)\]$/.exec(dtype.str);
-  return unit === null ? null : { kind, unit: unit[1] };
+  const unit = dtype.row.unit;
+  return unit === undefined ? null : { kind, unit };
 }
 
 const calendar = (unit: string) => unit === 'Y' || unit === 'M';

@@ -7,7 +7,7 @@
  */
 import { endianness } from 'node:os';
 import { memmapError, show } from '../errors';
-import type { DTypeStr, DTypeTag } from './types';
+import type { DTypeStr, DTypeTag, TimeUnit } from './types';
 
 /**
  * A complex number as get()/toArray() give it.
@@ -152,6 +152,8 @@ export interface DTypeRow {
   /** Integer range (for checks on write); absent for floats. */
   readonly min?: bigint;
   readonly max?: bigint;
+  /** datetime64/timedelta64: the unit (`'ns'` of `M8[ns]`), read once from the code here and nowhere else. */
+  readonly unit?: TimeUnit;
   /** Record dtypes: the fields and whether they were laid out with `align`. */
   readonly fields?: readonly Field[];
   readonly aligned?: boolean;

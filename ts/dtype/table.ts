@@ -192,6 +192,7 @@ function parametricRow(code: string): DTypeRow | undefined {
         codec: timelike,
         getLane: 'getBigInt64',
         setLane: 'setBigInt64',
+        unit: timed[2] as TimeUnit,
         // Reduced as the int64 counts they are; NaT rules are the caller's (ts/reduce.ts).
         element: 'i8',
         min: NAT,
