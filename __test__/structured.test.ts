@@ -138,6 +138,82 @@ describe('records without numpy', () => {
     );
   });
 
+  test('align reaches nested records spelled inline, as numpy passes align to each format', () => {
+    // numpy 2.4.6: np.dtype([('x', 'u1'), ('n', [('a', 'u1'), ('b', '<i4')])], align=True) puts n at 4
+    // (the inner record aligned: b at 4, itemsize 8) in a 12-byte record; memmap put n at 1 in 6 bytes.
+    const want = {
+      offsets: [0, 4],
+      inner: [0, 4],
+      itemsize: 12,
+      str: "{'names': ['x', 'n'], 'formats': ['u1', [('a', 'u1'), ('b', '<i4')]], 'offsets': [0, 4], 'itemsize': 12, 'aligned': True}",
+    };
+    for (const spec of [
+      {
+        fields: [
+          ['x', 'u1'],
+          [
+            'n',
+            [
+              ['a', 'u1'],
+              ['b', '<i4'],
+            ],
+          ],
+        ],
+        align: true,
+      },
+      {
+        names: ['x', 'n'],
+        formats: [
+          'u1',
+          [
+            ['a', 'u1'],
+            ['b', '<i4'],
+          ],
+        ],
+        aligned: true,
+      },
+      { names: ['x', 'n'], formats: ['u1', { names: ['a', 'b'], formats: ['u1', '<i4'] }], aligned: true },
+    ]) {
+      const dtype = parseDType(spec as never);
+      expect({
+        offsets: dtype.fields!.map((f) => f.offset),
+        inner: dtype.fields![1].dtype.fields!.map((f) => f.offset),
+        itemsize: dtype.itemsize,
+        str: dtype.str,
+      }).toEqual(want);
+    }
+    // A sub-array of records, and a record given as a DType (made unaligned), as numpy keeps it.
+    const sub = parseDType({
+      fields: [
+        ['x', 'u1'],
+        [
+          'n',
+          [
+            [
+              ['a', 'u1'],
+              ['b', '<i2'],
+            ],
+            [2],
+          ],
+        ],
+      ],
+      align: true,
+    } as never);
+    expect([sub.fields![1].offset, sub.itemsize]).toEqual([2, 10]);
+    const made = parseDType([
+      ['a', 'u1'],
+      ['b', '<i4'],
+    ]);
+    const kept = parseDType({
+      fields: [
+        ['x', 'u1'],
+        ['n', made],
+      ],
+      align: true,
+    } as never);
+    expect([kept.fields![1].offset, kept.itemsize, made.itemsize]).toEqual([1, 6, 5]);
+  });
+
   test("a sub-array field whose format is a sub-array keeps numpy's nesting in str and descr; its values are (2, 5)", () => {
     // numpy: np.dtype([('a', '<i4'), ('c', ('<f8', (5,)), (2,))])
     const dtype = parseDType([

@@ -301,7 +301,7 @@ function parseStructuredLevel(spec: unknown, argument: string, align: boolean): 
       if (typeof name !== 'string' || (title !== null && typeof title !== 'string')) {
         throw invalid(`${argument}[${i}]: a field name must be a string (or [title, name]); got ${show(label)}`);
       }
-      const [dtype, inner] = subarray(format, `${argument}[${i}] format`);
+      const [dtype, inner] = subarray(format, `${argument}[${i}] format`, align);
       return {
         name: name === '' ? `f${i}` : name,
         title,
@@ -342,7 +342,7 @@ function parseStructuredLevel(spec: unknown, argument: string, align: boolean): 
     const fields = names.map((name, i): FieldLayout => {
       if (typeof name !== 'string') throw invalid(`${argument}.names[${i}] must be a string; got ${show(name)}`);
       const title = Array.isArray(titles) ? (titles[i] ?? null) : null;
-      const [dtype, levels] = subarray(formats[i], `${argument}.formats[${i}]`);
+      const [dtype, levels] = subarray(formats[i], `${argument}.formats[${i}]`, aligned === true || align);
       return { name, title, dtype, levels };
     });
     if (
@@ -371,9 +371,11 @@ function parseStructuredLevel(spec: unknown, argument: string, align: boolean): 
  * A field format and its sub-array levels (see Field.levels): `[base, shape]`
  * is numpy's `(base, shape)` tuple, and a base that is itself a sub-array adds
  * its shape inside (numpy: `('c', ('<f8', (5,)), (2,))` is a `(2, 5)` field of
- * float64). In a `.npy` descr the tuple is a PyTuple.
+ * float64). In a `.npy` descr the tuple is a PyTuple. `align`: a nested
+ * record spelled inline is laid out with numpy's `align=True` too, as numpy
+ * passes `align` down to each field's format.
  */
-function subarray(format: unknown, argument: string): [DType, number[][]] {
+function subarray(format: unknown, argument: string, align = false): [DType, number[][]] {
   const items = format instanceof PyTuple ? format.items : Array.isArray(format) ? format : null;
   const shape = items?.[1];
   const dims = shape instanceof PyTuple ? shape.items : shape;
@@ -386,11 +388,11 @@ function subarray(format: unknown, argument: string): [DType, number[][]] {
     return [
       Array.isArray(format) && format.every((f) => f instanceof PyTuple)
         ? descrToRecord(format, argument)
-        : parseDType(format, argument),
+        : ((align ? parseStructured(format, argument, true) : undefined) ?? parseDType(format, argument)),
       [],
     ];
   // Sub-array levels count toward the nesting limit as record levels do.
-  const [base, inner] = deeper(argument, () => subarray(items[0], argument));
+  const [base, inner] = deeper(argument, () => subarray(items[0], argument, align));
   return [base, nest(normalizeShape(dims, `${argument} shape`), inner)];
 }
 
