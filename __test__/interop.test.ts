@@ -6,7 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { memmap } from '../ts/index';
+import { memmap, openMemmap } from '../ts/index';
 import { describeNumpy, FIXTURES, python, pythonJson, tempDir, toJson } from './helpers';
 
 interface RawFixture {
@@ -224,4 +224,53 @@ print(json.dumps(out))
       }
     },
   );
+});
+
+describeNumpy('bigints into float32 and complex64 round once, as numpy casts int64 and uint64', () => {
+  // Number() first rounds to float64, and the store rounds again: 2^60 + 2^36 + 1
+  // became 2^60 where numpy gives 2^60 + 2^37 (an adversarial review).
+  test('set, fill, assign and append against np.float32(np.int64(v)) / np.uint64', () => {
+    const values: bigint[] = [2n ** 60n + 2n ** 36n + 1n, -(2n ** 60n + 2n ** 36n + 1n), 2n ** 63n - 1n, -(2n ** 63n)];
+    for (let k = 0; k < 300; k++) {
+      // Random magnitudes, many just past a halfway point between two float32 values.
+      const bits = 54 + (k % 10);
+      let v = 0n;
+      for (let b = 0; b < bits; b++) v = (v << 1n) | (Math.random() < 0.5 ? 1n : 0n);
+      if (k % 3 === 0) v = ((v >> 40n) << 40n) | (1n << 39n) | BigInt(k % 2);
+      values.push(k % 2 === 0 ? v : -v);
+    }
+    const unsigned = [2n ** 64n - 1n, 2n ** 63n + 2n ** 39n + 1n, 2n ** 64n - 2n ** 39n];
+    const want = pythonJson<string[][]>(
+      `
+import json, sys, numpy as np
+signed, unsigned = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+f4 = lambda a: [repr(float(x)) for x in a.astype(np.float32)]
+print(json.dumps([f4(np.array([int(v) for v in signed], np.int64)), f4(np.array([int(v) for v in unsigned], np.uint64))]))`,
+      JSON.stringify(values.map(String)),
+      JSON.stringify(unsigned.map(String)),
+    );
+    const expected = [...want[0], ...want[1]].map(Number);
+    const all = [...values, ...unsigned];
+    const f = memmap(join(dir, 'bigint-f4.bin'), { dtype: 'float32', mode: 'w+', shape: [all.length] });
+    const c = memmap(join(dir, 'bigint-c8.bin'), { dtype: '>c8', mode: 'w+', shape: [all.length] });
+    all.forEach((v, i) => {
+      f.set(i, v);
+      c.set(i, v);
+    });
+    expect(Array.from(f.data as Float32Array)).toEqual(expected);
+    expect(Array.from(c.toArray() as { re: number }[], (z) => z.re)).toEqual(expected);
+    f.fill(0);
+    f.slice(`:${values.length}`).assign(BigInt64Array.from(values));
+    f.slice(`${values.length}:`).assign(BigUint64Array.from(unsigned));
+    expect(Array.from(f.data as Float32Array)).toEqual(expected);
+    const one = f.slice('0:1');
+    one.fill(values[0]);
+    expect(one.get(0)).toBe(expected[0]);
+    f.close();
+    c.close();
+    const rows = openMemmap(join(dir, 'bigint-c8.npy'), { mode: 'w+', dtype: 'complex64', shape: [0] });
+    rows.append(BigInt64Array.from(values));
+    expect(Array.from(rows.toArray() as { re: number }[], (z) => z.re)).toEqual(want[0].map(Number));
+    rows.close();
+  });
 });

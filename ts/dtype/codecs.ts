@@ -79,9 +79,28 @@ export const bigInteger: Codec<bigint> = {
   },
 };
 
+const EXACT = 2n ** 53n;
+
+/**
+ * A bigint as float32 rounds it once, as numpy's int64/uint64 to float32
+ * cast does: `Number()` first would round to float64 and the store again
+ * (2^60 + 2^36 + 1 became 2^60, where numpy gives 2^60 + 2^37). Past 2^53
+ * the top 24 bits, the rounding bit and a sticky bit of everything below
+ * are rounded by `Math.fround`, then scaled back (exact: a power of two).
+ */
+function bigintToFloat32(value: bigint): number {
+  const magnitude = value < 0n ? -value : value;
+  if (magnitude <= EXACT) return Number(value);
+  const shift = BigInt(magnitude.toString(2).length - 26);
+  let top = magnitude >> shift;
+  if (top << shift !== magnitude) top |= 1n;
+  const rounded = Math.fround(Number(top)) * 2 ** Number(shift);
+  return value < 0n ? -rounded : rounded;
+}
+
 function toFloat(value: unknown, row: DTypeRow): number {
   if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'bigint') return row.TypedArray === Float32Array ? bigintToFloat32(value) : Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return wrongKind(value, row, 'a number, bigint or boolean');
 }
