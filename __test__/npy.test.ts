@@ -246,3 +246,43 @@ print(json.dumps({'values': numpy_json.to_json(a), 'fortran': bool(a.flags.f_con
     );
   });
 });
+
+describe('records numpy has no descr for are refused by w+, as np.save and open_memmap refuse them', () => {
+  // numpy 2.4.6: open_memmap(..., mode='w+', dtype=...) raises "dtype.descr is not defined for
+  // types with overlapping or out-of-order fields". memmap wrote the fields sorted by offset, so
+  // the file came back with its fields in another order (an adversarial review).
+  const specs = [
+    { names: ['x', 'y'], formats: ['u1', '<f4'], offsets: [4, 0], itemsize: 8 },
+    { names: ['x', 'y'], formats: ['<i4', '<i2'], offsets: [0, 2], itemsize: 4 },
+    { names: ['o', 'n'], formats: ['u1', { names: ['a', 'b'], formats: ['u1', 'u1'], offsets: [1, 0] }], itemsize: 3 },
+  ];
+  test.each(specs.map((spec, i) => [i, spec]))('spec %i: ERR_MEMMAP_INVALID_DTYPE, no file made', (i, spec) => {
+    const path = join(dir, `unordered-${i}.npy`);
+    expect(() => openMemmap(path, { mode: 'w+', dtype: spec as never, shape: [2] })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(/out-of-order/) }),
+    );
+    expect(existsSync(path)).toBe(false);
+  });
+  describeNumpy('numpy refuses them too', () => {
+    test('open_memmap w+', () => {
+      const refused = pythonJson<boolean[]>(
+        `
+import json, sys, os, numpy as np
+out = []
+def spec(s):
+    return {k: (spec(v) if isinstance(v, dict) else [spec(f) if isinstance(f, dict) else f for f in v] if k == 'formats' else v) for k, v in s.items()}
+for i, s in enumerate(json.loads(sys.argv[1])):
+    path = os.path.join(sys.argv[2], 'np-unordered-%d.npy' % i)
+    try:
+        np.lib.format.open_memmap(path, mode='w+', dtype=np.dtype(spec(s)), shape=(2,))
+        out.append(False)
+    except ValueError as e:
+        out.append('out-of-order' in str(e))
+print(json.dumps(out))`,
+        JSON.stringify(specs),
+        dir,
+      );
+      expect(refused).toEqual([true, true, true]);
+    });
+  });
+});

@@ -132,8 +132,12 @@ export function descrOf(dtype: DType): PyValue {
   if (row.fields === undefined) return dtype.descr;
   const out: PyValue[] = [];
   let offset = 0;
-  for (const field of [...row.fields].sort((a, b) => a.offset - b.offset)) {
-    if (field.offset < offset) throw invalid('dtype.descr is not defined for records with overlapping fields');
+  // In field order, as numpy's _array_descr: a field before the end of the
+  // last one (overlapping, or out of order) has no descr, so numpy's np.save
+  // and open_memmap refuse the dtype; sorting them would write another dtype.
+  for (const field of row.fields) {
+    if (field.offset < offset)
+      throw invalid('dtype.descr is not defined for types with overlapping or out-of-order fields (numpy refuses it)');
     if (field.offset > offset) out.push(new PyTuple(['', `|V${field.offset - offset}`]));
     const label = field.title !== null ? new PyTuple([field.title, field.name]) : field.name;
     const nested = (levels: readonly (readonly number[])[]): PyValue =>
