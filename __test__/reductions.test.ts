@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { memmap, NDArray } from '../ts/index';
-import { describeNumpy, FIXTURES, HAVE_NUMPY, PACKAGE, python, runNode, tempDir } from './helpers';
+import { describeNumpy, FIXTURES, HAVE_NUMPY, PACKAGE, python, pythonJson, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
 const SHAPE = [3, 4, 5];
@@ -900,5 +900,57 @@ describe('views past 4 GiB', () => {
     await expect(a.minAsync({ axis: -1, keepdims: true })).rejects.toMatchObject({ code: 'ERR_MEMMAP_TOO_LARGE' });
     expect((a.slice('-3:').sum({ axis: 1 }) as NDArray).toArray()).toEqual([0, 0, 0]);
     a.close();
+  });
+});
+
+describeNumpy('the sign of a zero sum is numpy’s: -0.0 only from initial=-0.0 over -0.0s', () => {
+  test('sum and mean, with initial, where and axis, against numpy', () => {
+    const cases: [string, number[], Record<string, unknown>][] = [];
+    for (const dtype of ['f2', 'f4', '>f8', 'c8', 'c16']) {
+      for (const values of [
+        [-0, -0, -0, -0, -0, -0],
+        [-0, 0, -0, -0, -0, -0],
+        [1, -1, -0, -0, -0, -0],
+      ]) {
+        for (const options of [
+          {},
+          { initial: -0 },
+          { initial: 0 },
+          { initial: -0, axis: 0 },
+          { initial: -0, axis: 1 },
+          { initial: -0, where: [false, false, false] },
+          { initial: -0, axis: 0, where: [true, false, true] },
+          { axis: 1 },
+        ]) {
+          cases.push([dtype, values, options]);
+        }
+      }
+    }
+    const want = pythonJson<string[][]>(
+      `
+import json, sys, numpy as np
+out = []
+for dtype, values, options in json.loads(sys.argv[1]):
+    a = np.array([float(v) for v in values], dtype=dtype).reshape(2, 3)
+    kw = dict(options)
+    if 'initial' in kw: kw['initial'] = float(kw['initial'])
+    if 'where' in kw: kw['where'] = np.array(kw['where'])
+    r = np.asarray(a.sum(**kw)).ravel()
+    out.append([repr(float(np.real(x))) for x in r])
+print(json.dumps(out))`,
+      // JSON has no -0: the signs go as strings.
+      JSON.stringify(cases, (_key, value: unknown) => (Object.is(value, -0) ? '-0.0' : value)),
+    );
+    const show = (x: number) => (Object.is(x, -0) ? '-0.0' : x === 0 ? '0.0' : String(x));
+    cases.forEach(([dtype, values, options], i) => {
+      const path = join(dir, `zero-sign-${i}.bin`);
+      const a = memmap(path, { dtype: dtype as 'f8', mode: 'w+', shape: [2, 3] });
+      a.assign(values.map((v) => (dtype === 'c8' ? { re: v, im: 0 } : v)) as never);
+      const r = a.sum(options as never) as unknown;
+      const flat = r instanceof NDArray ? (r.toArray() as unknown[]).flat() : [r];
+      const got = flat.map((x) => show(typeof x === 'object' && x !== null ? (x as { re: number }).re : (x as number)));
+      expect([dtype, values, options, got]).toEqual([dtype, values, options, want[i].map((s) => show(Number(s)))]);
+      a.close();
+    });
   });
 });

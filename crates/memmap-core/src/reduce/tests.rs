@@ -930,6 +930,51 @@ fn float32_sums_accumulate_in_float64() {
 }
 
 #[test]
+fn a_zero_sum_has_numpys_sign() {
+    // numpy adds the elements to `initial` (+0.0 when not given): -0.0 comes
+    // out only from initial=-0.0 and elements that are all -0.0 (or none).
+    for n in [0usize, 1, 3, 16, 200, 5000] {
+        for (signs, all_negative) in [
+            (vec![-0.0f32; n], true),
+            ((0..n).map(|i| if i == 1 { 0.0 } else { -0.0 }).collect(), n < 2),
+        ] {
+            let bytes = f32_bytes(signs);
+            let shape = [n];
+            let input = f32_input(&bytes, &shape, &[4]);
+            for threads in [0, 1, 3] {
+                let control = if threads == 0 {
+                    Control::default()
+                } else {
+                    tiny(threads)
+                };
+                for (initial, negative) in [(None, false), (Some(0.0), false), (Some(-0.0), all_negative)] {
+                    let request = Request {
+                        initial: initial.map(Scalar::Float),
+                        ..Request::new(Op::Sum)
+                    };
+                    let Scalar::Float(sum) = reduce_scalar(&input, &request, &control).unwrap() else {
+                        panic!("not a float");
+                    };
+                    assert_eq!(sum, 0.0);
+                    assert_eq!(
+                        sum.is_sign_negative(),
+                        negative,
+                        "n {n}, initial {initial:?}, threads {threads}"
+                    );
+                }
+                let Scalar::Float(mean) = reduce_scalar(&input, &Request::new(Op::Mean), &control).unwrap() else {
+                    panic!("not a float");
+                };
+                assert!(
+                    n == 0 || (mean == 0.0 && mean.is_sign_positive()),
+                    "mean of n {n}: {mean}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn float64_sums_are_compensated() {
     // 1 followed by a million values of 1e-16: a running f64 sum never moves
     // from 1; the exact sum is 1.0000000001.

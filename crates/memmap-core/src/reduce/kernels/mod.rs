@@ -797,6 +797,9 @@ pub(crate) struct Compensated {
 }
 
 impl Compensated {
+    /// A total of nothing that keeps the sign of zero: -0.0 + -0.0 is -0.0.
+    pub const NEG_ZERO: Compensated = Compensated { sum: -0.0, err: -0.0 };
+
     #[inline(always)]
     pub fn add(&mut self, x: f64) {
         let t = self.sum + x;
@@ -814,10 +817,11 @@ impl Compensated {
         self.err += other.err;
     }
 
-    /// The total. Infinities and NaN pass through (their error term is NaN).
+    /// The total. Infinities and NaN pass through (their error term is NaN);
+    /// a zero error term is not added, which would turn a -0.0 sum into +0.0.
     #[inline(always)]
     pub fn value(&self) -> f64 {
-        if self.sum.is_finite() {
+        if self.sum.is_finite() && self.err != 0.0 {
             self.sum + self.err
         } else {
             self.sum

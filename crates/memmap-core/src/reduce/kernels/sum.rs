@@ -101,10 +101,24 @@ pub(crate) struct SumFloat<T> {
 }
 
 /// A float sum's state: the compensated total and how many values it holds.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// Float sums start from -0.0, the identity that keeps the sign of zero (a
+/// sum of -0.0s is -0.0), and `finish` adds numpy's start, `initial` or
+/// +0.0, last: numpy's `initial=-0.0` over -0.0s gives -0.0, any other zero
+/// sum +0.0.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct FloatAcc {
     pub total: Compensated,
     pub n: u64,
+}
+
+impl Default for FloatAcc {
+    fn default() -> Self {
+        FloatAcc {
+            total: Compensated::NEG_ZERO,
+            n: 0,
+        }
+    }
 }
 
 /// Lanes of f64 sums; counts are `steps` (unmasked steps, every lane) plus
@@ -139,7 +153,7 @@ impl<T: Real> Lanes for SumFloat<T> {
 
     fn fresh(&self, _: impl Fn(usize) -> *const FloatAcc) -> Self::State {
         FloatLanes {
-            s: [0.0; FLOAT_LANES],
+            s: [-0.0; FLOAT_LANES],
             n: [0; FLOAT_LANES],
             steps: 0,
         }
@@ -159,7 +173,7 @@ impl<T: Real> Lanes for SumFloat<T> {
         for k in 0..FLOAT_LANES {
             // SAFETY: value and mask byte k of L.
             let (x, on) = unsafe { (at::<T>(p, k).f64(), on(m, k)) };
-            s.s[k] += if on { x } else { 0.0 };
+            s.s[k] += if on { x } else { -0.0 };
             s.n[k] += on as u32;
         }
     }
@@ -187,11 +201,11 @@ impl<T: Real> Lanes for SumFloat<T> {
     #[inline(always)]
     unsafe fn fold_row(&self, acc: &mut FloatAcc, p: *const u8, m: *const u8, n: usize, _: i64, _: i64) {
         // A short row: a plain sum, then one compensated merge.
-        let (mut sum, mut count) = (0.0, 0);
+        let (mut sum, mut count) = (-0.0, 0);
         for j in 0..n {
             // SAFETY: value and mask byte j of the row.
             let (x, on) = unsafe { (at::<T>(p, j).f64(), m.is_null() || on(m, j)) };
-            sum += if on { x } else { 0.0 };
+            sum += if on { x } else { -0.0 };
             count += on as u64;
         }
         acc.total.add(sum);
@@ -239,10 +253,7 @@ impl<T: Real> Lanes for SumFloat<T> {
             // SAFETY: value k of the row.
             *x = unsafe { at::<T>(p, k) }.f64();
         }
-        let mut sum = tree_sum(&v);
-        if let Some(initial) = self.initial {
-            sum += initial;
-        }
+        let mut sum = tree_sum(&v) + self.initial.unwrap_or(0.0);
         if self.mean {
             sum /= N as f64;
         }
@@ -258,9 +269,7 @@ impl<T: Real> Lanes for SumFloat<T> {
     #[inline(always)]
     unsafe fn finish(&self, acc: &FloatAcc, out: *mut u8) {
         let mut total = acc.total;
-        if let Some(initial) = self.initial {
-            total.add(initial);
-        }
+        total.add(self.initial.unwrap_or(0.0));
         let mut v = total.value();
         if self.mean {
             v /= acc.n as f64;
@@ -296,11 +305,22 @@ pub(crate) struct SumComplex<T> {
     pub _t: PhantomData<T>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// A complex sum's state; each part starts from -0.0 as a float sum does.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ComplexAcc {
     pub re: Compensated,
     pub im: Compensated,
     pub n: u64,
+}
+
+impl Default for ComplexAcc {
+    fn default() -> Self {
+        ComplexAcc {
+            re: Compensated::NEG_ZERO,
+            im: Compensated::NEG_ZERO,
+            n: 0,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -326,8 +346,8 @@ impl<T: Complex> Lanes for SumComplex<T> {
 
     fn fresh(&self, _: impl Fn(usize) -> *const ComplexAcc) -> Self::State {
         ComplexLanes {
-            re: [0.0; COMPLEX_LANES],
-            im: [0.0; COMPLEX_LANES],
+            re: [-0.0; COMPLEX_LANES],
+            im: [-0.0; COMPLEX_LANES],
             n: [0; COMPLEX_LANES],
             steps: 0,
         }
@@ -349,8 +369,8 @@ impl<T: Complex> Lanes for SumComplex<T> {
         for k in 0..COMPLEX_LANES {
             // SAFETY: value and mask byte k of L.
             let ((re, im), on) = unsafe { (at::<T>(p, k).parts(), on(m, k)) };
-            s.re[k] += if on { re } else { 0.0 };
-            s.im[k] += if on { im } else { 0.0 };
+            s.re[k] += if on { re } else { -0.0 };
+            s.im[k] += if on { im } else { -0.0 };
             s.n[k] += on as u32;
         }
     }
@@ -383,12 +403,12 @@ impl<T: Complex> Lanes for SumComplex<T> {
 
     #[inline(always)]
     unsafe fn fold_row(&self, acc: &mut ComplexAcc, p: *const u8, m: *const u8, n: usize, _: i64, _: i64) {
-        let (mut re, mut im, mut count) = (0.0, 0.0, 0);
+        let (mut re, mut im, mut count) = (-0.0, -0.0, 0);
         for j in 0..n {
             // SAFETY: value and mask byte j of the row.
             let ((r, i), on) = unsafe { (at::<T>(p, j).parts(), m.is_null() || on(m, j)) };
-            re += if on { r } else { 0.0 };
-            im += if on { i } else { 0.0 };
+            re += if on { r } else { -0.0 };
+            im += if on { i } else { -0.0 };
             count += on as u64;
         }
         acc.re.add(re);
@@ -417,10 +437,9 @@ impl<T: Complex> Lanes for SumComplex<T> {
     #[inline(always)]
     unsafe fn finish(&self, acc: &ComplexAcc, out: *mut u8) {
         let (mut re, mut im) = (acc.re, acc.im);
-        if let Some((r, i)) = self.initial {
-            re.add(r);
-            im.add(i);
-        }
+        let (r, i) = self.initial.unwrap_or((0.0, 0.0));
+        re.add(r);
+        im.add(i);
         let (mut re, mut im) = (re.value(), im.value());
         if self.mean {
             // numpy divides by the count as a complex number (n + 0j), by
