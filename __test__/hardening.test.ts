@@ -360,7 +360,12 @@ describe('elements that straddle a buffer boundary', () => {
     const fd = openSync(path, 'w');
     ftruncateSync(fd, 9 * 2 ** 30);
     closeSync(fd);
-    const fp = memmap(path, { dtype: `V${itemsize}`, mode: 'r+', shape: Math.floor((9 * 2 ** 30) / itemsize) });
+    const fp = memmap(path, {
+      dtype: `V${itemsize}`,
+      mode: 'r+',
+      shape: Math.floor((9 * 2 ** 30) / itemsize),
+      sparse: true, // r+ would reserve the 9 GiB of holes otherwise
+    });
     const marks: number[] = [];
     for (const boundary of [2 ** 32, 2 ** 33]) {
       const first = Math.floor(boundary / itemsize) - 1;

@@ -140,6 +140,34 @@ if (full) ownDisks.add(full);
     fp.close();
   });
 
+  test('a sparse old file: r+ reserves the holes it maps, gives them back when it fails; sparse: true does not', () => {
+    // numpy's open_memmap and np.memmap w+ make files that are all holes: r+
+    // over one filled them as SIGBUS on a full disk (an adversarial review).
+    rmSync(old);
+    writeFileSync(old, '');
+    truncateSync(old, 20 << 20);
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+' }), 'ERR_MEMMAP_NO_SPACE');
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+', offset: 4096 }), 'ERR_MEMMAP_NO_SPACE');
+    // Only the mapped range: 12 MiB of the 20.
+    let free = freeBlocks(disk);
+    let fp = memmap(old, { mode: 'r+', offset: 4 << 20, shape: [12 << 20] });
+    expect(free - freeBlocks(disk)).toBe(3072);
+    fp.fill(1);
+    fp.close();
+    truncateSync(old, 0);
+    truncateSync(old, 20 << 20);
+    free = freeBlocks(disk);
+    fp = memmap(old, { mode: 'r+', sparse: true });
+    expect(free - freeBlocks(disk)).toBe(0);
+    fp.close();
+    // Mode r and c write nothing to the file: nothing reserved.
+    for (const mode of ['r', 'c'] as const) {
+      fp = memmap(old, { mode });
+      expect(free - freeBlocks(disk)).toBe(0);
+      fp.close();
+    }
+  });
+
   test('w+ that fits over the old file succeeds and reads as zeros (smaller, same, larger)', () => {
     for (const size of [1 << 20, 8 << 20, 12 << 20]) {
       writeFileSync(old, Buffer.alloc(8 << 20, 5));

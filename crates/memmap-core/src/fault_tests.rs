@@ -228,6 +228,19 @@ fn scenarios() -> Vec<Scenario> {
             then: None,
         },
         Scenario {
+            name: "r+ over a sparse file (reserves the holes it maps)",
+            prepare: |d| {
+                let prepared = with_file(d, "f", 8192);
+                let file = std::fs::OpenOptions::new().write(true).open(d.join("f")).unwrap();
+                file.set_len(1 << 20).unwrap();
+                use std::os::unix::fs::FileExt;
+                file.write_all_at(&[9; 4096], 512 << 10).unwrap();
+                prepared
+            },
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 4096, Length::Exact((1 << 20) - 4096)),
+            then: None,
+        },
+        Scenario {
             name: "w+ with a prefix over an existing file (openMemmap)",
             prepare: |d| with_file(d, "f", 50_000),
             open: |p| {

@@ -196,10 +196,21 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         ));
     }
 
-    // 3. Reserve.
-    let kept = if overwrite { old_len.min(end) } else { 0 };
-    if kept > 0 && !sparse && has_holes(&meta, kept) {
-        let holes = sys::holes(file, 0, kept)
+    // 3. Reserve. The holes of the old file that the map will write: w+ by
+    // path zeroes all it keeps (see commit), r+ (and w+ by descriptor) may
+    // write any byte of its range. A write into a hole the disk has no block
+    // for is SIGBUS, so they are reserved here, where a full disk is
+    // ERR_MEMMAP_NO_SPACE (numpy's open_memmap and np.memmap w+ make files
+    // all holes, which r+ then fills).
+    let (hole_from, hole_to) = if overwrite {
+        (0, old_len.min(end))
+    } else if mode.writes_file() {
+        (offset.min(old_len), old_len.min(end))
+    } else {
+        (0, 0)
+    };
+    if hole_to > hole_from && !sparse && has_holes(&meta, old_len) {
+        let holes = sys::holes(file, hole_from, hole_to)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?;
         for (from, to) in holes {
             sys::allocate(file, from, to, true).map_err(|e| {
