@@ -15,10 +15,6 @@
  *   append PATH BYTES BLOCK seconds to append BYTES in BLOCK-byte pwrites after a 128-byte header,
  *                           each followed by a pwrite of the header (and preceded by an fstat), as
  *                           a crash-consistent .npy append must; the file is created untimed
- *   warm BYTES              seconds to write BYTES of fresh memory once (held until all is written, then
- *                           freed): a virtual machine may back guest memory only on first touch, which
- *                           costs ~20x a later touch and would land in whichever timed call first
- *                           meets that memory
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -230,18 +226,6 @@ int main(int argc, char **argv) {
     printf("%.6f\n", now() - t);
     close(fd);
     unlink(path);
-  } else if (!strcmp(mode, "warm")) {
-    size_t bytes = strtoull(argv[2], NULL, 10), step = (size_t)1 << 30, held = 0;
-    char **parts = calloc(bytes / step + 1, sizeof(char *));
-    double t = now();
-    for (; held * step < bytes; held++) {
-      parts[held] = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (parts[held] == MAP_FAILED) break;
-      madvise(parts[held], step, MADV_HUGEPAGE);
-      memset(parts[held], 1, step);
-    }
-    for (size_t i = 0; i < held; i++) munmap(parts[i], step);
-    printf("%.6f\n", now() - t);
   } else if (!strcmp(mode, "evict")) {
     int fd = open(path, O_RDONLY);
     fdatasync(fd);

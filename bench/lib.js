@@ -23,12 +23,8 @@ const py = (code, ...args) =>
     }),
   );
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-// A full garbage collection, without --expose-gc on the command line. Before
-// timing a call whose last result is garbage (copy(), astype()): Python frees
-// numpy's last result when it is dropped, V8 at some later collection, and a
-// result still held makes the next one take memory the machine has not
-// touched yet, whose first faults cost far more here (a virtual machine
-// backs guest memory on first touch).
+// A full garbage collection, without --expose-gc on the command line: see
+// bench/cases/arrays.js.
 require('node:v8').setFlagsFromString('--expose-gc');
 const collect = require('node:vm').runInNewContext('gc');
 const seconds = (f) => {

@@ -8,9 +8,8 @@
 //   npm run bench -- --quick          a smoke test (smaller files, fewer rounds)
 //   npm run bench -- --only analytics one group (bench/cases/analytics.js); results in bench/results-<group>.md
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { GiB, c, dir, results, writeReports } = require('./lib');
+const { dir, results, writeReports } = require('./lib');
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const groups = fs
@@ -23,14 +22,6 @@ const groups = fs
 
 async function main() {
   if (groups.length === 0) throw new Error(`no bench group ${only}: see bench/cases/`);
-  // Every free page written once first (baseline.c's warm): on a virtual
-  // machine that backs memory on first touch, the first write of a page cost
-  // ~20x a later one here, which made whichever side met new memory first
-  // (a copy's result, the page cache of an append) look slow at random.
-  const warm = Math.floor(Math.max(0, os.freemem() - 3 * GiB) / GiB) * GiB;
-  if (os.platform() === 'linux' && warm > 0) {
-    console.log(`memory written once first: ${warm / GiB} GiB in ${c('warm', warm).toFixed(1)} s`);
-  }
   for (const group of groups) {
     console.log(`\n== ${group}`);
     await require(`./cases/${group}`)();

@@ -2,8 +2,13 @@
 // (2^24, 16) float32 .npy at least 2x faster than numpy's same calls, and a
 // 50M-element strided field view into one TypedArray (copy().data) in well
 // under a second (toArray() of it took 11.7 s). numpy runs in its own
-// process per round: the file mapped, one call to warm it, the second timed;
-// ours the same (the map opened once, warmed, then timed per round).
+// process per round: the file mapped, one call to warm it, the second timed
+// (Python frees the first result before the second allocates). Ours mirrors
+// that per round: one call, its result collected, the second timed. Without
+// the collection the second result takes other memory than the first gave
+// back, and on this machine (a VM whose balloon driver hands free memory
+// back to the host within seconds) memory the guest has not touched lately
+// costs 3-10x more to fault in: single rounds took 0.8-3.3 s instead of 0.1.
 const os = require('node:os');
 const path = require('node:path');
 const { openMemmap, memmap } = require('../..');
@@ -52,8 +57,8 @@ print((time.perf_counter() - t) * 1e3)`,
       `${name} of a (${rows}, 16) float32 .npy`,
       'ms',
       `numpy ${call.slice(1)}`,
-      // The last result collected first, as Python frees numpy's (see collect()).
       await paired(() => {
+        ours();
         collect();
         return seconds(ours) * 1e3;
       }, numpy(call)),
@@ -82,6 +87,7 @@ print((time.perf_counter() - t) * 1e3)`,
     "numpy r['price'].copy()",
     await paired(
       () => {
+        field();
         collect();
         return seconds(field) * 1e3;
       },
