@@ -99,6 +99,16 @@ fn with_file(dir: &Path, name: &str, len: usize) -> Prepared {
     }
 }
 
+/// "f": 8 KiB of data, a hole, 4 KiB of data at 512 KiB, a hole to 1 MiB.
+fn with_sparse_file(dir: &Path) -> Prepared {
+    let prepared = with_file(dir, "f", 8192);
+    let file = std::fs::OpenOptions::new().write(true).open(dir.join("f")).unwrap();
+    file.set_len(1 << 20).unwrap();
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&[9; 4096], 512 << 10).unwrap();
+    prepared
+}
+
 fn with_fd(dir: &Path, len: usize) -> Prepared {
     let mut prepared = with_file(dir, "f", len);
     prepared.fd = Some(
@@ -216,27 +226,13 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "w+ over a sparse file",
-            prepare: |d| {
-                let prepared = with_file(d, "f", 8192);
-                let file = std::fs::OpenOptions::new().write(true).open(d.join("f")).unwrap();
-                file.set_len(1 << 20).unwrap();
-                use std::os::unix::fs::FileExt;
-                file.write_all_at(&[9; 4096], 512 << 10).unwrap();
-                prepared
-            },
+            prepare: with_sparse_file,
             open: |p| Mapping::open(p.path("f"), Mode::Create, 0, Length::Exact(2 << 20)),
             then: None,
         },
         Scenario {
             name: "r+ over a sparse file (reserves the holes it maps)",
-            prepare: |d| {
-                let prepared = with_file(d, "f", 8192);
-                let file = std::fs::OpenOptions::new().write(true).open(d.join("f")).unwrap();
-                file.set_len(1 << 20).unwrap();
-                use std::os::unix::fs::FileExt;
-                file.write_all_at(&[9; 4096], 512 << 10).unwrap();
-                prepared
-            },
+            prepare: with_sparse_file,
             open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 4096, Length::Exact((1 << 20) - 4096)),
             then: None,
         },

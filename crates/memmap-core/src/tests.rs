@@ -427,10 +427,10 @@ fn advice_areas_are_counted_as_the_kernel_counts_them() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
-    // ext4 (ZERO_RANGE), tmpfs (punch and reserve again), and a file system
-    // without fallocate (cut and grow again, as on macOS).
+/// Runs `test` with a file path "f" in a fresh directory on ext4 (the temp
+/// dir: ZERO_RANGE), tmpfs (/dev/shm: punch and reserve again) and a file
+/// system without fallocate (cut and grow again, as on macOS).
+fn on_each_file_system(name: &str, test: impl Fn(&Path)) {
     for (root, lacking) in [
         (std::env::temp_dir(), false),
         (PathBuf::from("/dev/shm"), false),
@@ -440,16 +440,24 @@ fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
             continue;
         }
         crate::fault::lack(if lacking { &[crate::fault::Call::Fallocate] } else { &[] });
-        let dir = root.join(format!("memmap-core-{}-zeros-{lacking}", std::process::id()));
+        let dir = root.join(format!("memmap-core-{}-{name}-{lacking}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f");
+        test(&dir.join("f"));
+        crate::fault::lack(&[]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
+    on_each_file_system("zeros", |path| {
         for (old, end) in [(100_000usize, 30_000u64), (30_000, 30_000), (10_000, 70_000)] {
-            write_file(&path, &vec![5; old]);
+            write_file(path, &vec![5; old]);
             let map = OpenOptions::new(Mode::Create, Length::Exact(end - 16))
                 .offset(16)
                 .prefix(b"0123456789abcdef")
-                .open(Source::Path(path.clone()))
+                .open(Source::Path(path.to_path_buf()))
                 .unwrap();
             assert!(read(&map, map.len()).iter().all(|&b| b == 0), "{old} -> {end}");
             map.close().unwrap();
@@ -458,9 +466,7 @@ fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
             assert_eq!(&bytes[..16], b"0123456789abcdef");
             assert!(bytes[16..].iter().all(|&b| b == 0));
         }
-        crate::fault::lack(&[]);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    });
 }
 
 #[test]
@@ -471,22 +477,10 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
     // sparse file). Written and hole-only old files, on ext4, tmpfs and a
     // file system without fallocate.
     let len = 8 << 20;
-    for (root, lacking) in [
-        (std::env::temp_dir(), false),
-        (PathBuf::from("/dev/shm"), false),
-        (std::env::temp_dir(), true),
-    ] {
-        if !root.is_dir() {
-            continue;
-        }
-        crate::fault::lack(if lacking { &[crate::fault::Call::Fallocate] } else { &[] });
-        let dir = root.join(format!("memmap-core-{}-sparse-{lacking}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f");
+    on_each_file_system("sparse", |path| {
         for written in [true, false] {
             if written {
-                write_file(&path, &vec![5; len]);
+                write_file(path, &vec![5; len]);
             } else {
                 let _ = std::fs::remove_file(&path);
                 File::create(&path).unwrap().set_len(len as u64).unwrap();
@@ -495,7 +489,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
                 .offset(16)
                 .prefix(b"0123456789abcdef")
                 .sparse(true)
-                .open(Source::Path(path.clone()))
+                .open(Source::Path(path.to_path_buf()))
                 .unwrap();
             // Checked before reading through the map: tmpfs gives a hole a
             // page when a shared map reads it.
@@ -503,7 +497,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
             assert_eq!(meta.len(), len as u64);
             assert!(
                 meta.blocks() * 512 <= 64 << 10,
-                "{} bytes used, written {written}, {root:?}, lacking {lacking}",
+                "{} bytes used, written {written}, {path:?}",
                 meta.blocks() * 512
             );
             assert!(read(&map, map.len()).iter().all(|&b| b == 0));
@@ -512,9 +506,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
             assert_eq!(&bytes[..16], b"0123456789abcdef");
             assert!(bytes[16..].iter().all(|&b| b == 0));
         }
-        crate::fault::lack(&[]);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    });
 }
 
 #[test]
