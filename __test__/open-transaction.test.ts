@@ -148,6 +148,16 @@ if (full) ownDisks.add(full);
     truncateSync(old, 20 << 20);
     failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+' }), 'ERR_MEMMAP_NO_SPACE');
     failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+', offset: 4096 }), 'ERR_MEMMAP_NO_SPACE');
+    // Data between holes and an offset inside a page: what was reserved before
+    // the disk ran out is given back whole (the page at 1000 too).
+    for (const at of [1 << 20, 2 << 20, 3 << 20]) {
+      const fd = openSync(old, 'r+');
+      writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, at);
+      closeSync(fd);
+    }
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+', offset: 1000 }), 'ERR_MEMMAP_NO_SPACE');
+    truncateSync(old, 0);
+    truncateSync(old, 20 << 20);
     // Only the mapped range: 12 MiB of the 20.
     let free = freeBlocks(disk);
     let fp = memmap(old, { mode: 'r+', offset: 4 << 20, shape: [12 << 20] });

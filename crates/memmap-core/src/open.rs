@@ -212,7 +212,13 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     if hole_to > hole_from && !sparse && has_holes(&meta, old_len) {
         let holes = sys::holes(file, hole_from, hole_to)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?;
+        let page = sys::page_size() as u64;
         for (from, to) in holes {
+            // Whole pages: the undo's punch of part of a page would only
+            // zero it, keeping its block. A hole cut at an unaligned offset
+            // or end of the range (or of the file) is hole to its page's
+            // edges, as holes are whole blocks.
+            let (from, to) = (from - from % page, to.div_ceil(page) * page);
             sys::allocate(file, from, to, true).map_err(|e| {
                 Error::io(
                     e,
