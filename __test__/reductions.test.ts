@@ -343,6 +343,28 @@ describe("0-d arrays: numpy's legacy integer axis 0 and -1", () => {
     }
   });
 
+  test('mean, std and var take the legacy axis only with a where mask, as numpy', () => {
+    // numpy 2.4.6: np.mean(np.array(3.0), axis=0, where=False) is nan (where=np.array(True): 3.0);
+    // where=True is no mask, and then the axis is an AxisError.
+    const path = join(dir, 'scalar-where.f8');
+    writeFileSync(path, Buffer.from(new Float64Array([3]).buffer));
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [] });
+    for (const axis of [0, -1]) {
+      expect([a.mean({ axis, where: false }), a.std({ axis, where: false }), a.var({ axis, where: false })]).toEqual([
+        NaN,
+        NaN,
+        NaN,
+      ]);
+      expect(() => a.mean({ axis, where: true })).toThrow(
+        expect.objectContaining({ code: 'ERR_MEMMAP_AXIS_OUT_OF_RANGE' }),
+      );
+      expect(() => a.std({ axis: [0], where: false } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_MEMMAP_AXIS_OUT_OF_RANGE' }),
+      );
+    }
+    a.close();
+  });
+
   describeNumpy('against numpy', () => {
     test.each([3, 0])('np.array(%s)', (value) => {
       const numpy = JSON.parse(

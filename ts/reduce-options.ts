@@ -139,7 +139,7 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): onProgress must be a function; got ${show(onProgress)}`);
   }
   return {
-    axes: legacyScalarAxis(op, ndim, given.axis)
+    axes: legacyScalarAxis(op, ndim, given.axis, given.where)
       ? null
       : normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
     keepdims,
@@ -156,10 +156,13 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
  * numpy's legacy exception for 0-d arrays: the ufunc reductions (`sum`,
  * `prod`, `min`, `max`, `any`, `all`), `argmin`/`argmax` and `count_nonzero`
  * take an integer axis 0 or -1 there as the whole array (an array of axes,
- * `[0]`, stays an AxisError, and so does any axis of `mean`, `std`, `var`).
+ * `[0]`, stays an AxisError). `mean`, `std` and `var` take it only with a
+ * `where` mask (numpy then sums through the ufunc); without one, or with
+ * `where: true` (no mask), they refuse it.
  */
-function legacyScalarAxis(op: ReductionName, ndim: number, axis: unknown): boolean {
-  return ndim === 0 && (axis === 0 || axis === -1) && op !== 'mean' && op !== 'std' && op !== 'var';
+function legacyScalarAxis(op: ReductionName, ndim: number, axis: unknown, where: unknown): boolean {
+  if (ndim !== 0 || (axis !== 0 && axis !== -1)) return false;
+  return (op !== 'mean' && op !== 'std' && op !== 'var') || (where !== undefined && where !== true);
 }
 
 function optionList(op: ReductionName, async: boolean): string {
