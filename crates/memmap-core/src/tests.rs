@@ -461,7 +461,7 @@ fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
                 .unwrap();
             assert!(read(&map, map.len()).iter().all(|&b| b == 0), "{old} -> {end}");
             map.close().unwrap();
-            let bytes = std::fs::read(&path).unwrap();
+            let bytes = std::fs::read(path).unwrap();
             assert_eq!(bytes.len() as u64, end);
             assert_eq!(&bytes[..16], b"0123456789abcdef");
             assert!(bytes[16..].iter().all(|&b| b == 0));
@@ -482,8 +482,8 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
             if written {
                 write_file(path, &vec![5; len]);
             } else {
-                let _ = std::fs::remove_file(&path);
-                File::create(&path).unwrap().set_len(len as u64).unwrap();
+                let _ = std::fs::remove_file(path);
+                File::create(path).unwrap().set_len(len as u64).unwrap();
             }
             let map = OpenOptions::new(Mode::Create, Length::Exact(len as u64 - 16))
                 .offset(16)
@@ -493,7 +493,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
                 .unwrap();
             // Checked before reading through the map: tmpfs gives a hole a
             // page when a shared map reads it.
-            let meta = std::fs::metadata(&path).unwrap();
+            let meta = std::fs::metadata(path).unwrap();
             assert_eq!(meta.len(), len as u64);
             assert!(
                 meta.blocks() * 512 <= 64 << 10,
@@ -502,7 +502,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
             );
             assert!(read(&map, map.len()).iter().all(|&b| b == 0));
             map.close().unwrap();
-            let bytes = std::fs::read(&path).unwrap();
+            let bytes = std::fs::read(path).unwrap();
             assert_eq!(&bytes[..16], b"0123456789abcdef");
             assert!(bytes[16..].iter().all(|&b| b == 0));
         }
