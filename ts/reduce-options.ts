@@ -138,14 +138,15 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): onProgress must be a function; got ${show(onProgress)}`);
   }
+  // numpy's default is `where=True`: no mask at all, so min/max take it without an initial.
+  const where = given.where === true ? undefined : given.where;
   return {
-    axes: legacyScalarAxis(op, ndim, given.axis, given.where)
+    axes: legacyScalarAxis(op, ndim, given.axis, where !== undefined)
       ? null
       : normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
     keepdims,
     ddof,
-    // numpy's default is `where=True`: no mask at all, so min/max take it without an initial.
-    where: given.where === true ? undefined : given.where,
+    where,
     initial,
     signal,
     onProgress: onProgress as ((fraction: number) => void) | undefined,
@@ -160,9 +161,9 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
  * `where` mask (numpy then sums through the ufunc); without one, or with
  * `where: true` (no mask), they refuse it.
  */
-function legacyScalarAxis(op: ReductionName, ndim: number, axis: unknown, where: unknown): boolean {
+function legacyScalarAxis(op: ReductionName, ndim: number, axis: unknown, masked: boolean): boolean {
   if (ndim !== 0 || (axis !== 0 && axis !== -1)) return false;
-  return (op !== 'mean' && op !== 'std' && op !== 'var') || (where !== undefined && where !== true);
+  return (op !== 'mean' && op !== 'std' && op !== 'var') || masked;
 }
 
 function optionList(op: ReductionName, async: boolean): string {

@@ -152,7 +152,7 @@ export interface DTypeRow {
   /** Integer range (for checks on write); absent for floats. */
   readonly min?: bigint;
   readonly max?: bigint;
-  /** datetime64/timedelta64: the unit (`'ns'` of `M8[ns]`), read once from the code here and nowhere else. */
+  /** datetime64/timedelta64: the unit (`'ns'` of `M8[ns]`), parsed from the code once, by the table (table.ts). */
   readonly unit?: TimeUnit;
   /** Record dtypes: the fields and whether they were laid out with `align`. */
   readonly fields?: readonly Field[];
