@@ -214,6 +214,183 @@ describe('records without numpy', () => {
     expect([kept.fields![1].offset, kept.itemsize, made.itemsize]).toEqual([1, 6, 5]);
   });
 
+  // Each expectation is numpy 2.4.6's np.dtype of the same spec (the list form with align: true
+  // standing for np.dtype(list, align=True)): a refusal there is a refusal here.
+  test.each<[string, unknown, { offsets: number[]; itemsize: number; str?: string } | RegExp]>([
+    [
+      'an offset not a multiple of the field alignment',
+      { names: ['a', 'b'], formats: ['u1', '<i4'], offsets: [0, 2], aligned: true },
+      /^dtype\.offsets\[1\] 2 \(field "b"\) is not a multiple of the field's alignment 4/,
+    ],
+    [
+      'an itemsize not a multiple of the record alignment',
+      { names: ['a', 'b'], formats: ['u1', '<i4'], itemsize: 9, aligned: true },
+      /^dtype\.itemsize 9 is not a multiple of the record's alignment 4/,
+    ],
+    [
+      'aligned offsets, but an itemsize short of the padded end',
+      { names: ['a', 'b'], formats: ['<i4', 'u1'], offsets: [0, 4], itemsize: 5, aligned: true },
+      /^dtype\.itemsize 5 is smaller than the fields need \(8 bytes, padded to the alignment 4\)/,
+    ],
+    [
+      'the same, aligned: false',
+      { names: ['a', 'b'], formats: ['<i4', 'u1'], offsets: [0, 4], itemsize: 5, aligned: false },
+      { offsets: [0, 4], itemsize: 5, str: "[('a', '<i4'), ('b', 'u1')]" },
+    ],
+    [
+      'aligned: false inside a record with align: true (the outer align wins)',
+      {
+        fields: [
+          ['x', 'u1'],
+          ['n', { names: ['a', 'b'], formats: ['<i4', 'u1'], offsets: [0, 4], itemsize: 5, aligned: false }],
+        ],
+        align: true,
+      },
+      /^dtype\[1\] format\.itemsize 5 is smaller than the fields need \(8 bytes/,
+    ],
+    [
+      'inner offsets under an outer align: true',
+      {
+        fields: [
+          ['x', 'u1'],
+          ['n', { names: ['a', 'b'], formats: ['u1', '<i4'], offsets: [0, 2] }],
+        ],
+        align: true,
+      },
+      /^dtype\[1\] format\.offsets\[1\] 2 \(field "b"\) is not a multiple of the field's alignment 4/,
+    ],
+    [
+      'an inner itemsize under an outer align: true',
+      {
+        fields: [
+          ['x', 'u1'],
+          ['n', { names: ['a', 'b'], formats: ['u1', '<i2'], itemsize: 5 }],
+        ],
+        align: true,
+      },
+      /^dtype\[1\] format\.itemsize 5 is not a multiple of the record's alignment 2/,
+    ],
+    [
+      'an inner itemsize in a sub-array under an outer align: true',
+      {
+        fields: [
+          ['x', 'u1'],
+          ['n', [{ names: ['a', 'b'], formats: ['u1', '<i2'], itemsize: 6 }, [2]]],
+        ],
+        align: true,
+      },
+      {
+        offsets: [0, 2],
+        itemsize: 14,
+        str: "{'names': ['x', 'n'], 'formats': ['u1', ({'names': ['a', 'b'], 'formats': ['u1', '<i2'], 'offsets': [0, 2], 'itemsize': 6}, (2,))], 'offsets': [0, 2], 'itemsize': 14, 'aligned': True}",
+      },
+    ],
+    [
+      'a sub-array field aligns as its base',
+      { names: ['a', 'b'], formats: ['<i4', ['<i2', [3]]], offsets: [4, 9], aligned: true },
+      /^dtype\.offsets\[1\] 9 \(field "b"\) is not a multiple of the field's alignment 2/,
+    ],
+    [
+      'a sub-array of bytes at an odd offset, fields out of order',
+      { names: ['a', 'b'], formats: ['<i4', ['u1', [3]]], offsets: [4, 1], aligned: true },
+      {
+        offsets: [4, 1],
+        itemsize: 8,
+        str: "{'names': ['a', 'b'], 'formats': ['<i4', ('u1', (3,))], 'offsets': [4, 1], 'itemsize': 8, 'aligned': True}",
+      },
+    ],
+    [
+      'unicode aligns to 4, bytes to 1',
+      { names: ['a', 'b'], formats: ['S3', '<U1'], offsets: [0, 3], aligned: true },
+      /^dtype\.offsets\[1\] 3 \(field "b"\) is not a multiple of the field's alignment 4/,
+    ],
+    [
+      'fields of alignment 1 take any itemsize',
+      { names: ['a', 'b'], formats: ['S3', 'u1'], itemsize: 5, aligned: true },
+      {
+        offsets: [0, 3],
+        itemsize: 5,
+        str: "{'names': ['a', 'b'], 'formats': ['S3', 'u1'], 'offsets': [0, 3], 'itemsize': 5, 'aligned': True}",
+      },
+    ],
+    [
+      'no offsets, an itemsize that is a multiple of the alignment',
+      { names: ['a', 'b'], formats: ['u1', '<i4'], itemsize: 12, aligned: true },
+      { offsets: [0, 4], itemsize: 12 },
+    ],
+    [
+      'no offsets, an itemsize that is not',
+      { names: ['a', 'b'], formats: ['u1', '<i4'], itemsize: 10, aligned: true },
+      /^dtype\.itemsize 10 is not a multiple of the record's alignment 4/,
+    ],
+    [
+      'a nested record spelled inline is aligned, so aligns to 4',
+      {
+        names: ['a', 'n'],
+        formats: [
+          'u1',
+          [
+            ['a', 'u1'],
+            ['b', '<i4'],
+          ],
+        ],
+        offsets: [0, 1],
+        aligned: true,
+      },
+      /^dtype\.offsets\[1\] 1 \(field "n"\) is not a multiple of the field's alignment 4/,
+    ],
+    [
+      'titles',
+      { names: ['a', 'b'], formats: ['u1', '<i4'], titles: ['first', null], offsets: [0, 2], aligned: true },
+      /^dtype\.offsets\[1\] 2 \(field "b"\)/,
+    ],
+    [
+      'titles, aligned',
+      {
+        names: ['a', 'b'],
+        formats: ['u1', '<i4'],
+        titles: ['first', null],
+        offsets: [0, 8],
+        itemsize: 12,
+        aligned: true,
+      },
+      {
+        offsets: [0, 8],
+        itemsize: 12,
+        str: "{'names': ['a', 'b'], 'formats': ['u1', '<i4'], 'offsets': [0, 8], 'titles': ['first', None], 'itemsize': 12, 'aligned': True}",
+      },
+    ],
+    ['aligned: 1', { names: ['a'], formats: ['<i4'], aligned: 1 }, /^dtype\.aligned must be true or false; got 1/],
+    [
+      'aligned: null',
+      { names: ['a'], formats: ['<i4'], aligned: null },
+      /^dtype\.aligned must be true or false; got null/,
+    ],
+  ])('align: true with explicit offsets or itemsize as numpy: %s', (_label, spec, want) => {
+    if (want instanceof RegExp) {
+      expect(() => parseDType(spec as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(want) }),
+      );
+      return;
+    }
+    const dtype = parseDType(spec as never);
+    expect(dtype.fields!.map((f) => f.offset)).toEqual(want.offsets);
+    expect(dtype.itemsize).toBe(want.itemsize);
+    if (want.str !== undefined) expect(dtype.str).toBe(want.str);
+  });
+
+  test('a record made unaligned keeps alignment 1 inside an aligned dict, as numpy', () => {
+    const made = parseDType([
+      ['a', 'u1'],
+      ['b', '<i4'],
+    ]);
+    const dtype = parseDType({ names: ['a', 'n'], formats: ['u1', made], offsets: [0, 1], aligned: true });
+    expect([dtype.itemsize, dtype.str]).toEqual([
+      6,
+      "{'names': ['a', 'n'], 'formats': ['u1', [('a', 'u1'), ('b', '<i4')]], 'offsets': [0, 1], 'itemsize': 6, 'aligned': True}",
+    ]);
+  });
+
   test("a sub-array field whose format is a sub-array keeps numpy's nesting in str and descr; its values are (2, 5)", () => {
     // numpy: np.dtype([('a', '<i4'), ('c', ('<f8', (5,)), (2,))])
     const dtype = parseDType([

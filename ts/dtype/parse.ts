@@ -334,6 +334,10 @@ function parseStructuredLevel(spec: unknown, argument: string, align: boolean): 
       itemsize?: unknown;
       aligned?: unknown;
     };
+    // numpy takes only True or False here (not 1, not None).
+    if (aligned !== undefined && typeof aligned !== 'boolean') {
+      throw invalid(`${argument}.aligned must be true or false; got ${show(aligned)}`);
+    }
     if (!Array.isArray(names) || !Array.isArray(formats) || names.length !== formats.length) {
       throw invalid(
         `${argument}.names and ${argument}.formats must be arrays of the same length; got ${show(names)} and ${show(formats)}`,

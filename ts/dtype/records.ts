@@ -51,6 +51,12 @@ export function makeRecord(
     const alignment = spec.dtype.row.alignment;
     maxAlignment = Math.max(maxAlignment, alignment);
     const offset = offsets !== null ? offsets[i] : aligned ? roundUp(end, alignment) : end;
+    // numpy's _convert_from_dict: align=True keeps explicit offsets only where the field is aligned.
+    if (aligned && offset % alignment !== 0) {
+      throw invalid(
+        `${argument}.offsets[${i}] ${offset} (field ${show(spec.name)}) is not a multiple of the field's alignment ${alignment}: numpy refuses it with align=True`,
+      );
+    }
     end = Math.max(end, offset + size);
     const levels = Object.freeze(spec.levels.map((level) => Object.freeze([...level])));
     return Object.freeze({
@@ -62,8 +68,20 @@ export function makeRecord(
       offset,
     });
   });
-  const size = itemsize ?? (aligned ? roundUp(end, maxAlignment) : end);
-  if (size < end) throw invalid(`${argument}: itemsize ${size} is smaller than the fields need (${end} bytes)`);
+  // Aligned, the record needs its fields padded to the largest alignment, and
+  // numpy checks an explicit itemsize against that padded size.
+  const needed = aligned ? roundUp(end, maxAlignment) : end;
+  const size = itemsize ?? needed;
+  if (size < needed) {
+    throw invalid(
+      `${argument}.itemsize ${size} is smaller than the fields need (${needed} bytes${needed > end ? `, padded to the alignment ${maxAlignment}` : ''})`,
+    );
+  }
+  if (aligned && size % maxAlignment !== 0) {
+    throw invalid(
+      `${argument}.itemsize ${size} is not a multiple of the record's alignment ${maxAlignment}: numpy refuses it with align=True`,
+    );
+  }
   if (size === 0) throw invalid(`${argument}: a record dtype needs at least one byte`);
   const row = recordRow(Object.freeze(fields), size, aligned, aligned ? maxAlignment : 1);
   return new DType(row, NATIVE_LITTLE_ENDIAN);
