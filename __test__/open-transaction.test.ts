@@ -178,6 +178,63 @@ if (full) ownDisks.add(full);
     }
   });
 
+  /** Writes a filler file until the disk is full, or holds only `room` bytes more. */
+  function fill(room = 0): void {
+    const fd = openSync(join(disk, 'filler'), 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(1 << 16, 1));
+    } catch (error) {
+      expect(error).toEqual(code('ENOSPC'));
+    } finally {
+      closeSync(fd);
+    }
+    if (room > 0) truncateSync(join(disk, 'filler'), statSync(join(disk, 'filler')).size - room);
+  }
+
+  test('r+ finds holes that blocks reserved past the end hide from st_blocks', () => {
+    // st_blocks counted as many bytes as the file had, so r+ took it for
+    // dense and reserved nothing; a write into its holes was then SIGBUS on
+    // a full disk (an adversarial review, with fallocate --keep-size).
+    rmSync(old);
+    writeFileSync(old, '');
+    truncateSync(old, 6 << 20);
+    expect(spawnSync('fallocate', ['-n', '-o', String(6 << 20), '-l', String(6 << 20), old]).status).toBe(0);
+    expect(statSync(old).blocks * 512).toBe(6 << 20);
+    fill(4 << 20);
+    failsAndChangesNothing(disk, () => memmap(old, { mode: 'r+' }), 'ERR_MEMMAP_NO_SPACE');
+    rmSync(join(disk, 'filler'));
+    const free = freeBlocks(disk);
+    const fp = memmap(old, { mode: 'r+' });
+    expect(free - freeBlocks(disk)).toBe(1536);
+    fp.fill(1);
+    fp.close();
+  });
+
+  test('sparse w+ over old contents on a full disk: the header page is taken before they are given up', () => {
+    // The header was written after the old contents were punched out, where
+    // ENOSPC could no longer be undone: the old file was lost (a review).
+    rmSync(old);
+    writeFileSync(old, '');
+    truncateSync(old, 4 << 20);
+    const attempt = () => openMemmap(old, { mode: 'w+', sparse: true, dtype: '<f8', shape: [1000] });
+    fill();
+    failsAndChangesNothing(disk, attempt, 'ERR_MEMMAP_NO_SPACE');
+    // Data after a first page that is a hole.
+    rmSync(join(disk, 'filler'));
+    const fd = openSync(old, 'r+');
+    writeSync(fd, Buffer.alloc(1 << 20, 9), 0, 1 << 20, 4096);
+    closeSync(fd);
+    fill();
+    failsAndChangesNothing(disk, attempt, 'ERR_MEMMAP_NO_SPACE');
+    rmSync(join(disk, 'filler'));
+    const fp = attempt();
+    fp.set(999, 1.5);
+    fp.close();
+    const back = openMemmap(old);
+    expect(back.get(999)).toBe(1.5);
+    back.close();
+  });
+
   test('w+ that fits over the old file succeeds and reads as zeros (smaller, same, larger)', () => {
     for (const size of [1 << 20, 8 << 20, 12 << 20]) {
       writeFileSync(old, Buffer.alloc(8 << 20, 5));

@@ -18,6 +18,7 @@ pub enum Call {
     Fstat,
     Ftruncate,
     Fallocate,
+    Fiemap,
     Lseek,
     Pread,
     Pwrite,

@@ -109,6 +109,30 @@ fn with_sparse_file(dir: &Path) -> Prepared {
     prepared
 }
 
+/// "f": 1 MiB of blocks reserved and never written (`fallocate`), which
+/// read as zeros and which ext4's `SEEK_HOLE` calls holes: an undo must not
+/// punch them out.
+fn with_reserved_file(dir: &Path) -> Prepared {
+    let prepared = with_file(dir, "f", 0);
+    let file = std::fs::OpenOptions::new().write(true).open(dir.join("f")).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: fallocate on an open descriptor.
+    assert_eq!(unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, 1 << 20) }, 0);
+    prepared
+}
+
+/// [`with_sparse_file`], and 1 MiB reserved past its end (`fallocate
+/// --keep-size`): blocks that hide its holes from a count of `st_blocks`.
+fn with_holes_hidden_past_the_end(dir: &Path) -> Prepared {
+    let prepared = with_sparse_file(dir);
+    let file = std::fs::OpenOptions::new().write(true).open(dir.join("f")).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: fallocate on an open descriptor.
+    let got = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20) };
+    assert_eq!(got, 0);
+    prepared
+}
+
 fn with_fd(dir: &Path, len: usize) -> Prepared {
     let mut prepared = with_file(dir, "f", len);
     prepared.fd = Some(
@@ -234,6 +258,37 @@ fn scenarios() -> Vec<Scenario> {
             name: "r+ over a sparse file (reserves the holes it maps)",
             prepare: with_sparse_file,
             open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 4096, Length::Exact((1 << 20) - 4096)),
+            then: None,
+        },
+        Scenario {
+            name: "r+ over reserved, unwritten blocks (not holes: kept by an undo)",
+            prepare: with_reserved_file,
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 0, Length::Exact(1 << 20)),
+            then: None,
+        },
+        Scenario {
+            name: "r+ over holes hidden by blocks reserved past the end",
+            prepare: with_holes_hidden_past_the_end,
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 0, Length::Exact(1 << 20)),
+            then: None,
+        },
+        Scenario {
+            name: "sparse w+ with a prefix over a file that starts with a hole (reserves its page)",
+            prepare: |d| {
+                let prepared = with_file(d, "f", 0);
+                let file = std::fs::OpenOptions::new().write(true).open(d.join("f")).unwrap();
+                file.set_len(1 << 20).unwrap();
+                use std::os::unix::fs::FileExt;
+                file.write_all_at(&[9; 4096], 512 << 10).unwrap();
+                prepared
+            },
+            open: |p| {
+                OpenOptions::new(Mode::Create, Length::Exact(20_000))
+                    .offset(128)
+                    .prefix(&[0x93; 128])
+                    .sparse(true)
+                    .open(p.path("f"))
+            },
             then: None,
         },
         Scenario {

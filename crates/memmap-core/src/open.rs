@@ -12,10 +12,11 @@
 //! 2. **Check** (`fstat`): the identity asked for, a regular file, numpy's
 //!    length rules, a file that may not grow. Nothing to undo.
 //! 3. **Reserve**: extend the file to `offset + nbytes` and allocate the new
-//!    blocks (`ftruncate` + `fallocate`), and for `w+` by path also the holes
-//!    of the old contents, so the commit and every later write into the map
-//!    need no new space; undo: cut the file back to its old size, punch the
-//!    holes again.
+//!    blocks (`ftruncate` + `fallocate`), and the holes of the old contents
+//!    that the map may write (all of them for `w+` by path, the mapped range
+//!    for `r+`), so the commit and every later write into the map need no
+//!    new space; undo: cut the file back to its old size, punch the holes
+//!    this step filled again.
 //! 4. **Map** the new length (`mmap`); undo: unmap (dropping it).
 //! 5. **Commit** (`w+` by path only: the other modes are done at 4). Zero
 //!    the old contents after the prefix's bytes in place
@@ -201,31 +202,57 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     // write any byte of its range. A write into a hole the disk has no block
     // for is SIGBUS, so they are reserved here, where a full disk is
     // ERR_MEMMAP_NO_SPACE (numpy's open_memmap and np.memmap w+ make files
-    // all holes, which r+ then fills).
-    let (hole_from, hole_to) = if overwrite {
+    // all holes, which r+ then fills). Sparse reserves nothing but the pages
+    // of a prefix over old contents: commit writes it after they are given
+    // up, where ENOSPC could no longer be undone (a new file is removed).
+    let page = sys::page_size() as u64;
+    let (hole_from, hole_to) = if sparse {
+        (
+            0,
+            if overwrite && old_len > 0 {
+                (head.div_ceil(page) * page).min(end)
+            } else {
+                0
+            },
+        )
+    } else if overwrite {
         (0, old_len.min(end))
     } else if mode.writes_file() {
         (offset.min(old_len), old_len.min(end))
     } else {
         (0, 0)
     };
-    if hole_to > hole_from && !sparse && has_holes(&meta, old_len) {
-        let holes = sys::holes(file, hole_from, hole_to)
+    if hole_to > hole_from {
+        let (holes, exact) = sys::holes(file, hole_from, hole_to)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?;
-        let page = sys::page_size() as u64;
         for (from, to) in holes {
             // Whole pages: the undo's punch of part of a page would only
             // zero it, keeping its block. A hole cut at an unaligned offset
             // or end of the range (or of the file) is hole to its page's
             // edges, as holes are whole blocks.
             let (from, to) = (from - from % page, to.div_ceil(page) * page);
+            // Only what this call takes is given back. Exact holes are
+            // recorded first: ext4 keeps the blocks it found before a
+            // fallocate fails for lack of space.
+            let before = if exact {
+                undo.filled_holes.push((from, to));
+                None
+            } else {
+                sys::allocated(file)
+            };
             sys::allocate(file, from, to, true).map_err(|e| {
                 Error::io(
                     e,
                     format!("cannot reserve {} bytes of disk for file {described}", to - from),
                 )
             })?;
-            undo.filled_holes.push((from, to));
+            // Holes that may be reserved blocks (tmpfs): a range that took
+            // nothing was reserved already. One that took part of its bytes,
+            // or could not be measured, is given back whole: zeros either
+            // way, and no space kept.
+            if !exact && (before.is_none() || before != sys::allocated(file)) {
+                undo.filled_holes.push((from, to));
+            }
         }
     }
     if grows {
@@ -277,21 +304,6 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         file_id,
         needs_sync: grows || overwrite,
     })
-}
-
-/// Whether `[0, len)` of the file may have holes: fewer blocks than bytes.
-/// Blocks reserved by `fallocate` count as blocks (whereas `SEEK_HOLE` reports
-/// them as holes on ext4), so a file this library created is never treated
-/// as sparse, and its reservation is never punched out by an undo.
-#[cfg(unix)]
-fn has_holes(meta: &std::fs::Metadata, len: u64) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    meta.blocks().saturating_mul(512) < len
-}
-
-#[cfg(not(unix))]
-fn has_holes(_meta: &std::fs::Metadata, _len: u64) -> bool {
-    false
 }
 
 /// The commit of `w+` by path: the prefix at the start, zeros after it, the

@@ -62,8 +62,12 @@ pub fn punch_hole(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }
 
-pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<Vec<(u64, u64)>> {
-    Ok(Vec::new())
+pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<(Vec<(u64, u64)>, bool)> {
+    Ok((Vec::new(), true))
+}
+
+pub fn allocated(_file: &File) -> Option<u64> {
+    None
 }
 
 pub fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {

@@ -430,7 +430,7 @@ fn advice_areas_are_counted_as_the_kernel_counts_them() {
 /// Runs `test` with a file path "f" in a fresh directory on ext4 (the temp
 /// dir: ZERO_RANGE), tmpfs (/dev/shm: punch and reserve again) and a file
 /// system without fallocate (cut and grow again, as on macOS).
-fn on_each_file_system(name: &str, test: impl Fn(&Path)) {
+fn on_each_file_system(name: &str, test: impl Fn(&Path, bool)) {
     for (root, lacking) in [
         (std::env::temp_dir(), false),
         (PathBuf::from("/dev/shm"), false),
@@ -443,7 +443,7 @@ fn on_each_file_system(name: &str, test: impl Fn(&Path)) {
         let dir = root.join(format!("memmap-core-{}-{name}-{lacking}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        test(&dir.join("f"));
+        test(&dir.join("f"), lacking);
         crate::fault::lack(&[]);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -451,7 +451,7 @@ fn on_each_file_system(name: &str, test: impl Fn(&Path)) {
 
 #[test]
 fn w_plus_over_a_file_reads_zeros_and_writes_its_prefix() {
-    on_each_file_system("zeros", |path| {
+    on_each_file_system("zeros", |path, _| {
         for (old, end) in [(100_000usize, 30_000u64), (30_000, 30_000), (10_000, 70_000)] {
             write_file(path, &vec![5; old]);
             let map = OpenOptions::new(Mode::Create, Length::Exact(end - 16))
@@ -477,7 +477,7 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
     // sparse file). Written and hole-only old files, on ext4, tmpfs and a
     // file system without fallocate.
     let len = 8 << 20;
-    on_each_file_system("sparse", |path| {
+    on_each_file_system("sparse", |path, _| {
         for written in [true, false] {
             if written {
                 write_file(path, &vec![5; len]);
@@ -506,6 +506,34 @@ fn sparse_w_plus_over_a_file_gives_its_blocks_back() {
             assert_eq!(&bytes[..16], b"0123456789abcdef");
             assert!(bytes[16..].iter().all(|&b| b == 0));
         }
+    });
+}
+
+#[test]
+fn r_plus_finds_the_holes_that_blocks_past_the_end_hide() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    // 1 MiB of holes, 1 MiB reserved past the end (`fallocate --keep-size`):
+    // st_blocks counts as many bytes as the file has, yet every byte of it is
+    // a hole, which a write through the map would fill as SIGBUS on a full disk.
+    on_each_file_system("hidden-holes", |path, lacking_fallocate| {
+        let _ = std::fs::remove_file(path);
+        let file = File::create(path).unwrap();
+        file.set_len(1 << 20).unwrap();
+        // SAFETY: fallocate on an open descriptor.
+        let got = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20) };
+        assert_eq!(got, 0);
+        drop(file);
+        let whole = Length::Exact(1 << 20);
+        let map = Mapping::open(Source::Path(path.to_path_buf()), Mode::ReadWrite, 0, whole).unwrap();
+        let used = std::fs::metadata(path).unwrap().blocks() * 512;
+        let expected = if lacking_fallocate { 1 << 20 } else { 2 << 20 };
+        assert_eq!(used, expected, "{path:?}");
+        map.close().unwrap();
+        // Reserved blocks never written are no holes: nothing more to take.
+        let map = Mapping::open(Source::Path(path.to_path_buf()), Mode::ReadWrite, 0, whole).unwrap();
+        assert_eq!(std::fs::metadata(path).unwrap().blocks() * 512, used);
+        map.close().unwrap();
     });
 }
 
