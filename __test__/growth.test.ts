@@ -696,6 +696,37 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
     dense.close();
     expect(blocks(reserved)).toBeGreaterThanOrEqual(32 << 20);
   });
+
+  test('a descriptor carries sparse: the reopened map leaves the holes too', () => {
+    // A worker's reopen of a sparse map reserved every hole it mapped (an
+    // adversarial review): 1 GiB of disk for a map asked to take none.
+    const path = fresh('described.bin');
+    const fp = memmap(path, { mode: 'w+', shape: [2 ** 30], sparse: true });
+    const described = fp.slice('1000:').descriptor();
+    expect(described).toEqual(expect.objectContaining({ mode: 'r+', sparse: true }));
+    const view = memmap.fromDescriptor(described);
+    expect(blocks(path)).toBeLessThan(1 << 20);
+    // Described again from the reopened map, sparse still.
+    expect(view.descriptor().sparse).toBe(true);
+    view.close();
+    fp.close();
+    // Without it the reopen reserves what it maps, as r+ does.
+    const dense = memmap(path, { mode: 'r+', sparse: true, shape: [1 << 20] });
+    const plain = { ...dense.descriptor() };
+    const readOnly = memmap(path, { mode: 'r', shape: [16] });
+    expect('sparse' in readOnly.descriptor()).toBe(false);
+    readOnly.close();
+    delete plain.sparse;
+    memmap.fromDescriptor(plain).close();
+    expect(blocks(path)).toBeGreaterThanOrEqual(1 << 20);
+    dense.close();
+    expect(() => memmap.fromDescriptor({ ...plain, sparse: 1 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/sparse.*boolean/) }),
+    );
+    expect(() => memmap.fromDescriptor({ ...plain, mode: 'r', sparse: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/sparse/) }),
+    );
+  });
 });
 
 (GROWS ? test.skip : test)('Windows: resize and append are refused, nothing changed', () => {

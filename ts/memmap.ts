@@ -302,6 +302,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
       offset: this.#storage.offset + view.byteOffset,
       mode: mode === 'w+' ? 'r+' : mode,
       ...(fileId === null ? {} : { fileId }),
+      ...(this.#storage.sparse ? { sparse: true } : {}),
     };
   }
 
@@ -524,6 +525,11 @@ export interface MemmapDescriptor<S extends string | DescriptorRecord = string |
   offset: number;
   /** `'r'`, `'r+'` or `'c'` (a `w+` map is described as `r+`: the file exists now). */
   mode: Exclude<Mode, 'w+'>;
+  /**
+   * Present (true) when the map was opened with `sparse: true`: the reopened
+   * map leaves the file's holes unreserved too (see memmap()'s `sparse`).
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -595,6 +601,7 @@ const DESCRIPTOR_KEYS: ReadonlySet<string> = new Set([
   'strides',
   'offset',
   'mode',
+  'sparse',
 ]);
 
 function reopen(descriptor: MemmapDescriptor): Memmap {
@@ -614,7 +621,7 @@ function reopen(descriptor: MemmapDescriptor): Memmap {
       );
     }
   }
-  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode } = descriptor;
+  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode, sparse } = descriptor;
   if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.pathBytes must be a Uint8Array; got ${show(pathBytes)}`);
   const target = parseFile(pathBytes === undefined ? path : Buffer.from(pathBytes));
@@ -631,6 +638,13 @@ function reopen(descriptor: MemmapDescriptor): Memmap {
     );
   }
   const parsedMode = parseMode(mode, 'descriptor.mode');
+  if (sparse !== undefined && typeof sparse !== 'boolean')
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.sparse must be a boolean; got ${show(sparse)}`);
+  if (sparse === true && parsedMode !== 'r+' && parsedMode !== 'w+')
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `descriptor.sparse is for mode 'r+', whose open reserves the holes; mode ${show(mode)} never writes the file`,
+    );
   const start = parseOffset(offset, 'descriptor.offset');
   const [low, high] = byteExtent(dims, strides, dtype.itemsize);
   if (start + low < 0)
@@ -652,8 +666,10 @@ function reopen(descriptor: MemmapDescriptor): Memmap {
     {
       neverGrow: true,
       fileId,
+      ...(sparse === true ? { sparse } : {}),
     },
   );
+  storage.sparse = sparse === true;
   return new Memmap(new Accessor(storage, dtype, dims, [...strides], -low), true);
 }
 
