@@ -63,6 +63,19 @@ if (full) ownDisks.add(full);
     writeFileSync(old, Buffer.alloc(8 << 20, 5));
   });
 
+  /** Writes a filler file until the disk is full, or holds only `room` bytes more. */
+  function fill(room = 0): void {
+    const fd = openSync(join(disk, 'filler'), 'w');
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(1 << 16, 1));
+    } catch (error) {
+      expect(error).toEqual(code('ENOSPC'));
+    } finally {
+      closeSync(fd);
+    }
+    if (room > 0) truncateSync(join(disk, 'filler'), statSync(join(disk, 'filler')).size - room);
+  }
+
   test('memmap w+ over an 8 MiB file, shape [64 << 20]', () => {
     failsAndChangesNothing(disk, () => memmap(old, { mode: 'w+', shape: [64 << 20] }), 'ERR_MEMMAP_NO_SPACE');
   });
@@ -107,14 +120,7 @@ if (full) ownDisks.add(full);
   });
 
   test('a completely full disk: w+ of a new file is ERR_MEMMAP_NO_SPACE (never a raw ENOSPC) and leaves no file', () => {
-    const fd = openSync(join(disk, 'filler'), 'w');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(1 << 16, 1));
-    } catch (error) {
-      expect(error).toEqual(code('ENOSPC'));
-    } finally {
-      closeSync(fd);
-    }
+    fill();
     failsAndChangesNothing(
       disk,
       () => openMemmap(join(disk, 'new.npy'), { mode: 'w+', dtype: 'uint8', shape: [10] }),
@@ -177,19 +183,6 @@ if (full) ownDisks.add(full);
       fp.close();
     }
   });
-
-  /** Writes a filler file until the disk is full, or holds only `room` bytes more. */
-  function fill(room = 0): void {
-    const fd = openSync(join(disk, 'filler'), 'w');
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(1 << 16, 1));
-    } catch (error) {
-      expect(error).toEqual(code('ENOSPC'));
-    } finally {
-      closeSync(fd);
-    }
-    if (room > 0) truncateSync(join(disk, 'filler'), statSync(join(disk, 'filler')).size - room);
-  }
 
   test('r+ finds holes that blocks reserved past the end hide from st_blocks', () => {
     // st_blocks counted as many bytes as the file had, so r+ took it for
