@@ -168,13 +168,26 @@ describe('arguments', () => {
     expect(() => memmap(new URL(url), { mode: 'r' })).toThrow(coded('ERR_MEMMAP_INVALID_ARG', 'TypeError'));
   });
 
-  test('get() with a bigint index is a coded error on every path (1-D, 2-D, bound or not)', () => {
-    const one = memmap(path, { dtype: 'float32', mode: 'r' });
-    const two = memmap(path, { dtype: 'float32', mode: 'r', shape: [3, 4] });
+  test('bigint indices work on every path (1-D, 2-D, cold or bound), bad ones are coded errors', () => {
+    const file = temp('bigint-index.f32');
+    writeFileSync(file, new Uint8Array(Float32Array.from({ length: 12 }, (_, k) => k).buffer));
+    const one = memmap(file, { dtype: 'float32', mode: 'r+' });
+    const two = memmap(file, { dtype: 'float32', mode: 'r+', shape: [3, 4] });
     for (let round = 0; round < 2; round++) {
-      expect(() => one.get(1n as unknown as number)).toThrow(coded('ERR_MEMMAP_INVALID_INDEX', 'TypeError'));
-      expect(() => two.get(1n as unknown as number, 0)).toThrow(coded('ERR_MEMMAP_INVALID_INDEX', 'TypeError'));
-      expect(() => two.get(1, 0n as unknown as number)).toThrow(coded('ERR_MEMMAP_INVALID_INDEX', 'TypeError'));
+      expect(one.get(5n)).toBe(5);
+      expect(one.get(-1n)).toBe(round === 0 ? 11 : 99);
+      expect(two.get(1n, 0)).toBe(4);
+      expect(two.get(1, -1n)).toBe(7);
+      two.set(2n, 3n, 99 + round);
+      expect(one.get(11)).toBe(99 + round);
+      for (const bad of [12n, -13n, 2n ** 64n, -(2n ** 70n)]) {
+        expect(() => one.get(bad)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
+        expect(() => two.set(0, bad, 1)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
+      }
+      expect(() => two.get(1n, 0.5)).toThrow(coded('ERR_MEMMAP_INVALID_INDEX', 'TypeError'));
+      expect(() => (two.get as (...i: unknown[]) => unknown)(1n)).toThrow(
+        coded('ERR_MEMMAP_INVALID_INDEX', 'TypeError'),
+      );
       void one.data; // bound on the second round
       void two.data;
     }

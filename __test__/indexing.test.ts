@@ -158,3 +158,49 @@ describe('get() over every kind of view, before and after it binds a buffer, and
       );
   });
 });
+
+describe('integers given as bigint (int64 results index directly, as numpy int64 scalars do)', () => {
+  const path = join(dir, 'bigint.f32');
+  const values = [1, 5, 2, 0, 3, 1, 9, 2, 0, 0, 0, 8];
+  writeFileSync(path, new Uint8Array(Float32Array.from(values).buffer));
+  const coded = (code: string, name: string) => expect.objectContaining({ code, name });
+
+  test("argmax's indices select the maxima they name", () => {
+    const a = memmap(path, { dtype: 'float32', mode: 'r', shape: [3, 4] });
+    const rows = a.argmax({ axis: 0 });
+    expect(rows.toArray()).toEqual([1n, 0n, 1n, 2n]);
+    expect(Array.from({ length: 4 }, (_, j) => a.get(rows.get(j), j))).toEqual([3, 5, 9, 8]);
+    expect(a.slice(rows.get(2)).toArray()).toEqual([3, 1, 9, 2]);
+    a.close();
+  });
+
+  test('slice, axis, ddof, read/write start and length, blocks rows', () => {
+    const a = memmap(path, { dtype: 'float32', mode: 'r+', shape: [3, 4] });
+    expect(a.slice(-1n).toArray()).toEqual([0, 0, 0, 8]);
+    expect(a.sum({ axis: 1n }).toArray()).toEqual(a.sum({ axis: 1 }).toArray());
+    expect(a.sum({ axis: [0n, -1n] })).toBe(a.sum());
+    expect(a.max({ axis: -2n, keepdims: true }).shape).toEqual([1, 4]);
+    expect(a.argmin({ axis: 1n }).toArray()).toEqual(a.argmin({ axis: 1 }).toArray());
+    expect(a.std({ ddof: 1n })).toBe(a.std({ ddof: 1 }));
+    expect(Array.from(a.read(4n, 2n))).toEqual([3, 1]);
+    a.write(11n, [7]);
+    expect(a.get(2, 3)).toBe(7);
+    expect([...a.blocks({ rows: 2n })].map((b) => b.shape)).toEqual([
+      [2, 4],
+      [1, 4],
+    ]);
+    expect(() => a.slice(3n)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
+    expect(() => a.slice(2n ** 63n)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
+    expect(() => a.sum({ axis: 2n })).toThrow(coded('ERR_MEMMAP_AXIS_OUT_OF_RANGE', 'RangeError'));
+    expect(() => a.sum({ axis: [1n, -1n] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_DUPLICATE_AXIS' }));
+    expect(() => a.read(13n)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }));
+    expect(() => a.blocks({ rows: 0n })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+    a.close();
+  });
+
+  test("a 0-d array takes axis 0n where numpy's legacy rule takes 0", () => {
+    const a = memmap(path, { dtype: 'float32', mode: 'r', shape: [] });
+    expect(a.sum({ axis: 0n })).toBe(a.sum({ axis: 0 }));
+    a.close();
+  });
+});

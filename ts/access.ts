@@ -12,7 +12,7 @@
  */
 import { AnyTypedArray, Coerced, DType, DTypeRow, elementView, Scalar } from './dtype';
 import { memmapError, show } from './errors';
-import { Geometry, resolveInteger } from './indexing';
+import { Geometry, integerOf, resolveInteger } from './indexing';
 import { byteExtent, sizeOf } from './shape';
 import type { BlockView } from './binding';
 import { SCRATCH_BYTES, SCRATCH_VIEW, Storage } from './storage';
@@ -482,7 +482,7 @@ export class Accessor {
       const dim = shape[axis];
       let i = indexAndValue[axis] as number;
       if (!(typeof i === 'number' && i >= -dim && i < dim && Number.isInteger(i))) {
-        throw this.#indexError(indexAndValue.slice(0, -1));
+        i = this.#slowIndex(indexAndValue.slice(0, -1), axis);
       }
       if (i < 0) i += dim;
       at += i * access.steps[axis];
@@ -518,7 +518,7 @@ export class Accessor {
     for (let axis = 0; axis < index.length; axis++) {
       const dim = shape[axis];
       let i = index[axis] as number;
-      if (!(typeof i === 'number' && i >= -dim && i < dim && Number.isInteger(i))) throw this.#indexError(index);
+      if (!(typeof i === 'number' && i >= -dim && i < dim && Number.isInteger(i))) i = this.#slowIndex(index, axis);
       if (i < 0) i += dim;
       at += i * steps[axis];
     }
@@ -539,6 +539,23 @@ export class Accessor {
     return units;
   }
 
+  /**
+   * Index `axis` of `index` where the hot path's check failed: a bigint (an
+   * int64 result used as an index) resolved, or the precise error.
+   */
+  #slowIndex(index: readonly unknown[], axis: number): number {
+    const i = index[axis];
+    if (typeof i !== 'bigint') throw this.#indexError(index);
+    const dim = this.shape[axis];
+    if (i < -BigInt(dim) || i >= BigInt(dim)) {
+      throw memmapError(
+        'ERR_MEMMAP_INDEX_OUT_OF_RANGE',
+        `index ${i} is out of bounds for axis ${axis} with size ${dim}`,
+      );
+    }
+    return resolveInteger(Number(i), dim, axis);
+  }
+
   /** The precise error for a bad index (off the hot path). */
   #indexError(index: readonly unknown[]): Error {
     if (index.length !== this.ndim) {
@@ -548,9 +565,9 @@ export class Accessor {
       );
     }
     for (let axis = 0; axis < index.length; axis++) {
-      const i = index[axis];
+      const i = integerOf(index[axis]);
       if (typeof i !== 'number' || !Number.isInteger(i))
-        return memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(i)}`);
+        return memmapError('ERR_MEMMAP_INVALID_INDEX', `index ${axis} must be an integer, got ${show(index[axis])}`);
       resolveInteger(i, this.shape[axis], axis); // throws the RangeError
     }
     return memmapError('ERR_MEMMAP_INVALID_INDEX', `bad index ${show(index)}`);

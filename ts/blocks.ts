@@ -11,6 +11,7 @@ import { Accessor } from './access';
 import { AnyTypedArray, Coerced, elementView } from './dtype';
 import { memmapError, show } from './errors';
 import { contiguousStrides } from './shape';
+import { integerOf } from './indexing';
 import { HeapStorage } from './storage';
 
 /** Bytes moved per native call: large enough that the call's cost vanishes, small enough to stay in cache. */
@@ -40,9 +41,10 @@ function laneBytes(view: Accessor): number {
 }
 
 /** Checks `start`/`length` against `view` and returns them as numbers (`length` defaults to the rest). */
-export function checkRange(view: Accessor, method: string, start: unknown, length: unknown): [number, number] {
+export function checkRange(view: Accessor, method: string, givenStart: unknown, length: unknown): [number, number] {
+  const start = integerOf(givenStart);
   if (typeof start !== 'number' || !Number.isInteger(start)) {
-    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): start must be an integer; got ${show(start)}`);
+    throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): start must be an integer; got ${show(givenStart)}`);
   }
   if (start < 0 || start > view.size) {
     throw memmapError(
@@ -50,7 +52,7 @@ export function checkRange(view: Accessor, method: string, start: unknown, lengt
       `${method}(): start ${start} is outside the array's ${view.size} elements (0 to ${view.size})`,
     );
   }
-  const count = length === undefined ? view.size - start : length;
+  const count = length === undefined ? view.size - start : integerOf(length);
   if (typeof count !== 'number' || !Number.isInteger(count)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): length must be an integer; got ${show(length)}`);
   }
@@ -82,7 +84,7 @@ export function readBlock(view: Accessor, first: number, count: number): AnyType
  * order), or an array of values converted as `set()` converts them. Every
  * value is converted before any is written.
  */
-export function writeBlock(view: Accessor, method: string, first: number, values: unknown): number {
+export function writeBlock(view: Accessor, method: string, start: unknown, values: unknown): number {
   const { row, native } = view.dtype;
   if (values instanceof row.TypedArray) {
     const typed = values as AnyTypedArray;
@@ -93,7 +95,7 @@ export function writeBlock(view: Accessor, method: string, first: number, values
       );
     }
     const count = typed.length / row.lanes;
-    checkRange(view, method, first, count);
+    const [first] = checkRange(view, method, start, count);
     // A copy first: the source may be a view of the same file (`data` of
     // this or another map), and numpy's `a[...] = b` reads all of b first.
     const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
@@ -109,7 +111,7 @@ export function writeBlock(view: Accessor, method: string, first: number, values
   }
   // The length is read once: a Proxy may answer each read differently.
   const length = values.length;
-  checkRange(view, method, first, length);
+  const [first] = checkRange(view, method, start, length);
   const coerced = new Array<Coerced>(length);
   for (let k = 0; k < length; k++) coerced[k] = row.codec.coerce(values[k], row);
   writeCoerced(view, first, length, (k) => coerced[k]);

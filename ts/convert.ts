@@ -10,6 +10,7 @@ import { Accessor } from './access';
 import type { CastSpec } from './binding';
 import { DType, NAT, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
+import { integerOf } from './indexing';
 import { byteExtent, contiguousStrides } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 
@@ -38,7 +39,7 @@ export interface ArrayFlags {
  */
 export interface BlocksOptions {
   /** Rows (indices along the first axis) per block: a positive integer; by default as many as fit 2^30 bytes (at least 1). */
-  readonly rows?: number;
+  readonly rows?: number | bigint;
 }
 
 /**
@@ -116,7 +117,8 @@ export function lengthOf(view: Accessor): number {
 
 /** The rows per block `blocks()` takes (validated). */
 export function blockRows(view: Accessor, options: unknown): number {
-  const { rows } = checkOptions('blocks', options, ['rows']);
+  const given = checkOptions('blocks', options, ['rows']);
+  const rows = integerOf(given.rows);
   if (view.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'blocks() of a 0-d array: it has no first axis');
   if (rows !== undefined) {
     if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 1) {

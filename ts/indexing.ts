@@ -20,6 +20,17 @@ export interface Geometry {
 
 const INTEGER = /^[+-]?\d+$/;
 
+/**
+ * An integer argument given as a bigint, as the number it names; anything
+ * else as it is (the caller's check judges it). int64 results, such as the
+ * indices `argmax({ axis })` gives, then index directly, as numpy's int64
+ * scalars do. A bigint past 2^53 becomes the nearest double, still an
+ * integer and out of range of any axis.
+ */
+export function integerOf(value: unknown): unknown {
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
 function parseInteger(text: string, spec: string, bound = false): number {
   if (!INTEGER.test(text)) {
     throw memmapError(
@@ -48,6 +59,13 @@ export function parseIndex(spec: unknown): IndexItem[] {
 }
 
 function parseIndexOf(spec: unknown): IndexItem[] {
+  if (typeof spec === 'bigint') {
+    const value = Number(spec);
+    if (!Number.isSafeInteger(value)) {
+      throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${show(spec)} is out of range of any axis`);
+    }
+    return [{ kind: 'integer', value }];
+  }
   if (typeof spec === 'number') {
     if (!Number.isSafeInteger(spec))
       throw memmapError(

@@ -104,9 +104,9 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * const fp = memmap('a.f4', { dtype: 'float32', mode: 'w+', shape: [4, 4] });
    * fp.slice('1:, ::2').flush();
    */
-  override slice(spec: number, ...extra: never[]): Memmap<D, Minus1<N>>;
-  override slice(spec: string | number, ...extra: never[]): Memmap<D>;
-  override slice(spec: string | number, ...extra: never[]): Memmap<D> | Memmap<D, Minus1<N>> {
+  override slice(spec: number | bigint, ...extra: never[]): Memmap<D, Minus1<N>>;
+  override slice(spec: string | number | bigint, ...extra: never[]): Memmap<D>;
+  override slice(spec: string | number | bigint, ...extra: never[]): Memmap<D> | Memmap<D, Minus1<N>> {
     return super.slice(spec as string, ...extra) as Memmap<D>;
   }
 
@@ -320,7 +320,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
    * const fp = openMemmap('log.npy', { mode: 'w+', dtype: 'float32', shape: [0, 3] });
    * fp.resize([1000, 3]);
    */
-  resize(shape: number | readonly number[], ...extra: never[]): void {
+  resize(shape: ShapeLike, ...extra: never[]): void {
     noMoreArguments('resize', 1, extra);
     this.#checkGrowable('resize');
     const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset);

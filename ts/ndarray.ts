@@ -97,7 +97,7 @@ const NOT_CLONEABLE = Symbol(
  */
 export type Getter<D extends DTypeTag, N extends number> = {
   /** One element, at exactly `ndim` indices. */
-  get(...index: Tuple<number, N>): ElementOf<D>;
+  get(...index: Tuple<number | bigint, N>): ElementOf<D>;
 }['get'];
 
 /**
@@ -415,7 +415,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const a = memmap('a.i8', { dtype: 'int64', mode: 'w+', shape: [2, 2] });
    * a.set(0, 1, 5n);
    */
-  set(...indexAndValue: [...Tuple<number, N>, ElementInput<D>]): void {
+  set(...indexAndValue: [...Tuple<number | bigint, N>, ElementInput<D>]): void {
     this.#checkWritable();
     this.#view.setFrom(indexAndValue);
   }
@@ -429,9 +429,9 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * a.slice('1:, ::2'); // NDArray<'float32'>: a view
    * a.slice(0);         // NDArray<'float32', 1>: row 0
    */
-  slice(spec: number, ...extra: never[]): NDArray<D, Minus1<N>>;
-  slice(spec: string | number, ...extra: never[]): NDArray<D>;
-  slice(spec: string | number, ...extra: never[]): NDArray<D> | NDArray<D, Minus1<N>> {
+  slice(spec: number | bigint, ...extra: never[]): NDArray<D, Minus1<N>>;
+  slice(spec: string | number | bigint, ...extra: never[]): NDArray<D>;
+  slice(spec: string | number | bigint, ...extra: never[]): NDArray<D> | NDArray<D, Minus1<N>> {
     noMoreArguments('slice', 1, extra, " (a range of rows is slice('0:10'))");
     const view = this.#view;
     view.checkOpen();
@@ -600,7 +600,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const a = memmap('a.f4', { dtype: 'float32', mode: 'r' });
    * const first: Float32Array = a.read(0, 1000); // a copy of elements 0-999
    */
-  read(start: number = 0, length?: number, ...extra: never[]): LanesOf<D> {
+  read(start: number | bigint = 0, length?: number | bigint, ...extra: never[]): LanesOf<D> {
     noMoreArguments('read', 2, extra);
     const view = this.#view;
     view.checkOpen();
@@ -625,7 +625,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    * const a = memmap('a.f4', { dtype: 'float32', mode: 'r+' });
    * a.write(0, new Float32Array([1, 2, 3])); // elements 0-2
    */
-  write(start: number, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
+  write(start: number | bigint, values: LanesOf<D> | readonly ElementInput<D>[], ...extra: never[]): void {
     noMoreArguments('write', 2, extra);
     this.#checkWritable();
     try {
@@ -857,7 +857,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   sum(
     this: NDArray<Summable<D>, N>,
-    options: SumOptions & { readonly axis: number },
+    options: SumOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, SumOf<D>, NDArray>;
   /**
@@ -901,7 +901,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   prod(
     this: NDArray<Multipliable<D>, N>,
-    options: SumOptions & { readonly axis: number },
+    options: SumOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, ProdOf<D>, NDArray>;
   /**
@@ -943,7 +943,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   mean(
     this: NDArray<Summable<D>, N>,
-    options: WhereOptions & { readonly axis: number },
+    options: WhereOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, MeanOf<D>, NDArray>;
   /**
@@ -985,7 +985,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   min(
     this: NDArray<Comparable<D>, N>,
-    options: SumOptions & { readonly axis: number },
+    options: SumOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, ExtremumOf<D>, NDArray>;
   /**
@@ -1027,7 +1027,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   max(
     this: NDArray<Comparable<D>, N>,
-    options: SumOptions & { readonly axis: number },
+    options: SumOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, ExtremumOf<D>, NDArray>;
   /**
@@ -1064,7 +1064,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): NDArray;
+  ): NDArray<'int64'>;
   /**
    * argmin() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1073,16 +1073,16 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   argmin(
     this: NDArray<Comparable<D>, N>,
-    options: ArgOptions & { readonly axis: number },
+    options: ArgOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): AxisResult<N, number, NDArray>;
+  ): AxisResult<N, number, NDArray<'int64'>>;
   /**
    * argmin() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
    * @example
    * a.argmin({ axis: axisFromUser });
    */
-  argmin(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray;
+  argmin(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray<'int64'>;
   argmin(options?: unknown, ...extra: never[]): Scalar | NDArray {
     return this.#reduceAlong('argmin', options, extra);
   }
@@ -1110,7 +1110,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): NDArray;
+  ): NDArray<'int64'>;
   /**
    * argmax() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1119,16 +1119,16 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   argmax(
     this: NDArray<Comparable<D>, N>,
-    options: ArgOptions & { readonly axis: number },
+    options: ArgOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): AxisResult<N, number, NDArray>;
+  ): AxisResult<N, number, NDArray<'int64'>>;
   /**
    * argmax() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
    * @example
    * a.argmax({ axis: axisFromUser });
    */
-  argmax(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray;
+  argmax(this: NDArray<Comparable<D>, N>, options: ArgOptions, ...extra: never[]): number | NDArray<'int64'>;
   argmax(options?: unknown, ...extra: never[]): Scalar | NDArray {
     return this.#reduceAlong('argmax', options, extra);
   }
@@ -1165,7 +1165,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   std(
     this: NDArray<Spreadable<D>, N>,
-    options: SpreadOptions & { readonly axis: number },
+    options: SpreadOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, SpreadOf<D>, NDArray>;
   /**
@@ -1209,7 +1209,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   var(
     this: NDArray<Spreadable<D>, N>,
-    options: SpreadOptions & { readonly axis: number },
+    options: SpreadOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, SpreadOf<D>, NDArray>;
   /**
@@ -1251,7 +1251,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   any(
     this: NDArray<Comparable<D>, N>,
-    options: WhereOptions & { readonly axis: number },
+    options: WhereOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, boolean, NDArray>;
   /**
@@ -1293,7 +1293,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   all(
     this: NDArray<Comparable<D>, N>,
-    options: WhereOptions & { readonly axis: number },
+    options: WhereOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): AxisResult<N, boolean, NDArray>;
   /**
@@ -1330,7 +1330,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ReduceOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): NDArray;
+  ): NDArray<'int64'>;
   /**
    * countNonzero() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1339,16 +1339,16 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   countNonzero(
     this: NDArray<Comparable<D>, N>,
-    options: ReduceOptions & { readonly axis: number },
+    options: ReduceOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): AxisResult<N, number, NDArray>;
+  ): AxisResult<N, number, NDArray<'int64'>>;
   /**
    * countNonzero() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
    * @example
    * a.countNonzero({ axis: [0, 1] });
    */
-  countNonzero(this: NDArray<Comparable<D>, N>, options: ReduceOptions, ...extra: never[]): number | NDArray;
+  countNonzero(this: NDArray<Comparable<D>, N>, options: ReduceOptions, ...extra: never[]): number | NDArray<'int64'>;
   countNonzero(options?: unknown, ...extra: never[]): Scalar | NDArray {
     return this.#reduceAlong('countNonzero', options, extra);
   }
@@ -1384,7 +1384,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   sumAsync(
     this: NDArray<Summable<D>, N>,
-    options: SumOptions & AsyncOptions & { readonly axis: number },
+    options: SumOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, SumOf<D>, NDArray>>;
   /**
@@ -1433,7 +1433,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   prodAsync(
     this: NDArray<Multipliable<D>, N>,
-    options: SumOptions & AsyncOptions & { readonly axis: number },
+    options: SumOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, ProdOf<D>, NDArray>>;
   /**
@@ -1482,7 +1482,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   meanAsync(
     this: NDArray<Summable<D>, N>,
-    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    options: WhereOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, MeanOf<D>, NDArray>>;
   /**
@@ -1531,7 +1531,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   minAsync(
     this: NDArray<Comparable<D>, N>,
-    options: SumOptions & AsyncOptions & { readonly axis: number },
+    options: SumOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, ExtremumOf<D>, NDArray>>;
   /**
@@ -1580,7 +1580,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   maxAsync(
     this: NDArray<Comparable<D>, N>,
-    options: SumOptions & AsyncOptions & { readonly axis: number },
+    options: SumOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, ExtremumOf<D>, NDArray>>;
   /**
@@ -1620,7 +1620,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & AsyncOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): Promise<NDArray>;
+  ): Promise<NDArray<'int64'>>;
   /**
    * argminAsync() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1629,9 +1629,9 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   argminAsync(
     this: NDArray<Comparable<D>, N>,
-    options: ArgOptions & AsyncOptions & { readonly axis: number },
+    options: ArgOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): Promise<AxisResult<N, number, NDArray>>;
+  ): Promise<AxisResult<N, number, NDArray<'int64'>>>;
   /**
    * argminAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
@@ -1642,7 +1642,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & AsyncOptions,
     ...extra: never[]
-  ): Promise<number | NDArray>;
+  ): Promise<number | NDArray<'int64'>>;
   argminAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
     return this.#reduceAlongAsync('argmin', options, extra);
   }
@@ -1669,7 +1669,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & AsyncOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): Promise<NDArray>;
+  ): Promise<NDArray<'int64'>>;
   /**
    * argmaxAsync() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1678,9 +1678,9 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   argmaxAsync(
     this: NDArray<Comparable<D>, N>,
-    options: ArgOptions & AsyncOptions & { readonly axis: number },
+    options: ArgOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): Promise<AxisResult<N, number, NDArray>>;
+  ): Promise<AxisResult<N, number, NDArray<'int64'>>>;
   /**
    * argmaxAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
@@ -1691,7 +1691,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ArgOptions & AsyncOptions,
     ...extra: never[]
-  ): Promise<number | NDArray>;
+  ): Promise<number | NDArray<'int64'>>;
   argmaxAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
     return this.#reduceAlongAsync('argmax', options, extra);
   }
@@ -1727,7 +1727,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   stdAsync(
     this: NDArray<Spreadable<D>, N>,
-    options: SpreadOptions & AsyncOptions & { readonly axis: number },
+    options: SpreadOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, SpreadOf<D>, NDArray>>;
   /**
@@ -1776,7 +1776,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   varAsync(
     this: NDArray<Spreadable<D>, N>,
-    options: SpreadOptions & AsyncOptions & { readonly axis: number },
+    options: SpreadOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, SpreadOf<D>, NDArray>>;
   /**
@@ -1825,7 +1825,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   anyAsync(
     this: NDArray<Comparable<D>, N>,
-    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    options: WhereOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, boolean, NDArray>>;
   /**
@@ -1874,7 +1874,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   allAsync(
     this: NDArray<Comparable<D>, N>,
-    options: WhereOptions & AsyncOptions & { readonly axis: number },
+    options: WhereOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
   ): Promise<AxisResult<N, boolean, NDArray>>;
   /**
@@ -1914,7 +1914,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ReduceOptions & AsyncOptions & { readonly keepdims: true },
     ...extra: never[]
-  ): Promise<NDArray>;
+  ): Promise<NDArray<'int64'>>;
   /**
    * countNonzeroAsync() along one `axis`: an array (a scalar for a 1-D array).
    *
@@ -1923,9 +1923,9 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
    */
   countNonzeroAsync(
     this: NDArray<Comparable<D>, N>,
-    options: ReduceOptions & AsyncOptions & { readonly axis: number },
+    options: ReduceOptions & AsyncOptions & { readonly axis: number | bigint },
     ...extra: never[]
-  ): Promise<AxisResult<N, number, NDArray>>;
+  ): Promise<AxisResult<N, number, NDArray<'int64'>>>;
   /**
    * countNonzeroAsync() with `axis` and `keepdims` as the options say: a scalar when no axis is left, else an array.
    *
@@ -1936,7 +1936,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
     this: NDArray<Comparable<D>, N>,
     options: ReduceOptions & AsyncOptions,
     ...extra: never[]
-  ): Promise<number | NDArray>;
+  ): Promise<number | NDArray<'int64'>>;
   countNonzeroAsync(options?: unknown, ...extra: never[]): Promise<Scalar | NDArray> {
     return this.#reduceAlongAsync('countNonzero', options, extra);
   }
@@ -2011,7 +2011,7 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
  */
 export interface ReduceOptions {
   /** The axes to reduce: an integer or an array of integers; absent or `null` for all. */
-  readonly axis?: number | readonly number[] | null;
+  readonly axis?: number | bigint | readonly (number | bigint)[] | null;
   /** Keep the reduced axes, with length 1 (numpy's `keepdims`). */
   readonly keepdims?: boolean;
 }
@@ -2024,7 +2024,7 @@ export interface ReduceOptions {
  */
 export interface ArgOptions extends ReduceOptions {
   /** The axis to reduce: one integer; absent or `null` for the index over the flattened array. */
-  readonly axis?: number | null;
+  readonly axis?: number | bigint | null;
 }
 
 /**
@@ -2067,7 +2067,7 @@ export interface SumOptions extends WhereOptions {
  */
 export interface SpreadOptions extends WhereOptions {
   /** numpy's delta degrees of freedom. */
-  readonly ddof?: number;
+  readonly ddof?: number | bigint;
 }
 
 /**

@@ -7,6 +7,7 @@
  * Pure: no binding.
  */
 import { memmapError, proxyArgumentError, show } from './errors';
+import { integerOf } from './indexing';
 
 /**
  * numpy's twelve reductions, as the methods are named.
@@ -114,7 +115,7 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
   if (typeof keepdims !== 'boolean') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): keepdims must be a boolean; got ${show(keepdims)}`);
   }
-  const ddof = given.ddof ?? 0;
+  const ddof = integerOf(given.ddof) ?? 0;
   if (typeof ddof !== 'number' || !Number.isFinite(ddof)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): ddof must be a finite number; got ${show(ddof)}`);
   }
@@ -141,7 +142,7 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
   // numpy's default is `where=True`: no mask at all, so min/max take it without an initial.
   const where = given.where === true ? undefined : given.where;
   return {
-    axes: legacyScalarAxis(op, ndim, given.axis, where !== undefined)
+    axes: legacyScalarAxis(op, ndim, integerOf(given.axis), where !== undefined)
       ? null
       : normalizeAxes(method, given.axis, ndim, op === 'argmin' || op === 'argmax'),
     keepdims,
@@ -198,7 +199,8 @@ export function normalizeAxes(method: string, axis: unknown, ndim: number, singl
   }
   const list: unknown[] = Array.isArray(axis) ? axis : [axis];
   const seen = new Set<number>();
-  for (const item of list) {
+  for (const given of list) {
+    const item = integerOf(given);
     if (typeof item !== 'number' || !Number.isInteger(item)) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',

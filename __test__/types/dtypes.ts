@@ -239,6 +239,8 @@ export function wide() {
   exactly<DType<'float32'>>()(f4.dtypeObject);
   exactly<Memmap<'float32', 1>>()(memmap('y', { dtype: f4.dtypeObject }));
   exactly<Memmap<'float32', 2>>()(memmap('y', { dtype: f4.dtypeObject, shape: f4.shape }));
+  exactly<Memmap<'float32', 2>>()(memmap('y', { dtype: 'float32', mode: 'w+', shape: [2n, 3] }));
+  exactly<Memmap<'float32', 1>>()(memmap('y', { dtype: 'float32', mode: 'w+', shape: 6n }));
   // A parsed DType is wide.
   const parsed = given<DType>();
   exactly<Scalar | RecordValue>()(memmap('x', { dtype: parsed }).get(0));
@@ -306,7 +308,7 @@ export function reductions(fp: Memmap<'float32', 2>, line: Memmap<'int16', 1>, w
   exactly<number>()(fp.prod());
   exactly<NDArray>()(fp.sum({ axis: 0 }));
   exactly<NDArray>()(fp.mean({ axis: -1 }));
-  exactly<NDArray>()(fp.argmax({ axis: 0 }));
+  exactly<NDArray<'int64'>>()(fp.argmax({ axis: 0 }));
   exactly<NDArray>()(fp.sum({ keepdims: true }));
   exactly<number | NDArray>()(fp.sum({ axis: [0, 1] }));
   exactly<bigint>()(line.sum({ axis: 0 }));
@@ -326,4 +328,13 @@ export function reductions(fp: Memmap<'float32', 2>, line: Memmap<'int16', 1>, w
   fp.sum({ signal: new AbortController().signal });
   // @ts-expect-error: a bare axis is not an options object
   fp.mean(0);
+  // int64 results index directly: integers may be bigints everywhere
+  const peaks = fp.argmax({ axis: 0 });
+  exactly<bigint>()(peaks.get(0n));
+  exactly<number>()(fp.get(peaks.get(0), 0n));
+  exactly<Memmap<'float32', 1>>()(fp.slice(peaks.get(1)));
+  exactly<NDArray>()(fp.sum({ axis: -1n }));
+  exactly<number>()(fp.std({ ddof: 1n }));
+  // @ts-expect-error: but not strings
+  fp.get('0', 0);
 }

@@ -942,7 +942,7 @@ export type Plus<A extends number, B extends number> = number extends A | B
  * memmap('a.bin', { mode: 'w+', shape: 10 });      // 1-D
  * memmap('b.bin', { mode: 'w+', shape: [10, 3] }); // 2-D
  */
-export type ShapeLike = number | readonly number[];
+export type ShapeLike = number | bigint | readonly (number | bigint)[];
 
 /**
  * `ndim` for a `shape` option: 1 for a number or no shape, the tuple's length, or number.
@@ -952,9 +952,9 @@ export type ShapeLike = number | readonly number[];
  * type B = NdimOf<10>;               // 1
  * type C = NdimOf<number[]>;         // number
  */
-export type NdimOf<S> = S extends number
+export type NdimOf<S> = S extends number | bigint
   ? 1
-  : S extends readonly number[]
+  : S extends readonly (number | bigint)[]
     ? number extends S['length']
       ? number
       : S['length']
