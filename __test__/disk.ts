@@ -80,3 +80,30 @@ export function mountTmpfs(name: string, size: string, options = ''): string | n
   });
   return point;
 }
+
+/**
+ * An ext4 file system of `sizeMiB` with `blockSize`-byte blocks, loop-mounted
+ * from an image (1 KiB blocks, smaller than a page, are what mkfs gives
+ * below 512 MB), unmounted and removed after the test file. null where that
+ * is not possible (not root, no loop devices, no mkfs.ext4): those tests skip.
+ */
+export function mountExt4(name: string, sizeMiB: number, blockSize: 1024 | 4096): string | null {
+  const point = mkdtempSync(join(tmpdir(), `memmap-${name}-`));
+  const image = `${point}.img`;
+  const run = (command: string, args: string[]): boolean => spawnSync(command, args).status === 0;
+  if (
+    !run('truncate', ['-s', `${sizeMiB}M`, image]) ||
+    !run('mkfs.ext4', ['-q', '-F', '-b', String(blockSize), image]) ||
+    !run('mount', ['-o', 'loop', image, point])
+  ) {
+    spawnSync('rm', ['-f', image]);
+    rmdirSync(point);
+    return null;
+  }
+  afterAll(() => {
+    spawnSync('umount', ['-l', point]);
+    rmdirSync(point);
+    spawnSync('rm', ['-f', image]);
+  });
+  return point;
+}

@@ -179,6 +179,7 @@ print(json.dumps([list(a.shape), bool(ok)]))`,
 });
 
 describeGrowth('views and TypedArrays across a resize', () => {
+  const lateWriteDisk = LINUX ? mountTmpfs('late-write', '256m') : null;
   test('growth: everything taken before keeps reading and writing the file, even when the map moves', () => {
     const path = fresh('held.u4');
     const fp = memmap(path, { mode: 'w+', dtype: 'uint32', shape: [1024] });
@@ -311,6 +312,36 @@ describeGrowth('views and TypedArrays across a resize', () => {
       expect(result.stderr).toBe('');
       expect([how, npy, result.stdout.trim()]).toEqual([how, npy, '0']);
     }
+  });
+
+  test('on tmpfs, a late write past an unaligned cut (in the page that stays) reads as zeros after regrowth', () => {
+    // The last page a shrink keeps stays the file's: what a late write puts
+    // past the new end lands in it, and tmpfs (unlike ext4) kept it when the
+    // file grew again (an adversarial review). Growth now zeroes it.
+    const shm = lateWriteDisk;
+    if (shm === null) return;
+    const cut = (1 << 20) + 100;
+    const result = runNode(`
+      const mm = require(${PACKAGE} + '/dist/index.js');
+      const fs = require('fs'), crypto = require('crypto');
+      const p = ${JSON.stringify(join(shm, 'late.bin'))};
+      const N = 64 << 20;
+      const fp = mm.memmap(p, { mode: 'w+', dtype: 'uint8', shape: [N] });
+      fp.fill(1);
+      crypto.randomFill(fp.data, () => {
+        fp.flush();
+        const bytes = fs.readFileSync(p);
+        let bad = 0;
+        for (let i = ${cut}; i < bytes.length; i++) if (bytes[i] !== 0) bad++;
+        fp.close();
+        console.log(bad);
+      });
+      fp.resize([${cut}]);
+      fp.resize([N]);
+    `);
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('0');
   });
 
   test('a buffer transferred away (ArrayBuffer.prototype.transfer) writes zero pages after a shrink, never the file', () => {
@@ -468,6 +499,51 @@ describeGrowth('several maps of one growing file', () => {
     const [before, after, last, rows, reread, eighth, lastAgain] = JSON.parse(child.stdout);
     expect(after).toBe(before);
     expect([last, rows, reread, eighth, lastAgain]).toEqual([7, 1008, 1008, 4, 7]);
+  });
+});
+
+describeNumpyGrowth('another writer appended: its rows are never cut', () => {
+  test('append() through a map that is behind the file is ERR_MEMMAP_NOT_AT_END, the file unchanged', () => {
+    // An adversarial review: A opened 10 rows, another process appended 5
+    // (header and all), then A's append took them for an interrupted
+    // append's leftovers and cut them; killed in between, the file was one
+    // numpy could not load.
+    const path = fresh('behind.npy');
+    python(`import numpy as np; np.save(${JSON.stringify(path)}, np.arange(10, dtype='f8'))`);
+    const a = openMemmap(path, { mode: 'r+' });
+    const other = runNode(`
+      const { openMemmap } = require(${PACKAGE} + '/dist/index.js');
+      const b = openMemmap(${JSON.stringify(path)}, { mode: 'r+' });
+      b.append(new Float64Array([10, 11, 12, 13, 14]));
+      b.close();`);
+    expect(other.status).toBe(0);
+    const before = readFileSync(path);
+    expect(() => a.append(new Float64Array([100]))).toThrow(code('ERR_MEMMAP_NOT_AT_END'));
+    expect(() => a.resize([12])).toThrow(code('ERR_MEMMAP_NOT_AT_END'));
+    expect(readFileSync(path)).toEqual(before);
+    a.close();
+    expect(pythonJson(`import numpy as np; print(np.load(${JSON.stringify(path)}).tolist())`)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    ]);
+  });
+
+  test("an interrupted append's leftovers are still overwritten, and a 64 GiB sparse tail is no allocation", () => {
+    // The undo read the whole tail into memory: 64 GiB aborted the process.
+    const path = fresh('tail.npy');
+    python(`import numpy as np; np.save(${JSON.stringify(path)}, np.arange(40, dtype='<f4').reshape(10, 4))`);
+    const rows = statSync(path).size;
+    spawnSync('truncate', ['-s', String(2 ** 36), path]);
+    const child = runNode(`
+      const { openMemmap } = require(${PACKAGE} + '/dist/index.js');
+      const a = openMemmap(${JSON.stringify(path)}, { mode: 'r+' });
+      console.log(JSON.stringify(a.append(new Float32Array([1, 2, 3, 4]))));
+      a.close();`);
+    expect(child.signal).toBeNull();
+    expect(child.stdout.trim()).toBe('[11,4]');
+    expect(statSync(path).size).toBe(rows + 16);
+    expect(pythonJson(`import numpy as np; print(np.load(${JSON.stringify(path)})[-1].tolist())`)).toEqual([
+      1, 2, 3, 4,
+    ]);
   });
 });
 

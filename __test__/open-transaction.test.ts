@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { memmap, openMemmap } from '../ts/index';
-import { freeBlocks, mountTmpfs, snapshot } from './disk';
+import { freeBlocks, mountExt4, mountTmpfs, snapshot } from './disk';
 import { describeNumpy, PACKAGE, python, tempDir } from './helpers';
 
 const dir = tempDir();
@@ -237,6 +237,114 @@ if (full) ownDisks.add(full);
       expect(statSync(old).size).toBe(size);
       expect(readFileSync(old).every((b) => b === 0)).toBe(true);
     }
+  });
+});
+
+const small = LINUX ? mountExt4('ext4-1k', 64, 1024) : null;
+if (small) ownDisks.add(small);
+(small ? describe : describe.skip)('ext4 with 1 KiB blocks, smaller than a page (an adversarial review)', () => {
+  const disk = small as string;
+  const f = join(disk, 'f.bin');
+  const filler = join(disk, 'filler');
+  const HAVE_STRACE = spawnSync('strace', ['-V']).status === 0;
+  afterEach(() => clear(disk));
+
+  /** 1 KiB of 'A', a 3 KiB hole, 4 KiB of 'B': data and a hole in one page. */
+  function dataBesideHole(): void {
+    writeFileSync(f, 'A'.repeat(1024));
+    const fd = openSync(f, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 'B'), 0, 4096, 4096);
+    closeSync(fd);
+  }
+
+  /** Writes a filler file until the disk is full (as root: the reserve too). */
+  function fill(): void {
+    const fd = openSync(filler, 'w');
+    try {
+      for (let size = 1 << 16; size >= 1024;) {
+        try {
+          writeSync(fd, Buffer.alloc(size, 1));
+        } catch {
+          size >>= 1;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  test('a failed open gives back the holes it reserved, never the data beside them', () => {
+    dataBesideHole();
+    // Refused before anything is reserved: more than the disk has.
+    failsAndChangesNothing(disk, () => memmap(f, { mode: 'r+', shape: [256 << 20] }), 'ERR_MEMMAP_NO_SPACE');
+    if (!HAVE_STRACE) return;
+    // And when the growth's fallocate fails after the hole was reserved: the
+    // undo punched the hole to whole pages, the 'A's with it.
+    const before = snapshot(disk);
+    const free = freeBlocks(disk);
+    const child = spawnSync(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-o',
+        '/dev/null',
+        '-e',
+        'trace=fallocate',
+        '-e',
+        'inject=fallocate:error=ENOSPC:when=2',
+        process.execPath,
+        '-e',
+        `${REQUIRE} try { mm.memmap(${JSON.stringify(f)}, { mode: 'r+', shape: [1 << 20] }); console.log('opened'); } catch (e) { console.log(e.code); }`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
+    expect(snapshot(disk)).toEqual(before);
+    expect(freeBlocks(disk)).toBe(free);
+  });
+
+  test.each([
+    ['a hole after the mapped bytes, in their page', 0, 0],
+    ['a hole before them, in their page (offset 2048)', 2048, 2048],
+  ])('r+ reserves %s: writes after the disk fills are no SIGBUS', (_, offset, data) => {
+    writeFileSync(f, '');
+    truncateSync(f, 4096);
+    const fd = openSync(f, 'r+');
+    writeSync(fd, Buffer.alloc(2048, 'A'), 0, 2048, data);
+    closeSync(fd);
+    spawnSync('sync'); // the data's block allocated, the hole a hole on disk
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `${REQUIRE}
+        const fs = require('fs');
+        const fp = mm.memmap(${JSON.stringify(f)}, { mode: 'r+', offset: ${offset}, shape: [2048] });
+        // Full as a busy disk is: space reserved ahead, then written to the last block.
+        const free = Number(require('child_process').execSync('df -B1 --output=avail ' + ${JSON.stringify(disk)}).toString().split('\\n')[1]);
+        require('child_process').execSync(\`fallocate -l \${free} ${filler}; dd if=/dev/zero of=${filler} bs=1M oflag=append conv=notrunc; dd if=/dev/zero of=${filler}2 bs=1k; sync\`, { stdio: 'ignore' });
+        fp.data.fill(66);
+        fp.flush();
+        fp.close();
+        console.log('ok');`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect({ signal: child.signal, out: child.stdout.trim() }).toEqual({ signal: null, out: 'ok' });
+    expect(
+      readFileSync(f)
+        .subarray(offset, offset + 2048)
+        .every((b) => b === 66),
+    ).toBe(true);
+  });
+
+  test('a failed r+ growth keeps the file system as it was (no extent block left behind)', () => {
+    writeFileSync(f, Buffer.alloc(8192, 5));
+    fill();
+    rmSync(filler);
+    writeFileSync(filler, Buffer.alloc(1 << 20, 1));
+    failsAndChangesNothing(disk, () => memmap(f, { mode: 'r+', shape: [200 << 20] }), 'ERR_MEMMAP_NO_SPACE');
   });
 });
 

@@ -297,14 +297,16 @@ export declare function releaseThreads(): void
  * (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
  * exactly the growth in length; absent: zeros. `header`: written at the
  * start of the file after the data (before a cut), a `.npy` header.
- * `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
- * array's end belong to nothing (a `.npy`'s), so they are overwritten or
- * cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+ * `sparse`: grow without reserving blocks. `headerNow` (a `.npy`'s header
+ * as the map last read or wrote it): bytes past the array's end belong to
+ * nothing while the file still starts with it, so they are overwritten or
+ * cut; absent (a raw array), or another header on disk (another writer's
+ * rows), their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
  * `fdatasync` between the data and the header, and after it. Buffers that
  * reach past a smaller end are detached; the others stay valid, and chunks
  * that changed get new buffers on next use.
  */
-export declare function resize(handle: Handle, byteLength: number, fill: Buffer | undefined | null, header: Buffer | undefined | null, sparse: boolean, discardPastEnd: boolean, sync: boolean): void
+export declare function resize(handle: Handle, byteLength: number, fill: Buffer | undefined | null, header: Buffer | undefined | null, sparse: boolean, headerNow: Buffer | undefined | null, sync: boolean): void
 
 /**
  * Test hook: makes every new buffer act as if the runtime refused external

@@ -138,11 +138,12 @@ export function readNpyHeader(path: string | Buffer): NpyHeader {
     // The prefix says how long the header is (checked against the file size
     // and MAX_HEADER_BYTES); then the header is read once.
     const { prefix, headerLength } = parseNpyPrefix(read(12, 0), stat.size);
-    const header = parseNpyHeader(read(prefix + headerLength, 0), stat.size);
+    const bytes = read(prefix + headerLength, 0);
+    const header = parseNpyHeader(bytes, stat.size);
     // The size now, after the header was read: a file growing meanwhile got
     // its rows before the header that counts them (append() writes in that
     // order), so this size holds every row the header counts.
-    return { ...header, fileSize: statOf().size };
+    return { ...header, fileSize: statOf().size, bytes };
   } finally {
     try {
       closeSync(fd);
@@ -228,7 +229,7 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
         ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
       },
       { prefix: Buffer.from(header.buffer, header.byteOffset, header.byteLength) },
-      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length },
+      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length, current: header },
     );
   }
   if (given.fortranOrder !== undefined || given.version !== undefined) {
@@ -264,6 +265,7 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
       fortranOrder: header.fortranOrder,
       major: header.version[0],
       headerLength: header.dataOffset,
+      current: header.bytes ?? new Uint8Array(0),
     },
   );
 }

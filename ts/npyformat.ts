@@ -39,6 +39,8 @@ export interface NpyHeader {
   dataOffset: number;
   /** Size of the whole file, as given to the parser. */
   fileSize: number;
+  /** The header's bytes, magic to newline (readNpyHeader's). */
+  bytes?: Uint8Array;
 }
 
 const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);

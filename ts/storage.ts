@@ -42,6 +42,13 @@ export interface NpyLayout {
    * allocated a buffer per call).
    */
   scratch?: Uint8Array;
+  /**
+   * The header as the file holds it, as far as this map knows: read at open,
+   * then each one a resize wrote. Bytes after the rows it counts belong to
+   * nothing (an interrupted append) only while the file still starts with
+   * it: another writer's appended rows come with its own header.
+   */
+  current: Uint8Array;
 }
 import { forEachRun } from './shape';
 
@@ -362,10 +369,11 @@ export class FileStorage implements Storage {
         this.sparse,
         // Bytes after the rows a .npy header counts belong to nothing (an
         // interrupted append); after a raw array they may be someone's.
-        this.npy !== null,
+        this.npy?.current as Buffer | undefined,
         extra.sync ?? false,
       ),
     );
+    if (this.npy !== null && extra.header !== undefined) this.npy.current = extra.header.slice();
     if (byteLength < this.byteLength) {
       this.epoch++;
       this.#shrunkTo.push(byteLength);

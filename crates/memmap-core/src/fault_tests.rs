@@ -162,6 +162,7 @@ fn request<'a>(
         len,
         fill,
         header,
+        header_now: &[],
         sparse: false,
         past_end: if discard { PastEnd::Discard } else { PastEnd::Refuse },
         sync,

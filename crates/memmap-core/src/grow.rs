@@ -74,6 +74,12 @@ pub struct Resize<'a> {
     /// The bytes of the new range (an append), exactly `len` minus the old
     /// length; `None` grows with zeros.
     pub fill: Option<&'a [u8]>,
+    /// With [`PastEnd::Discard`], the header the file starts with as far as
+    /// this map knows (read at open, then each one it wrote): bytes past the
+    /// array's end are discarded only while the file still starts with it,
+    /// as another writer's appended rows come with its own header. Empty: no
+    /// check.
+    pub header_now: &'a [u8],
     /// Bytes written at the start of the file, after the data when growing
     /// and before the cut when shrinking (a `.npy` header); empty for none.
     /// No longer than the offset.
@@ -353,6 +359,32 @@ impl Region {
     }
 }
 
+/// The most bytes a resize reads into memory to undo an overwrite or a cut,
+/// beyond what an append brings.
+const KEPT_FOR_UNDO: u64 = 256 << 20;
+
+/// Zeros over `[from, to)` of the file: holes if `sparse` (where punching
+/// works), else blocks reserved (`ZERO_RANGE`), else written.
+fn zero(file: &File, from: u64, to: u64, sparse: bool) -> Result<()> {
+    let failed = |e| Error::io(e, format!("cannot zero bytes {from}..{to} of the file"));
+    let done = if sparse {
+        sys::punch_hole(file, from, to)
+    } else {
+        sys::zero_range(file, from, to)
+    }
+    .map_err(failed)?;
+    if !done {
+        let zeros = vec![0u8; (to - from).min(1 << 20) as usize];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(zeros.len() as u64) as usize;
+            sys::write_at(file, &zeros[..n], at).map_err(failed)?;
+            at += n as u64;
+        }
+    }
+    Ok(())
+}
+
 /// What a failed resize puts back, in reverse order of doing.
 struct Undo<'a> {
     file: &'a File,
@@ -476,6 +508,21 @@ impl Mapping {
                 format!("the file was truncated to {size} bytes by someone else while mapped up to byte {end}"),
             ));
         }
+        if size > end && request.past_end == PastEnd::Discard && !request.header_now.is_empty() {
+            let mut on_disk = vec![0; request.header_now.len()];
+            sys::read_at(file, &mut on_disk, 0).map_err(|e| Error::io(e, "cannot read the header"))?;
+            if on_disk != request.header_now {
+                return Err(Error::new(
+                    ErrorKind::NotAtEnd,
+                    format!(
+                        "the array ends at byte {end} of a {size}-byte file whose header is no longer the one this \
+                         map read or wrote: another writer changed it (appended rows?), and the {} bytes after the \
+                         array may be rows its header counts; reopen the file",
+                        size - end
+                    ),
+                ));
+            }
+        }
         if size > end && request.past_end == PastEnd::Refuse {
             return Err(Error::new(
                 ErrorKind::NotAtEnd,
@@ -552,24 +599,57 @@ impl Mapping {
             undo.written = true;
             Ok(())
         };
-        // Bytes past the old end are overwritten or cut: kept for the undo.
-        let keep_tail = |undo: &mut Undo| -> Result<()> {
-            if size > end {
-                let mut bytes = vec![0; (size - end) as usize];
-                sys::read_at(file, &mut bytes, end).map_err(io("cannot read past the array's end".to_string()))?;
-                undo.tail = Some((end, bytes));
+        // Bytes of the file the resize overwrites or cuts, read for the
+        // undo: refused past a bound (in a coded error, before any change)
+        // rather than an allocation the process may not survive. An append
+        // never needs more than it brings.
+        let keep = |undo: &mut Undo, from: u64, to: u64| -> Result<()> {
+            if to <= from {
+                return Ok(());
             }
+            let n = to - from;
+            let limit = request.fill.map_or(0, |fill| fill.len() as u64).max(KEPT_FOR_UNDO);
+            let too_many = || {
+                Error::new(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "cannot resize: {n} bytes of the file from byte {from} would be overwritten or cut, more \
+                         than memmap keeps in memory to undo a failed resize ({limit} bytes); the {} bytes after \
+                         the array's end at byte {end} belong to no row (an interrupted append's?): cut the file \
+                         to {end} bytes first",
+                        size - end
+                    ),
+                )
+            };
+            let n = usize::try_from(n).ok().filter(|_| n <= limit).ok_or_else(too_many)?;
+            let mut bytes = Vec::new();
+            bytes.try_reserve_exact(n).map_err(|_| too_many())?;
+            bytes.resize(n, 0);
+            sys::read_at(file, &mut bytes, from).map_err(io(format!("cannot read {n} bytes at byte {from}")))?;
+            undo.tail = Some((from, bytes));
             Ok(())
         };
         if new_len > old_len {
             // The file first, then the mapping: a page mapped back over a
             // placeholder tail must have the file behind it before anything
-            // can read it (see Region::make_room).
-            keep_tail(undo)?;
-            undo.size = Some(size);
-            if size > end {
-                sys::set_len(file, end).map_err(io(format!("cannot cut the file to {end} bytes")))?;
+            // can read it (see Region::make_room). Bytes past the old end
+            // (past_end Discard) are overwritten where the new ones go, and
+            // those past the new end are cut last, once nothing can fail.
+            if request.fill.is_none() && !request.sparse {
+                // Checked whole first: a fallocate that runs out part way can
+                // leave blocks behind (see sys::free_bytes).
+                if let Some(free) = sys::free_bytes(file).filter(|&free| new_end - end > free) {
+                    return Err(Error::new(
+                        ErrorKind::NoSpace,
+                        format!(
+                            "cannot reserve {} bytes of disk for the file: the file system has {free} bytes free",
+                            new_end - end
+                        ),
+                    ));
+                }
             }
+            keep(undo, end, size.min(new_end))?;
+            undo.size = Some(size);
             match request.fill {
                 // pwrite extends the file and reports a full disk as ENOSPC:
                 // the bytes have their blocks, nothing to reserve.
@@ -578,7 +658,21 @@ impl Mapping {
                     bytes.len()
                 )))?,
                 None => {
-                    sys::set_len(file, new_end).map_err(io(format!("cannot extend the file to {new_end} bytes")))?;
+                    if size > end {
+                        zero(file, end, size.min(new_end), request.sparse)?;
+                    }
+                    if new_end > size {
+                        sys::set_len(file, new_end)
+                            .map_err(io(format!("cannot extend the file to {new_end} bytes")))?;
+                        // Past the old end of file, its last page may hold
+                        // what a late write through a cut buffer left there;
+                        // tmpfs keeps it when the file grows again. POSIX
+                        // says those bytes read as zeros.
+                        let page = sys::page_size() as u64;
+                        if size % page != 0 {
+                            zero(file, size, (size.div_ceil(page) * page).min(new_end), request.sparse)?;
+                        }
+                    }
                     if !request.sparse {
                         sys::allocate(file, end, new_end, false).map_err(io(format!(
                             "cannot reserve {} bytes of disk for the file",
@@ -603,12 +697,21 @@ impl Mapping {
             };
             self.region_mut().len = new_len;
             self.needs_sync.store(true, std::sync::atomic::Ordering::Release);
+            if size > new_end {
+                // Done: a failure here only leaves bytes that belong to no
+                // row past the end, as an interrupted append leaves them.
+                let _ = sys::set_len(file, new_end);
+            }
             return Ok(moved);
         }
         write_header(undo)?;
         sync()?;
         if new_len < old_len || size > end {
-            keep_tail(undo)?;
+            // The cut is the last step that can fail but for the sync after
+            // it, which needs the cut bytes to undo it.
+            if request.sync {
+                keep(undo, new_end, size)?;
+            }
             if new_len < old_len {
                 // Counted before the pages go (see tasks in the binding).
                 self.shrinks.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -644,18 +747,19 @@ impl Mapping {
 mod tests {
     use crate::*;
 
-    fn dir(name: &str) -> std::path::PathBuf {
+    pub(super) fn dir(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("memmap-core-grow-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
 
-    fn request(len: u64, held: bool) -> Resize<'static> {
+    pub(super) fn request(len: u64, held: bool) -> Resize<'static> {
         Resize {
             len,
             fill: None,
             header: &[],
+            header_now: &[],
             sparse: false,
             past_end: PastEnd::Refuse,
             sync: false,
@@ -807,6 +911,7 @@ mod tests {
 
 #[cfg(all(test, target_os = "linux"))]
 mod area_tests {
+    use super::tests::{dir, request};
     use crate::*;
 
     /// The kernel's areas over `[start, end)`, from /proc/self/maps.
@@ -837,6 +942,7 @@ mod area_tests {
             len,
             fill: None,
             header: &[],
+            header_now: &[],
             sparse: false,
             past_end: PastEnd::Refuse,
             sync: false,
@@ -861,6 +967,84 @@ mod area_tests {
         assert_eq!(byte[0], 5);
         map.read_into(200_000, &mut byte).unwrap();
         assert_eq!(byte[0], 0, "regrown bytes read as zero");
+        drop(map);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bytes_past_the_end_are_overwritten_and_cut_without_reading_them_all() {
+        use std::os::unix::fs::MetadataExt;
+        // A .npy whose rows are followed by what belongs to no row: 64 GiB
+        // of holes past them (an interrupted append's, or `truncate -s`).
+        // Reading them all for the undo was an allocation that aborted the
+        // process; an append keeps only what it overwrites.
+        let dir = dir("tail");
+        let path = dir.join("f");
+        let discard = |len, fill, sparse| Resize {
+            fill,
+            header: &[3; 64],
+            past_end: PastEnd::Discard,
+            sparse,
+            ..request(len, false)
+        };
+        let tail = 64u64 << 30;
+        std::fs::write(&path, [1u8; 64 + 100]).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(tail)
+            .unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 64, Length::Exact(100)).unwrap();
+        let rows = [7u8; 5000];
+        map.resize(&discard(5100, Some(&rows), false)).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), 64 + 5100, "cut after the new rows");
+        assert!(meta.blocks() < 1024, "the holes stayed holes");
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..64], &[3; 64]);
+        assert!(bytes[64..164].iter().all(|&b| b == 1) && bytes[164..].iter().all(|&b| b == 7));
+
+        // Growing with zeros over a tail: the bytes it overwrites read as
+        // zeros, those past the new end go, whatever was there.
+        let garbage = [9u8; 20_000];
+        std::os::unix::fs::FileExt::write_all_at(
+            &std::fs::File::options().write(true).open(&path).unwrap(),
+            &garbage,
+            64 + 5100,
+        )
+        .unwrap();
+        for sparse in [false, true] {
+            map.resize(&discard(5100, None, sparse))
+                .unwrap_or_else(|e| panic!("{e}"));
+            std::os::unix::fs::FileExt::write_all_at(
+                &std::fs::File::options().write(true).open(&path).unwrap(),
+                &garbage,
+                64 + 5100,
+            )
+            .unwrap();
+            map.resize(&discard(15_100, None, sparse)).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len(), 64 + 15_100);
+            assert!(bytes[64 + 5100..].iter().all(|&b| b == 0), "sparse {sparse}");
+        }
+
+        // Zeros over more of a tail than the undo keeps in memory: refused,
+        // the file as it was.
+        map.resize(&discard(5100, None, false)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(tail)
+            .unwrap();
+        let err = map.resize(&discard(5100 + (1 << 30), None, false)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), tail);
+        let mut head = vec![0; 64 + 5100];
+        std::os::unix::fs::FileExt::read_exact_at(&std::fs::File::open(&path).unwrap(), &mut head, 0).unwrap();
+        assert_eq!(head, before);
         drop(map);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -218,19 +218,49 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     } else if overwrite {
         (0, old_len.min(end))
     } else if mode.writes_file() {
-        (offset.min(old_len), old_len.min(end))
+        // Every whole page the map spans: a write fault gives a block to each
+        // hole of its page within the file (blocks may be smaller than a
+        // page), so a hole beside the range in a page it shares is written too.
+        (
+            (offset - offset % page).min(old_len),
+            old_len.min(end.div_ceil(page) * page),
+        )
     } else {
         (0, 0)
     };
-    if hole_to > hole_from {
-        let (holes, exact) = sys::holes(file, hole_from, hole_to)
-            .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?;
+    let (holes, exact) = if hole_to > hole_from {
+        sys::holes(file, hole_from, hole_to)
+            .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?
+    } else {
+        (Vec::new(), true)
+    };
+    // All of it at once against the free space first (SEEK_HOLE's holes may
+    // be reserved already: not counted).
+    let needed = if exact {
+        holes.iter().map(|(from, to)| to - from).sum()
+    } else {
+        0
+    } + if grows && !sparse { end - old_len } else { 0 };
+    if let Some(free) = sys::free_bytes(file).filter(|&free| needed > free) {
+        return Err(Error::new(
+            ErrorKind::NoSpace,
+            format!(
+                "cannot reserve {needed} bytes of disk for file {described}: the file system has {free} bytes free"
+            ),
+        ));
+    }
+    {
         for (from, to) in holes {
-            // Whole pages: the undo's punch of part of a page would only
-            // zero it, keeping its block. A hole cut at an unaligned offset
-            // or end of the range (or of the file) is hole to its page's
-            // edges, as holes are whole blocks.
-            let (from, to) = (from - from % page, to.div_ceil(page) * page);
+            // Exact holes are whole blocks (which may be smaller than a
+            // page: a wider undo would punch data), but for one cut by the
+            // file's end: its last block reaches past it, where no byte is
+            // the file's. SEEK_HOLE's (tmpfs) are whole pages, its blocks,
+            // but for an unaligned range end.
+            let (from, to) = if exact {
+                (from, if to == old_len { to.div_ceil(page) * page } else { to })
+            } else {
+                (from - from % page, to.div_ceil(page) * page)
+            };
             // Only what this call takes is given back. Exact holes are
             // recorded first: ext4 keeps the blocks it found before a
             // fallocate fails for lack of space.

@@ -136,6 +136,41 @@ pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<
     }
 }
 
+/// The bytes of disk the file system holding `file` still has free, root's
+/// reserve included (`fstatfs`), where that count is one a reservation can
+/// be checked against: not on file systems that report no size (an
+/// unlimited tmpfs) nor on btrfs, whose count is an estimate. A reservation
+/// that cannot fit is refused before it starts: a `fallocate` that runs out
+/// part way can leave blocks behind (ext4 keeps an extent tree block it grew).
+pub fn free_bytes(file: &File) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        const BTRFS_SUPER_MAGIC: i64 = 0x9123_683E;
+        let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+        // SAFETY: a valid descriptor and a buffer of the struct's size.
+        let rc = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: fstatfs succeeded, so it filled the struct.
+        let st = unsafe { st.assume_init() };
+        // The fields' types differ between targets (32-bit, musl): the casts
+        // are no-ops only on some.
+        #[allow(clippy::unnecessary_cast)]
+        let (kind, free, unit) = (st.f_type as i64, st.f_bfree as u64, st.f_frsize as u64);
+        if st.f_blocks == 0 || kind == BTRFS_SUPER_MAGIC {
+            return None;
+        }
+        Some(free.saturating_mul(unit))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
 /// Makes `[from, to)` read as zeros without giving up its blocks
 /// (`FALLOC_FL_ZERO_RANGE`): one call, no new space needed for blocks that
 /// were allocated. Ok(false) where unsupported (tmpfs, most non-Linux).

@@ -358,9 +358,11 @@ pub struct OpenExtra {
 /// (see the core's `Mapping::resize`). `fill`: the new bytes (an append),
 /// exactly the growth in length; absent: zeros. `header`: written at the
 /// start of the file after the data (before a cut), a `.npy` header.
-/// `sparse`: grow without reserving blocks. `discardPastEnd`: bytes past the
-/// array's end belong to nothing (a `.npy`'s), so they are overwritten or
-/// cut; otherwise their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
+/// `sparse`: grow without reserving blocks. `headerNow` (a `.npy`'s header
+/// as the map last read or wrote it): bytes past the array's end belong to
+/// nothing while the file still starts with it, so they are overwritten or
+/// cut; absent (a raw array), or another header on disk (another writer's
+/// rows), their presence is ERR_MEMMAP_NOT_AT_END. `sync`:
 /// `fdatasync` between the data and the header, and after it. Buffers that
 /// reach past a smaller end are detached; the others stay valid, and chunks
 /// that changed get new buffers on next use.
@@ -374,7 +376,7 @@ pub fn resize(
     fill: Option<BufferSlice>,
     header: Option<BufferSlice>,
     sparse: bool,
-    discard_past_end: bool,
+    header_now: Option<BufferSlice>,
     sync: bool,
 ) -> Result<()> {
     let len = to_usize(byte_length, "byteLength")? as u64;
@@ -382,8 +384,9 @@ pub fn resize(
         len,
         fill: fill.as_deref(),
         header: header.as_deref().unwrap_or(&[]),
+        header_now: header_now.as_deref().unwrap_or(&[]),
         sparse,
-        past_end: if discard_past_end {
+        past_end: if header_now.is_some() {
             memmap_core::PastEnd::Discard
         } else {
             memmap_core::PastEnd::Refuse
