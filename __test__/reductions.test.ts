@@ -593,6 +593,88 @@ describe('async reductions: abort, progress, close during the work', () => {
     );
   });
 
+  test('aborting a reduction still queued behind long ones rejects at once; the others run or close', () => {
+    // More 16 GiB (sparse) reductions along axis 0 than memmap has threads
+    // (pool.rs: one per core, 2 to 4): the last long one waits in the queue
+    // for seconds. Its abort must reject within milliseconds, before any
+    // other settles, and its work never run; a small reduction queued behind
+    // it still gives the right value once the long ones are aborted. Then the
+    // same queue ended by close(): ERR_MEMMAP_CLOSED, no crash. Verdicts are
+    // about order; the time limit (1 s, against 8 s before the fix) is loose,
+    // for a machine whose cores are busy.
+    const child = runNode(
+      `
+      const os = require('node:os');
+      const { memmap } = require(${JSON.stringify(join(__dirname, '..'))});
+      const threads = Math.min(4, Math.max(2, os.availableParallelism()));
+      const huge = (name) => memmap(${JSON.stringify(dir)} + '/' + name, { dtype: 'float32', mode: 'w+', shape: [2 ** 30, 4], sparse: true });
+      const small = memmap(${JSON.stringify(join(dir, 'queued-small.f4'))}, { dtype: 'float32', mode: 'w+', shape: [2, 4] });
+      small.assign([[1, 2, 3, 4], [5, 6, 7, 8]]);
+      const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      async function round(name, end) {
+        const a = huge(name);
+        const order = [];
+        let settledAt = 0;
+        let lateProgress = false;
+        let progressed = false;
+        const queued = threads; // the first one no thread is free for
+        const controllers = Array.from({ length: threads + 2 }, () => new AbortController());
+        const outcome = (i) => (p) => p.then(
+          (r) => { order.push(i); return { value: r.toArray() }; },
+          (e) => { order.push(i); return { name: e.name, code: e.code, cause: e.cause }; },
+        );
+        const pending = controllers.map((c, i) => outcome(i)(a.sumAsync({
+          axis: 0,
+          signal: c.signal,
+          onProgress: i === queued ? () => { progressed = true; if (settledAt) lateProgress = true; } : undefined,
+        })));
+        const last = outcome('small')(small.sumAsync({ axis: 0, signal: new AbortController().signal }));
+        await wait(50);
+        const abortedAt = Date.now();
+        controllers[queued].abort('not needed');
+        const aborted = await pending[queued];
+        settledAt = Date.now();
+        const settleMs = settledAt - abortedAt;
+        const firstSettled = order[0];
+        await wait(100); // room for a stray onProgress
+        if (end === 'abort') for (const c of controllers) c.abort('done');
+        else a.close();
+        const rest = await Promise.all(pending);
+        const smallResult = await last;
+        if (end === 'abort') a.close();
+        return { aborted, firstSettled, fast: settleMs < 1000, settleMs, progressed, lateProgress,
+          rest: rest.filter((_, i) => i !== queued).map((r) => r.code), small: smallResult };
+      }
+
+      (async () => {
+        const viaAbort = await round('queued-a.f4', 'abort');
+        const viaClose = await round('queued-b.f4', 'close');
+        small.close();
+        console.log(JSON.stringify({ threads, viaAbort, viaClose }));
+      })();
+      `,
+    );
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const { threads, viaAbort, viaClose } = JSON.parse(child.stdout.trim());
+    const abortError = { name: 'AbortError', code: 'ABORT_ERR', cause: 'not needed' };
+    for (const report of [viaAbort, viaClose]) {
+      expect(report).toEqual(
+        expect.objectContaining({
+          aborted: abortError,
+          firstSettled: threads,
+          fast: true,
+          progressed: false,
+          lateProgress: false,
+          small: { value: [6, 8, 10, 12] },
+        }),
+      );
+    }
+    expect(viaAbort.rest).toEqual(Array(threads + 1).fill('ABORT_ERR'));
+    expect(viaClose.rest).toEqual(Array(threads + 1).fill('ERR_MEMMAP_CLOSED'));
+  });
+
   test('close() during an axis reduction: the value or ERR_MEMMAP_CLOSED, never a crash', () => {
     const child = runNode(
       `

@@ -16,7 +16,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class ReduceControl {
   constructor()
-  /** Asks the reduction to stop. */
+  /**
+   * Asks the reduction to stop: a running one stops within one check; one
+   * still queued lets go of its inputs now and, when a thread takes it,
+   * rejects at once without reading anything.
+   */
   abort(): void
   /** Elements reduced so far (summed over threads, updated once per check). */
   done(): number

@@ -194,6 +194,16 @@ export function reduceAlong(view: Accessor, op: ReductionName, o: ParsedReduceOp
  * signal's reason; an aborted signal rejects before any work), `onProgress`
  * is called with the fraction done, rising, in (0, 1], never after the
  * Promise settles. In-memory arrays (and masks) are copied when called.
+ *
+ * An abort rejects at once, whether the native work runs or still waits in
+ * the queue of memmap's threads: the queue may hold it as long as the
+ * longest reduction ahead of it (seconds), so waiting for the native
+ * rejection would break "stops promptly". The native task sees the abort
+ * flag when it starts and reads nothing (a queued task lets go of its share
+ * of the map, or its copy, at the abort: reductions.rs `ReduceControl`);
+ * until then it holds the share, so a close() meanwhile swaps the pages for
+ * zero pages under it rather than unmapping them, and nothing it touches is
+ * ever invalid. Its late outcome, a result or a rejection, is dropped here.
  */
 export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Promise<Reduced> {
   if (legacy(view, op, o)) return { scalar: await reduceAsync(view, op) };
@@ -202,40 +212,61 @@ export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: Par
   const plan = axisPlan(view, op, o);
   const control = reduceControl();
   const work = reducer(view.storage).reduceAxesAsync(plan.request, control);
-  const onAbort = () => control.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let reported = 0;
-  let failed: { error: unknown } | null = null;
-  const report = (fraction: number) => {
-    if (onProgress === undefined || failed !== null || !(fraction > reported)) return;
-    reported = fraction;
-    try {
-      onProgress(fraction);
-    } catch (error) {
-      // A throwing callback stops the work and becomes the rejection.
-      failed = { error };
+  return new Promise<Reduced>((resolve, reject) => {
+    let settled = false;
+    let reported = 0;
+    // The one way out: settles once, then no callback runs and the signal is let go.
+    const settle = (outcome: () => Reduced) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(timer);
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        resolve(outcome());
+      } catch (error) {
+        reject(error);
+      }
+    };
+    // Stops the native work and rejects now, not when the work ends (see above).
+    const stop = (error: unknown) => {
       control.abort();
-    }
-  };
-  const size = Math.max(1, view.size);
-  const timer =
-    onProgress === undefined ? undefined : setInterval(() => report(Math.min(1, control.done() / size)), 20);
-  timer?.unref();
-  try {
-    const bytes = await work.catch((error: unknown) => {
-      if (failed !== null) throw failed.error;
-      const converted = fromNative(error) as { code?: unknown };
-      if (converted?.code === 'ERR_MEMMAP_ABORTED' && signal !== undefined) throw abortError(signal);
-      throw converted;
-    });
-    clearInterval(timer);
-    report(1);
-    if (failed !== null) throw (failed as { error: unknown }).error;
-    return plan.finish(bytes);
-  } finally {
-    clearInterval(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+      settle(() => {
+        throw error;
+      });
+    };
+    const onAbort = () => stop(abortError(signal!));
+    const report = (fraction: number) => {
+      if (onProgress === undefined || settled || !(fraction > reported)) return;
+      reported = fraction;
+      try {
+        onProgress(fraction);
+      } catch (error) {
+        // A throwing callback stops the work and becomes the rejection.
+        stop(error);
+      }
+    };
+    const size = Math.max(1, view.size);
+    // Made before anything can call settle(): it is the only code that reads
+    // the timer, and only events after this synchronous setup call it.
+    const timer =
+      onProgress === undefined ? undefined : setInterval(() => report(Math.min(1, control.done() / size)), 20);
+    timer?.unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (bytes) => {
+        // A result after an abort is dropped: the Promise rejected already.
+        report(1);
+        settle(() => plan.finish(bytes));
+      },
+      (error: unknown) => {
+        // Handled even after an abort (ERR_MEMMAP_ABORTED, or ERR_MEMMAP_CLOSED
+        // from a close() meanwhile), so it is never an unhandled rejection.
+        settle(() => {
+          throw fromNative(error);
+        });
+      },
+    );
+  });
 }
 
 /** Node's AbortError: name `'AbortError'`, code `'ABORT_ERR'`, `cause` the signal's reason. */

@@ -13,7 +13,7 @@
 //! into ERR_MEMMAP_CLOSED (see tasks.rs).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use memmap_core::reduce::{self, Control, Mask, Op, Request, Scalar, Strided};
 use memmap_core::Mapping;
@@ -60,6 +60,13 @@ pub struct AxisReduceRequest {
 pub struct ReduceControl {
     abort: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
+    /// The inputs of the tasks made with this control, for `abort()` to let
+    /// go of those still waiting for a thread: a queued task may wait as long
+    /// as the longest reduction ahead of it, and until it starts it holds a
+    /// share of the mapping (the address range stays reserved past close())
+    /// or its copy of an in-memory array's bytes. Weak: a task that ended
+    /// frees its inputs whatever becomes of the control.
+    waiting: Mutex<Vec<Weak<Mutex<Option<Inputs>>>>>,
 }
 
 impl Default for ReduceControl {
@@ -75,13 +82,25 @@ impl ReduceControl {
         ReduceControl {
             abort: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(AtomicU64::new(0)),
+            waiting: Mutex::new(Vec::new()),
         }
     }
 
-    /// Asks the reduction to stop.
+    /// Asks the reduction to stop: a running one stops within one check; one
+    /// still queued lets go of its inputs now and, when a thread takes it,
+    /// rejects at once without reading anything.
     #[napi]
     pub fn abort(&self) {
+        // The flag first: a task that took its inputs just before the slots
+        // are emptied below sees it at its first check.
         self.abort.store(true, Ordering::Relaxed);
+        let waiting = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for slot in waiting.iter().filter_map(Weak::upgrade) {
+            // Empty for a task already running (it took its inputs): nothing
+            // it reads is dropped under it.
+            let inputs = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+            drop(inputs);
+        }
     }
 
     /// Elements reduced so far (summed over threads, updated once per check).
@@ -312,13 +331,26 @@ enum Source {
     Copy(Vec<u8>),
 }
 
-pub struct AxisReduceTask {
-    parsed: Parsed,
+/// What an async reduction reads: taken by the task when a thread runs it,
+/// or dropped by `ReduceControl::abort()` while it waits (never both).
+struct Inputs {
     source: Source,
     /// A copy of the mask's reached bytes (its offset rebased).
     mask: Vec<u8>,
+}
+
+pub struct AxisReduceTask {
+    parsed: Parsed,
+    inputs: Arc<Mutex<Option<Inputs>>>,
     abort: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
+}
+
+fn aborted() -> crate::errors::Error {
+    coded(
+        Code::Core(memmap_core::ErrorKind::Aborted),
+        "the reduction was aborted before it started",
+    )
 }
 
 impl AxisReduceTask {
@@ -336,10 +368,15 @@ impl AxisReduceTask {
             mask = memmap_core::copied(&given.bytes[low..high]).map_err(to_js_error)?;
             *offset -= low;
         }
+        let inputs = Arc::new(Mutex::new(Some(Inputs { source, mask })));
+        let mut waiting = control.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget the slots of tasks that ended (a control reused for many calls stays small).
+        waiting.retain(|slot| slot.strong_count() > 0);
+        waiting.push(Arc::downgrade(&inputs));
+        drop(waiting);
         Ok(AxisReduceTask {
             parsed,
-            source,
-            mask,
+            inputs,
             abort: control.abort.clone(),
             progress: control.progress.clone(),
         })
@@ -369,13 +406,28 @@ impl AxisReduceTask {
     }
 
     fn compute_bytes(&self) -> Result<Vec<u8>> {
+        // Taken out of the shared slot for the run, so that an abort from
+        // now on cannot drop them under the reduction; dropped on return.
+        let taken = self
+            .inputs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        // Aborted while queued: the inputs are gone (or about to be), and no
+        // work is done, not even the result's allocation.
+        let Some(Inputs { source, mask }) = taken else {
+            return Err(aborted());
+        };
+        if self.abort.load(Ordering::Relaxed) {
+            return Err(aborted());
+        }
         let mut out = memmap_core::zeroed(self.parsed.out_len).map_err(to_js_error)?;
         let base = Control {
             abort: Some(&self.abort),
             progress: Some(&self.progress),
             ..Control::default()
         };
-        match &self.source {
+        match &source {
             Source::Map { mapping, shrinks } => {
                 let alive = || !mapping.is_closed() && mapping.shrinks() == *shrinks;
                 let control = Control {
@@ -387,16 +439,17 @@ impl AxisReduceTask {
                 if !alive() {
                     return Err(closed_meanwhile());
                 }
-                // SAFETY: the task's share of the mapping keeps its address
+                // SAFETY: the share of the mapping taken above keeps its address
                 // range readable (zero pages after a close, refused through
-                // `alive`); the mask is the task's own copy.
+                // `alive`); the mask is a copy, also taken above. Both live
+                // in this frame until the run returns.
                 let done = unsafe {
                     run(
                         &self.parsed,
                         mapping.as_ptr(),
                         mapping.len(),
-                        self.mask.as_ptr(),
-                        self.mask.len(),
+                        mask.as_ptr(),
+                        mask.len(),
                         &control,
                         &mut out,
                     )
@@ -407,14 +460,15 @@ impl AxisReduceTask {
                 done?;
             }
             Source::Copy(bytes) => {
-                // SAFETY: the task owns both copies.
+                // SAFETY: both copies were taken above and live in this frame
+                // until the run returns.
                 unsafe {
                     run(
                         &self.parsed,
                         bytes.as_ptr(),
                         bytes.len(),
-                        self.mask.as_ptr(),
-                        self.mask.len(),
+                        mask.as_ptr(),
+                        mask.len(),
                         &base,
                         &mut out,
                     )?
