@@ -7,8 +7,9 @@
  */
 import { closeSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
-import { memmap, parseDType, StructuredDict } from '../ts/index';
+import { memmap, openMemmap, openNpz, parseDType, StructuredDict } from '../ts/index';
 import { cachedCounts } from '../ts/dtype/table';
 import { describeNumpy, PACKAGE, python, runNode, tempDir } from './helpers';
 
@@ -445,5 +446,238 @@ for spec in [[(('a','a'),'i4')], [(('b','a'),'i4'),('b','i4')], 'S90071992547409
     other.close();
     fp.close();
     void readFileSync;
+  });
+});
+
+/**
+ * A TypedArray's own properties may lie (`length`, `byteLength`,
+ * `byteOffset`, `buffer`, `constructor`, even its prototype): every path
+ * that reads or writes its bytes takes them from the engine's getters, so
+ * it is treated exactly as the real one, or refused with a code, never
+ * counted one way and written another.
+ */
+describe('TypedArrays whose own properties lie', () => {
+  const lie = <T extends object>(typed: T, key: string, value: unknown): T => {
+    Object.defineProperty(typed, key, { value });
+    return typed;
+  };
+
+  test('append(): the rows in the header are the rows written (length, constructor, bytes, prototype)', () => {
+    const path = temp('lying.npy');
+    const a = openMemmap(path, { mode: 'w+', dtype: 'float64', shape: [0] });
+    a.append(Float64Array.of(1, 2));
+    expect(a.append(lie(Float64Array.of(3, 4), 'length', 4096))).toEqual([4]);
+    // A Float32Array that says it is a Float64Array: its four float32 values, cast.
+    expect(a.append(lie(Float32Array.of(5, 6, 7, 8), 'constructor', Float64Array))).toEqual([8]);
+    const liar = Float64Array.of(9, 10);
+    lie(liar, 'byteLength', 4096);
+    lie(liar, 'byteOffset', 8);
+    lie(liar, 'buffer', new ArrayBuffer(64));
+    expect(a.append(liar)).toEqual([10]);
+    expect(a.append(Object.setPrototypeOf(Float32Array.of(11), Float64Array.prototype) as Float64Array)).toEqual([11]);
+    expect(a.toArray()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(a.nbytes).toBe(88);
+    a.close();
+    const header = readFileSync(path).length - 88;
+    const again = openMemmap(path, { mode: 'r' });
+    expect(again.shape).toEqual([11]);
+    expect(again.offset).toBe(header);
+    expect(again.get(-1)).toBe(11);
+    again.close();
+  });
+
+  test("append(): a constructor claiming an allowed kind does not get a refused one in (nor a row's)", () => {
+    const a = openMemmap(temp('ints.npy'), { mode: 'w+', dtype: 'int32', shape: [0, 2] });
+    expect(() => a.append(lie(Float64Array.of(1.5, 2.5), 'constructor', Int32Array))).toThrow(
+      coded('ERR_MEMMAP_INVALID_DTYPE'),
+    );
+    expect(() => a.append([lie(Float64Array.of(1.5, 2.5), 'constructor', Int32Array)])).toThrow(
+      coded('ERR_MEMMAP_INVALID_DTYPE'),
+    );
+    expect(a.shape).toEqual([0, 2]);
+    // A row whose length lies is its real length: one row of two.
+    expect(a.append([lie(Int32Array.of(1, 2), 'length', 1)])).toEqual([1, 2]);
+    expect(() => a.append([lie(Int32Array.of(1, 2, 3), 'length', 2)])).toThrow(coded('ERR_MEMMAP_SHAPE_MISMATCH'));
+    expect(a.toArray()).toEqual([[1, 2]]);
+    a.close();
+  });
+
+  test('assign(): the values are the real ones, however many the length says', () => {
+    const a = memmap(temp('assign.f8'), { dtype: 'float64', mode: 'w+', shape: [4] });
+    a.assign(lie(Float64Array.of(1, 2, 3, 4), 'length', 2));
+    expect(a.toArray()).toEqual([1, 2, 3, 4]);
+    expect(() => a.assign(lie(Float64Array.of(5, 6), 'length', 4))).toThrow(coded('ERR_MEMMAP_SHAPE_MISMATCH'));
+    a.assign(lie(Float32Array.of(1.5, 2.5, 3.5, 4.5), 'constructor', Float64Array));
+    expect(a.toArray()).toEqual([1.5, 2.5, 3.5, 4.5]);
+    a.assign(lie(lie(Float64Array.of(9, 8, 7, 6), 'byteLength', 8), 'byteOffset', 16));
+    expect(a.toArray()).toEqual([9, 8, 7, 6]);
+    const b = memmap(temp('assign2.f8'), { dtype: 'float64', mode: 'w+', shape: [2, 2] });
+    b.assign([lie(Float64Array.of(1, 2), 'length', 1), Float64Array.of(3, 4)]);
+    expect(b.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    a.close();
+    b.close();
+  });
+
+  test('write(): the count written is the real length; a lying kind is refused by its real name', () => {
+    const a = memmap(temp('write.f8'), { dtype: 'float64', mode: 'w+', shape: [4] });
+    a.write(0, lie(Float64Array.of(7, 8), 'length', 4));
+    expect(a.toArray()).toEqual([7, 8, 0, 0]);
+    a.write(0, lie(Float64Array.of(1, 2, 3, 4), 'byteLength', 8));
+    expect(a.toArray()).toEqual([1, 2, 3, 4]);
+    expect(() => a.write(2, lie(Float64Array.of(1, 2, 3), 'length', 2))).toThrow(coded('ERR_MEMMAP_OUT_OF_RANGE'));
+    const posing = lie(Float32Array.of(5, 6), 'constructor', Float64Array);
+    expect(() => a.write(0, posing as unknown as Float64Array)).toThrow(coded('ERR_MEMMAP_INVALID_ARG'));
+    expect(() => a.write(0, posing as unknown as Float64Array)).toThrow(/got \[object Float32Array\]/);
+    const swapped = Object.setPrototypeOf(Float32Array.of(5, 6), Float64Array.prototype) as Float64Array;
+    expect(() => a.write(0, swapped)).toThrow(coded('ERR_MEMMAP_INVALID_ARG'));
+    expect(a.toArray()).toEqual([1, 2, 3, 4]);
+    a.close();
+  });
+
+  test('fill() and set() of bytes take the real bytes; record sub-arrays the real values', () => {
+    const s = memmap(temp('bytes.S4'), { dtype: 'S4', mode: 'w+', shape: [2] });
+    s.fill(lie(lie(Uint8Array.of(65, 66), 'byteLength', 4096), 'length', 4096));
+    s.set(1, lie(Uint8Array.of(67), 'buffer', Uint8Array.of(1, 2, 3, 4).buffer));
+    expect(s.toArray().map((v) => Buffer.from(v as Uint8Array).toString('latin1'))).toEqual(['AB', 'C']);
+    s.close();
+    const r = memmap(temp('rec.bin'), { dtype: [['v', '<f8', [2]]], mode: 'w+', shape: [1] });
+    const values = lie(Float64Array.of(1, 2), 'length', 1);
+    lie(values, Symbol.iterator as unknown as string, function* () {
+      yield 99;
+    });
+    r.set(0, { v: values as never });
+    expect(r.get(0)).toEqual({ v: [1, 2] });
+    r.close();
+  });
+
+  test('a shape given as a TypedArray is its real values; a descriptor path its real bytes', () => {
+    const path = temp('shape.f8');
+    const a = memmap(path, { dtype: 'float64', mode: 'w+', shape: lie(Int32Array.of(2, 3), 'length', 1) as never });
+    expect(a.shape).toEqual([2, 3]);
+    const d = a.descriptor();
+    const b = memmap.fromDescriptor({ ...d, pathBytes: lie(Buffer.from(d.path), 'length', 1) });
+    expect(b.shape).toEqual([2, 3]);
+    b.close();
+    a.close();
+  });
+});
+
+/**
+ * Every options object of the API is a plain object whose own properties are
+ * the options: an inherited property is never read (nor a typo in one
+ * ignored), a Map or class instance is ERR_MEMMAP_INVALID_ARG, a symbol key
+ * ERR_MEMMAP_UNKNOWN_OPTION.
+ */
+describe('options objects: own properties of a plain object only', () => {
+  const path = temp('opts.f8');
+  const invalid = coded('ERR_MEMMAP_INVALID_ARG', 'TypeError');
+  const unknown = coded('ERR_MEMMAP_UNKNOWN_OPTION', 'TypeError');
+  class Options {
+    axis = 0;
+  }
+
+  test('reductions: inherited, Map, class instance and symbol keys are errors naming the argument', async () => {
+    const a = memmap(path, { dtype: 'float64', mode: 'w+', shape: [2, 4] });
+    a.assign([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+    const any = a as unknown as Record<string, (options: unknown) => unknown>;
+    for (const op of ['sum', 'mean', 'max', 'argmin', 'std', 'countNonzero']) {
+      expect(() => any[op].call(a, Object.create({ axes: 0 }))).toThrow(invalid);
+      expect(() => any[op].call(a, Object.create({ axis: 0 }))).toThrow(invalid);
+      expect(() => any[op].call(a, new Map([['axis', 0]]))).toThrow(invalid);
+      expect(() => any[op].call(a, new Options())).toThrow(invalid);
+      expect(() => any[op].call(a, { [Symbol('axis')]: 0 })).toThrow(unknown);
+    }
+    expect(() => any.sum.call(a, new Map([['axis', 0]]))).toThrow(/sum\(\) options must be a plain object/);
+    expect(() => any.sum.call(a, { [Symbol('axis')]: 0 })).toThrow(/Symbol\(axis\)/);
+    const hidden = {};
+    Object.defineProperty(hidden, 'axes', { value: 0 });
+    expect(() => any.sum.call(a, hidden)).toThrow(unknown);
+    await expect(
+      (a as unknown as Record<string, (o: unknown) => Promise<unknown>>).sumAsync.call(a, Object.create({ axis: 0 })),
+    ).rejects.toEqual(invalid);
+    await expect(
+      (a as unknown as Record<string, (o: unknown) => Promise<unknown>>).sumAsync.call(a, { [Symbol('signal')]: 0 }),
+    ).rejects.toEqual(unknown);
+    // Plain objects of every making still work: spread, Object.create(null), another realm's.
+    expect(a.sum({ ...{ axis: 0 } }).toArray()).toEqual([6, 8, 10, 12]);
+    expect(a.sum(Object.assign(Object.create(null) as object, { axis: 1 }) as { axis: number }).toArray()).toEqual([
+      10, 26,
+    ]);
+    expect(a.sum(runInNewContext('({ axis: 0, keepdims: true })') as { axis: 0; keepdims: true }).shape).toEqual([
+      1, 4,
+    ]);
+    expect(a.sum(structuredClone({ axis: 0 })).toArray()).toEqual([6, 8, 10, 12]);
+    // A polluted Object.prototype is not an option.
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.axis = 1;
+    try {
+      expect(a.sum({})).toBe(36);
+    } finally {
+      delete proto.axis;
+    }
+    a.close();
+  });
+
+  test('where that does not broadcast names the option and the method', () => {
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 4] });
+    const mismatch = coded('ERR_MEMMAP_SHAPE_MISMATCH');
+    expect(() => a.sum({ where: [true, false, true] })).toThrow(mismatch);
+    expect(() => a.sum({ where: [true, false, true] })).toThrow(
+      "sum(): where of shape [3] cannot be broadcast to the array's shape [2, 4]",
+    );
+    expect(() => a.mean({ where: [[true], [false], [true]] })).toThrow(
+      "mean(): where of shape [3, 1] cannot be broadcast to the array's shape [2, 4]",
+    );
+    expect(() => a.any({ where: [[[true, true, true, true]]] })).toThrow(
+      "any(): where of shape [1, 1, 4] cannot be broadcast to the array's shape [2, 4]",
+    );
+    expect(a.sum({ where: [true, false, true, false] })).toBe(1 + 3 + 5 + 7);
+    a.close();
+  });
+
+  test('memmap, openMemmap, append, toArray, astype, blocks, openNpz, fromDescriptor follow the same rule', () => {
+    const npy = temp('opts.npy');
+    openMemmap(npy, { mode: 'w+', dtype: 'float64', shape: [0] }).close();
+    expect(() => memmap(path, Object.create({ mode: 'r' }) as never)).toThrow(invalid);
+    expect(() => memmap(path, new Map([['mode', 'r']]) as never)).toThrow(invalid);
+    expect(() => memmap(path, { [Symbol('mode')]: 'r' } as never)).toThrow(unknown);
+    expect(() => openMemmap(npy, Object.create({ mode: 'r' }) as never)).toThrow(invalid);
+    expect(() => openMemmap(npy, { [Symbol('mode')]: 'r' } as never)).toThrow(unknown);
+    const g = openMemmap(npy, { ...{ mode: 'r+' as const } });
+    expect(() => g.append([1], Object.create({ sync: true }) as never)).toThrow(invalid);
+    expect(() => g.append([1], { [Symbol('sync')]: true } as never)).toThrow(unknown);
+    expect(g.shape).toEqual([0]);
+    expect(g.append([1], Object.assign(Object.create(null) as object, { sync: false }))).toEqual([1]);
+    g.close();
+    const a = memmap(
+      path,
+      Object.assign(Object.create(null) as object, { dtype: 'float64', mode: 'r', shape: [2, 4] } as const),
+    );
+    expect(() => a.toArray(new Map() as never)).toThrow(invalid);
+    expect(() => a.toArray(Object.create({ dates: true }) as never)).toThrow(invalid);
+    expect(() => a.astype('float32', Object.create({ casting: 'unsafe' }) as never)).toThrow(invalid);
+    expect(() => a.blocks(Object.create({ rows: 1 }) as never)).toThrow(invalid);
+    expect(() => a.blocks({ [Symbol('rows')]: 1 } as never)).toThrow(unknown);
+    expect([...a.blocks({ ...{ rows: 1 } })].length).toBe(2);
+    const d = a.descriptor();
+    expect(() => memmap.fromDescriptor(Object.create(d) as never)).toThrow(invalid);
+    expect(() => memmap.fromDescriptor({ ...d, [Symbol('extra')]: 1 })).toThrow(unknown);
+    a.close();
+    const npz = temp('opts.npz');
+    const spec = Object.create({ dtype: 'f8' }) as { shape: number[] };
+    spec.shape = [2];
+    expect(() => openNpz(npz, { mode: 'w+', members: { x: spec } })).toThrow(invalid);
+    openNpz(npz, { mode: 'w+', members: { x: { dtype: 'f8', shape: [2] } } }).close();
+    expect(() => openNpz(npz, Object.create({ mode: 'r' }) as never)).toThrow(invalid);
+    const archive = openNpz(npz, { ...{ mode: 'r' as const } });
+    expect(() => archive.get('x', Object.create({ decompress: true }) as never)).toThrow(invalid);
+    expect(archive.get('x').shape).toEqual([2]);
+    archive.close();
   });
 });

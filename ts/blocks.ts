@@ -10,6 +10,7 @@
 import { Accessor } from './access';
 import { AnyTypedArray, Coerced, elementView } from './dtype';
 import { memmapError, show } from './errors';
+import { typedArrayConstructor, typedBytes, typedLength } from './intrinsics';
 import { contiguousStrides } from './shape';
 import { integerOf } from './indexing';
 import { HeapStorage } from './storage';
@@ -86,19 +87,22 @@ export function readBlock(view: Accessor, first: number, count: number): AnyType
  */
 export function writeBlock(view: Accessor, method: string, start: unknown, values: unknown): number {
   const { row, native } = view.dtype;
-  if (values instanceof row.TypedArray) {
+  // The kind, length and bytes from the engine's getters, never from the
+  // object's own properties (or prototype): the count and the bytes agree.
+  if (typedArrayConstructor(values) === row.TypedArray) {
     const typed = values as AnyTypedArray;
-    if (typed.length % row.lanes !== 0) {
+    const lanes = typedLength(typed);
+    if (lanes % row.lanes !== 0) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',
-        `${method}(): a ${row.TypedArray.name} of ${typed.length} lanes is not a whole number of ${view.dtype.str} elements (${row.lanes} lanes each)`,
+        `${method}(): a ${row.TypedArray.name} of ${lanes} lanes is not a whole number of ${view.dtype.str} elements (${row.lanes} lanes each)`,
       );
     }
-    const count = typed.length / row.lanes;
+    const count = lanes / row.lanes;
     const [first] = checkRange(view, method, start, count);
     // A copy first: the source may be a view of the same file (`data` of
     // this or another map), and numpy's `a[...] = b` reads all of b first.
-    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
+    const bytes = typedBytes(typed).slice();
     if (!native) swapLanes(bytes, laneBytes(view));
     if (count > 0) view.storage.writeElements(view.blockView(), first, bytes);
     return count;

@@ -5,6 +5,7 @@
  */
 import type { DType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
+import { isTypedArray, typedLength } from './intrinsics';
 import { contiguousStrides, MAX_DIMS } from './shape';
 
 /**
@@ -59,11 +60,6 @@ export interface FlattenOptions {
   argument?: string;
 }
 
-/** A TypedArray (not a DataView): one axis of values. */
-function isTyped(value: unknown): value is ArrayLike<unknown> {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
-}
-
 /**
  * The shape of an item that brings its own, else null: an array of this
  * package, or a TypedArray where `typedRows` (numeric dtypes; a bytes or
@@ -71,7 +67,8 @@ function isTyped(value: unknown): value is ArrayLike<unknown> {
  */
 function shapeOfItem(item: unknown, typedRows: boolean): readonly number[] | null {
   if (hasValues(item)) return item.shape;
-  if (typedRows && isTyped(item)) return [item.length];
+  // Its length from the engine's getter: an own `length` cannot change the count of values read.
+  if (typedRows && isTypedArray(item)) return [typedLength(item)];
   return null;
 }
 
@@ -116,8 +113,8 @@ function flattenOf(
     if (source.size > FLAT_LIMIT) throw tooMany(source.size);
     return valuesOf(source, into, argument);
   }
-  if (isTyped(source)) {
-    const length = (source as unknown as ArrayLike<unknown>).length;
+  if (isTypedArray(source)) {
+    const length = typedLength(source);
     if (length > FLAT_LIMIT) throw tooMany(length);
     // By index, never through the instance's own Symbol.iterator (which may never end).
     const typed = source as unknown as ArrayLike<unknown>;

@@ -10,6 +10,7 @@ import { Accessor } from './access';
 import type { CastSpec } from './binding';
 import { DType, NAT, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
+import { ownOptions } from './own-options';
 import { integerOf } from './indexing';
 import { byteExtent, contiguousStrides } from './shape';
 import { FileStorage, HeapStorage } from './storage';
@@ -74,15 +75,16 @@ function checkOptionsOf(method: string, options: unknown, known: readonly string
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): options must be an object; got ${show(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw memmapError(
+  return ownOptions(
+    options,
+    `${method}() options`,
+    (key) => known.includes(key),
+    (key) =>
+      memmapError(
         'ERR_MEMMAP_UNKNOWN_OPTION',
         `${method}(): unknown option ${show(key)} (it takes ${known.map((k) => show(k)).join(', ')})`,
-      );
-    }
-  }
-  return options as Record<string, unknown>;
+      ),
+  );
 }
 
 /** numpy's contiguity flags: axes of length 1 do not count, and an empty array is both. */

@@ -5,6 +5,7 @@
  */
 
 import { types } from 'node:util';
+import { typedArrayKind } from './intrinsics';
 
 /**
  * The stable codes, with the error class each is thrown as.
@@ -220,7 +221,8 @@ function showAt(value: unknown, depth: number): string {
     return `[${items.join(', ')}]`;
   }
   if (value !== null && typeof value === 'object') {
-    const name = value.constructor?.name;
+    // A TypedArray by its kind, not by a `constructor` it may have been given.
+    const name = typedArrayKind(value) ?? value.constructor?.name;
     return name && name !== 'Object' ? `[object ${name}]` : safeJson(value);
   }
   return String(value);

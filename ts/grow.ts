@@ -7,6 +7,7 @@
 import { Accessor } from './access';
 import { DType, Field, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
+import { isTypedArray, typedArrayConstructor, typedBytes, typedLength } from './intrinsics';
 import { NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
 import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
@@ -203,28 +204,24 @@ function appendBytesOf(
       );
     }
   };
-  if (ArrayBuffer.isView(source) && !(source instanceof DataView)) {
-    const typed = source as unknown as {
-      constructor: unknown;
-      length: number;
-      buffer: ArrayBuffer;
-      byteOffset: number;
-      byteLength: number;
-    };
-    const from = parseDType(typed.constructor, 'source');
+  if (isTypedArray(source)) {
+    // Kind, length and bytes from the engine's getters: an own `length` or
+    // `constructor` cannot make the rows counted disagree with the bytes written.
+    const from = parseDType(typedArrayConstructor(source), 'source');
     checkCast(from, 'a TypedArray');
-    if (rowSize === 0 || typed.length % rowSize !== 0) {
+    const length = typedLength(source);
+    if (rowSize === 0 || length % rowSize !== 0) {
       throw memmapError(
         'ERR_MEMMAP_SHAPE_MISMATCH',
-        `cannot append ${typed.length} values to an array of shape ${show(shape)}: rows along axis ${axis} hold ${rowSize} values, and a flat TypedArray is taken as whole rows`,
+        `cannot append ${length} values to an array of shape ${show(shape)}: rows along axis ${axis} hold ${rowSize} values, and a flat TypedArray is taken as whole rows`,
       );
     }
-    const rows = typed.length / rowSize;
+    const rows = length / rowSize;
     if (from.descr === dtype.descr) {
       // The caller's own bytes, written as they are: no copy.
-      return { bytes: new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), rows };
+      return { bytes: typedBytes(source), rows };
     }
-    return { bytes: convert(source, dtype, [typed.length], 'C'), rows };
+    return { bytes: convert(source, dtype, [length], 'C'), rows };
   }
   let sourceShape: number[];
   if (source instanceof NDArray) {
@@ -239,7 +236,7 @@ function appendBytesOf(
       onItem: (item) =>
         item instanceof NDArray
           ? checkCast(item.dtypeObject, 'an array')
-          : checkCast(parseDType((item as object).constructor, 'source'), 'a TypedArray'),
+          : checkCast(parseDType(typedArrayConstructor(item), 'source'), 'a TypedArray'),
     });
     if ('biumM'.includes(dtype.row.kind) && dtype.fields === null) {
       const plain = plainNumbersDType(flat.values, dtype);

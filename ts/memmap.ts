@@ -38,6 +38,8 @@ import { byteExtent, contiguousStrides, normalizeShape, Order } from './shape';
 import type { OpenExtra } from './binding';
 import { appendBytes, checkFits, growthAxis, headerFor, parseResizeShape } from './grow';
 import { checkOptionNames } from './options';
+import { typedArrayKind, typedBytes } from './intrinsics';
+import { ownOptions } from './own-options';
 import { FileStorage, NpyLayout } from './storage';
 
 export type { Advice, FileLike, MemmapOptions, Mode, ModeLike } from './options';
@@ -613,18 +615,22 @@ function reopen(descriptor: MemmapDescriptor): Memmap {
   }
   // A key this code does not understand (a newer version's, or a typo) is
   // refused: it may say something about the bytes that would be ignored.
-  for (const key of Object.keys(descriptor)) {
-    if (!DESCRIPTOR_KEYS.has(key)) {
-      throw memmapError(
+  // Its own properties only, as every options object: nothing inherited is read.
+  const own = ownOptions(
+    descriptor,
+    'descriptor',
+    (key) => DESCRIPTOR_KEYS.has(key),
+    (key) =>
+      memmapError(
         'ERR_MEMMAP_UNKNOWN_OPTION',
         `descriptor has an unknown key ${show(key)}: a descriptor holds ${[...DESCRIPTOR_KEYS].join(', ')}`,
-      );
-    }
-  }
-  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode, sparse } = descriptor;
-  if (pathBytes !== undefined && !(pathBytes instanceof Uint8Array))
+      ),
+  ) as Partial<MemmapDescriptor>;
+  const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode, sparse } = own;
+  if (pathBytes !== undefined && typedArrayKind(pathBytes) !== 'Uint8Array')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.pathBytes must be a Uint8Array; got ${show(pathBytes)}`);
-  const target = parseFile(pathBytes === undefined ? path : Buffer.from(pathBytes));
+  // Its bytes through the engine's getters (Buffer.from would read its own `length`).
+  const target = parseFile(pathBytes === undefined ? path : Buffer.from(typedBytes(pathBytes)));
   if (typeof target === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.path must be a path; got ${show(path)}`);
   if (fileId !== undefined && (typeof fileId !== 'string' || !/^\d+:\d+$/.test(fileId)))

@@ -67,6 +67,7 @@ import type {
 import { memmapError, noMoreArguments, proxyArgumentError, show } from './errors';
 import { formatRepr } from './format';
 import { applyIndex, IndexItem, parseIndex } from './indexing';
+import { typedArrayConstructor, typedLength } from './intrinsics';
 import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
 import { parseReduceOptions, ReductionName } from './reduce-options';
 import { byteExtent, contiguousStrides, isContiguous } from './shape';
@@ -543,8 +544,8 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
   #assign(source: AssignSource<D>): void {
     const view = this.#view;
     if (
-      source instanceof view.dtype.row.TypedArray &&
-      (source as AnyTypedArray).length === this.size * view.dtype.row.lanes &&
+      typedArrayConstructor(source) === view.dtype.row.TypedArray &&
+      typedLength(source as AnyTypedArray) === this.size * view.dtype.row.lanes &&
       lanesAreValues(view)
     ) {
       // All of the values, in C order, of the kind data holds: one block copy.

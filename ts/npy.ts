@@ -20,6 +20,7 @@ import {
   pyRepr,
 } from './npyformat';
 import { ModeLike, parseFile, parseMode } from './options';
+import { ownOptions } from './own-options';
 import type { PyValue } from './pyliteral';
 import { normalizeShape, sizeOf } from './shape';
 
@@ -192,16 +193,19 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
   refuseRevoked(options, 'openMemmap options');
   if (typeof file === 'number')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `openMemmap needs a path, not a file descriptor; got ${file}`);
-  const given = (options ?? {}) as OpenMemmapOptions;
-  if (typeof given !== 'object' || Array.isArray(given))
+  const raw: unknown = options ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
-  for (const key of Object.keys(given)) {
-    if (!OPEN_OPTIONS.has(key))
-      throw memmapError(
+  const given = ownOptions(
+    raw,
+    'openMemmap options',
+    (key) => OPEN_OPTIONS.has(key),
+    (key) =>
+      memmapError(
         'ERR_MEMMAP_UNKNOWN_OPTION',
         `unknown option ${show(key)}: openMemmap takes ${[...OPEN_OPTIONS].join(', ')}`,
-      );
-  }
+      ),
+  ) as OpenMemmapOptions;
   // The mode first: a misspelt one is named, whatever the file holds.
   const mode = parseMode(given.mode ?? 'r+');
   if (mode === 'w+') {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
 import type { ShapeLike } from './dtype/types';
+import { ownOptions } from './own-options';
 import { normalizeShape, Order, sizeOf } from './shape';
 
 /**
@@ -224,15 +225,13 @@ function checkOptionNamesOf(raw: unknown, known: ReadonlySet<string>, what: stri
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `options must be an object; got ${show(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw memmapError(
-        'ERR_MEMMAP_UNKNOWN_OPTION',
-        `unknown option ${show(key)}: ${what} takes ${[...known].join(', ')}`,
-      );
-    }
-  }
-  return options as Record<string, unknown>;
+  return ownOptions(
+    options,
+    `${what} options`,
+    (key) => known.has(key),
+    (key) =>
+      memmapError('ERR_MEMMAP_UNKNOWN_OPTION', `unknown option ${show(key)}: ${what} takes ${[...known].join(', ')}`),
+  );
 }
 
 /** memmap()'s options, checked. */

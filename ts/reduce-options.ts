@@ -8,6 +8,7 @@
  */
 import { memmapError, proxyArgumentError, show } from './errors';
 import { integerOf } from './indexing';
+import { ownOptions } from './own-options';
 
 /**
  * numpy's twelve reductions, as the methods are named.
@@ -101,16 +102,16 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
       `${method}() takes an options object ({ axis, keepdims, ... }); got ${show(options)}`,
     );
   }
-  const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    const known = takes(op, key) || (async && (key === 'signal' || key === 'onProgress'));
-    if (!known) {
-      throw memmapError(
+  const given = ownOptions(
+    options,
+    `${method}() options`,
+    (key) => takes(op, key) || (async && (key === 'signal' || key === 'onProgress')),
+    (key) =>
+      memmapError(
         'ERR_MEMMAP_UNKNOWN_OPTION',
         `${method}() does not take the option ${show(key)} (it takes ${optionList(op, async)})`,
-      );
-    }
-  }
+      ),
+  );
   const keepdims = given.keepdims ?? false;
   if (typeof keepdims !== 'boolean') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): keepdims must be a boolean; got ${show(keepdims)}`);

@@ -443,13 +443,21 @@ function whereMask(where: unknown, shape: readonly number[], op: ReductionName):
     bytes = Uint8Array.from(values as boolean[], (value) => (value ? 1 : 0));
     maskShape = given;
   }
-  if (maskShape.length > shape.length) {
-    throw memmapError(
+  // numpy names neither the option nor the method ("could not broadcast input array ..."): this names both.
+  const mismatch = () =>
+    memmapError(
       'ERR_MEMMAP_SHAPE_MISMATCH',
-      `${op}(): where of shape ${show(maskShape)} does not broadcast to the array's shape ${show(shape)}`,
+      `${op}(): where of shape ${show(maskShape)} cannot be broadcast to the array's shape ${show(shape)}`,
     );
+  // More axes than the array is refused too (assignment would drop leading 1s; a mask does not).
+  if (maskShape.length > shape.length) throw mismatch();
+  let strides: number[];
+  try {
+    strides = broadcastElementStrides(maskShape, shape, false);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'ERR_MEMMAP_SHAPE_MISMATCH') throw error;
+    throw mismatch();
   }
-  const strides = broadcastElementStrides(maskShape, shape, false);
   return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), byteOffset: 0, strides };
 }
 

@@ -3,6 +3,7 @@
  * in bytes (numpy's unit); names say when a unit is different.
  */
 import { memmapError, proxyArgumentError, show } from './errors';
+import { isTypedArray, typedLength } from './intrinsics';
 
 /**
  * Memory layout: `'C'` row-major (last axis contiguous), `'F'` column-major.
@@ -26,19 +27,22 @@ export function normalizeShape(shape: unknown, argument = 'shape'): number[] {
 
 function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
   const dims = typeof shape === 'number' || typeof shape === 'bigint' ? [shape] : shape;
-  if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
+  const typed = isTypedArray(dims);
+  if (!Array.isArray(dims) && !typed) {
     throw memmapError(
       'ERR_MEMMAP_INVALID_ARG',
       `${argument} must be an integer or an array of integers; got ${show(shape)}`,
     );
   }
-  if ((dims as ArrayLike<unknown>).length > MAX_DIMS) {
+  // A TypedArray's length from the engine's getter, its values by index (not its own iterator).
+  const length = typed ? typedLength(dims) : (dims as ArrayLike<unknown>).length;
+  if (length > MAX_DIMS) {
     throw memmapError(
       'ERR_MEMMAP_OUT_OF_RANGE',
-      `${argument} has ${(dims as ArrayLike<unknown>).length} dimensions; numpy supports at most ${MAX_DIMS}`,
+      `${argument} has ${length} dimensions; numpy supports at most ${MAX_DIMS}`,
     );
   }
-  return Array.from(dims as ArrayLike<unknown>, (dim, axis) => {
+  return Array.from({ length }, (_, axis) => (dims as ArrayLike<unknown>)[axis]).map((dim, axis) => {
     const n = typeof dim === 'bigint' && dim <= BigInt(Number.MAX_SAFE_INTEGER) && dim >= 0n ? Number(dim) : dim;
     if (typeof n !== 'number' || !Number.isInteger(n)) {
       throw memmapError(

@@ -5,6 +5,7 @@
  */
 import { memmapError, show } from '../errors';
 import { floatToHalf, halfToFloat } from '../float16';
+import { isTypedArray, typedBytes } from '../intrinsics';
 import { datetimeCount } from '../timeunits';
 import { AnyTypedArray, Codec, Coerced, Complex, DType, DTypeRow, Lane, LaneAccess, NAT, Scalar } from './dtype';
 
@@ -203,8 +204,9 @@ function bytesCodec(trim: boolean): Codec<Uint8Array> {
         }
         return out;
       }
-      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-        const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      if (isTypedArray(value)) {
+        // Its bytes from the engine's getters, not from own properties that may say otherwise.
+        const bytes = typedBytes(value);
         out.set(bytes.subarray(0, row.itemsize)); // numpy truncates longer values
         return out;
       }

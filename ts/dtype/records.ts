@@ -5,6 +5,7 @@
  * field by field. Parsing the spellings is parse.ts's job.
  */
 import { memmapError, show } from '../errors';
+import { isTypedArray, typedLength } from '../intrinsics';
 import { PyTuple, pyRepr, PyValue } from '../pyliteral';
 import { elementView } from './codecs';
 import { Codec, Coerced, DType, DTypeRow, Field, NATIVE_LITTLE_ENDIAN, RecordValue } from './dtype';
@@ -281,7 +282,11 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
 
 function flattenValues(value: unknown, bytes: boolean): unknown[] {
   if (Array.isArray(value)) return value.flatMap((v) => flattenValues(v, bytes));
-  if (!bytes && ArrayBuffer.isView(value) && !(value instanceof DataView))
-    return Array.from(value as unknown as ArrayLike<unknown>);
+  if (!bytes && isTypedArray(value)) {
+    // By index up to the engine's length: never an own `length` or Symbol.iterator.
+    const values = new Array<unknown>(typedLength(value));
+    for (let k = 0; k < values.length; k++) values[k] = value[k];
+    return values;
+  }
   return [value];
 }
