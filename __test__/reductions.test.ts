@@ -1058,3 +1058,78 @@ print(json.dumps(out))`,
     });
   });
 });
+
+describeNumpy('prod() starts from initial, as numpy’s running product does', () => {
+  test('initial first: no 0 * inf or 1e-300 * inf from the elements’ own product, against numpy', () => {
+    // Before the fix `initial` was multiplied in at the end: [1e200, 1e200]
+    // from 0 was NaN (numpy 0), from 1e-300 Infinity (numpy 1e100), and
+    // [1e-200, 1e-200] from 1e300 was 0 (numpy 1e-100).
+    const big: number[] = [];
+    for (let i = 0; i < 2906 * 15; i++) big.push((1 + (i % 7)) * 100 * (i % 11 === 0 ? -1 : 1));
+    // The big array goes to Python as its name (an argument has at most 128 KiB).
+    const cases: [string, number[] | 'big', number[], Record<string, unknown>][] = [];
+    for (const axis of [undefined, 0]) {
+      const at = axis === undefined ? {} : { axis };
+      cases.push(['f8', [1e200, 1e200], [2], { ...at, initial: 0 }]);
+      cases.push(['f8', [1e200, 1e200], [2], { ...at, initial: 1e-300 }]);
+      cases.push(['f8', [1e-200, 1e-200], [2], { ...at, initial: 1e300 }]);
+      cases.push(['f8', [1e-200, 1e-200, 1e-200], [3], { ...at, initial: -Infinity }]);
+      cases.push(['>f8', [1e200, 1e200, 1e200, 1e200, 1e200, 1e200], [2, 3], { ...at, initial: 1e-300 }]);
+      cases.push(['c16', [1e200, 1e200], [2], { ...at, initial: 1e-300 }]);
+      cases.push(['c16', [1e200, 1e200], [2], { ...at, initial: 0 }]);
+      // float16 whose running product passes float16's range in the middle
+      // (60000 * 60000), and a (2906, 15) one whose product passes even
+      // float64's: from 0 numpy's product stays 0 throughout.
+      cases.push(['f2', [1, 60000, 60000, 0.001, 0.001], [5], { ...at, initial: 0 }]);
+      for (const initial of [0, -0]) cases.push(['f2', 'big', [2906, 15], { ...at, initial }]);
+      cases.push(['f4', 'big', [2906, 15], { ...at, initial: 0 }]);
+    }
+    cases.push(['f2', 'big', [2906, 15], { axis: 1, initial: 0 }]);
+    cases.push(['f2', [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4], [6], { initial: Infinity }]);
+    const want = pythonJson<string[][]>(
+      `
+import json, sys, numpy as np
+out = []
+big = [(1 + i % 7) * 100 * (-1 if i % 11 == 0 else 1) for i in range(2906 * 15)]
+for dtype, values, shape, options in json.loads(sys.argv[1]):
+    if values == 'big': values = big
+    a = np.array([float(v) for v in values], dtype=dtype).reshape(shape)
+    kw = dict(options)
+    kw['initial'] = float(kw['initial'])
+    with np.errstate(all='ignore'):
+        r = np.asarray(a.prod(**kw)).ravel()
+    out.append([repr(float(p)) for x in r for p in ([x.real, x.imag] if np.iscomplexobj(x) else [x])])
+print(json.dumps(out))`,
+      // JSON has no -0 or Infinity: they go as strings.
+      JSON.stringify(cases, (_key, value: unknown) =>
+        Object.is(value, -0) ? '-0.0' : value === Infinity ? 'inf' : value === -Infinity ? '-inf' : value,
+      ),
+    );
+    const show = (x: number) =>
+      Number.isNaN(x)
+        ? 'nan'
+        : x === Infinity
+          ? 'inf'
+          : x === -Infinity
+            ? '-inf'
+            : Object.is(x, -0)
+              ? '-0.0'
+              : String(x);
+    const fromPython = (s: string) =>
+      show(s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s));
+    cases.forEach(([dtype, named, shape, options], i) => {
+      const values = named === 'big' ? big : named;
+      const path = join(dir, `prod-initial-${i}.bin`);
+      const a = memmap(path, { dtype: dtype as 'f8', mode: 'w+', shape });
+      a.assign(values.map((v) => (dtype === 'c16' ? { re: v, im: 0 } : v)) as never);
+      const r = a.prod(options as never) as unknown;
+      const flat = r instanceof NDArray ? (r.toArray() as unknown[]).flat() : [r];
+      const got = flat.flatMap((x) =>
+        typeof x === 'object' && x !== null ? [(x as { re: number }).re, (x as { im: number }).im] : [x as number],
+      );
+      const label = [dtype, named, shape, options];
+      expect([...label, got.map(show)]).toEqual([...label, want[i].map(fromPython)]);
+      a.close();
+    });
+  });
+});

@@ -154,7 +154,14 @@ impl<F: Family> Job<'_, F> {
                 continue;
             }
             accs.clear();
-            accs.resize(shape.accs, self.family.init());
+            // A piece that starts inside the tile is merged into the one
+            // before it, which holds the outputs' start (prod's `initial`).
+            let start = if u == units.start {
+                self.family.init()
+            } else {
+                self.family.identity()
+            };
+            accs.resize(shape.accs, start);
             for w in u..end {
                 let elements = self.unit(
                     shape,

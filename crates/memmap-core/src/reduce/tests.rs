@@ -974,6 +974,191 @@ fn a_zero_sum_has_numpys_sign() {
     }
 }
 
+/// `values` stored as `element` (float16, float32 or float64), native order.
+fn float_bytes(element: Element, values: &[f64]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|&v| match element {
+            Element::F16 => f64_to_f16(v).to_ne_bytes().to_vec(),
+            Element::F32 => (v as f32).to_ne_bytes().to_vec(),
+            _ => v.to_ne_bytes().to_vec(),
+        })
+        .collect()
+}
+
+#[test]
+fn prod_starts_from_initial_as_numpy_does() {
+    // numpy's product is `initial * a0 * a1 * ...`, one running product
+    // from `initial`. Multiplying `initial` in at the end instead gave
+    // [1e200, 1e200] with initial 0 NaN (0 * inf; numpy 0), with initial
+    // 1e-300 inf (numpy 1e100), and [1e-200, 1e-200] with initial 1e300 0
+    // (numpy 1e-100). An initial of 0 or inf absorbs every finite factor in
+    // numpy's running product, however far the elements' own product
+    // overflows or underflows: a float16 product of 100 times 1e4 (1e400,
+    // past float64) from 0 is 0.
+    let ones =
+        |head: &[f64], n: usize| -> Vec<f64> { head.iter().copied().chain(std::iter::repeat_n(1.0, n)).collect() };
+    let mut middle = vec![1.0, 2.0];
+    middle.extend(std::iter::repeat_n(60000.0, 80));
+    middle.extend([0.5, 3.0, -1.0]);
+    let f64_cases: Vec<(Vec<f64>, f64)> = vec![
+        (vec![1e200, 1e200], 0.0),
+        (vec![1e200, 1e200], 1e-300),
+        (vec![1e-200, 1e-200], 1e300),
+        (ones(&[1e200, 1e200], 100), 1e-300),
+        (ones(&[1e-200, 1e-200], 100), 1e300),
+        (ones(&[1e200, 1e200], 100), -0.0),
+    ];
+    let all_cases: Vec<(Vec<f64>, f64)> = vec![
+        (vec![1e4; 100], 0.0),
+        (vec![1e4; 100], -0.0),
+        (vec![-1e4; 101], 0.0),
+        (vec![1e-4; 100], f64::INFINITY),
+        (vec![1e-4; 100], f64::NEG_INFINITY),
+        (middle, 0.0),
+    ];
+    let mut runs = 0;
+    for element in [Element::F64, Element::F32, Element::F16] {
+        let cases = all_cases
+            .iter()
+            .chain(if element == Element::F64 { &f64_cases[..] } else { &[] });
+        for (values, initial) in cases {
+            let size = element.itemsize();
+            // numpy's order, in float64 (float32/float16 products here
+            // accumulate in float64), over the values as stored.
+            let stored = |v: f64| round_to(element, v);
+            let want = round_to(element, values.iter().fold(stored(*initial), |p, &x| p * stored(x)));
+            let same = |got: f64| got.to_bits() == want.to_bits();
+            let n = values.len();
+            for threads in [0, 1, 3] {
+                let control = if threads == 0 {
+                    Control::default()
+                } else {
+                    tiny(threads)
+                };
+                let label = |how: &str| {
+                    format!(
+                        "{element:?} {how} of {n} from {:?}... initial {initial} threads {threads}",
+                        &values[..2]
+                    )
+                };
+                let request = Request {
+                    initial: Some(Scalar::Float(*initial)),
+                    ..Request::new(Op::Prod)
+                };
+                // The whole array.
+                let bytes = float_bytes(element, values);
+                let (shape, strides) = ([n], [size as isize]);
+                // SAFETY: `bytes` outlives the input and nothing writes it.
+                let input = unsafe {
+                    Strided::new(
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        0,
+                        &shape,
+                        &strides,
+                        element,
+                        cfg!(target_endian = "little"),
+                    )
+                }
+                .unwrap();
+                let Scalar::Float(got) = reduce_scalar(&input, &request, &control).unwrap() else {
+                    panic!("not a float");
+                };
+                assert!(same(got), "{}: {got} against {want}", label("prod()"));
+                // Along an axis: every column (row) the values, through
+                // each column layout: one, dividing the lanes, narrow, wide.
+                for columns in [1usize, 2, 3, 16, 21] {
+                    let grid: Vec<f64> = values.iter().flat_map(|&v| std::iter::repeat_n(v, columns)).collect();
+                    let bytes = float_bytes(element, &grid);
+                    for (shape, strides, axis) in [
+                        ([n, columns], [(columns * size) as isize, size as isize], 0usize),
+                        ([columns, n], [size as isize, (columns * size) as isize], 1),
+                    ] {
+                        // SAFETY: as above.
+                        let input = unsafe {
+                            Strided::new(
+                                bytes.as_ptr(),
+                                bytes.len(),
+                                0,
+                                &shape,
+                                &strides,
+                                element,
+                                cfg!(target_endian = "little"),
+                            )
+                        }
+                        .unwrap();
+                        let mut out = vec![0u8; columns * size];
+                        let axes = [axis];
+                        let request = Request {
+                            axes: Some(&axes),
+                            ..request
+                        };
+                        reduce(&input, &request, &control, &mut out).unwrap();
+                        for (c, raw) in out.chunks(size).enumerate() {
+                            let Scalar::Float(got) = Scalar::read(element, raw) else {
+                                panic!("not a float");
+                            };
+                            assert!(
+                                same(got),
+                                "{} column {c}: {got} against {want}",
+                                label(&format!("prod(axis={axis}) of {shape:?}"))
+                            );
+                            runs += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(runs > 0);
+    // Complex products likewise: initial first, 0 absorbing.
+    for (values, initial, want) in [
+        (vec![1e200, 1e200], (0.0, 0.0), (0.0, 0.0)),
+        (vec![1e200, 1e200], (1e-300, 0.0), (1e100, 0.0)),
+        (vec![1e-200, 1e-200], (1e300, 0.0), (1e-100, 0.0)),
+        (vec![1e200; 100], (0.0, 0.0), (0.0, 0.0)),
+    ] {
+        let bytes: Vec<u8> = values
+            .iter()
+            .flat_map(|&v: &f64| [v.to_ne_bytes(), 0f64.to_ne_bytes()].concat())
+            .collect();
+        let shape = [values.len()];
+        // SAFETY: `bytes` outlives the input and nothing writes it.
+        let input = unsafe {
+            Strided::new(
+                bytes.as_ptr(),
+                bytes.len(),
+                0,
+                &shape,
+                &[16],
+                Element::C128,
+                cfg!(target_endian = "little"),
+            )
+        }
+        .unwrap();
+        for threads in [0, 1, 3] {
+            let control = if threads == 0 {
+                Control::default()
+            } else {
+                tiny(threads)
+            };
+            let request = Request {
+                initial: Some(Scalar::Complex(initial.0, initial.1)),
+                ..Request::new(Op::Prod)
+            };
+            let got = reduce_scalar(&input, &request, &control).unwrap();
+            assert_eq!(
+                got,
+                Scalar::Complex(want.0, want.1),
+                "complex prod of {} from {:?}... initial {initial:?}",
+                values.len(),
+                &values[..2]
+            );
+        }
+    }
+}
+
 #[test]
 fn float64_sums_are_compensated() {
     // 1 followed by a million values of 1e-16: a running f64 sum never moves

@@ -382,7 +382,7 @@ impl<T: Complex, const MAX: bool> Lanes for ArgComplex<T, MAX> {
         ComplexArgAcc { v: (0.0, 0.0), idx: -1 }
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const ComplexArgAcc) -> ComplexArgLanes {
+    fn fresh(&self, _: impl Fn(usize) -> *mut ComplexArgAcc) -> ComplexArgLanes {
         ComplexArgLanes {
             v: [(0.0, 0.0); 4],
             pos: [NONE; 4],

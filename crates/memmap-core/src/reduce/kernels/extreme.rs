@@ -209,7 +209,7 @@ impl<T: Ordered, const MAX: bool> Lanes for Extreme<T, MAX> {
         }
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const Self::Acc) -> Self::State {
+    fn fresh(&self, _: impl Fn(usize) -> *mut Self::Acc) -> Self::State {
         ExtremeLanes {
             v: [Self::IDENTITY; LANES],
             nan: [false; LANES],

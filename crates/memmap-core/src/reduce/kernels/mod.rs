@@ -68,6 +68,14 @@ pub(crate) trait Family: Sync {
     /// The state of an output that has seen nothing.
     fn init(&self) -> Self::Acc;
 
+    /// The state of a later piece of an output's elements, one that is
+    /// [`Family::merge`]d into the state of the elements before it (a tile
+    /// that threads share): by default [`Family::init`]. Products start
+    /// theirs without `initial`, which the output's first piece holds.
+    fn identity(&self) -> Self::Acc {
+        self.init()
+    }
+
     /// Folds row `r` of `b` into `accs[r * acc_row]` (`acc_row` may be 0: one output).
     ///
     /// # Safety
@@ -149,8 +157,17 @@ pub(crate) trait Lanes: Sync {
     const INDEXED: bool = false;
 
     fn init(&self) -> Self::Acc;
-    /// Fresh lanes; `acc_of(k)` is the output lane `k` will flush into.
-    fn fresh(&self, acc_of: impl Fn(usize) -> *const Self::Acc) -> Self::State;
+    /// See [`Family::identity`].
+    fn identity(&self) -> Self::Acc {
+        self.init()
+    }
+    /// Fresh lanes; `acc_of(k)` is the output lane `k` will flush into,
+    /// valid for reads and writes and held by this thread alone until the
+    /// lanes are flushed. A family may take the output's state over into
+    /// its lanes (leaving in it what the flushes should start from): the
+    /// drivers call this before stepping, and give lanes that share an
+    /// output in the order of their first elements, lowest `k` first.
+    fn fresh(&self, acc_of: impl Fn(usize) -> *mut Self::Acc) -> Self::State;
     /// Steps every lane: lane `k` takes the value at `p + k * size`, whose
     /// position in the block is `pos + k`.
     ///
@@ -266,6 +283,10 @@ impl<F: Lanes> Family for Driven<F> {
 
     fn init(&self) -> F::Acc {
         self.0.init()
+    }
+
+    fn identity(&self) -> F::Acc {
+        self.0.identity()
     }
 
     unsafe fn reduce_rows(&self, b: &Rows, accs: *mut F::Acc, acc_row: isize) {
@@ -632,7 +653,7 @@ unsafe fn accumulate_rows<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, acc_row:
 unsafe fn flat_columns<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
     let n = b.n;
     let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
-    let lane_acc = |k: usize| -> *const F::Acc { accs.wrapping_add(k % n) };
+    let lane_acc = |k: usize| -> *mut F::Acc { accs.wrapping_add(k % n) };
     // SAFETY: the block is `rows * n` contiguous values; lane k flushes
     // into output k % n of the block.
     unsafe {
@@ -662,7 +683,7 @@ unsafe fn column_blocks<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc) {
     let depth = F::DEPTH.min(b.rows);
     for c in 0..n / F::L {
         let column = c * F::L;
-        let fresh = || f.fresh(|k| accs.wrapping_add(column + k) as *const F::Acc);
+        let fresh = || f.fresh(|k| accs.wrapping_add(column + k));
         let p = b.p.wrapping_add(column * size);
         let m = if b.mask.is_null() {
             b.mask
@@ -752,7 +773,7 @@ unsafe fn narrow_columns<F: Lanes>(f: &F, b: &Rows, accs: *mut F::Acc, first: us
         return;
     }
     let idx = |pos: u32| b.idx + (pos as usize / n) as i64 * b.idx_row;
-    let fresh = || f.fresh(|k| accs.wrapping_add(first + k.min(width - 1)) as *const F::Acc);
+    let fresh = || f.fresh(|k| accs.wrapping_add(first + k.min(width - 1)));
     let depth = F::DEPTH;
     let mut lanes = fresh();
     let mut rows = 0;

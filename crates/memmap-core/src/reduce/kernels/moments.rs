@@ -193,7 +193,7 @@ impl<T: Real> Lanes for Deviations<T> {
         DevAcc::default()
     }
 
-    fn fresh(&self, acc_of: impl Fn(usize) -> *const DevAcc) -> DevLanes {
+    fn fresh(&self, acc_of: impl Fn(usize) -> *mut DevAcc) -> DevLanes {
         let mut shift = [0.0; LANES];
         for (k, s) in shift.iter_mut().enumerate() {
             // SAFETY: the drivers pass the output each lane flushes into.
@@ -296,7 +296,7 @@ impl<T: Complex> Lanes for ComplexDeviations<T> {
         DevAcc::default()
     }
 
-    fn fresh(&self, acc_of: impl Fn(usize) -> *const DevAcc) -> ComplexDevLanes {
+    fn fresh(&self, acc_of: impl Fn(usize) -> *mut DevAcc) -> ComplexDevLanes {
         let mut shift = [(0.0, 0.0); COMPLEX_LANES];
         for (k, s) in shift.iter_mut().enumerate() {
             // SAFETY: the drivers pass the output each lane flushes into.

@@ -1,6 +1,18 @@
 //! Products: integers wrap in 64 bits (numpy's int64/uint64 accumulator;
 //! exact in any order), floats multiply in f64 (float16/float32 rounded
 //! once at the end), complex in f64 pairs.
+//!
+//! numpy's product is one running product that starts at `initial`:
+//! `initial * a0 * a1 * ...`. Lanes reorder that (lane `k` multiplies every
+//! `L`th element), but float and complex products keep `initial` the first
+//! factor: an output's state starts at `initial`, and the first lane of
+//! each output takes the state over when fresh (its first element, then
+//! every `L`th after), so `1e-300 * 1e200 * 1e200` is 1e100 here as in
+//! numpy, not `1e-300 * inf`. Multiplying `initial` in at the end instead
+//! made `[1e200, 1e200]` with `initial: 0` NaN (0 * inf) where numpy's is 0.
+//! An `initial` that no finite factor moves (±0, ±inf, NaN) also starts
+//! every other lane, at its magnitude: numpy's running product stays 0 over
+//! values whose own product overflows, and so does each lane.
 
 use std::marker::PhantomData;
 
@@ -24,7 +36,7 @@ impl<T: Real> Lanes for Prod<T> {
         1
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const u64) -> [u64; 8] {
+    fn fresh(&self, _: impl Fn(usize) -> *mut u64) -> [u64; 8] {
         [1; 8]
     }
 
@@ -80,6 +92,20 @@ pub(crate) struct ProdFloat<T> {
     pub _t: PhantomData<T>,
 }
 
+impl<T> ProdFloat<T> {
+    /// What lanes that do not take an output's state over start from, and
+    /// later pieces of an output: 1, or |initial| for an `initial` that
+    /// absorbs every finite factor (see the module docs). Its sign comes
+    /// once, with `initial` in the output's first lane.
+    #[inline(always)]
+    fn seed(&self) -> f64 {
+        match self.initial {
+            Some(v) if v == 0.0 || !v.is_finite() => v.abs(),
+            _ => 1.0,
+        }
+    }
+}
+
 impl<T: Real> Lanes for ProdFloat<T> {
     type T = T;
     type Acc = f64;
@@ -87,11 +113,31 @@ impl<T: Real> Lanes for ProdFloat<T> {
     const L: usize = 16;
 
     fn init(&self) -> f64 {
-        1.0
+        // numpy's order: `initial` is the first factor of the product.
+        self.initial.unwrap_or(1.0)
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const f64) -> [f64; 16] {
-        [1.0; 16]
+    fn identity(&self) -> f64 {
+        self.seed()
+    }
+
+    #[inline(always)]
+    fn fresh(&self, acc_of: impl Fn(usize) -> *mut f64) -> [f64; 16] {
+        let seed = self.seed();
+        let mut s = [seed; 16];
+        for (k, lane) in s.iter_mut().enumerate() {
+            let acc = acc_of(k);
+            // SAFETY: the drivers pass an output state this thread alone
+            // holds, valid for reads and writes (Lanes::fresh). The lowest
+            // lane of each output takes its running product (`initial` and
+            // the elements before this run) and leaves the seed, which the
+            // output's other lanes then read and its flushes multiply into.
+            unsafe {
+                *lane = *acc;
+                *acc = seed;
+            }
+        }
+        s
     }
 
     #[inline(always)]
@@ -129,8 +175,9 @@ impl<T: Real> Lanes for ProdFloat<T> {
 
     #[inline(always)]
     unsafe fn finish(&self, acc: &f64, out: *mut u8) {
+        // `initial` is in the state from the start (init).
         // SAFETY: the caller's promise.
-        unsafe { put_float(out, self.result, acc * self.initial.unwrap_or(1.0)) }
+        unsafe { put_float(out, self.result, *acc) }
     }
 }
 
@@ -138,6 +185,18 @@ pub(crate) struct ProdComplex<T> {
     pub result: Element,
     pub initial: Option<(f64, f64)>,
     pub _t: PhantomData<T>,
+}
+
+impl<T> ProdComplex<T> {
+    /// As [`ProdFloat::seed`]: 1, or 0 for an `initial` of 0 (either sign
+    /// in either part), which every finite factor leaves 0.
+    #[inline(always)]
+    fn seed(&self) -> (f64, f64) {
+        match self.initial {
+            Some((re, im)) if re == 0.0 && im == 0.0 => (0.0, 0.0),
+            _ => (1.0, 0.0),
+        }
+    }
 }
 
 #[inline(always)]
@@ -152,11 +211,28 @@ impl<T: Complex> Lanes for ProdComplex<T> {
     const L: usize = 4;
 
     fn init(&self) -> (f64, f64) {
-        (1.0, 0.0)
+        // numpy's order: `initial` is the first factor of the product.
+        self.initial.unwrap_or((1.0, 0.0))
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const (f64, f64)) -> Self::State {
-        [(1.0, 0.0); 4]
+    fn identity(&self) -> (f64, f64) {
+        self.seed()
+    }
+
+    #[inline(always)]
+    fn fresh(&self, acc_of: impl Fn(usize) -> *mut (f64, f64)) -> Self::State {
+        let seed = self.seed();
+        let mut s = [seed; 4];
+        for (k, lane) in s.iter_mut().enumerate() {
+            let acc = acc_of(k);
+            // SAFETY: as in ProdFloat::fresh: an output state this thread
+            // alone holds; its lowest lane takes the running product over.
+            unsafe {
+                *lane = *acc;
+                *acc = seed;
+            }
+        }
+        s
     }
 
     #[inline(always)]
@@ -196,7 +272,8 @@ impl<T: Complex> Lanes for ProdComplex<T> {
 
     #[inline(always)]
     unsafe fn finish(&self, acc: &(f64, f64), out: *mut u8) {
-        let (re, im) = times(self.initial.unwrap_or((1.0, 0.0)), *acc);
+        // `initial` is in the state from the start (init).
+        let (re, im) = *acc;
         // SAFETY: the caller's promise.
         unsafe { put_complex(out, self.result, re, im) }
     }

@@ -29,7 +29,7 @@ impl<T: Real> Lanes for Sum<T> {
         0
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const u64) -> Self::State {
+    fn fresh(&self, _: impl Fn(usize) -> *mut u64) -> Self::State {
         [0; INT_LANES]
     }
 
@@ -151,7 +151,7 @@ impl<T: Real> Lanes for SumFloat<T> {
         FloatAcc::default()
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const FloatAcc) -> Self::State {
+    fn fresh(&self, _: impl Fn(usize) -> *mut FloatAcc) -> Self::State {
         FloatLanes {
             s: [-0.0; FLOAT_LANES],
             n: [0; FLOAT_LANES],
@@ -344,7 +344,7 @@ impl<T: Complex> Lanes for SumComplex<T> {
         ComplexAcc::default()
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const ComplexAcc) -> Self::State {
+    fn fresh(&self, _: impl Fn(usize) -> *mut ComplexAcc) -> Self::State {
         ComplexLanes {
             re: [-0.0; COMPLEX_LANES],
             im: [-0.0; COMPLEX_LANES],
@@ -487,7 +487,7 @@ impl Lanes for SumTime {
         TimeAcc::default()
     }
 
-    fn fresh(&self, _: impl Fn(usize) -> *const TimeAcc) -> TimeLanes {
+    fn fresh(&self, _: impl Fn(usize) -> *mut TimeAcc) -> TimeLanes {
         TimeLanes {
             s: [0; 8],
             nat: [false; 8],
