@@ -19,11 +19,10 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, truncateSy
 import { join } from 'node:path';
 import { openMemmap } from '../ts/index';
 import { snapshot } from './disk';
-import { HAVE_NUMPY, PACKAGE, python, tempDir } from './helpers';
+import { HAVE_NUMPY, HAVE_STRACE, nodeUnderStrace, PACKAGE, python, tempDir } from './helpers';
 
 const dir = tempDir();
 // strace is Linux's; CI installs it there (.ci/run, the workflow), so its absence fails.
-const HAVE_STRACE = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
 if (!HAVE_STRACE && process.platform === 'linux' && process.env.CI)
   throw new Error('strace is required in CI (.ci/run installs it)');
 
@@ -335,22 +334,7 @@ function givenUp(at: string, succeeded: Record<string, string>): void {
     mkdirSync(at);
     scenario.prepare(at);
     // msync names no file, so it is injected without the path filter (Node makes no msync of its own).
-    const result = spawnSync(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-o',
-        '/dev/null',
-        '-e',
-        'inject=msync:error=EIO:when=1',
-        process.execPath,
-        '-e',
-        script(scenario),
-        at,
-      ],
-      { encoding: 'utf8', timeout: 30000 },
-    );
+    const result = nodeUnderStrace(['-e', 'inject=msync:error=EIO:when=1'], script(scenario), [at], 30000);
     expect(result.signal).toBeNull();
     expect(JSON.parse(result.stdout)).toEqual({ open: 'ok', then: 'ERR_MEMMAP_IO', retry: 'ok', close: 'ok' });
   },
@@ -369,22 +353,11 @@ function givenUp(at: string, succeeded: Record<string, string>): void {
     for (const call of ['fallocate', 'ftruncate', 'pwrite64']) {
       for (const when of [1, 2]) {
         python(`import numpy as np; np.save(${JSON.stringify(path)}, np.arange(1, 1501, dtype='<f8'))`);
-        const result = spawnSync(
-          'strace',
-          [
-            '-f',
-            '-qq',
-            '-o',
-            '/dev/null',
-            '-P',
-            path,
-            '-e',
-            `inject=${call}:signal=SIGKILL:when=${when}`,
-            process.execPath,
-            '-e',
-            `require(${PACKAGE} + '/dist/index.js').openMemmap(${JSON.stringify(path)}, { mode: 'w+', dtype: '<f4', shape: [3, 1000] }).close()`,
-          ],
-          { encoding: 'utf8', timeout: 60000 },
+        const result = nodeUnderStrace(
+          ['-P', path, '-e', `inject=${call}:signal=SIGKILL:when=${when}`],
+          `require(${PACKAGE} + '/dist/index.js').openMemmap(${JSON.stringify(path)}, { mode: 'w+', dtype: '<f4', shape: [3, 1000] }).close()`,
+          [],
+          60000,
         );
         expect(result.status === 0 || result.status === 137 || result.signal === 'SIGKILL').toBe(true);
         const seen = python(

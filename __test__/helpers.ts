@@ -70,5 +70,19 @@ export function runNode(
   });
 }
 
+/** Whether strace can run here (Linux, installed): the fault-injection tests need it. */
+export const HAVE_STRACE = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
+
+/**
+ * Runs a Node script under `strace -f` with `straceArgs` (`-e inject=...`,
+ * `-e trace=...`), its trace discarded, and `args` after the script.
+ */
+export function nodeUnderStrace(straceArgs: string[], script: string, args: string[] = [], timeout?: number) {
+  return spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', ...straceArgs, process.execPath, '-e', script, ...args], {
+    encoding: 'utf8',
+    ...(timeout === undefined ? {} : { timeout }),
+  });
+}
+
 /** The compiled package, for child processes (npm test builds it first). */
 export const PACKAGE = JSON.stringify(ROOT);

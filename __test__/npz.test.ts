@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { NDArray, openNpz } from '../ts';
 import { crc32 } from '../ts/zip';
 import { freeBlocks, mountTmpfs, snapshot } from './disk';
-import { describeNumpy, FIXTURES, PACKAGE, python, pythonJson, runNode, tempDir, toJson } from './helpers';
+import {
+  describeNumpy,
+  FIXTURES,
+  HAVE_STRACE,
+  nodeUnderStrace,
+  PACKAGE,
+  python,
+  pythonJson,
+  runNode,
+  tempDir,
+  toJson,
+} from './helpers';
 
 interface Member {
   name: string;
@@ -698,28 +709,14 @@ z.close();
     }
   });
 
-  const HAVE_STRACE = process.platform === 'linux' && spawnSync('strace', ['-V']).status === 0;
   (HAVE_STRACE ? test : test.skip)(
     'r+ close() killed between its two CRC stores (strace SIGKILL): numpy and memmap open it, r+ repairs it',
     () => {
       const path = copy('savez-10.npz');
       // The first pwrite64 stores the central directory's CRC, the second the local header's: killed there.
-      const killed = spawnSync(
-        'strace',
-        [
-          '-f',
-          '-qq',
-          '-o',
-          '/dev/null',
-          '-e',
-          'trace=pwrite64',
-          '-e',
-          'inject=pwrite64:signal=SIGKILL:when=2',
-          process.execPath,
-          '-e',
-          `const { openNpz } = require(${PACKAGE}); const z = openNpz(${JSON.stringify(path)}, { mode: 'r+' }); z.get('a1').set(0, -5); z.close(); console.log('not killed');`,
-        ],
-        { encoding: 'utf8' },
+      const killed = nodeUnderStrace(
+        ['-e', 'trace=pwrite64', '-e', 'inject=pwrite64:signal=SIGKILL:when=2'],
+        `const { openNpz } = require(${PACKAGE}); const z = openNpz(${JSON.stringify(path)}, { mode: 'r+' }); z.get('a1').set(0, -5); z.close(); console.log('not killed');`,
       );
       expect(killed.stdout).toBe('');
       const bytes = readFileSync(path);

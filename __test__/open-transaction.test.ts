@@ -23,7 +23,7 @@ import {
 import { join } from 'node:path';
 import { memmap, openMemmap } from '../ts/index';
 import { freeBlocks, mountExt4, mountTmpfs, snapshot } from './disk';
-import { describeNumpy, PACKAGE, python, tempDir } from './helpers';
+import { describeNumpy, HAVE_STRACE, nodeUnderStrace, PACKAGE, python, tempDir } from './helpers';
 
 const dir = tempDir();
 // prlimit is Linux's; FIFOs, descriptors and symlinks need POSIX.
@@ -246,7 +246,6 @@ if (small) ownDisks.add(small);
   const disk = small as string;
   const f = join(disk, 'f.bin');
   const filler = join(disk, 'filler');
-  const HAVE_STRACE = spawnSync('strace', ['-V']).status === 0;
   afterEach(() => clear(disk));
 
   /** 1 KiB of 'A', a 3 KiB hole, 4 KiB of 'B': data and a hole in one page. */
@@ -282,22 +281,9 @@ if (small) ownDisks.add(small);
     // undo punched the hole to whole pages, the 'A's with it.
     const before = snapshot(disk);
     const free = freeBlocks(disk);
-    const child = spawnSync(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-o',
-        '/dev/null',
-        '-e',
-        'trace=fallocate',
-        '-e',
-        'inject=fallocate:error=ENOSPC:when=2',
-        process.execPath,
-        '-e',
-        `${REQUIRE} try { mm.memmap(${JSON.stringify(f)}, { mode: 'r+', shape: [1 << 20] }); console.log('opened'); } catch (e) { console.log(e.code); }`,
-      ],
-      { encoding: 'utf8' },
+    const child = nodeUnderStrace(
+      ['-e', 'trace=fallocate', '-e', 'inject=fallocate:error=ENOSPC:when=2'],
+      `${REQUIRE} try { mm.memmap(${JSON.stringify(f)}, { mode: 'r+', shape: [1 << 20] }); console.log('opened'); } catch (e) { console.log(e.code); }`,
     );
     expect(child.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
     expect(snapshot(disk)).toEqual(before);

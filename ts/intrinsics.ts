@@ -6,22 +6,12 @@
  * that names another kind, a swapped prototype or a Proxy cannot change
  * these answers, so a count and the bytes it counts always agree. Anything
  * that is not a TypedArray (a DataView, a Proxy of one, a lookalike) has no
- * kind here. Pure; no imports.
+ * kind here. Pure; no imports but a type.
  */
+import type { TypedArrayConstructor } from './dtype/dtype';
 
-/** Every TypedArray kind, as its constructor. */
-export type AnyTypedArrayConstructor =
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor
-  | Uint8ClampedArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor;
+/** Every TypedArray kind, as its constructor: the dtypes' ten and Uint8ClampedArray. */
+export type AnyTypedArrayConstructor = TypedArrayConstructor | Uint8ClampedArrayConstructor;
 
 /** Any TypedArray (of any kind and buffer), as these functions read it. */
 export type IntrinsicTypedArray = ArrayBufferView & { readonly [index: number]: unknown };

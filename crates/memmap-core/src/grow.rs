@@ -988,13 +988,16 @@ mod area_tests {
             ..request(len, false)
         };
         let tail = 64u64 << 30;
+        let extend_to_tail = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(tail)
+                .unwrap()
+        };
         std::fs::write(&path, [1u8; 64 + 100]).unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(tail)
-            .unwrap();
+        extend_to_tail();
         let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 64, Length::Exact(100)).unwrap();
         let rows = [7u8; 5000];
         map.resize(&discard(5100, Some(&rows), false)).unwrap();
@@ -1033,12 +1036,7 @@ mod area_tests {
         // the file as it was.
         map.resize(&discard(5100, None, false)).unwrap();
         let before = std::fs::read(&path).unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(tail)
-            .unwrap();
+        extend_to_tail();
         let err = map.resize(&discard(5100 + (1 << 30), None, false)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
         assert_eq!(std::fs::metadata(&path).unwrap().len(), tail);

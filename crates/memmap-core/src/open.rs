@@ -13,10 +13,11 @@
 //!    length rules, a file that may not grow. Nothing to undo.
 //! 3. **Reserve**: extend the file to `offset + nbytes` and allocate the new
 //!    blocks (`ftruncate` + `fallocate`), and the holes of the old contents
-//!    that the map may write (all of them for `w+` by path, the mapped range
-//!    for `r+`), so the commit and every later write into the map need no
-//!    new space; undo: cut the file back to its old size, punch the holes
-//!    this step filled again.
+//!    that the map may write (all of them for `w+` by path, every page of
+//!    the mapped range for `r+`), checked whole against the free space
+//!    first, so the commit and every later write into the map need no new
+//!    space; undo: cut the file back to its old size, punch the holes this
+//!    step filled again.
 //! 4. **Map** the new length (`mmap`); undo: unmap (dropping it).
 //! 5. **Commit** (`w+` by path only: the other modes are done at 4). Zero
 //!    the old contents after the prefix's bytes in place
@@ -241,7 +242,13 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     } else {
         0
     } + if grows && !sparse { end - old_len } else { 0 };
-    if let Some(free) = sys::free_bytes(file).filter(|&free| needed > free) {
+    // Nothing to reserve (read-only modes, dense files): no fstatfs.
+    let short = if needed > 0 {
+        sys::free_bytes(file).filter(|&free| needed > free)
+    } else {
+        None
+    };
+    if let Some(free) = short {
         return Err(Error::new(
             ErrorKind::NoSpace,
             format!(

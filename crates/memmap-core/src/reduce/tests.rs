@@ -884,7 +884,8 @@ per_element! {
     every_op_over_timedelta64: Element::Timedelta,
 }
 
-fn f32_input<'a>(values: &'a [u8], shape: &'a [usize], strides: &'a [isize]) -> Strided<'a> {
+/// `values` (native byte order) seen as `element`s of `shape` and `strides`.
+fn native_input<'a>(element: Element, values: &'a [u8], shape: &'a [usize], strides: &'a [isize]) -> Strided<'a> {
     // SAFETY: the test's buffer outlives the input and nothing writes it.
     unsafe {
         Strided::new(
@@ -893,11 +894,15 @@ fn f32_input<'a>(values: &'a [u8], shape: &'a [usize], strides: &'a [isize]) -> 
             0,
             shape,
             strides,
-            Element::F32,
+            element,
             cfg!(target_endian = "little"),
         )
     }
     .unwrap()
+}
+
+fn f32_input<'a>(values: &'a [u8], shape: &'a [usize], strides: &'a [isize]) -> Strided<'a> {
+    native_input(Element::F32, values, shape, strides)
 }
 
 fn f32_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
@@ -1049,19 +1054,7 @@ fn prod_starts_from_initial_as_numpy_does() {
                 // The whole array.
                 let bytes = float_bytes(element, values);
                 let (shape, strides) = ([n], [size as isize]);
-                // SAFETY: `bytes` outlives the input and nothing writes it.
-                let input = unsafe {
-                    Strided::new(
-                        bytes.as_ptr(),
-                        bytes.len(),
-                        0,
-                        &shape,
-                        &strides,
-                        element,
-                        cfg!(target_endian = "little"),
-                    )
-                }
-                .unwrap();
+                let input = native_input(element, &bytes, &shape, &strides);
                 let Scalar::Float(got) = reduce_scalar(&input, &request, &control).unwrap() else {
                     panic!("not a float");
                 };
@@ -1075,19 +1068,7 @@ fn prod_starts_from_initial_as_numpy_does() {
                         ([n, columns], [(columns * size) as isize, size as isize], 0usize),
                         ([columns, n], [size as isize, (columns * size) as isize], 1),
                     ] {
-                        // SAFETY: as above.
-                        let input = unsafe {
-                            Strided::new(
-                                bytes.as_ptr(),
-                                bytes.len(),
-                                0,
-                                &shape,
-                                &strides,
-                                element,
-                                cfg!(target_endian = "little"),
-                            )
-                        }
-                        .unwrap();
+                        let input = native_input(element, &bytes, &shape, &strides);
                         let mut out = vec![0u8; columns * size];
                         let axes = [axis];
                         let request = Request {
@@ -1124,19 +1105,7 @@ fn prod_starts_from_initial_as_numpy_does() {
             .flat_map(|&v: &f64| [v.to_ne_bytes(), 0f64.to_ne_bytes()].concat())
             .collect();
         let shape = [values.len()];
-        // SAFETY: `bytes` outlives the input and nothing writes it.
-        let input = unsafe {
-            Strided::new(
-                bytes.as_ptr(),
-                bytes.len(),
-                0,
-                &shape,
-                &[16],
-                Element::C128,
-                cfg!(target_endian = "little"),
-            )
-        }
-        .unwrap();
+        let input = native_input(Element::C128, &bytes, &shape, &[16]);
         for threads in [0, 1, 3] {
             let control = if threads == 0 {
                 Control::default()
@@ -1372,19 +1341,7 @@ fn complex_variance_whose_total_overflows_is_nan_as_numpy_says() {
             .flat_map(|_| [1.5e308f64.to_ne_bytes(), 1.0f64.to_ne_bytes()].concat())
             .collect();
         let shape = [n];
-        // SAFETY: `bytes` outlives the input and nothing writes it.
-        let input = unsafe {
-            Strided::new(
-                bytes.as_ptr(),
-                bytes.len(),
-                0,
-                &shape,
-                &[16],
-                Element::C128,
-                cfg!(target_endian = "little"),
-            )
-        }
-        .unwrap();
+        let input = native_input(Element::C128, &bytes, &shape, &[16]);
         let Scalar::Float(v) = reduce_scalar(&input, &Request::new(Op::Var), &Control::default()).unwrap() else {
             panic!("not a float");
         };
