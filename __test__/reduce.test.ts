@@ -257,3 +257,48 @@ print(json.dumps(out))
     },
   );
 });
+
+describeNumpy('sums where values cancel, against numpy and the exact sum', () => {
+  // Found by review: lanes met in a plain tree before the compensated merge,
+  // so [1e8, -1e8, 0.1, 0.2] summed to 0.29999999701976776; and a timedelta
+  // mean whose wrapped sum is NaT's bit pattern was that count over n where
+  // numpy's is NaT.
+  const want = pythonJson<{ sums: [number, number, number][]; means: string[] }>(
+    `
+import sys, json, math, os, numpy as np
+cases = [[1e8, -1e8, 0.1, 0.2], [1e8, -1e8, 0.1, 0.2] * 16, [1e16, 1.0, -1e16, 1.0] * 3, [1e300, 3.5, -1e300, 1e-300] * 50]
+sums = []
+for i, c in enumerate(cases):
+    np.array(c).tofile(os.path.join(sys.argv[1], f'cancel{i}.f8'))
+    sums.append([float(np.sum(c)), math.fsum(c), len(c)])
+t = np.array([2**62, 2**62, 0, 0], dtype='<m8[s]')
+t.tofile(os.path.join(sys.argv[1], 'wrap.m8'))
+m = t.reshape(2, 2)
+means = [str(int(np.asarray(x).astype(np.int64))) for x in (t.mean(), m.mean(axis=1)[0], m.mean(axis=0)[0], t.sum())]
+print(json.dumps({'sums': sums, 'means': means}))
+`,
+    dir,
+  );
+
+  test.each(want.sums.map((s, i) => [i, ...s] as const))(
+    'case %i: within an ulp of the exact sum (numpy %d, exact %d)',
+    (i, _numpy, exact, n) => {
+      const fp = memmap(join(dir, `cancel${i}.f8`), { dtype: 'float64', mode: 'r', shape: n });
+      const ulp = Math.abs(exact) * 2 ** -52 || Number.MIN_VALUE;
+      expect(Math.abs((fp.sum() as number) - exact)).toBeLessThanOrEqual(ulp);
+      expect(Math.abs((fp.mean() as number) - exact / n)).toBeLessThanOrEqual(Math.abs(exact / n) * 2 ** -51);
+      fp.close();
+    },
+  );
+
+  test('a timedelta64 mean whose wrapped sum is NaT is NaT, whole and along an axis', async () => {
+    const fp = memmap(join(dir, 'wrap.m8'), { dtype: '<m8[s]', mode: 'r', shape: [2, 2] });
+    const flat = memmap(join(dir, 'wrap.m8'), { dtype: '<m8[s]', mode: 'r', shape: [4] });
+    const got = [flat.mean(), fp.mean({ axis: 1 }).get(0), fp.mean({ axis: 0 }).get(0), flat.sum()];
+    expect(got.map(String)).toEqual(want.means);
+    expect(String(await flat.meanAsync())).toBe(want.means[0]);
+    expect(String(flat.mean({ where: [true, true, true, true] }))).toBe(want.means[0]);
+    fp.close();
+    flat.close();
+  });
+});

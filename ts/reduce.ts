@@ -146,7 +146,9 @@ function timePlan(view: Accessor, op: Reduction, request: (native: ReduceRequest
       const smallest = intValue(low);
       if (smallest === NAT || op === 'min') return smallest;
       const result = intValue(value);
-      return op === 'mean' ? result / BigInt(view.size) : result;
+      // A wrapped sum on NaT's bit pattern is NaT to numpy's division too.
+      if (op !== 'mean' || result === NAT) return result;
+      return result / BigInt(view.size);
     },
   };
 }

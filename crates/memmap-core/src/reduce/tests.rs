@@ -230,7 +230,7 @@ fn reference(
                 s = s.wrapping_add(*x);
             }
             if op == Op::Mean {
-                if vals.is_empty() {
+                if vals.is_empty() || s == i64::MIN {
                     return Expect::Exact(Scalar::Int(i64::MIN));
                 }
                 return Expect::Exact(Scalar::Int((s as i128 / vals.len() as i128) as i64));
@@ -1154,6 +1154,72 @@ fn float64_sums_are_compensated() {
         panic!("not a float");
     };
     assert!((sum - 1.0000000001).abs() < 1e-15, "{sum}");
+}
+
+#[test]
+fn a_timedelta_mean_whose_sum_wraps_to_nat_is_nat() {
+    // numpy: m8 [2^62, 2^62, 1, -1] sums (wrapping) to NaT's bit pattern, and
+    // its mean is NaT; it was that pattern over the count (-2^61).
+    let values: Vec<u8> = [1i64 << 62, 1 << 62, 1, -1]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    let shape = [4];
+    let input = native_input(Element::Timedelta, &values, &shape, &[8]);
+    for control in [Control::default(), tiny(1), tiny(3)] {
+        for (op, want) in [(Op::Mean, i64::MIN), (Op::Sum, i64::MIN)] {
+            let got = reduce_scalar(&input, &Request::new(op), &control).unwrap();
+            assert_eq!(got, Scalar::Int(want), "{op:?}");
+        }
+    }
+    // A sum that wraps elsewhere keeps numpy's value over the count.
+    let values: Vec<u8> = [1i64 << 62, 1 << 62, 2, -1]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    let input = native_input(Element::Timedelta, &values, &shape, &[8]);
+    let got = reduce_scalar(&input, &Request::new(Op::Mean), &Control::default()).unwrap();
+    assert_eq!(got, Scalar::Int(((i64::MIN + 1) as i128 / 4) as i64));
+}
+
+#[test]
+fn small_values_beside_cancelling_large_ones_survive_the_lanes() {
+    // Found by review: lanes were summed as a tree before the compensated
+    // merge, so 1e8 + 0.1 and -1e8 + 0.2 met in one plain add and the sum of
+    // [1e8, -1e8, 0.1, 0.2] came out 0.29999999701976776 (numpy
+    // 0.30000000000000004). Each lane now merges compensated: within an ulp
+    // of the exact sum, whatever the length, split or thread count; complex
+    // parts likewise.
+    let pattern = [1e8, -1e8, 0.1, 0.2, 1e16, -1e16, 3.0, 1e-3];
+    for n in [4usize, 8, 64, 1000, 100_003] {
+        let values: Vec<f64> = (0..n)
+            .map(|i| pattern[i % pattern.len()] * (1 + i / 64) as f64)
+            .collect();
+        let exact = accurate_sum(values.iter().copied()).0;
+        let ulp = |v: f64| f64::from_bits(v.abs().to_bits() + 1) - v.abs();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let shape = [n];
+        let input = native_input(Element::F64, &bytes, &shape, &[8]);
+        let complex: Vec<u8> = values
+            .iter()
+            .flat_map(|v| [v.to_ne_bytes(), (-v).to_ne_bytes()])
+            .flatten()
+            .collect();
+        let complex = native_input(Element::C128, &complex, &shape, &[16]);
+        for control in [Control::default(), tiny(1), tiny(3)] {
+            let Scalar::Float(sum) = reduce_scalar(&input, &Request::new(Op::Sum), &control).unwrap() else {
+                panic!("not a float");
+            };
+            assert!((sum - exact).abs() <= ulp(exact), "n {n}: {sum} vs exact {exact}");
+            let Scalar::Complex(re, im) = reduce_scalar(&complex, &Request::new(Op::Sum), &control).unwrap() else {
+                panic!("not a complex");
+            };
+            assert!(
+                (re - exact).abs() <= ulp(exact) && (im + exact).abs() <= ulp(exact),
+                "n {n}: {re} {im}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -832,6 +832,35 @@ impl Compensated {
         self.sum = t;
     }
 
+    /// Adds lane totals as a tree of error-free sums (Knuth's TwoSum): each
+    /// add's rounding error is kept and added back, so small lanes beside
+    /// large ones that cancel survive (in a plain tree 1e8 + 0.1 and
+    /// -1e8 + 0.2 lose what 0.1 + 0.2 keeps). The tree's adds of one level
+    /// are independent, unlike a running compensated sum's.
+    #[inline(always)]
+    pub fn add_lanes<const L: usize>(&mut self, lanes: &[f64; L]) {
+        let mut v = *lanes;
+        let mut errs = [0.0; L];
+        let mut width = L;
+        while width > 1 {
+            let half = width / 2;
+            for k in 0..half {
+                let (s, e) = two_sum(v[k], v[k + half]);
+                v[k] = s;
+                errs[k] += e;
+            }
+            if width % 2 == 1 {
+                let (s, e) = two_sum(v[0], v[width - 1]);
+                v[0] = s;
+                errs[0] += e;
+            }
+            width = half;
+        }
+        self.add(v[0]);
+        // As a tree too: a running sum of the errors is a chain of L adds.
+        self.err += sum::tree_sum(&errs);
+    }
+
     #[inline(always)]
     pub fn merge(&mut self, other: &Compensated) {
         self.add(other.sum);
@@ -848,6 +877,15 @@ impl Compensated {
             self.sum
         }
     }
+}
+
+/// `a + b` rounded, and its rounding error exactly (Knuth's TwoSum; NaN
+/// beside an infinity, which `Compensated::value` passes over).
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
 }
 
 /// Reads value `k` of `L` at `p`.

@@ -90,9 +90,9 @@ impl<T: Real> Lanes for Sum<T> {
 }
 
 /// Float sums and means (of every real kind: numpy's mean of integers is a
-/// float64 sum). Values are added in f64 lanes; every `depth` steps the lanes
-/// are summed as a tree and merged into a compensated total, so the error does
-/// not grow with the number of values as a running sum's does.
+/// float64 sum). Values are added in f64 lanes; every `depth` steps each lane
+/// is merged into a compensated total, so the error does not grow with the
+/// number of values as a running sum's does.
 pub(crate) struct SumFloat<T> {
     pub result: Element,
     pub mean: bool,
@@ -189,7 +189,7 @@ impl<T: Real> Lanes for SumFloat<T> {
     }
 
     fn flush_all(&self, acc: &mut FloatAcc, s: &Self::State, _: impl Fn(u32) -> i64 + Copy) {
-        acc.total.add(tree_sum(&s.s));
+        acc.total.add_lanes(&s.s);
         acc.n += s.steps as u64 * FLOAT_LANES as u64 + s.n.iter().map(|&n| n as u64).sum::<u64>();
     }
 
@@ -389,8 +389,8 @@ impl<T: Complex> Lanes for SumComplex<T> {
     }
 
     fn flush_all(&self, acc: &mut ComplexAcc, s: &Self::State, _: impl Fn(u32) -> i64 + Copy) {
-        acc.re.add(tree_sum(&s.re));
-        acc.im.add(tree_sum(&s.im));
+        acc.re.add_lanes(&s.re);
+        acc.im.add_lanes(&s.im);
         acc.n += s.steps as u64 * COMPLEX_LANES as u64 + s.n.iter().map(|&n| n as u64).sum::<u64>();
     }
 
@@ -454,7 +454,8 @@ impl<T: Complex> Lanes for SumComplex<T> {
 
 /// timedelta64 sums and means: int64 counts added with wraparound (as
 /// numpy's), NaT (the smallest int64) anywhere making the result NaT; a mean
-/// is the sum divided by the count, truncated toward zero, NaT when empty.
+/// is the sum divided by the count, truncated toward zero, NaT when empty or
+/// when the wrapped sum is NaT.
 pub(crate) struct SumTime {
     pub mean: bool,
     pub initial: Option<i64>,
@@ -547,7 +548,9 @@ impl Lanes for SumTime {
     unsafe fn finish(&self, acc: &TimeAcc, out: *mut u8) {
         let initial = self.initial.unwrap_or(0);
         let sum = acc.sum.wrapping_add(initial as u64) as i64;
-        let value = if acc.nat || initial == NAT {
+        // A wrapped sum that lands on NaT's bit pattern is NaT to numpy's
+        // division too: the mean is NaT, not that value over the count.
+        let value = if acc.nat || initial == NAT || (self.mean && sum == NAT) {
             NAT
         } else if self.mean {
             if acc.n == 0 {
