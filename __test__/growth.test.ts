@@ -473,6 +473,48 @@ describeGrowth('views and TypedArrays across a resize', () => {
   });
 });
 
+describeGrowth('kernel areas across shrink and regrow cycles', () => {
+  // Found by review: each cycle with an element access between (a buffer the
+  // shrink cut, alive until collected) grew at a new address and kept the
+  // old mapping until close(): two kernel areas per cycle, then
+  // ERR_MEMMAP_TOO_MANY_MAPS. Mappings no buffer reaches now go at the next
+  // resize; one a cut buffer still reaches (Node's thread pool) stays.
+  test('mappings no buffer reaches any more are unmapped; one the thread pool still reads stays', () => {
+    const result = runNode(
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+      const fs = require('fs'), zlib = require('zlib');
+      const areas = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').length;
+      const fp = mm.openMemmap(${JSON.stringify(fresh('cycles.npy'))}, { mode: 'w+', dtype: 'float64', shape: [1 << 16] });
+      const pending = fp.data;
+      pending.fill(2.5);
+      let deflated = null;
+      zlib.deflate(pending, (err, out) => { deflated = err ? err.code : zlib.inflateSync(out).length; });
+      const before = areas();
+      let most = 0;
+      (async () => {
+        for (let i = 1; i <= 1500; i++) {
+          fp.set(0, i);
+          fp.resize([1000]);
+          fp.resize([1 << 16]);
+          if (fp.get(0) !== i) throw new Error('lost a write at cycle ' + i);
+          if (i % 50 === 0) { global.gc(); await new Promise((r) => setTimeout(r, 1)); }
+          most = Math.max(most, areas() - before);
+        }
+        while (deflated === null) await new Promise((r) => setTimeout(r, 10));
+        fp.close();
+        console.log(JSON.stringify({ most, deflated }));
+      })().catch((e) => { console.log('THROWS', e.code, e.message); process.exit(1); });`,
+      { args: ['--expose-gc'], timeout: 120000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    const { most, deflated } = JSON.parse(result.stdout) as { most: number; deflated: number };
+    // Two areas a cycle between collections (50 cycles), never 3000.
+    expect(most).toBeLessThan(300);
+    expect(deflated).toBe(8 << 16);
+  });
+});
+
 describeGrowth('several maps of one growing file', () => {
   test('close() of a map never cuts rows another map appended after it', () => {
     // An adversarial review's reproducer: a close that gave back blocks by

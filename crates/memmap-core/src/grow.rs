@@ -23,7 +23,9 @@
 //!   file again at a new address and keep the old mapping as it is
 //!   (`retained`). Both map the same file pages (a shared mapping of the page
 //!   cache), so what the old buffers read and write is the file, coherent with
-//!   the new mapping. Retained mappings go when the map is dropped.
+//!   the new mapping. Retained mappings go when the map is dropped, or
+//!   earlier once the binding says nothing reaches them any more
+//!   ([`Mapping::release_retained`]).
 //!   Reserving a `PROT_NONE` range ahead at every open was the alternative:
 //!   it costs every writable map a second kernel area and address space
 //!   against `RLIMIT_AS` whether it ever grows or not; mapping past the end of
@@ -123,8 +125,9 @@ pub(crate) struct Region {
     /// Bytes from the first that map the file (past `len`: past its end, room
     /// to grow). Past it, placeholder pages a held shrink left.
     capacity: usize,
-    /// Earlier mappings of the same file whose addresses may still be held.
-    retained: Vec<MmapRaw>,
+    /// Earlier mappings of the same file whose addresses may still be held,
+    /// each with the kernel areas it counts (its advice runs when retained).
+    retained: Vec<(MmapRaw, usize)>,
     /// Kernel areas held besides the current map's runs: retained mappings
     /// and placeholder tails.
     extra_areas: usize,
@@ -172,13 +175,18 @@ impl Region {
             areas::give_back(runs.reset());
         }
         let mut all = true;
-        for old in &self.retained {
+        for (old, _) in &self.retained {
             // SAFETY: as above.
             all &= unsafe { sys::replace_with_placeholder(old.as_mut_ptr(), old.len()) }.is_ok();
         }
+        // Each retained mapping is one area of zero pages now, its tail merged.
         if all && self.extra_areas > self.retained.len() {
             areas::give_back(self.extra_areas - self.retained.len());
             self.extra_areas = self.retained.len();
+            self.tails.clear();
+            for (_, areas_held) in &mut self.retained {
+                *areas_held = 1;
+            }
         }
     }
 
@@ -292,7 +300,7 @@ impl Region {
         let moved = match self.map.replace(new) {
             Some(old) if held => {
                 self.extra_areas += runs.count();
-                self.retained.push(old);
+                self.retained.push((old, runs.count()));
                 true
             }
             Some(old) => {
@@ -313,12 +321,40 @@ impl Region {
         Ok(moved)
     }
 
+    /// Unmaps the retained mappings `in_use(first byte, length)` says nothing
+    /// reaches any more, with their placeholder tails. Returns how many went.
+    ///
+    /// # Safety
+    ///
+    /// `in_use` must be true for every mapping a buffer, a task or any other
+    /// pointer may still read or write through.
+    unsafe fn release_retained(&mut self, in_use: impl Fn(usize, usize) -> bool) -> usize {
+        let (tails, extra) = (&mut self.tails, &mut self.extra_areas);
+        let before = self.retained.len();
+        self.retained.retain(|(old, areas_held)| {
+            let first = old.as_mut_ptr() as usize;
+            if in_use(first, old.len()) {
+                return true;
+            }
+            let mut held = *areas_held;
+            if let Some(k) = tails.iter().position(|&tail| tail == first) {
+                tails.swap_remove(k);
+                held += 1;
+            }
+            *extra -= held;
+            areas::give_back(held);
+            // Dropped: unmapped, zero-page tail and all.
+            false
+        });
+        before - self.retained.len()
+    }
+
     /// Swaps the whole pages past `len` of every mapping for zero pages (a
     /// held shrink). Returns the ranges swapped, for the undo.
     fn placeholder_past(&mut self, len: usize) -> Result<Vec<(*mut u8, usize)>> {
         let page = sys::page_size();
         let mut swapped = Vec::new();
-        let maps = self.map.iter().chain(self.retained.iter());
+        let maps = self.map.iter().chain(self.retained.iter().map(|(old, _)| old));
         for map in maps {
             let lead = map.as_mut_ptr() as usize % page;
             let from = (lead + len).div_ceil(page) * page - lead;
@@ -422,6 +458,22 @@ impl Undo<'_> {
 }
 
 impl Mapping {
+    /// Unmaps earlier mappings a resize kept because their addresses were
+    /// held (see the module docs) once nothing reaches them: a cycle of
+    /// shrink and growth with a buffer alive each time would otherwise keep
+    /// two kernel areas per cycle until the map is dropped. Returns how many
+    /// went.
+    ///
+    /// # Safety
+    ///
+    /// `in_use(first byte, length)` must be true for every retained mapping
+    /// that a buffer, a task or any other pointer may still read or write
+    /// through: unmapped, such an access is SIGSEGV.
+    pub unsafe fn release_retained(&self, in_use: impl Fn(usize, usize) -> bool) -> usize {
+        // SAFETY: the caller's promise.
+        unsafe { self.region_mut().release_retained(in_use) }
+    }
+
     /// Makes the array `request.len` bytes long, as a transaction: the file
     /// becomes exactly `offset + len` bytes (new bytes: `request.fill`, else
     /// zeros with their blocks reserved unless `sparse`), the header is
@@ -967,6 +1019,45 @@ mod area_tests {
         assert_eq!(byte[0], 5);
         map.read_into(200_000, &mut byte).unwrap();
         assert_eq!(byte[0], 0, "regrown bytes read as zero");
+        drop(map);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn retained_mappings_go_once_nothing_reaches_them() {
+        // A cut tail in use at every regrowth: each cycle maps anew and keeps
+        // the old mapping (two areas with its zero-page tail).
+        let dir = dir("retained");
+        let path = dir.join("f");
+        std::fs::write(&path, [6u8; 1 << 20]).unwrap();
+        let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 0, Length::Exact(1 << 20)).unwrap();
+        let counted = || map.region().areas(&map.runs.lock().unwrap());
+        let mut olds = Vec::new();
+        for _ in 0..20 {
+            olds.push(map.span().0 as usize);
+            map.resize(&request(100_000, true)).unwrap();
+            map.resize(&request(1 << 20, true)).unwrap();
+        }
+        assert_eq!(
+            counted(),
+            1 + 2 * 20,
+            "the current map, and each retained one with its tail"
+        );
+        // The binding says the first mapping is still reached: it stays, and
+        // its address still reads the file; the others go.
+        let keep = olds[0];
+        // SAFETY: nothing in this test reads the addresses it reports unreached.
+        let gone = unsafe { map.release_retained(|first, _| first == keep) };
+        assert_eq!(gone, 19);
+        assert_eq!(counted(), 1 + 2);
+        // SAFETY: the kept mapping is mapped, and its first 100_000 bytes are the file's.
+        assert_eq!(unsafe { *(keep as *const u8).add(99_999) }, 6);
+        // SAFETY: as above.
+        assert_eq!(unsafe { map.release_retained(|_, _| false) }, 1);
+        assert_eq!(counted(), 1);
+        let mut byte = [0];
+        map.read_into(99_999, &mut byte).unwrap();
+        assert_eq!(byte[0], 6);
         drop(map);
         let _ = std::fs::remove_dir_all(&dir);
     }

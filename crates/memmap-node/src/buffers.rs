@@ -54,7 +54,14 @@ pub struct NativeMap {
     /// Buffers a shrink cut (detached), while their backing store lives (a
     /// Node API may still write through it, or it was transferred): the
     /// zero pages under them must not become the file's again.
-    cut: Vec<Weak<()>>,
+    cut: Vec<Cut>,
+}
+
+/// A buffer a shrink cut: its token and the bytes it covered.
+struct Cut {
+    alive: Weak<()>,
+    address: usize,
+    len: usize,
 }
 
 /// A buffer handed out: its weak reference, and where it points.
@@ -71,9 +78,13 @@ struct Slot {
 
 /// One of a buffer's two shares of its mapping (module docs), each with the
 /// buffer's token, so that a slot can tell when both are gone.
+///
+/// The token is declared first so that it drops first: a share then never
+/// counts as a token without its mapping share, which would make
+/// [`release_unreached`] take a task's share for a buffer's.
 struct Share {
-    _mapping: Arc<Mapping>,
     _alive: Arc<()>,
+    _mapping: Arc<Mapping>,
 }
 
 // A handle's 52 bits travel as the pointer-sized data of the owner's finalizer.
@@ -224,11 +235,12 @@ impl NativeMap {
 /// at the same address; the others are retired (still valid over what they
 /// cover), and every buffer that reaches past a smaller end is detached.
 pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
+    release_unreached(handle)?;
     let mapping = mapping_of(handle)?;
     // The table's share and this one: any other is a buffer's or a task's.
     let held = Arc::strong_count(&mapping) > 2;
     let tail_in_use = with_map(handle, |map| {
-        map.cut.retain(|alive| alive.strong_count() > 0);
+        map.cut.retain(|cut| cut.alive.strong_count() > 0);
         Ok(!map.cut.is_empty())
     })?;
     let request = Resize {
@@ -260,7 +272,11 @@ pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
             let past = slot.start + slot.len > new_len;
             if past {
                 cut.push(slot.reference);
-                tokens.push(slot.alive.clone());
+                tokens.push(Cut {
+                    alive: slot.alive.clone(),
+                    address: slot.address,
+                    len: slot.len,
+                });
             }
             !past
         });
@@ -292,6 +308,42 @@ pub fn resize(env: &Env, handle: Handle, request: Resize) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Unmaps the mappings a growth kept for held addresses (the core's
+/// `retained`) that no buffer reaches any more, when no task holds the map.
+///
+/// Every share of the mapping besides the table's is a task's or a buffer's,
+/// and every buffer this map made has its token here (current, retired or
+/// cut; a slot dropped from these lists leaves its share uncounted, which
+/// only looks like a task). The mapping's count is read before the tokens':
+/// a share that drops in between (token first) is then counted as a task,
+/// never the reverse.
+fn release_unreached(handle: Handle) -> Result<()> {
+    with_map(handle, |map| {
+        let shares = Arc::strong_count(&map.mapping);
+        let live = |alive: &Weak<()>| alive.strong_count();
+        let slots = map.buffers.iter().flatten().chain(map.retired.iter());
+        let spans: Vec<(usize, usize, usize)> = slots
+            .map(|slot| (live(&slot.alive), slot.address, slot.len))
+            .chain(map.cut.iter().map(|cut| (live(&cut.alive), cut.address, cut.len)))
+            .filter(|&(count, ..)| count > 0)
+            .collect();
+        let buffer_shares: usize = spans.iter().map(|&(count, ..)| count).sum();
+        if shares != 1 + buffer_shares {
+            return Ok(());
+        }
+        let reaches = |first: usize, len: usize| {
+            spans
+                .iter()
+                .any(|&(_, address, n)| address < first + len && first < address + n.max(1))
+        };
+        // SAFETY: no task holds the mapping (every share but the table's is a
+        // buffer's), and a retained mapping no live buffer lies in is reached
+        // by nothing: buffers are the only addresses JavaScript or Node holds.
+        unsafe { map.mapping.release_retained(reaches) };
+        Ok(())
+    })
 }
 
 /// Deletes the weak references to a map's buffers, detaching each buffer
