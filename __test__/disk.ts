@@ -84,16 +84,30 @@ export function mountTmpfs(name: string, size: string, options = ''): string | n
 /**
  * An ext4 file system of `sizeMiB` with `blockSize`-byte blocks, loop-mounted
  * from an image (1 KiB blocks, smaller than a page, are what mkfs gives
- * below 512 MB), unmounted and removed after the test file. null where that
- * is not possible (not root, no loop devices, no mkfs.ext4): those tests skip.
+ * below 512 MB) and mkfs's `-O` `features`, unmounted and removed after the
+ * test file. null where that is not possible (not root, no loop devices, no
+ * mkfs.ext4): those tests skip.
  */
-export function mountExt4(name: string, sizeMiB: number, blockSize: 1024 | 4096): string | null {
+export function mountExt4(name: string, sizeMiB: number, blockSize: 1024 | 4096, features?: string): string | null {
+  const options = features === undefined ? [] : ['-O', features];
+  return mountImage(name, sizeMiB, ['mkfs.ext4', '-q', '-F', '-b', String(blockSize), ...options]);
+}
+
+/**
+ * An XFS file system of `sizeMiB` (300 at least), with reflinks (mkfs's
+ * default: `cp` makes reflinked copies there), as `mountExt4` mounts it.
+ */
+export function mountXfs(name: string, sizeMiB: number): string | null {
+  return mountImage(name, sizeMiB, ['mkfs.xfs', '-q', '-f', '-m', 'reflink=1']);
+}
+
+function mountImage(name: string, sizeMiB: number, mkfs: string[]): string | null {
   const point = mkdtempSync(join(tmpdir(), `memmap-${name}-`));
   const image = `${point}.img`;
   const run = (command: string, args: string[]): boolean => spawnSync(command, args).status === 0;
   if (
     !run('truncate', ['-s', `${sizeMiB}M`, image]) ||
-    !run('mkfs.ext4', ['-q', '-F', '-b', String(blockSize), image]) ||
+    !run(mkfs[0], [...mkfs.slice(1), image]) ||
     !run('mount', ['-o', 'loop', image, point])
   ) {
     spawnSync('rm', ['-f', image]);

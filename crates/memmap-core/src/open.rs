@@ -229,11 +229,30 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     } else {
         (0, 0)
     };
-    let (holes, exact) = if hole_to > hole_from {
+    let sys::Layout {
+        holes,
+        exact,
+        shared,
+        inline,
+    } = if hole_to > hole_from {
         sys::holes(file, hole_from, hole_to)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?
     } else {
-        (Vec::new(), true)
+        sys::Layout {
+            exact: true,
+            ..sys::Layout::default()
+        }
+    };
+    // Blocks shared with another file (a reflinked copy: `cp` does that by
+    // default on XFS) need new blocks when written (copy-on-write), and data
+    // kept inline in the inode (ext4 `inline_data`) moves to a block on its
+    // first write, which a write fault cannot report but as SIGBUS: r+ gives
+    // the file blocks of its own first. w+ by path rewrites what it keeps
+    // with system calls.
+    let (shared, inline) = if mode.writes_file() && !sparse && !overwrite {
+        (shared, inline)
+    } else {
+        (Vec::new(), Vec::new())
     };
     // All of it at once against the free space first (SEEK_HOLE's holes may
     // be reserved already: not counted).
@@ -241,7 +260,9 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         holes.iter().map(|(from, to)| to - from).sum()
     } else {
         0
-    } + if grows && !sparse { end - old_len } else { 0 };
+    } + if grows && !sparse { end - old_len } else { 0 }
+        + shared.iter().map(|(from, to)| to - from).sum::<u64>()
+        + inline.len() as u64 * page;
     // Nothing to reserve (read-only modes, dense files): no fstatfs.
     let short = if needed > 0 {
         sys::free_bytes(file).filter(|&free| needed > free)
@@ -290,6 +311,29 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
             if !exact && (before.is_none() || before != sys::allocated(file)) {
                 undo.filled_holes.push((from, to));
             }
+        }
+        // Nothing to undo for either: the bytes stay the same, only their
+        // blocks are the file's own (a failure part way leaves some so,
+        // which the free space check above makes rare).
+        for (from, to) in inline {
+            sys::allocate(file, from, to, true).map_err(|e| {
+                Error::io(
+                    e,
+                    format!("cannot move the data of file {described} out of its inode into a block"),
+                )
+            })?;
+        }
+        for (from, to) in shared {
+            sys::unshare(file, from, to).map_err(|e| {
+                Error::io(
+                    e,
+                    format!(
+                        "cannot give file {described} blocks of its own for {} bytes it shares with another \
+                         file (a reflinked copy)",
+                        to - from
+                    ),
+                )
+            })?;
         }
     }
     if grows {

@@ -62,8 +62,24 @@ pub fn punch_hole(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }
 
-pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<(Vec<(u64, u64)>, bool)> {
-    Ok((Vec::new(), true))
+/// What [`holes`] found: nothing on this platform.
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub holes: Vec<(u64, u64)>,
+    pub exact: bool,
+    pub shared: Vec<(u64, u64)>,
+    pub inline: Vec<(u64, u64)>,
+}
+
+pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<Layout> {
+    Ok(Layout {
+        exact: true,
+        ..Layout::default()
+    })
+}
+
+pub fn unshare(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
+    Ok(false)
 }
 
 pub fn allocated(_file: &File) -> Option<u64> {

@@ -123,6 +123,7 @@ fn fallocate(file: &File, mode: libc::c_int, from: u64, to: u64) -> io::Result<b
 /// `ENOSPC` error now rather than a SIGBUS on the first write into a sparse
 /// page later (POSIX: a store to a mapped page with no backing block raises
 /// SIGBUS). Ok(false) where the file system cannot (the file stays sparse).
+/// ext4 moves data kept inline in the inode to a block first.
 pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
@@ -201,26 +202,92 @@ pub fn punch_hole(file: &File, from: u64, to: u64) -> io::Result<bool> {
     }
 }
 
+/// Gives the shared blocks of `[from, to)` (reflinked copies, deduplicated
+/// extents) blocks of this file's own (`FALLOC_FL_UNSHARE_RANGE`, XFS): a
+/// write through a mapping into a shared block needs a new block
+/// (copy-on-write), which no reservation covers, so on a full disk it is
+/// SIGBUS. The bytes stay as they are. Ok(false) where the file system
+/// cannot (btrfs, whose every write is copy-on-write).
+pub fn unshare(file: &File, from: u64, to: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        fallocate(
+            file,
+            libc::FALLOC_FL_UNSHARE_RANGE | libc::FALLOC_FL_KEEP_SIZE,
+            from,
+            to,
+        )
+        .or_else(|err| {
+            match err.raw_os_error() {
+                // ext4 and tmpfs take no unshare flag: they share no blocks.
+                Some(libc::EINVAL) => Ok(false),
+                _ => Err(err),
+            }
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, from, to);
+        Ok(false)
+    }
+}
+
+/// What [`holes`] found in a byte range of a file.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// Ranges with no blocks, reserved or written.
+    pub holes: Vec<(u64, u64)>,
+    /// Whether `holes` are exactly that (FIEMAP), not a superset (SEEK_HOLE).
+    pub exact: bool,
+    /// Ranges whose blocks another file shares (FIEMAP's SHARED flag).
+    pub shared: Vec<(u64, u64)>,
+    /// Ranges kept inside the inode (ext4's `inline_data`), with no block.
+    pub inline: Vec<(u64, u64)>,
+}
+
 /// The holes (ranges with no blocks, reserved or written) of `[from, to)`,
-/// and whether they are exactly that.
+/// whether they are exactly that, and the ranges with shared blocks.
 ///
 /// `FS_IOC_FIEMAP` first: it lists the extents, reserved-but-unwritten ones
 /// included, so only true holes are gaps. Elsewhere (tmpfs) `SEEK_HOLE`,
 /// which also calls reserved blocks never written holes (they read as
 /// zeros): a superset, so not exact. A file system with neither reports no
 /// holes, which is what it has as far as reservation goes.
-pub fn holes(file: &File, from: u64, to: u64) -> io::Result<(Vec<(u64, u64)>, bool)> {
+pub fn holes(file: &File, from: u64, to: u64) -> io::Result<Layout> {
     #[cfg(target_os = "linux")]
     {
         match extents(file, from, to)? {
-            Some(extents) => Ok((gaps(&extents, from, to), true)),
-            None => Ok((seek_holes(file, from, to)?, false)),
+            Some(extents) => {
+                let flagged = |flag: u32| {
+                    extents
+                        .iter()
+                        .filter(|e| e.2 & flag != 0)
+                        .map(|&(start, end, _)| (start.max(from), end.min(to)))
+                        .filter(|(start, end)| start < end)
+                        .collect()
+                };
+                let spans: Vec<(u64, u64)> = extents.iter().map(|&(start, end, _)| (start, end)).collect();
+                Ok(Layout {
+                    holes: gaps(&spans, from, to),
+                    exact: true,
+                    shared: flagged(FIEMAP_EXTENT_SHARED),
+                    inline: flagged(FIEMAP_EXTENT_DATA_INLINE),
+                })
+            }
+            None => Ok(Layout {
+                holes: seek_holes(file, from, to)?,
+                exact: false,
+                ..Layout::default()
+            }),
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (file, from, to);
-        Ok((Vec::new(), true))
+        Ok(Layout {
+            exact: true,
+            ..Layout::default()
+        })
     }
 }
 
@@ -285,12 +352,16 @@ const EXTENTS_PER_CALL: usize = 64;
 const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
 #[cfg(target_os = "linux")]
 const FIEMAP_EXTENT_LAST: u32 = 0x1;
+#[cfg(target_os = "linux")]
+const FIEMAP_EXTENT_DATA_INLINE: u32 = 0x200;
+#[cfg(target_os = "linux")]
+const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
 
-/// The extents overlapping `[from, to)` as byte ranges, or None where the
+/// The extents overlapping `[from, to)` as byte ranges with their flags, or None where the
 /// file system has no FIEMAP. Delayed allocations (written, blocks not yet
 /// chosen) are extents too: their space is already accounted for.
 #[cfg(target_os = "linux")]
-fn extents(file: &File, from: u64, to: u64) -> io::Result<Option<Vec<(u64, u64)>>> {
+fn extents(file: &File, from: u64, to: u64) -> io::Result<Option<Vec<(u64, u64, u32)>>> {
     let mut found = Vec::new();
     let mut at = from;
     while at < to {
@@ -329,7 +400,11 @@ fn extents(file: &File, from: u64, to: u64) -> io::Result<Option<Vec<(u64, u64)>
         }
         let mapped = &map.extents[..(map.mapped_extents as usize).min(EXTENTS_PER_CALL)];
         let Some(last) = mapped.last() else { break };
-        found.extend(mapped.iter().map(|e| (e.logical, e.logical.saturating_add(e.length))));
+        found.extend(
+            mapped
+                .iter()
+                .map(|e| (e.logical, e.logical.saturating_add(e.length), e.flags)),
+        );
         if last.flags & FIEMAP_EXTENT_LAST != 0 {
             break;
         }
