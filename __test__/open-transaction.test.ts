@@ -240,10 +240,39 @@ if (full) ownDisks.add(full);
   });
 });
 
+/**
+ * An r+ map of `file`, whose first write would need a block the open must
+ * take: with the disk full (`fill`, a shell command) before the open, a coded
+ * error and nothing changed; full after it, writes (in a child) are no
+ * SIGBUS and reach the file. `also` checks more after the writes.
+ */
+function takesItsBlocksAtOpen(disk: string, file: () => string, fill: string, also = (): void => {}): void {
+  test('the disk full before the open: ERR_MEMMAP_NO_SPACE, the file and the disk unchanged', () => {
+    spawnSync('sh', ['-c', fill]);
+    failsAndChangesNothing(disk, () => memmap(file(), { mode: 'r+', dtype: 'u1' }), 'ERR_MEMMAP_NO_SPACE');
+  });
+
+  test('the disk full after the open: writes through the map are no SIGBUS', () => {
+    const child = runNode(
+      `${REQUIRE}
+      const fp = mm.memmap(${JSON.stringify(file())}, { mode: 'r+', dtype: 'u1' });
+      require('child_process').execSync(${JSON.stringify(fill)}, { stdio: 'ignore' });
+      fp.data.fill(66);
+      fp.flush();
+      fp.close();
+      console.log('ok');`,
+    );
+    expect({ signal: child.signal, out: child.stdout.trim() }).toEqual({ signal: null, out: 'ok' });
+    expect(readFileSync(file()).every((b) => b === 66)).toBe(true);
+    also();
+  });
+}
+
 // CI installs xfsprogs: without it (or without loop devices) this skips.
 const xfs = LINUX ? mountXfs('xfs', 320) : null;
 if (xfs) ownDisks.add(xfs);
 (xfs ? describe : describe.skip)('XFS: a reflinked copy (what cp makes there) mapped r+', () => {
+  // Its blocks are the original's: a write is copy-on-write, a new block.
   const disk = xfs as string;
   const original = join(disk, 'original.bin');
   const copy = join(disk, 'copy.bin');
@@ -253,63 +282,29 @@ if (xfs) ownDisks.add(xfs);
     writeFileSync(original, Buffer.alloc(1 << 20, 7));
     expect(spawnSync('cp', ['--reflink=always', original, copy]).status).toBe(0);
   });
-
-  /** Full as a busy disk is: space reserved ahead, then written to the last block. */
-  const FILL = `free=$(df -B1 --output=avail ${disk} | tail -1); fallocate -l $((free - 4194304)) ${filler}; dd if=/dev/zero of=${filler}2 bs=64k; sync`;
-
-  test('the disk full before the open: ERR_MEMMAP_NO_SPACE, the copy and the disk unchanged', () => {
-    spawnSync('sh', ['-c', FILL]);
-    failsAndChangesNothing(disk, () => memmap(copy, { mode: 'r+', dtype: 'u1' }), 'ERR_MEMMAP_NO_SPACE');
-  });
-
-  test('the disk full after the open: writes through the map are no SIGBUS (copy-on-write was before)', () => {
-    // Before: every page written needed a new block that nothing reserved,
-    // and on the full disk the first store was SIGBUS.
-    const child = runNode(
-      `${REQUIRE}
-      const fp = mm.memmap(${JSON.stringify(copy)}, { mode: 'r+', dtype: 'u1' });
-      require('child_process').execSync(${JSON.stringify(FILL)}, { stdio: 'ignore' });
-      fp.data.fill(66);
-      fp.flush();
-      fp.close();
-      console.log('ok');`,
-    );
-    expect({ signal: child.signal, out: child.stdout.trim() }).toEqual({ signal: null, out: 'ok' });
-    expect(readFileSync(copy).every((b) => b === 66)).toBe(true);
-    expect(readFileSync(original).every((b) => b === 7)).toBe(true);
-  });
+  // Full as a busy disk is: space reserved ahead, then written to the last block.
+  const fill = `free=$(df -B1 --output=avail ${disk} | tail -1); fallocate -l $((free - 4194304)) ${filler}; dd if=/dev/zero of=${filler}2 bs=64k; sync`;
+  takesItsBlocksAtOpen(
+    disk,
+    () => copy,
+    fill,
+    () => {
+      expect(readFileSync(original).every((b) => b === 7)).toBe(true);
+    },
+  );
 });
 
 const inline = LINUX ? mountExt4('ext4-inline', 32, 4096, 'inline_data') : null;
 if (inline) ownDisks.add(inline);
 (inline ? describe : describe.skip)('ext4 inline_data: a tiny file kept in its inode, mapped r+', () => {
+  // Its first write moves it to a block.
   const disk = inline as string;
   const tiny = join(disk, 'tiny.bin');
-  const filler = join(disk, 'filler');
-  const FILL = `dd if=/dev/zero of=${filler} bs=4k; sync`;
   beforeEach(() => {
     clear(disk);
     writeFileSync(tiny, 'kept in the inode');
   });
-
-  test('the disk full before the open: ERR_MEMMAP_NO_SPACE, the file and the disk unchanged', () => {
-    spawnSync('sh', ['-c', FILL]);
-    failsAndChangesNothing(disk, () => memmap(tiny, { mode: 'r+', dtype: 'u1' }), 'ERR_MEMMAP_NO_SPACE');
-  });
-
-  test('the disk full after the open: writes through the map are no SIGBUS (the move to a block was)', () => {
-    const child = runNode(
-      `${REQUIRE}
-      const fp = mm.memmap(${JSON.stringify(tiny)}, { mode: 'r+', dtype: 'u1' });
-      require('child_process').execSync(${JSON.stringify(FILL)}, { stdio: 'ignore' });
-      fp.data.fill(66);
-      fp.flush();
-      fp.close();
-      console.log('ok');`,
-    );
-    expect({ signal: child.signal, out: child.stdout.trim() }).toEqual({ signal: null, out: 'ok' });
-    expect(readFileSync(tiny).toString()).toBe('B'.repeat(17));
-  });
+  takesItsBlocksAtOpen(disk, () => tiny, `dd if=/dev/zero of=${join(disk, 'filler')} bs=4k; sync`);
 });
 
 const small = LINUX ? mountExt4('ext4-1k', 64, 1024) : null;

@@ -39,6 +39,19 @@ mod sys;
 #[path = "unix.rs"]
 mod sys;
 
+/// What `sys::holes` found in a byte range of a file (both platforms' `sys`).
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    /// Ranges with no blocks, reserved or written.
+    pub holes: Vec<(u64, u64)>,
+    /// Whether `holes` are exactly that (FIEMAP), not a superset (SEEK_HOLE).
+    pub exact: bool,
+    /// Ranges whose blocks another file shares (FIEMAP's SHARED flag).
+    pub shared: Vec<(u64, u64)>,
+    /// Ranges kept inside the inode (ext4's `inline_data`), with no block.
+    pub inline: Vec<(u64, u64)>,
+}
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

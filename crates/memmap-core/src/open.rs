@@ -37,7 +37,7 @@ use std::path::Path;
 
 use crate::areas::{self, Runs};
 use crate::fault;
-use crate::{sys, Error, ErrorKind, FileId, Length, Mapping, Mode, OpenOptions, Result, Source};
+use crate::{sys, Error, ErrorKind, FileId, Layout, Length, Mapping, Mode, OpenOptions, Result, Source};
 use sys::Create;
 
 pub fn open(source: Source, options: &OpenOptions) -> Result<Mapping> {
@@ -229,7 +229,7 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     } else {
         (0, 0)
     };
-    let sys::Layout {
+    let Layout {
         holes,
         exact,
         shared,
@@ -238,9 +238,9 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
         sys::holes(file, hole_from, hole_to)
             .map_err(|e| Error::io(e, format!("cannot read the holes of file {described}")))?
     } else {
-        sys::Layout {
+        Layout {
             exact: true,
-            ..sys::Layout::default()
+            ..Layout::default()
         }
     };
     // Blocks shared with another file (a reflinked copy: `cp` does that by

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::fault::{self, Call};
-use crate::{Advice, FileId};
+use crate::{Advice, FileId, Layout};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Create {
@@ -60,15 +60,6 @@ pub fn zero_range(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
 
 pub fn punch_hole(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
-}
-
-/// What [`holes`] found: nothing on this platform.
-#[derive(Debug, Default)]
-pub struct Layout {
-    pub holes: Vec<(u64, u64)>,
-    pub exact: bool,
-    pub shared: Vec<(u64, u64)>,
-    pub inline: Vec<(u64, u64)>,
 }
 
 pub fn holes(_file: &File, _from: u64, _to: u64) -> io::Result<Layout> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{Advice as SafeAdvice, MmapOptions, MmapRaw, UncheckedAdvice};
 
 use crate::fault::{self, Call};
-use crate::{Advice, FileId};
+use crate::{Advice, FileId, Layout};
 
 /// Whether `open` may create the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,19 +230,6 @@ pub fn unshare(file: &File, from: u64, to: u64) -> io::Result<bool> {
         let _ = (file, from, to);
         Ok(false)
     }
-}
-
-/// What [`holes`] found in a byte range of a file.
-#[derive(Debug, Default)]
-pub struct Layout {
-    /// Ranges with no blocks, reserved or written.
-    pub holes: Vec<(u64, u64)>,
-    /// Whether `holes` are exactly that (FIEMAP), not a superset (SEEK_HOLE).
-    pub exact: bool,
-    /// Ranges whose blocks another file shares (FIEMAP's SHARED flag).
-    pub shared: Vec<(u64, u64)>,
-    /// Ranges kept inside the inode (ext4's `inline_data`), with no block.
-    pub inline: Vec<(u64, u64)>,
 }
 
 /// The holes (ranges with no blocks, reserved or written) of `[from, to)`,
