@@ -416,6 +416,23 @@ fn commit(
         // truncates, freeing the old blocks and reserving none.
         if !sparse && sys::zero_range(file, head, zero_to).map_err(not_zeroed)? {
             undo.forget();
+        } else if !sparse && sys::is_tmpfs(file) {
+            // tmpfs has no ZERO_RANGE, and punching its pages to take them
+            // again could find them taken by another writer in between.
+            // Every page of the range exists (reserved above), so writing
+            // zeros over them needs no space. A first piece that fails wrote
+            // nothing (the undo puts the rest back); its success is the
+            // point of no return.
+            let first = head + (zero_to - head).min(1 << 20);
+            sys::write_zeros(file, head, first).map_err(not_zeroed)?;
+            undo.forget();
+            if let Err(e) = sys::write_zeros(file, first, zero_to) {
+                // Not for space (ENOMEM bringing a swapped page back, say):
+                // the rest punched, so the old contents read as zeros, as
+                // past the point of no return they must, and the error told.
+                let _ = sys::punch_hole(file, first, zero_to);
+                return Err(gone(e, "cannot zero the old contents of"));
+            }
         } else if sys::punch_hole(file, head, zero_to).map_err(not_zeroed)? {
             undo.forget();
             // The blocks just freed, taken again: only a writer elsewhere

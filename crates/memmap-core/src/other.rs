@@ -58,6 +58,14 @@ pub fn zero_range(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }
 
+pub fn is_tmpfs(_file: &File) -> bool {
+    false
+}
+
+pub fn write_zeros(_file: &File, _from: u64, _to: u64) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
 pub fn punch_hole(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }

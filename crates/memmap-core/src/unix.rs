@@ -146,16 +146,8 @@ pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<
 pub fn free_bytes(file: &File) -> Option<u64> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
         const BTRFS_SUPER_MAGIC: i64 = 0x9123_683E;
-        let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
-        // SAFETY: a valid descriptor and a buffer of the struct's size.
-        let rc = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
-        if rc != 0 {
-            return None;
-        }
-        // SAFETY: fstatfs succeeded, so it filled the struct.
-        let st = unsafe { st.assume_init() };
+        let st = statfs(file)?;
         // The fields' types differ between targets (32-bit, musl): the casts
         // are no-ops only on some.
         #[allow(clippy::unnecessary_cast)]
@@ -170,6 +162,44 @@ pub fn free_bytes(file: &File) -> Option<u64> {
         let _ = file;
         None
     }
+}
+
+/// `fstatfs(2)` of the file system holding `file`; None if it fails.
+#[cfg(target_os = "linux")]
+fn statfs(file: &File) -> Option<libc::statfs> {
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: a valid descriptor and a buffer of the struct's size.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
+    // SAFETY: fstatfs succeeded, so it filled the struct.
+    (rc == 0).then(|| unsafe { st.assume_init() })
+}
+
+/// Whether `file` is on tmpfs, which has no `FALLOC_FL_ZERO_RANGE` but where
+/// writing zeros over pages that exist needs no new space (see open.rs).
+pub fn is_tmpfs(file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        #[allow(clippy::unnecessary_cast)]
+        statfs(file).is_some_and(|st| st.f_type as i64 == TMPFS_MAGIC)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+/// Writes zeros over `[from, to)`, a piece at a time.
+pub fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
+    let zeros = vec![0u8; to.saturating_sub(from).min(1 << 20) as usize];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(zeros.len() as u64) as usize;
+        write_at(file, &zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Makes `[from, to)` read as zeros without giving up its blocks
