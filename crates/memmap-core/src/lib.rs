@@ -39,6 +39,17 @@ mod sys;
 #[path = "unix.rs"]
 mod sys;
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+pub use copy::Elements;
+pub use crc::{crc32, crc32_combine, crc32_raw};
+pub use error::{Error, ErrorKind, Result};
+pub use grow::{PastEnd, Resize, Resized};
+pub use reduce::{Element, Reduction, Scalar, View};
+
 /// What `sys::holes` found in a byte range of a file (both platforms' `sys`).
 #[derive(Debug, Default)]
 pub(crate) struct Layout {
@@ -52,16 +63,6 @@ pub(crate) struct Layout {
     pub inline: Vec<(u64, u64)>,
 }
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
-
-pub use copy::Elements;
-pub use crc::{crc32, crc32_combine, crc32_raw};
-pub use error::{Error, ErrorKind, Result};
-pub use grow::{PastEnd, Resize, Resized};
-pub use reduce::{Element, Reduction, Scalar, View};
 /// From this many bytes, a fresh buffer asks for huge pages ([`zeroed`]),
 /// as numpy does for its allocations of 4 MiB or more.
 pub(crate) const HUGE_PAGES_BYTES: usize = 4 << 20;

@@ -1187,7 +1187,7 @@ fn small_values_beside_cancelling_large_ones_survive_the_lanes() {
     // Found by review: lanes were summed as a tree before the compensated
     // merge, so 1e8 + 0.1 and -1e8 + 0.2 met in one plain add and the sum of
     // [1e8, -1e8, 0.1, 0.2] came out 0.29999999701976776 (numpy
-    // 0.30000000000000004). Each lane now merges compensated: within an ulp
+    // 0.30000000000000004). The lanes now merge by TwoSum: within an ulp
     // of the exact sum, whatever the length, split or thread count; complex
     // parts likewise.
     let pattern = [1e8, -1e8, 0.1, 0.2, 1e16, -1e16, 3.0, 1e-3];

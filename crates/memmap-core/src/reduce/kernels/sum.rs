@@ -90,8 +90,8 @@ impl<T: Real> Lanes for Sum<T> {
 }
 
 /// Float sums and means (of every real kind: numpy's mean of integers is a
-/// float64 sum). Values are added in f64 lanes; every `depth` steps each lane
-/// is merged into a compensated total, so the error does not grow with the
+/// float64 sum). Values are added in f64 lanes; every `depth` steps the lanes
+/// merge by error-free sums into a compensated total, so the error does not grow with the
 /// number of values as a running sum's does.
 pub(crate) struct SumFloat<T> {
     pub result: Element,
