@@ -240,7 +240,9 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
     .map((m) => {
       const marker = /\/(start|phase)"/.exec(m[2]);
       const commit = /FALLOC_FL_(ZERO_RANGE|PUNCH_HOLE)/.test(m[2]);
-      return `${m[1]}${marker ? ` ${marker[1]}` : commit ? ' commit' : ''}`;
+      // Blocks reserved past the end of the file (after the open: an append's reservation ahead).
+      const ahead = /^\d+, FALLOC_FL_KEEP_SIZE,/.test(m[2]);
+      return `${m[1]}${marker ? ` ${marker[1]}` : commit ? ' commit' : ahead ? ' ahead' : ''}`;
     });
   let out = { open: 'no output' };
   try {
@@ -275,11 +277,23 @@ function run(scenario: Scenario, at: string, inject: string[]): Run {
     const cases = clean.calls.map((call, index) => {
       const name = call.split(' ')[0];
       seen[name] = (seen[name] ?? 0) + 1;
-      return { index, name, nth: seen[name] };
+      return { index, name, nth: seen[name], ahead: index > phase && call.endsWith(' ahead') };
     });
     let injected = 0;
-    for (const { index, name, nth } of cases) {
+    for (const { index, name, nth, ahead } of cases) {
       if (index <= start || index === phase) continue;
+      if (ahead) {
+        // An append's reservation ahead is best effort: the append goes on
+        // without it (its pwrite reserves the rows' blocks), as if it had
+        // not been made.
+        fresh();
+        const result = run(scenario, at, ['-e', `inject=${name}:error=ENOSPC:when=${nth}`]);
+        const what = `${name} #${nth} (ahead) failing with ENOSPC: ${result.stderr}`;
+        injected++;
+        expect({ what, out: result.out }).toEqual({ what, out: clean.out });
+        expect({ what, files: snapshot(at) }).toEqual({ what, files: succeeded });
+        continue;
+      }
       for (const errno of scenario.interrupted ? [ERRNO[name], 'EINTR'] : [ERRNO[name]]) {
         fresh();
         const before = snapshot(at);

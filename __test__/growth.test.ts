@@ -5,11 +5,11 @@
  * any live view); full disks; sparse files.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memmap, Memmap, openMemmap } from '../ts/index';
-import { mountTmpfs, snapshot } from './disk';
-import { describeNumpy, HAVE_NUMPY, PACKAGE, python, pythonJson, runNode, tempDir } from './helpers';
+import { freeBlocks, mountExt4, mountTmpfs, mountXfs, snapshot } from './disk';
+import { describeNumpy, HAVE_NUMPY, HAVE_STRACE, PACKAGE, python, pythonJson, runNode, tempDir } from './helpers';
 
 const dir = tempDir();
 const LINUX = process.platform === 'linux';
@@ -745,6 +745,134 @@ const full = LINUX ? mountTmpfs('growth-full', '8m') : null;
     fp.close();
   });
 });
+
+// Appends reserve blocks past the end of the file ahead of the rows to come
+// (a buffered write into blocks that exist skips delayed allocation): on
+// the file systems where that happens, what a user sees must not change.
+const aheadDisks = LINUX
+  ? ([
+      ['ext4', mountExt4('growth-ext4', 48, 4096)],
+      ['XFS', mountXfs('growth-xfs', 320)],
+    ] as const)
+  : [];
+describe.each(aheadDisks.filter(([, disk]) => disk !== null))('appends on %s', (_name, point) => {
+  const disk = point as string;
+  const used = (path: string) => statSync(path).blocks * 512;
+  const MiB = 1 << 20;
+
+  test('reserve blocks past the end while appending; close() and a dropped map give them back', () => {
+    const path = join(disk, 'ahead.npy');
+    const fp = openMemmap(path, { mode: 'w+', dtype: 'uint8', shape: [0] });
+    let ahead = 0;
+    for (let k = 1; k <= 64; k++) {
+      fp.append(new Uint8Array(64 * 1024).fill(k));
+      expect(statSync(path).size).toBe(128 + k * 64 * 1024);
+      ahead = Math.max(ahead, used(path) - statSync(path).size);
+    }
+    expect(ahead).toBeGreaterThanOrEqual(MiB);
+    fp.close();
+    expect(statSync(path).size).toBe(128 + 4 * MiB);
+    expect(used(path)).toBeLessThan(128 + 4 * MiB + 64 * 1024);
+    expect(readFileSync(path)[128 + 4 * MiB - 1]).toBe(64);
+    // A process that exits without close(): the map's finalizer gives them back.
+    const result = runNode(
+      `const mm = require(${PACKAGE} + '/dist/index.js');
+      let fp = mm.openMemmap(${JSON.stringify(path)}, { mode: 'r+' });
+      fp.append(new Uint8Array(1 << 20).fill(9));
+      fp = null;
+      global.gc();
+      setTimeout(() => {}, 50);`,
+      { args: ['--expose-gc'] },
+    );
+    expect(result.status).toBe(0);
+    expect(statSync(path).size).toBe(128 + 5 * MiB);
+    expect(used(path)).toBeLessThan(128 + 5 * MiB + 64 * 1024);
+  });
+
+  test('on a nearly full disk every append that fits succeeds; one that does not changes nothing', () => {
+    const path = join(disk, 'full.npy');
+    const filler = join(disk, 'filler');
+    const fp = openMemmap(path, { mode: 'w+', dtype: 'uint8', shape: [0] });
+    // Leave 6 MiB free: the appends must get all but the file system's own overhead of it.
+    const free = statfsFree(disk);
+    expect(spawnSync('fallocate', ['-l', String(free - 6 * MiB), filler]).status).toBe(0);
+    const room = statfsFree(disk);
+    const block = new Uint8Array(256 * 1024).fill(7);
+    let appended = 0;
+    let failure: unknown = null;
+    for (let k = 0; k < 100 && failure === null; k++) {
+      try {
+        fp.append(block);
+        appended += block.length;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    expect(failure).toEqual(code('ERR_MEMMAP_NO_SPACE'));
+    expect(appended).toBeGreaterThanOrEqual(room - MiB);
+    const before = snapshot(disk);
+    const blocks = freeBlocks(disk);
+    expect(() => fp.append(block)).toThrow(code('ERR_MEMMAP_NO_SPACE'));
+    expect(snapshot(disk)).toEqual(before);
+    expect(freeBlocks(disk)).toBe(blocks);
+    expect(fp.shape).toEqual([appended]);
+    fp.close();
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBe(128 + appended);
+    expect(bytes.subarray(128).every((b) => b === 7)).toBe(true);
+    spawnSync('rm', ['-f', filler, path]);
+  });
+});
+
+// Giving the reserved blocks back is a cut to the size the map knows: never
+// while someone else may be writing past it. strace holds the closing map's
+// ftruncate for a second; another process opens the file meanwhile and
+// appends 4 KiB. Its open must wait for the cut (the write lease), and its
+// bytes stay: a plain fstat-then-ftruncate cut them.
+(LINUX && HAVE_STRACE ? test : test.skip)(
+  'close() never cuts what another process appends while it gives blocks back',
+  () => {
+    const path = fresh('race.npy');
+    const driver = `
+    const { spawn } = require('child_process');
+    const fs = require('fs');
+    const path = ${JSON.stringify(path)};
+    const child = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=ftruncate',
+      '-e', 'inject=ftruncate:delay_enter=1000000', process.execPath, '-e', \`
+        const mm = require(${PACKAGE} + '/dist/index.js');
+        const fp = mm.openMemmap(\${JSON.stringify(path)}, { mode: 'w+', dtype: 'uint8', shape: [0] });
+        fp.append(new Uint8Array(65536).fill(1));
+        console.log('closing');
+        fp.close();\`]);
+    let wrote = null;
+    child.stdout.on('data', (d) => {
+      if (wrote !== null || !String(d).includes('closing')) return;
+      wrote = 'pending';
+      setTimeout(() => {
+        const fd = fs.openSync(path, 'r+');
+        const at = fs.fstatSync(fd).size;
+        fs.writeSync(fd, Buffer.alloc(4096, 5), 0, 4096, at);
+        fs.closeSync(fd);
+        wrote = at;
+      }, 300);
+    });
+    child.on('exit', (code, signal) => setTimeout(() =>
+      console.log(JSON.stringify({ code, signal, wrote, size: fs.statSync(path).size })), 100));`;
+    const result = runNode(driver);
+    expect(JSON.parse(result.stdout)).toEqual({ code: 0, signal: null, wrote: 128 + 65536, size: 128 + 65536 + 4096 });
+    expect(
+      readFileSync(path)
+        .subarray(128 + 65536)
+        .every((b) => b === 5),
+    ).toBe(true);
+  },
+);
+
+/** Bytes free on the file system that holds `dir`. */
+function statfsFree(dir: string): number {
+  const st = statfsSync(dir);
+  return st.bfree * st.bsize;
+}
 
 (LINUX ? describe : describe.skip)('RLIMIT_FSIZE during growth', () => {
   test('append and resize past the limit change nothing', () => {

@@ -233,7 +233,7 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
         ...(given.sparse === undefined ? {} : { sparse: given.sparse }),
       },
       { prefix: Buffer.from(header.buffer, header.byteOffset, header.byteLength) },
-      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length, current: header },
+      { descr, fortranOrder, major: header[6] as 1 | 2 | 3, headerLength: header.length, current: header.slice() },
     );
   }
   if (given.fortranOrder !== undefined || given.version !== undefined) {
@@ -269,7 +269,7 @@ function openNpyOf(path: string | URL | Buffer, options?: OpenMemmapOptions): Me
       fortranOrder: header.fortranOrder,
       major: header.version[0],
       headerLength: header.dataOffset,
-      current: header.bytes ?? new Uint8Array(0),
+      current: header.bytes?.slice() ?? new Uint8Array(0),
     },
   );
 }

@@ -373,7 +373,12 @@ export class FileStorage implements Storage {
         extra.sync ?? false,
       ),
     );
-    if (this.npy !== null && extra.header !== undefined) this.npy.current = extra.header.slice();
+    if (this.npy !== null && extra.header !== undefined) {
+      // Copied, as headerFor() reuses its buffer; into the old copy when it
+      // fits, so an append loop allocates no ArrayBuffer per row.
+      if (this.npy.current.length === extra.header.length) this.npy.current.set(extra.header);
+      else this.npy.current = extra.header.slice();
+    }
     if (byteLength < this.byteLength) {
       this.epoch++;
       this.#shrunkTo.push(byteLength);

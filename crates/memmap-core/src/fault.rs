@@ -18,6 +18,9 @@ pub enum Call {
     Fstat,
     Ftruncate,
     Fallocate,
+    /// The `fallocate` that reserves blocks ahead of an append: best effort,
+    /// so its failure is the one a caller never sees.
+    Reserve,
     Fiemap,
     Lseek,
     Pread,

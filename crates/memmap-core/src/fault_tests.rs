@@ -388,6 +388,25 @@ fn scenarios() -> Vec<Scenario> {
             then: Some(|m| resized(m, 7000, Some(&[5; 3000]), &[0x93; 128], false, false, false)),
         },
         Scenario {
+            // Not "resize: ...": the first append changes the disk; what a
+            // failed second one must leave is checked here.
+            name: "two appends, the second past the blocks the first reserved ahead",
+            prepare: |d| with_file(d, "f", 128 + 4000),
+            open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 128, Length::Exact(4000)),
+            then: Some(|m| {
+                if m.len() < 7000 {
+                    resized(m, 7000, Some(&[5; 3000]), &[0x93; 128], false, false, false)?;
+                }
+                let dir = m.path().and_then(Path::parent).unwrap().to_path_buf();
+                let before = snapshot(&dir);
+                let result = resized(m, 207_000, Some(&[7; 200_000]), &[0x94; 128], false, false, false);
+                if let Err(err) = &result {
+                    assert_eq!(snapshot(&dir), before, "a failed second append: {err}");
+                }
+                result
+            }),
+        },
+        Scenario {
             name: "resize: append with sync, held, past bytes an interrupted append left",
             prepare: |d| with_file(d, "f", 64 + 4000 + 77),
             open: |p| Mapping::open(p.path("f"), Mode::ReadWrite, 64, Length::Exact(4000)),
@@ -499,70 +518,85 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
         for (at, call) in calls.iter().enumerate() {
             for errno in ERRNOS {
                 runs += 1;
-                let what = format!("{}: call {at} ({call:?}) failing with errno {errno}", scenario.name);
-                let dir = root.join("faulty");
-                let prepared = fresh(&dir);
-                let before = snapshot(&dir);
-                fault::arm(Some(at), errno);
-                let opened = (scenario.open)(&prepared);
-                if at < opening {
-                    fault::disarm();
-                    // A read-only map closes its descriptor at the end of the
-                    // open; a failing close of a descriptor only read from
-                    // loses nothing, so the open stands.
-                    if errno == libc::EINTR || *call == Call::Close {
-                        let map = opened.unwrap_or_else(|e| panic!("{what}: EINTR not retried: {e}"));
-                        if let Some(then) = scenario.then {
-                            then(&map).unwrap();
+                let mut attempt = 0;
+                'attempt: loop {
+                    let what = format!("{}: call {at} ({call:?}) failing with errno {errno}", scenario.name);
+                    let dir = root.join("faulty");
+                    let prepared = fresh(&dir);
+                    let before = snapshot(&dir);
+                    fault::arm(Some(at), errno);
+                    let opened = (scenario.open)(&prepared);
+                    if at < opening {
+                        fault::disarm();
+                        // A read-only map closes its descriptor at the end of the
+                        // open; a failing close of a descriptor only read from
+                        // loses nothing, so the open stands.
+                        if errno == libc::EINTR || *call == Call::Close {
+                            let map = opened.unwrap_or_else(|e| panic!("{what}: EINTR not retried: {e}"));
+                            if let Some(then) = scenario.then {
+                                then(&map).unwrap();
+                            }
+                            drop(map);
+                            drop(prepared);
+                            assert_eq!(snapshot(&dir), succeeded, "{what}");
+                        } else {
+                            let err = opened.err().unwrap_or_else(|| panic!("{what}: the open succeeded"));
+                            assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
+                            drop(prepared);
+                            if no_return.is_some_and(|n| at >= n) {
+                                // Only a call after w+ gave up the old contents (a
+                                // cut, or re-reserving punched blocks: no new space
+                                // needed, so only a failing disk): none of them is left.
+                                assert!(err.message().contains("already given up"), "{what}: {err}");
+                                given_up(&dir, &clean_sizes);
+                            } else {
+                                assert_eq!(snapshot(&dir), before, "{what}: {err}");
+                            }
                         }
+                        break 'attempt;
+                    }
+                    let map = opened.unwrap_or_else(|e| panic!("{what}: the open failed: {e}"));
+                    let then = scenario.then.unwrap();
+                    let before_then = snapshot(&dir);
+                    let result = then(&map);
+                    let (seen, _) = fault::disarm();
+                    if seen.get(..=at) != calls.get(..=at) && attempt < 20 {
+                        // Not the clean run's calls: the kernel placed a
+                        // mapping elsewhere this time (an mremap in place
+                        // that failed where the clean run's succeeded), so
+                        // call `at` was another call. Again, from scratch.
+                        attempt += 1;
                         drop(map);
                         drop(prepared);
-                        assert_eq!(snapshot(&dir), succeeded, "{what}");
-                    } else {
-                        let err = opened.err().unwrap_or_else(|| panic!("{what}: the open succeeded"));
-                        assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
-                        drop(prepared);
-                        if no_return.is_some_and(|n| at >= n) {
-                            // Only a call after w+ gave up the old contents (a
-                            // cut, or re-reserving punched blocks: no new space
-                            // needed, so only a failing disk): none of them is left.
-                            assert!(err.message().contains("already given up"), "{what}: {err}");
-                            given_up(&dir, &clean_sizes);
-                        } else {
-                            assert_eq!(snapshot(&dir), before, "{what}: {err}");
+                        continue 'attempt;
+                    }
+                    match result {
+                        // A failing mmap or mremap of room to grow has a fallback.
+                        // So does an append's reservation ahead (its pwrite reserves).
+                        Ok(()) => assert!(
+                            errno == libc::EINTR || matches!(call, Call::Mmap | Call::Mremap | Call::Reserve),
+                            "{what}: the failure was not reported"
+                        ),
+                        Err(err) => {
+                            assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
+                            if scenario.name.starts_with("resize") {
+                                // A failed resize changes nothing on disk.
+                                assert_eq!(snapshot(&dir), before_then, "{what}: {err}");
+                            }
+                            if *call == Call::Madvise {
+                                // A failed madvise leaves the count of areas as it was.
+                                assert_eq!(map.runs.lock().unwrap().count(), 1, "{what}");
+                            }
+                            // Nothing was lost: the same call again succeeds.
+                            then(&map).unwrap_or_else(|e| panic!("{what}: no recovery: {e}"));
                         }
                     }
-                    continue;
+                    assert_eq!(map.runs.lock().unwrap().count(), clean_runs, "{what}");
+                    drop(map);
+                    drop(prepared);
+                    assert_eq!(snapshot(&dir), succeeded, "{what}");
+                    break;
                 }
-                let map = opened.unwrap_or_else(|e| panic!("{what}: the open failed: {e}"));
-                let then = scenario.then.unwrap();
-                let before_then = snapshot(&dir);
-                let result = then(&map);
-                fault::disarm();
-                match result {
-                    // A failing mmap or mremap of room to grow has a fallback.
-                    Ok(()) => assert!(
-                        errno == libc::EINTR || *call == Call::Mmap || *call == Call::Mremap,
-                        "{what}: the failure was not reported"
-                    ),
-                    Err(err) => {
-                        assert_eq!(err.kind(), kind_of(errno, *call), "{what}: {err}");
-                        if scenario.name.starts_with("resize") {
-                            // A failed resize changes nothing on disk.
-                            assert_eq!(snapshot(&dir), before_then, "{what}: {err}");
-                        }
-                        if *call == Call::Madvise {
-                            // A failed madvise leaves the count of areas as it was.
-                            assert_eq!(map.runs.lock().unwrap().count(), 1, "{what}");
-                        }
-                        // Nothing was lost: the same call again succeeds.
-                        then(&map).unwrap_or_else(|e| panic!("{what}: no recovery: {e}"));
-                    }
-                }
-                assert_eq!(map.runs.lock().unwrap().count(), clean_runs, "{what}");
-                drop(map);
-                drop(prepared);
-                assert_eq!(snapshot(&dir), succeeded, "{what}");
             }
         }
     }

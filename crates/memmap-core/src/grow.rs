@@ -114,6 +114,10 @@ pub struct Resized {
 /// The most address space one step of growth takes beyond what is asked.
 const MAX_ROOM_STEP: usize = 1 << 30;
 
+/// How far past the end an append reserves blocks ahead: as much as the
+/// array already holds, from the smaller to the larger bound.
+const AHEAD: (u64, u64) = (64 << 10, 64 << 20);
+
 /// A map's address range: see the module docs.
 #[derive(Debug)]
 pub(crate) struct Region {
@@ -136,6 +140,13 @@ pub(crate) struct Region {
     header: Option<Vec<u8>>,
     /// The mappings (by first byte) whose tail a held shrink swapped for zero pages.
     tails: Vec<usize>,
+    /// The file offset up to which appends reserved blocks past the file's
+    /// end (see [`Mapping::reserve_ahead`]); 0 for none. Only ever a hint:
+    /// a stale value costs a redundant or a missed reservation, never data.
+    reserved_to: u64,
+    /// Whether reserving ahead pays on this file's file system (not on
+    /// tmpfs, where it only zeroes memory twice); `None` until first asked.
+    reserves: Option<bool>,
 }
 
 impl Region {
@@ -149,6 +160,8 @@ impl Region {
             extra_areas: 0,
             header: None,
             tails: Vec::new(),
+            reserved_to: 0,
+            reserves: None,
         }
     }
 
@@ -592,6 +605,7 @@ impl Mapping {
         if lowest < size {
             crate::files::check_cut(self.file_id, self.registered, lowest, || "cannot resize".to_string())?;
         }
+        let reserved = self.region().reserved_to;
         let mut undo = Undo {
             file,
             size: None,
@@ -609,10 +623,103 @@ impl Mapping {
                 Ok(Resized { moved })
             }
             Err(err) => {
+                let restore = undo.size;
                 undo.roll_back();
+                if let Some(size) = restore {
+                    // The undo's ftruncate gave back the blocks reserved past
+                    // the end too: those of earlier appends are taken again.
+                    self.restore_reserved(file, size, reserved);
+                }
                 Err(err)
             }
         }
+    }
+
+    /// Before an append's `pwrite` to `new_end`, reserves the file's blocks
+    /// past its end ahead of the appends to come (`fallocate` with
+    /// `FALLOC_FL_KEEP_SIZE`, one call per step rather than per row). A
+    /// buffered write into blocks that exist skips the file system's delayed
+    /// allocation, which is most of what a write costs on ext4 and XFS
+    /// (bench/: append against `fs.writeSync`). Best effort, and never the
+    /// disk's last free space: a failure leaves the append to its `pwrite`,
+    /// which reports a full disk itself. The blocks past the end go back
+    /// at [`Mapping::give_back_reserved`], or with any cut of the file.
+    ///
+    /// Only while this map is the file's sole opener, when closing can
+    /// give them back: a give-back is a cut to the size the map knows,
+    /// safe only while nobody else can be writing past it (an adversarial
+    /// review cut another process's appended rows with an unguarded one).
+    fn reserve_ahead(&self, file: &File, size: u64, new_end: u64) {
+        let mut region = self.region_mut();
+        if region.reserved_to >= new_end {
+            return;
+        }
+        let reserves = *region.reserves.get_or_insert_with(|| !sys::is_tmpfs(file));
+        if !reserves {
+            return;
+        }
+        let from = size.max(region.reserved_to);
+        let ahead = (new_end - self.offset).clamp(AHEAD.0, AHEAD.1);
+        let to = (new_end + ahead).next_multiple_of(AHEAD.0);
+        if sys::free_bytes(file).is_none_or(|free| free / 2 < to - from) {
+            return;
+        }
+        let reserved = sys::as_sole_opener(file, || match sys::reserve_past_end(file, from, to) {
+            Ok(true) => Some(to),
+            Ok(false) => None,
+            Err(_) => {
+                // A reservation that ran out part way keeps what it took:
+                // an ftruncate to the same size gives back all past the end.
+                let _ = sys::set_len(file, size);
+                Some(0)
+            }
+        });
+        match reserved {
+            Some(Some(to)) => region.reserved_to = to,
+            // Not supported here (the file system, or no fallocate).
+            Some(None) => region.reserves = Some(false),
+            // Someone else has the file open: not now.
+            None => {}
+        }
+    }
+
+    /// After an undo cut the file back to `size` (which frees every block
+    /// past it), reserves again what earlier appends held up to `reserved`,
+    /// so that a failed call leaves the disk's free space as it found it.
+    fn restore_reserved(&self, file: &File, size: u64, reserved: u64) {
+        let mut region = self.region_mut();
+        region.reserved_to = 0;
+        if reserved > size {
+            let restored = sys::as_sole_opener(file, || match sys::reserve_past_end(file, size, reserved) {
+                Ok(true) => true,
+                _ => {
+                    let _ = sys::set_len(file, size);
+                    false
+                }
+            });
+            if restored == Some(true) {
+                region.reserved_to = reserved;
+            }
+        }
+    }
+
+    /// Gives back the blocks appends reserved past the file's end: an
+    /// ftruncate to the same size frees them (ext4, XFS, tmpfs). Only as the
+    /// file's sole opener, and if it still ends where this map does: no one
+    /// else can be writing past that end while the lease is held. Otherwise
+    /// (a reader or writer opened the file since) they stay until the file
+    /// is next cut. Part of closing.
+    pub(crate) fn give_back_reserved(&self, file: &File) {
+        let mut region = self.region_mut();
+        if std::mem::take(&mut region.reserved_to) == 0 {
+            return;
+        }
+        let end = self.offset + region.len as u64;
+        sys::as_sole_opener(file, || {
+            if sys::fstat(file).is_ok_and(|meta| meta.len() == end) {
+                let _ = sys::set_len(file, end);
+            }
+        });
     }
 
     fn resize_steps(
@@ -705,10 +812,15 @@ impl Mapping {
             match request.fill {
                 // pwrite extends the file and reports a full disk as ENOSPC:
                 // the bytes have their blocks, nothing to reserve.
-                Some(bytes) => sys::write_at(file, bytes, end).map_err(io(format!(
-                    "cannot append {} bytes at byte {end} of the file",
-                    bytes.len()
-                )))?,
+                Some(bytes) => {
+                    if !request.sparse {
+                        self.reserve_ahead(file, size, new_end);
+                    }
+                    sys::write_at(file, bytes, end).map_err(io(format!(
+                        "cannot append {} bytes at byte {end} of the file",
+                        bytes.len()
+                    )))?
+                }
                 None => {
                     if size > end {
                         zero(file, end, size.min(new_end), request.sparse)?;
@@ -753,6 +865,7 @@ impl Mapping {
                 // Done: a failure here only leaves bytes that belong to no
                 // row past the end, as an interrupted append leaves them.
                 let _ = sys::set_len(file, new_end);
+                self.region_mut().reserved_to = 0;
             }
             return Ok(moved);
         }
@@ -786,6 +899,7 @@ impl Mapping {
                 }
             }
             undo.size = Some(size);
+            self.region_mut().reserved_to = 0;
             sys::set_len(file, new_end).map_err(io(format!("cannot cut the file to {new_end} bytes")))?;
             sync()?;
             self.region_mut().len = new_len;
@@ -845,6 +959,78 @@ mod tests {
         map.close_keeping_address(true).unwrap();
         drop(map);
         assert_eq!(std::fs::read(&path).unwrap()[10], 42);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn appends_reserve_blocks_ahead_and_closing_gives_them_back() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = dir("ahead");
+        let blocks = |path: &std::path::Path| std::fs::metadata(path).unwrap().blocks() * 512;
+        for (sparse, name) in [(false, "reserved"), (true, "sparse")] {
+            let path = dir.join(name);
+            std::fs::write(&path, [1u8; 128]).unwrap();
+            let map = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 128, Length::Exact(0)).unwrap();
+            let tmpfs = sys::is_tmpfs(&std::fs::File::open(&path).unwrap());
+            let rows = vec![3u8; 100_000];
+            let mut ahead = 0;
+            for k in 1..=40u64 {
+                map.resize(&Resize {
+                    fill: Some(&rows),
+                    header: &[2; 128],
+                    sparse,
+                    ..request(k * 100_000, false)
+                })
+                .unwrap();
+                let len = 128 + k * 100_000;
+                assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "the size is the array's");
+                if sparse || tmpfs {
+                    assert!(blocks(&path) < len + 8192, "{name}: nothing reserved ahead");
+                }
+                ahead = ahead.max(blocks(&path).saturating_sub(len));
+            }
+            if !(sparse || tmpfs) {
+                // Reserved as much again as the array held, in 64 KiB steps.
+                assert!(ahead >= 2_000_000, "{name}: at most {ahead} bytes past the end");
+            }
+            // A refused append leaves the reservation as it was (a failure
+            // after it: the fault tests' "two appends").
+            let before = blocks(&path);
+            let wrong = [0u8; 200];
+            assert!(map
+                .resize(&Resize {
+                    fill: Some(&rows),
+                    header: &wrong,
+                    ..request(41 * 100_000, false)
+                })
+                .is_err());
+            assert_eq!(blocks(&path), before);
+            map.close().unwrap();
+            let len = 128 + 40 * 100_000;
+            assert!(blocks(&path) < len + 8192, "{name}: close gave the blocks back");
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len() as u64, len);
+            assert!(bytes[128..].iter().all(|&b| b == 3));
+            // Dropped without close(): given back too.
+            let map = Mapping::open(
+                Source::Path(path.clone()),
+                Mode::ReadWrite,
+                128,
+                Length::Exact(len - 128),
+            )
+            .unwrap();
+            map.resize(&Resize {
+                fill: Some(&rows),
+                header: &[2; 128],
+                ..request(len - 128 + 100_000, false)
+            })
+            .unwrap();
+            drop(map);
+            assert!(
+                blocks(&path) < len + 100_000 + 8192,
+                "{name}: drop gave the blocks back"
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -616,7 +616,10 @@ impl Mapping {
         let was_open = std::mem::replace(&mut state.open, false);
         files::unregister(self.file_id, self.registered);
         let closed = match state.file.take() {
-            Some(file) => sys::close(file).map_err(|e| Error::io(e, "close failed")),
+            Some(file) => {
+                self.give_back_reserved(&file);
+                sys::close(file).map_err(|e| Error::io(e, "close failed"))
+            }
             None => Ok(()),
         };
         if was_open && keep_address {
@@ -659,6 +662,15 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         files::unregister(self.file_id, self.registered);
+        if let Some(file) = self
+            .state
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .file
+            .take()
+        {
+            self.give_back_reserved(&file);
+        }
         let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         areas::give_back(region.areas(runs));

@@ -54,6 +54,14 @@ pub fn allocate(_file: &File, _from: u64, _to: u64, _keep_size: bool) -> io::Res
     Ok(false)
 }
 
+pub fn as_sole_opener<T>(_file: &File, _f: impl FnOnce() -> T) -> Option<T> {
+    None
+}
+
+pub fn reserve_past_end(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
+    Ok(false)
+}
+
 pub fn zero_range(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }

@@ -95,13 +95,18 @@ pub fn set_len(file: &File, len: u64) -> io::Result<()> {
 
 #[cfg(target_os = "linux")]
 fn fallocate(file: &File, mode: libc::c_int, from: u64, to: u64) -> io::Result<bool> {
+    fallocate_as(Call::Fallocate, file, mode, from, to)
+}
+
+#[cfg(target_os = "linux")]
+fn fallocate_as(call: Call, file: &File, mode: libc::c_int, from: u64, to: u64) -> io::Result<bool> {
     if to <= from {
         return Ok(true);
     }
     let (Ok(offset), Ok(len)) = (libc::off_t::try_from(from), libc::off_t::try_from(to - from)) else {
         return Err(io::Error::from_raw_os_error(libc::EFBIG));
     };
-    fault::retry(Call::Fallocate, || {
+    fault::retry(call, || {
         // SAFETY: a plain system call on an open descriptor with in-range values.
         if unsafe { libc::fallocate(file.as_raw_fd(), mode, offset, len) } == 0 {
             Ok(())
@@ -133,6 +138,58 @@ pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (file, from, to, keep_size);
+        Ok(false)
+    }
+}
+
+/// Runs `f` while no other open file description of the file exists, in
+/// this process or another, and none can be made: under a write lease
+/// (`F_SETLEASE`, Linux), which the kernel grants only when nothing else has
+/// the file open or mapped, and which makes any open(2) of it wait until it
+/// is released. `None` where the lease is refused (another opener: EAGAIN; a
+/// file this user does not own: EACCES; a file system without leases) or
+/// cannot be had (not Linux); `f` has not run then.
+pub fn as_sole_opener<T>(file: &File, f: impl FnOnce() -> T) -> Option<T> {
+    #[cfg(target_os = "linux")]
+    {
+        // asm-generic/fcntl.h (every architecture Node runs on); the libc
+        // crate does not export it.
+        const F_SETSIG: libc::c_int = 10;
+        let fd = file.as_raw_fd();
+        // An open(2) by someone else while the lease is held signals the
+        // holder: SIGIO by default, whose default action ends the process.
+        // SIGURG's default action is to ignore it, and Node leaves it so.
+        // SAFETY: an fcntl command on an open descriptor, with an integer argument.
+        if unsafe { libc::fcntl(fd, F_SETSIG, libc::SIGURG) } != 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_WRLCK) } != 0 {
+            return None;
+        }
+        let out = f();
+        // SAFETY: as above; dropping the lease this descriptor holds.
+        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
+        Some(out)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, f);
+        None
+    }
+}
+
+/// Reserves blocks past the end of the file ahead of the appends to come
+/// (`fallocate` with `FALLOC_FL_KEEP_SIZE`): [`allocate`] behind a fail point
+/// of its own, as a failure here is not the caller's ([`Call::Reserve`]).
+pub fn reserve_past_end(file: &File, from: u64, to: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        fallocate_as(Call::Reserve, file, libc::FALLOC_FL_KEEP_SIZE, from, to)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, from, to);
         Ok(false)
     }
 }
