@@ -47,7 +47,9 @@
 //! cuts. With `sync`, an `fdatasync` comes between (the data durable before
 //! the header that counts it) and after. Each step records its undo; a failure
 //! puts back the header, the size and any bytes past the old end, so a failed
-//! resize leaves the file and every view as they were.
+//! resize leaves the file and every view as they were. Appends also reserve
+//! blocks past the end of the file ahead of the rows to come, given back at
+//! close, both only as the file's sole opener (`reserve_ahead`).
 
 use std::fs::File;
 
