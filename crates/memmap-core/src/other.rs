@@ -54,7 +54,11 @@ pub fn allocate(_file: &File, _from: u64, _to: u64, _keep_size: bool) -> io::Res
     Ok(false)
 }
 
-pub fn as_sole_opener<T>(_file: &File, _f: impl FnOnce() -> T) -> Option<T> {
+pub fn as_sole_opener<T>(_file: &File, _f: impl FnOnce(&dyn Fn() -> bool) -> T) -> Option<T> {
+    None
+}
+
+pub fn room_ahead(_file: &File, _end: u64) -> Option<u64> {
     None
 }
 

@@ -149,7 +149,12 @@ pub fn allocate(file: &File, from: u64, to: u64, keep_size: bool) -> io::Result<
 /// is released. `None` where the lease is refused (another opener: EAGAIN; a
 /// file this user does not own: EACCES; a file system without leases) or
 /// cannot be had (not Linux); `f` has not run then.
-pub fn as_sole_opener<T>(file: &File, f: impl FnOnce() -> T) -> Option<T> {
+///
+/// `f` gets a check that the lease still holds: the kernel breaks a lease by
+/// force once another opener has waited `lease-break-time` (45 s), so a
+/// holder stopped that long (SIGSTOP, a debugger) no longer fences anyone.
+/// Checked right before a cut, it narrows that window to the cut itself.
+pub fn as_sole_opener<T>(file: &File, f: impl FnOnce(&dyn Fn() -> bool) -> T) -> Option<T> {
     #[cfg(target_os = "linux")]
     {
         // asm-generic/fcntl.h (every architecture Node runs on); the libc
@@ -167,7 +172,10 @@ pub fn as_sole_opener<T>(file: &File, f: impl FnOnce() -> T) -> Option<T> {
         if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_WRLCK) } != 0 {
             return None;
         }
-        let out = f();
+        // SAFETY: as above. A break in progress reads as F_UNLCK, the type
+        // the lease is being broken to.
+        let held = || unsafe { libc::fcntl(fd, libc::F_GETLEASE) } == libc::F_WRLCK;
+        let out = f(&held);
         // SAFETY: as above; dropping the lease this descriptor holds.
         unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
         Some(out)
@@ -175,6 +183,50 @@ pub fn as_sole_opener<T>(file: &File, f: impl FnOnce() -> T) -> Option<T> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (file, f);
+        None
+    }
+}
+
+/// Where an append may reserve blocks past the end of the file ahead of
+/// the rows to come: how many bytes it may take, at most half of what this
+/// user may still allocate (`f_bavail`: root's share excluded) and below the
+/// process's file size limit (a reservation past EOF ignores
+/// `RLIMIT_FSIZE`, so it would hold blocks the file can never use). Only on
+/// ext4 and XFS, where it was measured to pay and their leases fence every
+/// opener; not on tmpfs (zeroes memory twice), btrfs (copy-on-write), overlay
+/// (a writer through the upper directory is not fenced) or network file
+/// systems (other machines are not). `None` where it may not.
+pub fn room_ahead(file: &File, end: u64) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        const EXT4_SUPER_MAGIC: i64 = 0xEF53;
+        const XFS_SUPER_MAGIC: i64 = 0x5846_5342;
+        let st = statfs(file)?;
+        // The fields' types differ between targets: the casts are no-ops only on some.
+        #[allow(clippy::unnecessary_cast)]
+        let (kind, avail, unit) = (st.f_type as i64, st.f_bavail as u64, st.f_frsize as u64);
+        if kind != EXT4_SUPER_MAGIC && kind != XFS_SUPER_MAGIC {
+            return None;
+        }
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a plain system call filling the struct given.
+        let limited =
+            unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY;
+        // rlim_t is 32 bits on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        let below_limit = if limited {
+            (limit.rlim_cur as u64).saturating_sub(end)
+        } else {
+            u64::MAX
+        };
+        Some((avail.saturating_mul(unit) / 2).min(below_limit))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, end);
         None
     }
 }
