@@ -24,9 +24,43 @@ describe('spellings and str(dtype), as numpy prints them', () => {
     ['>M8[D]', '>M8[D]', '>M8[D]', 8],
     ['m8[us]', 'timedelta64[us]', '<m8[us]', 8],
     ['timedelta64[h]', 'timedelta64[h]', '<m8[h]', 8],
+    ['M8[10s]', 'datetime64[10s]', '<M8[10s]', 8],
+    ['>m8[250ms]', '>m8[250ms]', '>m8[250ms]', 8],
+    ['datetime64[007D]', 'datetime64[7D]', '<M8[7D]', 8],
+    ['M8[+3M]', 'datetime64[3M]', '<M8[3M]', 8],
+    ['M8[1s]', 'datetime64[s]', '<M8[s]', 8],
   ] as const)('%s', (spelling, str, descr, itemsize) => {
     const dtype = parseDType(spelling);
     expect([dtype.str, dtype.descr, dtype.itemsize]).toEqual([str, descr, itemsize]);
+  });
+});
+
+describe('multiples of a time unit', () => {
+  test.each([
+    ['M8[0s]', /from 1 to 2\^31 - 1.*got 0/],
+    ['m8[2147483648ms]', /from 1 to 2\^31 - 1.*got 2147483648/],
+    ['M8[-1s]', /not a data type/],
+    ['M8[10]', /not a data type/],
+    ['M8[10 s]', /not a data type/],
+    ['M8[10x]', /not a data type/],
+  ])('%s is refused, coded, naming the spelling', (spelling, message) => {
+    expect(() => parseDType(spelling)).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE', message: expect.stringMatching(message) }),
+    );
+  });
+
+  test('a count is that many of the unit: values, Dates, strings and repr', () => {
+    const fp = memmap(join(dir, 'multiple-10s.bin'), { dtype: 'M8[10s]', mode: 'w+', shape: 3 });
+    fp.assign([3n, -2n, 'NaT']);
+    expect(fp.toArray({ dates: true })).toEqual([new Date(30_000), new Date(-20_000), null]);
+    // numpy 2.4's repr of the same values.
+    expect(inspect(fp)).toBe(
+      "memmap(['1970-01-01T00:00:30', '1969-12-31T23:59:40',\n                        'NaT'], dtype='datetime64[10s]')",
+    );
+    fp.set(0, '2020-01-01T00:00:15');
+    fp.set(1, new Date(-15_000));
+    expect(fp.toArray()).toEqual([157783681n, -2n, -(2n ** 63n)]);
+    fp.close();
   });
 });
 
@@ -130,7 +164,26 @@ describeNumpy('datetime64 from Date objects and ISO strings, as numpy assigns th
     '2020-01-01T24',
     'yesterday',
   ];
-  const units = ['Y', 'M', 'W', 'D', 'h', 'm', 's', 'ms', 'us', 'ns'];
+  const units = [
+    'Y',
+    'M',
+    'W',
+    'D',
+    'h',
+    'm',
+    's',
+    'ms',
+    'us',
+    'ns',
+    '3Y',
+    '5M',
+    '2W',
+    '10D',
+    '7h',
+    '15m',
+    '10s',
+    '250ms',
+  ];
   test('strings and Dates give numpy counts in every unit; what numpy refuses is a coded error', () => {
     const expected = pythonJson<{
       strings: Record<string, (string | null)[]>;
@@ -283,6 +336,20 @@ describeNumpy('datetime64/timedelta64 of another unit: append() and assign() con
     ['m8[ns]', 'm8[m]'],
     ['m8[Y]', 'm8[M]'],
     ['m8[M]', 'm8[Y]'],
+    // Multiples of a unit.
+    ['M8[s]', 'M8[10s]'],
+    ['M8[10s]', 'M8[s]'],
+    ['M8[10s]', 'M8[7s]'],
+    ['M8[250ms]', 'M8[m]'],
+    ['M8[3M]', 'M8[D]'],
+    ['M8[D]', 'M8[3M]'],
+    ['M8[2Y]', 'M8[5M]'],
+    ['M8[10h]', 'M8[2M]'],
+    ['M8[2W]', 'M8[3D]'],
+    ['m8[s]', 'm8[10s]'],
+    ['m8[10s]', 'm8[7s]'],
+    ['m8[3M]', 'm8[2Y]'],
+    ['m8[2W]', 'm8[h]'],
   ];
 
   test('the counts in the file are what numpy astype (and np.append) give: floor, NaT kept, calendar months', () => {

@@ -9,7 +9,9 @@ DTYPES = ['|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '>u2', '<i4', '>i4', '<u4', 
 
 
 # Bytes, unicode, void, datetime64 and timedelta64 (issue 4, first part).
-EXTRA_DTYPES = ['|S5', '<U3', '>U3', '|V4', '<M8[ns]', '>M8[s]', '<M8[D]', '<M8[us]', '<m8[h]', '>m8[ms]']
+EXTRA_DTYPES = ['|S5', '<U3', '>U3', '|V4', '<M8[ns]', '>M8[s]', '<M8[D]', '<M8[us]', '<m8[h]', '>m8[ms]',
+                # Multiples of a unit.
+                '<M8[10s]', '>M8[3M]', '<M8[2W]', '<m8[250ms]', '>m8[7D]']
 
 
 def sample(descr, shape, seed=None):

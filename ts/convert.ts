@@ -328,8 +328,11 @@ export function dateConverter(dtype: DType): (count: bigint) => Date | null {
     }
     return value;
   };
-  return (count) => {
-    if (count === NAT) return null;
+  const times = BigInt(dtype.row.multiple ?? 1);
+  return (stored) => {
+    if (stored === NAT) return null;
+    // A multiple's count in the unit itself (M8[10s] 3 is 30 s).
+    const count = stored * times;
     if (name === 'Y') return date(monthStart(1970 + Number(count), 0), count);
     if (name === 'M') {
       const months = Number(count);

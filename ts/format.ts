@@ -213,9 +213,12 @@ function formatterFor(dtype: DType, values: Scalar[], zeroDimensional: boolean):
       `b'${Array.from(value as Uint8Array, (b) => '\\x' + b.toString(16).toUpperCase().padStart(2, '0')).join('')}'`;
   if (kind === 'M' || kind === 'm') {
     const unit = dtype.row.unit!;
+    // A multiple's count prints as the time it stands for (M8[10s] 3 is 30 s
+    // past 1970); a timedelta prints its count, as numpy's repr does.
+    const times = BigInt(dtype.row.multiple ?? 1);
     const text = (value: Scalar): string => {
       if (value === NAT) return "'NaT'";
-      return kind === 'M' ? `'${datetimeString(value as bigint, unit)}'` : String(value);
+      return kind === 'M' ? `'${datetimeString((value as bigint) * times, unit)}'` : String(value);
     };
     const width = Math.max(0, ...values.map((v) => text(v).length));
     return (value) => text(value).padStart(width);

@@ -91,6 +91,7 @@ export type {
   TagOf,
   TimeInput,
   TimeUnit,
+  TimeUnitSpelling,
   Tuple,
 } from './dtype/types';
 export { ERROR_CLASSES } from './errors';

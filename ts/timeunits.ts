@@ -31,13 +31,16 @@ const ATTOSECONDS: Readonly<Record<string, bigint>> = {
 const DAY = ATTOSECONDS.D;
 const MAX = 2n ** 63n - 1n;
 
-/** `M` or `m` and the unit of a datetime64/timedelta64 dtype; null for any other dtype. */
-function timeUnit(dtype: DType): { kind: string; unit: string } | null {
+/** `M` or `m`, the unit and its multiple (10 of `M8[10s]`) of a datetime64/timedelta64 dtype; null for any other dtype. */
+function timeUnit(dtype: DType): { kind: string; unit: string; multiple: bigint } | null {
   const kind = dtype.row.kind as string;
   if ((kind !== 'M' && kind !== 'm') || dtype.fields !== null) return null;
   const unit = dtype.row.unit;
-  return unit === undefined ? null : { kind, unit };
+  return unit === undefined ? null : { kind, unit, multiple: BigInt(dtype.row.multiple ?? 1) };
 }
+
+/** Months in one count of calendar unit `unit` (Y or M) times `multiple`. */
+const monthsPer = (unit: string, multiple: bigint): bigint => (unit === 'Y' ? 12n : 1n) * multiple;
 
 const calendar = (unit: string) => unit === 'Y' || unit === 'M';
 
@@ -87,7 +90,7 @@ function monthOfDay(days: bigint): bigint {
 export function convertTimeUnits(values: unknown[], from: DType, to: DType): unknown[] {
   if (from.fields !== null && to.fields !== null) return convertFields(values, from, to);
   const [a, b] = [timeUnit(from), timeUnit(to)];
-  if (a === null || b === null || a.kind !== b.kind || a.unit === b.unit) return values;
+  if (a === null || b === null || a.kind !== b.kind || (a.unit === b.unit && a.multiple === b.multiple)) return values;
   const units = `${from.str} to ${to.str}`;
   if (timeUnitsRefused(from, to)) {
     throw memmapError(
@@ -95,18 +98,21 @@ export function convertTimeUnits(values: unknown[], from: DType, to: DType): unk
       `cannot convert ${units}: a timedelta in years or months has no fixed length in days (numpy's 'same_kind' casting refuses it)`,
     );
   }
+  // A multiple scales its unit (M8[10s] counts tens of seconds): as numpy,
+  // the count is taken to the unit times the multiple, then divided by the
+  // new one's, rounding down.
   const one = (count: bigint): bigint => {
     let out: bigint;
     if (calendar(a.unit) && calendar(b.unit)) {
-      out = a.unit === 'Y' ? count * 12n : floorDiv(count, 12n);
+      out = floorDiv(count * monthsPer(a.unit, a.multiple), monthsPer(b.unit, b.multiple));
     } else if (calendar(a.unit)) {
-      const days = daysOfMonth(a.unit === 'Y' ? count * 12n : count);
-      out = floorDiv(days * DAY, ATTOSECONDS[b.unit]);
+      const days = daysOfMonth(count * monthsPer(a.unit, a.multiple));
+      out = floorDiv(days * DAY, ATTOSECONDS[b.unit] * b.multiple);
     } else if (calendar(b.unit)) {
-      const months = monthOfDay(floorDiv(count * ATTOSECONDS[a.unit], DAY));
-      out = b.unit === 'Y' ? floorDiv(months, 12n) : months;
+      const months = monthOfDay(floorDiv(count * a.multiple * ATTOSECONDS[a.unit], DAY));
+      out = floorDiv(months, monthsPer(b.unit, b.multiple));
     } else {
-      out = floorDiv(count * ATTOSECONDS[a.unit], ATTOSECONDS[b.unit]);
+      out = floorDiv(count * a.multiple * ATTOSECONDS[a.unit], ATTOSECONDS[b.unit] * b.multiple);
     }
     if (out < -MAX || out > MAX) {
       throw memmapError(
@@ -157,12 +163,12 @@ const ISO_DATETIME =
 
 /**
  * A `Date` or an ISO string as a count of datetime64 `unit` (`'s'`, `'D'`,
- * `'M'`, ...), as numpy converts `a[i] = value`: to the unit, rounding down
+ * `'M'`, ...) times `multiple` (10 of `M8[10s]`), as numpy converts `a[i] = value`: to the unit, rounding down
  * (`'2020-01-01T23:59'` is day 2020-01-01, a Date's milliseconds floored to
  * seconds). A string numpy does not parse, a day past its month and an
  * invalid Date are coded errors naming the value.
  */
-export function datetimeCount(value: Date | string, unit: string): bigint {
+export function datetimeCount(value: Date | string, unit: string, multiple = 1): bigint {
   // Only for a message: a Date's text is not made for every value stored.
   const shown = (): string =>
     value instanceof Date ? `Date ${Number.isNaN(value.getTime()) ? 'NaN' : value.toISOString()}` : show(value);
@@ -219,14 +225,13 @@ export function datetimeCount(value: Date | string, unit: string): bigint {
     }
   }
   let count: bigint;
-  if (calendar(unit)) {
-    const months = monthOfDay(floorDiv(at, DAY));
-    count = unit === 'Y' ? floorDiv(months, 12n) : months;
-  } else count = floorDiv(at, ATTOSECONDS[unit]);
+  const times = BigInt(multiple);
+  if (calendar(unit)) count = floorDiv(monthOfDay(floorDiv(at, DAY)), monthsPer(unit, times));
+  else count = floorDiv(at, ATTOSECONDS[unit] * times);
   if (count < -MAX || count > MAX) {
     throw memmapError(
       'ERR_MEMMAP_VALUE_OUT_OF_RANGE',
-      `${shown()} is ${count} counts of datetime64[${unit}], which do not fit in 64 bits`,
+      `${shown()} is ${count} counts of datetime64[${multiple === 1 ? '' : multiple}${unit}], which do not fit in 64 bits`,
     );
   }
   return count;

@@ -187,6 +187,19 @@ export function times() {
   // @ts-expect-error: a timedelta is a count, not a date
   d.set(0, new Date());
   exactly<Memmap<'timedelta64[us]', 1>>()(memmap('x', { dtype: 'm8[us]' }));
+
+  // Multiples of a unit, read as the runtime reads them.
+  const ten = memmap('x', { dtype: 'M8[10s]' });
+  exactly<Memmap<'datetime64[10s]', 1>>()(ten);
+  exactly<bigint>()(ten.get(0));
+  ten.set(0, new Date());
+  exactly<Memmap<'timedelta64[250ms]', 1>>()(memmap('x', { dtype: 'timedelta64[250ms]' }));
+  exactly<Memmap<'>m8[7D]', 1>>()(memmap('x', { dtype: '>m8[007D]' }));
+  exactly<Memmap<'datetime64[s]', 1>>()(memmap('x', { dtype: 'M8[1s]' }));
+  exactly<Memmap<'datetime64[10ms]', 1>>()(memmap('x', { dtype: 'datetime64[10ms]' }));
+  exactly<bigint>()(memmap('x', { dtype: 'm8[10s]' }).sum());
+  // @ts-expect-error: a multiple of 0 has no length
+  memmap('x', { dtype: 'M8[0s]' });
 }
 
 // ----- What does not compile; what compiles wide ---------------------------------------

@@ -290,7 +290,7 @@ export const timelike: Codec<bigint> = {
   coerce(value, row) {
     if (value === 'NaT') return [NAT, 0n];
     if (row.kind === 'M' && (typeof value === 'string' || value instanceof Date)) {
-      return [datetimeCount(value, row.unit!), 0n];
+      return [datetimeCount(value, row.unit!, row.multiple), 0n];
     }
     const big = toIntegerBigInt(value, row);
     if (big < NAT || big > 2n ** 63n - 1n) outOfRange(value, row);

@@ -154,6 +154,8 @@ export interface DTypeRow {
   readonly max?: bigint;
   /** datetime64/timedelta64: the unit (`'ns'` of `M8[ns]`), parsed from the code once, by the table (table.ts). */
   readonly unit?: TimeUnit;
+  /** datetime64/timedelta64: how many of `unit` one count is (10 for `M8[10s]`; 1 for `M8[s]`). */
+  readonly multiple?: number;
   /** Record dtypes: the fields and whether they were laid out with `align`. */
   readonly fields?: readonly Field[];
   readonly aligned?: boolean;

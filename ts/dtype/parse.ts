@@ -204,7 +204,7 @@ function parseDTypeOf(spec: unknown, argument = 'dtype'): DType {
   const named = NAMES.get(spec);
   if (named !== undefined) return dtypeOf(named);
   // Bytes, unicode, void: S5 / a5 / |S5, U3 / <U3 / >U3, V8; datetime64 and
-  // timedelta64 with a unit: M8[ns], <m8[s], datetime64[ms], timedelta64[h].
+  // timedelta64 with a unit: M8[ns], <m8[s], datetime64[ms], timedelta64[h], M8[10s].
   const sized = /^([<>=|]?)([SaUV])(\d+)$/.exec(spec);
   if (sized !== null && /[1-9]/.test(sized[3])) {
     // Exact, not through a float: 'S9007199254740993' must not become S9007199254740992.
@@ -220,10 +220,20 @@ function parseDTypeOf(spec: unknown, argument = 'dtype'): DType {
       sized[1] === '<' ? true : sized[1] === '>' ? false : NATIVE_LITTLE_ENDIAN,
     );
   }
-  const timed = /^(?:([<>=|]?)([Mm])8|(datetime64|timedelta64))\[(\w+)\]$/.exec(spec);
-  if (timed !== null && (TIME_UNITS as readonly string[]).includes(timed[4])) {
+  // numpy's multiples of a unit too: M8[10s], m8[250ms] (a count from 1 to
+  // 2^31 - 1, leading zeros and '+' read as numpy reads them; 1 is the unit).
+  const timed = /^(?:([<>=|]?)([Mm])8|(datetime64|timedelta64))\[(\+?\d+)?([A-Za-z]+)\]$/.exec(spec);
+  if (timed !== null && (TIME_UNITS as readonly string[]).includes(timed[5])) {
     const kind = timed[2] ?? (timed[3] === 'datetime64' ? 'M' : 'm');
-    return dtypeOf(`${kind}8[${timed[4]}]`, timed[1] === '<' ? true : timed[1] === '>' ? false : NATIVE_LITTLE_ENDIAN);
+    const multiple = timed[4] === undefined ? 1n : BigInt(timed[4]);
+    if (multiple < 1n || multiple > 2n ** 31n - 1n) {
+      throw memmapError(
+        'ERR_MEMMAP_INVALID_DTYPE',
+        `${argument} ${show(spec)}: a multiple of a time unit is from 1 to 2^31 - 1 (numpy's limit; a multiple of 0 has no length); got ${multiple}`,
+      );
+    }
+    const unit = multiple === 1n ? timed[5] : `${multiple}${timed[5]}`;
+    return dtypeOf(`${kind}8[${unit}]`, timed[1] === '<' ? true : timed[1] === '>' ? false : NATIVE_LITTLE_ENDIAN);
   }
   const match = SPELLING.exec(spec);
   if (match !== null) {
@@ -236,7 +246,7 @@ function parseDTypeOf(spec: unknown, argument = 'dtype'): DType {
   }
   throw memmapError(
     'ERR_MEMMAP_INVALID_DTYPE',
-    `${argument} ${show(spec)} is not a data type memmap understands (numeric dtypes such as 'float32', 'f4', '>i2', 'bool', 'complex64')`,
+    `${argument} ${show(spec)} is not a data type memmap understands (numeric dtypes such as 'float32', 'f4', '>i2', 'bool', 'complex64'; bytes 'S5', unicode '<U3', void 'V8'; 'M8[ns]', 'm8[10s]'; records as [[name, format], ...])`,
   );
 }
 

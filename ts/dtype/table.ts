@@ -3,7 +3,7 @@
  * name and kind, itemsize, alignment, TypedArray, codec, the element kind the
  * native reductions read, the float width the repr rounds to, integer range).
  * A new dtype is a new row, never a new `case`. Parametric dtypes (`S<n>`,
- * `U<n>`, `V<n>`, `M8[unit]`, `m8[unit]`) get rows made on demand.
+ * `U<n>`, `V<n>`, `M8[unit]`, `m8[unit]`, `M8[10s]`) get rows made on demand.
  */
 import { memmapError, show } from '../errors';
 import { floatToHalf, halfToFloat } from '../float16';
@@ -136,7 +136,7 @@ function parametricRow(code: string): DTypeRow | undefined {
   const known = parametricRows.get(code);
   if (known !== undefined) return known;
   const sized = /^([SUV])([1-9]\d*)$/.exec(code);
-  const timed = /^([Mm])8\[(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$/.exec(code);
+  const timed = /^([Mm])8\[((?:[2-9]|[1-9]\d+)?)(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$/.exec(code);
   const base = {
     min: undefined,
     max: undefined,
@@ -181,7 +181,7 @@ function parametricRow(code: string): DTypeRow | undefined {
       code,
       Object.freeze({
         ...base,
-        name: `${kind === 'M' ? 'datetime64' : 'timedelta64'}[${timed[2]}]`,
+        name: `${kind === 'M' ? 'datetime64' : 'timedelta64'}[${timed[2]}${timed[3]}]`,
         kind,
         code,
         itemsize: 8,
@@ -192,7 +192,8 @@ function parametricRow(code: string): DTypeRow | undefined {
         codec: timelike,
         getLane: 'getBigInt64',
         setLane: 'setBigInt64',
-        unit: timed[2] as TimeUnit,
+        unit: timed[3] as TimeUnit,
+        multiple: timed[2] === '' ? 1 : Number(timed[2]),
         // Reduced as the int64 counts they are; NaT rules are the caller's (ts/reduce.ts).
         element: 'i8',
         min: NAT,

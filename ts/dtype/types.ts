@@ -151,6 +151,15 @@ export type CharCodes = {
  */
 export type TimeUnit = 'Y' | 'M' | 'W' | 'D' | 'h' | 'm' | 's' | 'ms' | 'us' | 'ns' | 'ps' | 'fs' | 'as';
 
+/**
+ * A unit, or a multiple of one as numpy spells it: `'10s'` (ten seconds),
+ * `'3M'`, `'250ms'`.
+ *
+ * @example
+ * memmap('t.bin', { dtype: 'M8[10s]' }); // Memmap<'datetime64[10s]'>
+ */
+export type TimeUnitSpelling = TimeUnit | `${bigint}${TimeUnit}`;
+
 /** The TypedArray constructors `dtype` accepts, to their code. */
 export type TypedArrayCode<C> = C extends Int8ArrayConstructor
   ? 'i1'
@@ -185,9 +194,9 @@ export type NumericSpelling = keyof NameCodes | `${'' | ByteOrder}${keyof CharCo
 /** Bytes, unicode and void spellings: `'S5'`, `'a5'`, `'<U3'`, `'V8'` (the count is digits, at least one non-zero). */
 export type SizedSpelling = `${'' | ByteOrder}${'S' | 'a' | 'U' | 'V'}${bigint}`;
 
-/** datetime64/timedelta64 spellings: `'M8[ns]'`, `'<m8[s]'`, `'datetime64[ms]'`, `'timedelta64[h]'`. */
+/** datetime64/timedelta64 spellings: `'M8[ns]'`, `'<m8[s]'`, `'datetime64[ms]'`, `'timedelta64[h]'`, `'M8[10s]'`. */
 export type TimeSpelling =
-  `${'' | ByteOrder}${'M' | 'm'}8[${TimeUnit}]` | `${'datetime64' | 'timedelta64'}[${TimeUnit}]`;
+  `${'' | ByteOrder}${'M' | 'm'}8[${TimeUnitSpelling}]` | `${'datetime64' | 'timedelta64'}[${TimeUnitSpelling}]`;
 
 /**
  * Every string spelling of a dtype memmap accepts.
@@ -211,6 +220,24 @@ type Count<S extends string> = `${number}` extends S
       ? never
       : StripZeros<S>
     : never;
+/** One unit's reading of a spelled unit: `'10'` of `'10ms'` for `'ms'`, never for `'s'` (whose count `'10m'` is not digits). */
+type MultipleOf<S extends string, U extends TimeUnit> = S extends `${infer N}${U}`
+  ? Count<N> extends infer C extends string
+    ? [C] extends [never]
+      ? never
+      : C extends '1'
+        ? U
+        : `${C}${U}`
+    : never
+  : never;
+/** A spelled unit as the runtime reads it: `'010s'` → `'10s'`, `'1s'` → `'s'`; never for a zero multiple. */
+type TimeSpec<S extends string> = S extends TimeUnit
+  ? S
+  : TimeUnit extends infer U
+    ? U extends TimeUnit
+      ? MultipleOf<S, U>
+      : never
+    : never;
 
 // ----- Tags ----------------------------------------------------------------------
 
@@ -218,8 +245,8 @@ type Count<S extends string> = `${number}` extends S
 export type NumericTag = NumericTypes[NumericCode]['name'] | `>${Exclude<NumericCode, OneByteCode>}`;
 /** The tag of bytes, unicode and void dtypes: `'|S5'`, `'<U3'`, `'>U3'`, `'|V8'`. */
 export type SizedTag = `|S${number}` | `${'<' | '>'}U${number}` | `|V${number}`;
-/** The tag of datetime64/timedelta64 dtypes: `'datetime64[ns]'`, `'>M8[ns]'`. */
-export type TimeTag = `${'datetime64' | 'timedelta64'}[${TimeUnit}]` | `>${'M' | 'm'}8[${TimeUnit}]`;
+/** The tag of datetime64/timedelta64 dtypes: `'datetime64[ns]'`, `'>M8[ns]'`, `'datetime64[10s]'`. */
+export type TimeTag = `${'datetime64' | 'timedelta64'}[${TimeUnitSpelling}]` | `>${'M' | 'm'}8[${TimeUnitSpelling}]`;
 
 /**
  * A sub-array field's tag: its element dtype's tag and its shape.
@@ -280,8 +307,8 @@ export type SpellingTag<S extends string> = S extends keyof NameCodes
     ? UnorderedTag<Rest, true>
     : S extends `${'<' | '=' | '|'}${infer Rest}`
       ? UnorderedTag<Rest, false>
-      : S extends `${'datetime64' | 'timedelta64'}[${TimeUnit}]`
-        ? S
+      : S extends `${infer K extends 'datetime64' | 'timedelta64'}[${infer U}]`
+        ? `${K}[${TimeSpec<U>}]`
         : UnorderedTag<S, false>;
 
 type UnorderedTag<S extends string, Big extends boolean> =
@@ -293,10 +320,10 @@ type UnorderedTag<S extends string, Big extends boolean> =
           ? `|V${Count<N>}`
           : S extends `U${infer N}`
             ? `${Big extends true ? '>' : '<'}U${Count<N>}`
-            : S extends `${infer K extends 'M' | 'm'}8[${infer U extends TimeUnit}]`
+            : S extends `${infer K extends 'M' | 'm'}8[${infer U}]`
               ? Big extends true
-                ? `>${K}8[${U}]`
-                : `${K extends 'M' ? 'datetime64' : 'timedelta64'}[${U}]`
+                ? `>${K}8[${TimeSpec<U>}]`
+                : `${K extends 'M' ? 'datetime64' : 'timedelta64'}[${TimeSpec<U>}]`
               : never
       : Ordered<C, Big>
     : never;
