@@ -70,7 +70,17 @@ describe('the type-level dtype table agrees with the runtime, spelling by spelli
   const letters = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ?'];
   const sizes = ['', '0', '1', '2', '3', '4', '8', '16', '05'];
   const counts = ['1', '5', '05', '10', '0', '00', '-1', '1.5', 'x', ''];
-  const units = [...TIME_UNITS, 'xs', 'Ms', ''];
+  // Multiples too: numpy's '10s', '010s' and '+10s' are one dtype, '1s' is 's', '0s' is refused here.
+  const multiples = ['1', '10', '010', '+10', '0', '-2', '2147483647', '2147483648', '1.5'];
+  const units = [
+    ...TIME_UNITS,
+    ...multiples.flatMap((n) => ['s', 'ms', 'M', 'W'].map((unit) => `${n}${unit}`)),
+    '10',
+    '10xs',
+    'xs',
+    'Ms',
+    '',
+  ];
   const candidates = new Set<string>();
   for (const prefix of prefixes) {
     for (const name of Object.keys(NAME_CODES)) candidates.add(`${prefix}${name}`);

@@ -220,14 +220,38 @@ type Count<S extends string> = `${number}` extends S
       ? never
       : StripZeros<S>
     : never;
+type Length<S extends string, A extends 0[] = []> = S extends `${string}${infer Rest}`
+  ? Length<Rest, [...A, 0]>
+  : A['length'];
+/** Whether digit `A` comes before digit `B`. */
+type DigitBefore<A extends string, B extends string> = '0123456789' extends `${string}${A}${string}${B}${string}`
+  ? true
+  : false;
+/** Whether digits `A` are at most digits `B` of the same length. */
+type AtMost<A extends string, B extends string> = A extends `${infer a}${infer ra}`
+  ? B extends `${infer b}${infer rb}`
+    ? a extends b
+      ? AtMost<ra, rb>
+      : DigitBefore<a, b>
+    : true
+  : true;
+/** A multiple numpy takes: at most 2^31 - 1 (digits without leading zeros). */
+type FitsMultiple<N extends string> =
+  Length<N> extends 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9
+    ? true
+    : Length<N> extends 10
+      ? AtMost<N, '2147483647'>
+      : false;
 /** One unit's reading of a spelled unit: `'10'` of `'10ms'` for `'ms'`, never for `'s'` (whose count `'10m'` is not digits). */
-type MultipleOf<S extends string, U extends TimeUnit> = S extends `${infer N}${U}`
-  ? Count<N> extends infer C extends string
+type MultipleOf<S extends string, U extends TimeUnit> = S extends `${'+' | ''}${infer N}${U}`
+  ? Count<N extends `+${infer D}` ? D : N> extends infer C extends string
     ? [C] extends [never]
       ? never
       : C extends '1'
         ? U
-        : `${C}${U}`
+        : FitsMultiple<C> extends true
+          ? `${C}${U}`
+          : never
     : never
   : never;
 /** A spelled unit as the runtime reads it: `'010s'` → `'10s'`, `'1s'` → `'s'`; never for a zero multiple. */
