@@ -130,7 +130,9 @@ describe('dtype spellings', () => {
     'U',
     'M8',
     'datetime64',
-    'M8[10s]',
+    'M8[0s]',
+    'M8[10]',
+    'M8[2147483648s]',
     'M8[fortnight]',
   ])('%j is refused with ERR_MEMMAP_INVALID_DTYPE', (spelling) => {
     expect(() => parseDType(spelling)).toThrow(
