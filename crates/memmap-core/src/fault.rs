@@ -21,6 +21,9 @@ pub enum Call {
     /// The `fallocate` that reserves blocks ahead of an append: best effort,
     /// so its failure is the one a caller never sees.
     Reserve,
+    /// Taking a write lease before a reservation or its give-back: best
+    /// effort too (without it, nothing is reserved or given back).
+    Lease,
     Fiemap,
     Lseek,
     Pread,

@@ -572,9 +572,11 @@ fn every_call_fails_in_turn(root: &Path) -> usize {
                     }
                     match result {
                         // A failing mmap or mremap of room to grow has a fallback.
-                        // So does an append's reservation ahead (its pwrite reserves).
+                        // So does an append's reservation ahead (its pwrite reserves),
+                        // and the lease it is taken under.
                         Ok(()) => assert!(
-                            errno == libc::EINTR || matches!(call, Call::Mmap | Call::Mremap | Call::Reserve),
+                            errno == libc::EINTR
+                                || matches!(call, Call::Mmap | Call::Mremap | Call::Reserve | Call::Lease),
                             "{what}: the failure was not reported"
                         ),
                         Err(err) => {

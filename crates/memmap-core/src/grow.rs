@@ -660,7 +660,7 @@ impl Mapping {
         let from = size.max(region.reserved_to);
         let ahead = ((new_end - self.offset) / 8).clamp(AHEAD.0, AHEAD.1);
         let to = (new_end + ahead).next_multiple_of(AHEAD.0);
-        match sys::room_ahead(file, to) {
+        match sys::room_ahead(file, from) {
             None => {
                 region.never_reserves = true;
                 return;

@@ -58,7 +58,7 @@ pub fn as_sole_opener<T>(_file: &File, _f: impl FnOnce(&dyn Fn() -> bool) -> T) 
     None
 }
 
-pub fn room_ahead(_file: &File, _end: u64) -> Option<u64> {
+pub fn room_ahead(_file: &File, _from: u64) -> Option<u64> {
     None
 }
 

@@ -160,6 +160,7 @@ pub fn as_sole_opener<T>(file: &File, f: impl FnOnce(&dyn Fn() -> bool) -> T) ->
         // asm-generic/fcntl.h (every architecture Node runs on); the libc
         // crate does not export it.
         const F_SETSIG: libc::c_int = 10;
+        crate::fault::check(crate::fault::Call::Lease).ok()?;
         let fd = file.as_raw_fd();
         // An open(2) by someone else while the lease is held signals the
         // holder: SIGIO by default, whose default action ends the process.
@@ -188,15 +189,16 @@ pub fn as_sole_opener<T>(file: &File, f: impl FnOnce(&dyn Fn() -> bool) -> T) ->
 }
 
 /// Where an append may reserve blocks past the end of the file ahead of
-/// the rows to come: how many bytes it may take, at most half of what this
-/// user may still allocate (`f_bavail`: root's share excluded) and below the
-/// process's file size limit (a reservation past EOF ignores
-/// `RLIMIT_FSIZE`, so it would hold blocks the file can never use). Only on
+/// the rows to come: how many bytes it may take from byte `from` on, at most
+/// half of what this user may still allocate (`f_bavail`: root's share
+/// excluded) and none past the process's file size limit (a reservation past
+/// EOF ignores `RLIMIT_FSIZE`, so it would hold blocks the file can never
+/// use). Only on
 /// ext4 and XFS, where it was measured to pay and their leases fence every
 /// opener; not on tmpfs (zeroes memory twice), btrfs (copy-on-write), overlay
 /// (a writer through the upper directory is not fenced) or network file
 /// systems (other machines are not). `None` where it may not.
-pub fn room_ahead(file: &File, end: u64) -> Option<u64> {
+pub fn room_ahead(file: &File, from: u64) -> Option<u64> {
     #[cfg(target_os = "linux")]
     {
         const EXT4_SUPER_MAGIC: i64 = 0xEF53;
@@ -218,7 +220,7 @@ pub fn room_ahead(file: &File, end: u64) -> Option<u64> {
         // rlim_t is 32 bits on some targets.
         #[allow(clippy::unnecessary_cast)]
         let below_limit = if limited {
-            (limit.rlim_cur as u64).saturating_sub(end)
+            (limit.rlim_cur as u64).saturating_sub(from)
         } else {
             u64::MAX
         };
@@ -226,7 +228,7 @@ pub fn room_ahead(file: &File, end: u64) -> Option<u64> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (file, end);
+        let _ = (file, from);
         None
     }
 }
