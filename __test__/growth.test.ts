@@ -74,6 +74,37 @@ describeNumpyGrowth('append() and resize() are what numpy reads', () => {
     expect(values).toEqual(expected.map((row) => row.map((x) => (integral ? Math.trunc(x) : x))));
   });
 
+  test.each(['C', 'F'] as const)(
+    'one row without the growth axis, 3-D in %s order: nested arrays, NDArray, TypedArray rows',
+    (order) => {
+      const path = fresh(`slab-${order}.npy`);
+      const fortranOrder = order === 'F';
+      const fp = openMemmap(path, {
+        mode: 'w+',
+        dtype: 'int32',
+        shape: fortranOrder ? [2, 3, 0] : [0, 2, 3],
+        fortranOrder,
+      });
+      const slab = (k: number) => [
+        [k, k + 1, k + 2],
+        [k + 3, k + 4, k + 5],
+      ];
+      fp.append(slab(0));
+      const inMemory = memmap(fresh(`slab-src-${order}.i4`), { mode: 'w+', dtype: 'int32', shape: [2, 3] });
+      inMemory.assign(slab(10));
+      fp.append(inMemory.copy());
+      fp.append(slab(20).map((row) => Int32Array.from(row)));
+      inMemory.close();
+      expect(fp.shape).toEqual(fortranOrder ? [2, 3, 3] : [3, 2, 3]);
+      fp.close();
+      const loaded = npLoad(path);
+      // numpy's a[..., k] (Fortran: the growth axis is last) or a[k] is slab k.
+      const slabs = [0, 10, 20].map(slab);
+      const expected = fortranOrder ? slabs[0].map((row, i) => row.map((_, j) => slabs.map((s) => s[i][j]))) : slabs;
+      expect(loaded.values).toEqual(expected);
+    },
+  );
+
   test('resize grows with zeros and shrinks, raw and .npy, as numpy reads them', () => {
     const raw = fresh('raw.f8');
     const fp = memmap(raw, { mode: 'w+', dtype: 'float64', shape: [4, 2] });

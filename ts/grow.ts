@@ -251,12 +251,14 @@ function appendBytesOf(
     );
   }
   let rows: number;
+  let oneRow = false;
   if (sourceShape.length === ndim) {
     if (sourceShape.some((n, k) => k !== axis && n !== shape[k])) throw mismatch(sourceShape);
     rows = sourceShape[axis];
   } else if (sourceShape.length === ndim - 1 && ndim > 1 && sourceShape.every((n, k) => n === rowShape[k])) {
     // One row: the growth axis left out.
     rows = 1;
+    oneRow = true;
     sourceShape = [...sourceShape];
     sourceShape.splice(axis, 0, 1);
   } else {
@@ -275,13 +277,26 @@ function appendBytesOf(
       // No TypedArray here (spans buffers, refused): converted below.
     }
   }
-  return { bytes: convert(source, dtype, sourceShape, order), rows };
+  return { bytes: convert(source, dtype, sourceShape, order, oneRow ? axis : null), rows };
 }
 
-/** `source` assigned into a new in-memory array of `dtype` and `shape` laid out in `order`: its bytes. */
-function convert(source: unknown, dtype: DType, shape: readonly number[], order: Order): Uint8Array {
+/**
+ * `source` assigned into a new in-memory array of `dtype` and `shape` laid
+ * out in `order`: its bytes. With `rowAxis`, `source` is one row without
+ * that axis (of length 1 in `shape`), assigned into the row itself: numpy's
+ * broadcasting adds missing axes in front only, so a Fortran-order row
+ * (growth axis last) would not broadcast into the shape with it.
+ */
+function convert(
+  source: unknown,
+  dtype: DType,
+  shape: readonly number[],
+  order: Order,
+  rowAxis: number | null = null,
+): Uint8Array {
   const storage = HeapStorage.allocate(sizeOf(shape, dtype.itemsize) * dtype.itemsize);
   const target = new NDArray(new Accessor(storage, dtype, shape, contiguousStrides(shape, dtype.itemsize, order), 0));
-  target.assign(source);
+  const row = rowAxis === null ? target : target.slice(shape.map((_, k) => (k === rowAxis ? '0' : ':')).join(', '));
+  row.assign(source);
   return new Uint8Array(storage.buffer);
 }
