@@ -85,6 +85,15 @@ const cases: Case[] = [
   ],
   ['offset is a string', open(existing, { offset: '8' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"8"/],
   ['negative shape', open(existing, { shape: -1 }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1/],
+  // A bigint is an integer: out of range, as the number is.
+  ['negative bigint shape', open(existing, { shape: [-1n, 3] }), 'ERR_MEMMAP_OUT_OF_RANGE', 'RangeError', /-1n/],
+  [
+    'bigint shape past 2^53 - 1',
+    open(existing, { shape: [2n ** 60n] }),
+    'ERR_MEMMAP_OUT_OF_RANGE',
+    'RangeError',
+    /1152921504606846976n/,
+  ],
   ['fractional shape', open(existing, { shape: [2, 1.5] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /1\.5/],
   ['NaN in shape', open(existing, { shape: [NaN] }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /NaN/],
   ['shape is a string', open(existing, { shape: '3' }), 'ERR_MEMMAP_INVALID_ARG', 'TypeError', /"3"/],

@@ -43,20 +43,20 @@ function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
     );
   }
   return Array.from({ length }, (_, axis) => (dims as ArrayLike<unknown>)[axis]).map((dim, axis) => {
-    const n = typeof dim === 'bigint' && dim <= BigInt(Number.MAX_SAFE_INTEGER) && dim >= 0n ? Number(dim) : dim;
-    if (typeof n !== 'number' || !Number.isInteger(n)) {
+    // A bigint is an integer: out of range is out of range, as for a number (not a wrong type).
+    if (typeof dim !== 'bigint' && (typeof dim !== 'number' || !Number.isInteger(dim))) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',
         `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`,
       );
     }
-    if (n < 0 || n > Number.MAX_SAFE_INTEGER) {
+    if (dim < 0 || dim > Number.MAX_SAFE_INTEGER) {
       throw memmapError(
         'ERR_MEMMAP_OUT_OF_RANGE',
-        `${argument}[${axis}] must be a non-negative integer; got ${show(dim)} in ${argument} ${show(shape)}`,
+        `${argument}[${axis}] must be a non-negative integer no larger than 2^53 - 1; got ${show(dim)} in ${argument} ${show(shape)}`,
       );
     }
-    return n;
+    return Number(dim);
   });
 }
 
