@@ -737,6 +737,20 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     expect(() => closed.append([1])).toThrow(code('ERR_MEMMAP_CLOSED'));
   });
 
+  test('rows of zero bytes stop at 2^53 - 1 rows: the header counts them exactly', () => {
+    const path = join(area, 'empty-rows.npy');
+    const empty = openMemmap(path, { mode: 'w+', dtype: 'float32', shape: [0, 0] });
+    empty.resize([Number.MAX_SAFE_INTEGER, 0]);
+    const before = snapshot(area);
+    expect(() => empty.append([[]])).toThrow(code('ERR_MEMMAP_TOO_LARGE'));
+    expect(empty.shape).toEqual([Number.MAX_SAFE_INTEGER, 0]);
+    expect(snapshot(area)).toEqual(before);
+    empty.close();
+    const again = openMemmap(path);
+    expect(again.shape).toEqual([Number.MAX_SAFE_INTEGER, 0]);
+    again.close();
+  });
+
   test('a .npy header written without growth padding that has no room', () => {
     // A version 1.0 header of 64 bytes with no spare room for more digits.
     const path = join(area, 'tight.npy');
