@@ -691,6 +691,22 @@ describe('async reductions: abort, progress, close during the work', () => {
       expect(['value', 'ERR_MEMMAP_CLOSED']).toContain(code);
   });
 
+  test("close() of a view during its own reduction rejects it with ERR_MEMMAP_CLOSED; the base's run on", async () => {
+    const a = memmap(join(dir, 'view-closing.f4'), { dtype: 'float32', mode: 'w+', shape: [1 << 12, 64] });
+    a.fill(1);
+    const view = a.slice('::2');
+    const mine = [view.sumAsync({ axis: 1 }), view.maxAsync(), view.argminAsync({ axis: 0 }), view.meanAsync()];
+    const theirs = [a.sumAsync(), a.sumAsync({ axis: 0 })];
+    view.close();
+    const outcomes = await Promise.allSettled(mine);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'value'))).toEqual(
+      Array(mine.length).fill('ERR_MEMMAP_CLOSED'),
+    );
+    expect(await theirs[0]).toBe((1 << 12) * 64);
+    expect(((await theirs[1]) as NDArray).shape).toEqual([64]);
+    a.close();
+  });
+
   test('async over an in-memory array copies it: a later write does not change the result', async () => {
     const path = join(dir, 'heap.i4');
     writeFileSync(path, Buffer.from(new Int32Array([1, 2, 3, 4, 5, 6]).buffer));

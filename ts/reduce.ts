@@ -5,7 +5,7 @@
  * itself is native (crates/memmap-core reduce), run on the calling thread or,
  * for the `*Async` forms, off it.
  */
-import { Accessor } from './access';
+import { Accessor, closedError } from './access';
 import { heapCopy } from './blocks';
 import type { AxisReduceRequest, Element, ReduceRequest, ReduceValue } from './binding';
 import { broadcastElementStrides, flatten } from './broadcast';
@@ -36,7 +36,10 @@ export function reduce(view: Accessor, op: Reduction): Scalar {
 export async function reduceAsync(view: Accessor, op: Reduction): Promise<Scalar> {
   const { requests, finish } = plan(view, op);
   const storage = nativeStorage(view);
-  return finish(await Promise.all(requests.map((request) => (view.size === 0 ? null : storage.reduceAsync(request)))));
+  const results = await Promise.all(requests.map((request) => (view.size === 0 ? null : storage.reduceAsync(request))));
+  // A view closed meanwhile (its base may be open, so the work ran on).
+  if (view.isClosed()) throw closedError();
+  return finish(results);
 }
 
 function nativeStorage(view: Accessor): FileStorage {
@@ -258,7 +261,11 @@ export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: Par
       (bytes) => {
         // A result after an abort is dropped: the Promise rejected already.
         report(1);
-        settle(() => plan.finish(bytes));
+        settle(() => {
+          // A view closed meanwhile (its base may be open, so the work ran on).
+          if (view.isClosed()) throw closedError();
+          return plan.finish(bytes);
+        });
       },
       (error: unknown) => {
         // Handled even after an abort (ERR_MEMMAP_ABORTED, or ERR_MEMMAP_CLOSED
