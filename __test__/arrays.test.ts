@@ -440,7 +440,9 @@ describe('bad input', () => {
       'TypeError',
       'ERR_MEMMAP_INVALID_ARG',
     ],
-    ['blocks with rows 0', (a: NDArray) => a.blocks({ rows: 0 }), 'TypeError', 'ERR_MEMMAP_INVALID_ARG'],
+    ['blocks with rows 0', (a: NDArray) => a.blocks({ rows: 0 }), 'RangeError', 'ERR_MEMMAP_OUT_OF_RANGE'],
+    ['blocks with rows -1', (a: NDArray) => a.blocks({ rows: -1 }), 'RangeError', 'ERR_MEMMAP_OUT_OF_RANGE'],
+    ['blocks with rows null', (a: NDArray) => a.blocks({ rows: null as never }), 'TypeError', 'ERR_MEMMAP_INVALID_ARG'],
     ['blocks with rows 1.5', (a: NDArray) => a.blocks({ rows: 1.5 }), 'TypeError', 'ERR_MEMMAP_INVALID_ARG'],
     [
       'blocks with rows as a string',

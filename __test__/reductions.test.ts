@@ -424,6 +424,9 @@ describe('reduction options: what numpy refuses is a coded error', () => {
     ['fractional axis', (a) => a.sum({ axis: 0.5 }), 'ERR_MEMMAP_INVALID_ARG'],
     ['tuple axis on argmax', (a) => a.argmax({ axis: [0] } as never), 'ERR_MEMMAP_INVALID_ARG'],
     ['keepdims not a boolean', (a) => a.sum({ keepdims: 1 } as never), 'ERR_MEMMAP_INVALID_ARG'],
+    // numpy's keepdims=None and ddof=None are TypeErrors; absent is the default.
+    ['keepdims null', (a) => a.sum({ keepdims: null } as never), 'ERR_MEMMAP_INVALID_ARG'],
+    ['ddof null', (a) => a.std({ ddof: null } as never), 'ERR_MEMMAP_INVALID_ARG'],
     ['min with where and no initial', (a) => a.min({ where: [true, false, true] }), 'ERR_MEMMAP_INVALID_ARG'],
     ['where of another shape', (a) => a.sum({ where: [true, false] }), 'ERR_MEMMAP_SHAPE_MISMATCH'],
     ['where not boolean', (a) => a.sum({ where: [1, 0, 1] }), 'ERR_MEMMAP_INVALID_ARG'],

@@ -123,8 +123,14 @@ export function blockRows(view: Accessor, options: unknown): number {
   const rows = integerOf(given.rows);
   if (view.ndim === 0) throw memmapError('ERR_MEMMAP_NOT_ITERABLE', 'blocks() of a 0-d array: it has no first axis');
   if (rows !== undefined) {
-    if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 1) {
+    if (typeof rows !== 'number' || !Number.isInteger(rows)) {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `blocks(): rows must be a positive integer; got ${show(rows)}`);
+    }
+    if (rows < 1 || rows > Number.MAX_SAFE_INTEGER) {
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `blocks(): rows must be a positive integer no larger than 2^53 - 1; got ${show(given.rows)}`,
+      );
     }
     return rows;
   }

@@ -112,11 +112,12 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
         `${method}() does not take the option ${show(key)} (it takes ${optionList(op, async)})`,
       ),
   );
-  const keepdims = given.keepdims ?? false;
+  // Absent is the default; null is refused, as numpy's None is for both.
+  const keepdims = given.keepdims === undefined ? false : given.keepdims;
   if (typeof keepdims !== 'boolean') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): keepdims must be a boolean; got ${show(keepdims)}`);
   }
-  const ddof = integerOf(given.ddof) ?? 0;
+  const ddof = given.ddof === undefined ? 0 : integerOf(given.ddof);
   if (typeof ddof !== 'number' || !Number.isFinite(ddof)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): ddof must be a finite number; got ${show(ddof)}`);
   }
