@@ -654,6 +654,38 @@ describeGrowth('async work across a resize', () => {
   });
 });
 
+describeGrowth('flushAsync() across a resize', () => {
+  test('of a base map that shrinks while the flush runs: it resolves, having flushed what is left', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const mm = require(${PACKAGE} + '/dist/index.js');
+        (async () => {
+          const a = mm.openMemmap(${JSON.stringify(fresh('flush-shrink.npy'))}, { mode: 'w+', dtype: 'float32', shape: [0] });
+          const outcomes = [];
+          for (let i = 0; i < 20; i++) {
+            a.append(new Float32Array(1 << 20).fill(i));
+            const flushed = a.flushAsync().then(() => 'resolved', (e) => e.code);
+            a.resize([a.shape[0] - 10]);
+            outcomes.push(await flushed);
+          }
+          a.resize([0]);
+          const emptied = a.flushAsync();
+          a.resize([0]);
+          outcomes.push(await emptied.then(() => 'resolved', (e) => e.code));
+          a.close();
+          console.log(JSON.stringify([...new Set(outcomes)]));
+        })();`,
+      ],
+      { encoding: 'utf8', timeout: 120000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['resolved']);
+  });
+});
+
 describeGrowth('bad input: a coded error, and nothing changed on disk or in any view', () => {
   const area = join(dir, 'bad');
   const setup = (): { fp: Memmap; npy: Memmap; raw: string } => {

@@ -253,14 +253,26 @@ impl Task for FlushTask {
             }
             (start, len) = (start.min(end), end.saturating_sub(start));
         }
-        let flushed = match self.mapping.flush_range_in_background(start, len) {
-            // Cut while it ran: the range reached past the new end.
-            Err(_) if self.mapping.shrinks() != self.shrinks && start + len > self.mapping.len() => Err(coded(
-                Code::Closed,
-                "the memmap shrank while this flush ran: the bytes past its new end are gone",
-            )),
-            flushed => flushed.map_err(to_js_error),
-        };
+        let mut flushed = self.mapping.flush_range_in_background(start, len);
+        // Cut while it ran (a piece past the new end failed): what is left of
+        // the range is flushed again from its start (pages flushed already
+        // are clean, so that costs little), as a flush asked after the shrink
+        // would; a range wholly past the new end belonged to a view the
+        // shrink closed. Each round follows a shrink, so this ends.
+        let mut shrinks = self.shrinks;
+        while flushed.is_err() && self.mapping.shrinks() != shrinks && start + len > self.mapping.len() {
+            shrinks = self.mapping.shrinks();
+            let end = (start + len).min(self.mapping.len());
+            if start >= end {
+                return Ok(Err(coded(
+                    Code::Closed,
+                    "the memmap shrank while this flush ran, cutting every byte of the view it was asked for",
+                )));
+            }
+            len = end - start;
+            flushed = self.mapping.flush_range_in_background(start, len);
+        }
+        let flushed = flushed.map_err(to_js_error);
         // A closed map skips the flush: close() flushed it and reported the
         // outcome itself, which this task cannot vouch for.
         Ok(flushed.and_then(|()| match self.mapping.is_closed() {
