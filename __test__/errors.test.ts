@@ -104,6 +104,14 @@ const cases: Case[] = [
     'RangeError',
   ],
   [
+    // numpy: "array is too big" (its strides would overflow).
+    'no elements, but the other axes past 2^53 bytes',
+    open(existing, { mode: 'r', shape: [0, 2 ** 40, 2 ** 40], dtype: 'f8' }),
+    'ERR_MEMMAP_TOO_LARGE',
+    'RangeError',
+    /no elements.*array is too big/,
+  ],
+  [
     'offset + nbytes past 2^53',
     open(missing, { mode: 'w+', shape: 16, offset: Number.MAX_SAFE_INTEGER - 8 }),
     'ERR_MEMMAP_TOO_LARGE',

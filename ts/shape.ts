@@ -60,14 +60,25 @@ function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
   });
 }
 
-/** Number of elements; checks that the byte count stays an exact integer. */
+/**
+ * Number of elements; checks that the byte count stays an exact integer,
+ * and so do the strides: as numpy ("array is too big"), the axes' lengths
+ * other than 0 must multiply to a size that fits, even when one axis is 0.
+ */
 export function sizeOf(shape: readonly number[], itemsize = 1, argument = 'shape'): number {
   let size = 1;
-  for (const dim of shape) size *= dim;
-  if (size * itemsize > Number.MAX_SAFE_INTEGER) {
+  let spread = 1;
+  for (const dim of shape) {
+    size *= dim;
+    spread *= Math.max(dim, 1);
+  }
+  if (spread * itemsize > Number.MAX_SAFE_INTEGER) {
+    const bytes = shape.reduce((a, b) => a * BigInt(Math.max(b, 1)), 1n) * BigInt(itemsize);
     throw memmapError(
       'ERR_MEMMAP_TOO_LARGE',
-      `${argument} ${show(shape)} with ${itemsize}-byte items is ${BigInt(shape.reduce((a, b) => a * BigInt(b), 1n)) * BigInt(itemsize)} bytes, more than any file can map (2^53 - 1)`,
+      size === 0
+        ? `${argument} ${show(shape)} with ${itemsize}-byte items has no elements, but its other axes span ${bytes} bytes: past 2^53 - 1, its strides could not be counted exactly (numpy: array is too big)`
+        : `${argument} ${show(shape)} with ${itemsize}-byte items is ${bytes} bytes, more than any file can map (2^53 - 1)`,
     );
   }
   return size;
