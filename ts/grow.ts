@@ -147,15 +147,8 @@ export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8
 
 /** The byte length of `dims` at `offset`, checked to stay within a file memmap can address. */
 export function checkFits(dims: readonly number[], itemsize: number, offset: number): number {
-  // An axis past 2^53 - 1 (rows of zero bytes can get there) could not be
-  // counted exactly here, nor read back from the .npy header.
-  const axis = dims.findIndex((n) => n > Number.MAX_SAFE_INTEGER);
-  if (axis >= 0) {
-    throw memmapError(
-      'ERR_MEMMAP_TOO_LARGE',
-      `shape ${show(dims)}: axis ${axis} would be longer than 2^53 - 1, the most memmap counts exactly`,
-    );
-  }
+  // sizeOf refuses an axis past 2^53 - 1 too (rows of zero bytes could
+  // get there), which the .npy header could not count exactly.
   const nbytes = sizeOf(dims, itemsize) * itemsize;
   if (offset + nbytes > Number.MAX_SAFE_INTEGER) {
     throw memmapError(
