@@ -112,6 +112,23 @@ describe('records without numpy', () => {
     expect(() => fp.set(0, { x: [1, 2] })).toThrow(
       expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/no field "y"/) }),
     );
+    // A name the dtype has no field for, or an item too many, is refused, never dropped.
+    const before = fp.toArray();
+    const y2: number[][] = [
+      [1, 2],
+      [3, 4],
+    ];
+    // @ts-expect-error: 'w' is not a field
+    expect(() => fp.set(0, { x: [1, 2], y: y2, z: 1, w: 5 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/field "w"/) }),
+    );
+    expect(() => fp.assign([{ x: [1, 2], y: y2, z: 1, zz: 2 } as never, before[1]])).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/field "zz"/) }),
+    );
+    expect(() => fp.set(0, [[1, 2], y2, 1, 9] as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG', message: expect.stringMatching(/4 items.*3 fields/) }),
+    );
+    expect(fp.toArray()).toEqual(before);
     // numpy 2.4's repr of the same records, character for character.
     expect(inspect(fp)).toBe(
       "memmap([([3, 2], [[ 6.,  4.], [ 6.,  4.]], 8),\n        ([4, 3], [[ 7., -1.], [ 7.,  5.]], 9)],\n       dtype=[('x', '<i4', (2,)), ('y', '<f8', (2, 2)), ('z', 'u1')])",

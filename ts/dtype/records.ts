@@ -216,6 +216,7 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
       values.forEach((v, k) => element.write(view, at + field.offset + k * field.dtype.itemsize, v));
     });
   };
+  const names = new Set(fields.map((f) => f.name));
   const codec: Codec = {
     lanes: 0,
     fillsLanes: false,
@@ -226,6 +227,21 @@ function recordRow(fields: readonly Field[], itemsize: number, aligned: boolean,
         throw memmapError(
           'ERR_MEMMAP_INVALID_ARG',
           `a record value must be an object keyed by field name (${fields.map((f) => f.name).join(', ')}) or an array in field order; got ${show(value)}`,
+        );
+      }
+      // A key or an item the dtype has no field for is a mistake (a typo'd
+      // name, a value too many), never silently dropped.
+      const extra = byName
+        ? Object.keys(value as RecordValue).find((key) => !names.has(key))
+        : (value as unknown[]).length > fields.length
+          ? `[${fields.length}]`
+          : undefined;
+      if (extra !== undefined) {
+        throw memmapError(
+          'ERR_MEMMAP_INVALID_ARG',
+          byName
+            ? `the record value has a field ${show(extra)} that the dtype does not (its fields: ${fields.map((f) => f.name).join(', ')}); got ${show(value)}`
+            : `the record value has ${(value as unknown[]).length} items; the dtype has ${fields.length} fields; got ${show(value)}`,
         );
       }
       const record = parts.map(({ field, count }, i) => {
