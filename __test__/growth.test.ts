@@ -771,8 +771,7 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
 
   test('rows of zero bytes stop at 2^53 - 1 rows: the header counts them exactly', () => {
     const path = join(area, 'empty-rows.npy');
-    // uint8: of a wider dtype, 2^53 - 1 rows would span more than 2^53 bytes were the rows not empty (refused, as numpy's 'array is too big').
-    const empty = openMemmap(path, { mode: 'w+', dtype: 'uint8', shape: [0, 0] });
+    const empty = openMemmap(path, { mode: 'w+', dtype: 'float32', shape: [0, 0] });
     empty.resize([Number.MAX_SAFE_INTEGER, 0]);
     const before = snapshot(area);
     expect(() => empty.append([[]])).toThrow(code('ERR_MEMMAP_TOO_LARGE'));
@@ -782,6 +781,31 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     const again = openMemmap(path);
     expect(again.shape).toEqual([Number.MAX_SAFE_INTEGER, 0]);
     again.close();
+  });
+
+  test('a shape with no elements whose strides would pass 2^53 bytes is refused before anything changes', () => {
+    const path = join(area, 'wide.npy');
+    const empty = openMemmap(path, { mode: 'w+', dtype: 'float64', shape: [0, 3] });
+    const before = snapshot(area);
+    expect(() => empty.resize([0, 2 ** 51])).toThrow(code('ERR_MEMMAP_TOO_LARGE'));
+    expect(snapshot(area)).toEqual(before);
+    expect(empty.shape).toEqual([0, 3]);
+    empty.close();
+    // numpy writes and opens these, whose strides stay small.
+    if (!HAVE_NUMPY) return;
+    python(
+      `import sys, numpy as np\nnp.save(sys.argv[1], np.zeros((2**50, 0)))\nnp.save(sys.argv[2], np.zeros((0, 2**20)))`,
+      join(area, 'long.npy'),
+      join(area, 'flat.npy'),
+    );
+    for (const [name, shape] of [
+      ['long.npy', [2 ** 50, 0]],
+      ['flat.npy', [0, 2 ** 20]],
+    ] as const) {
+      const fp = openMemmap(join(area, name));
+      expect(fp.shape).toEqual(shape);
+      fp.close();
+    }
   });
 
   test('a .npy header written without growth padding that has no room', () => {

@@ -96,6 +96,7 @@ export function parseResizeShape(
   current: readonly number[],
   itemsize: number,
   offset: number,
+  order: Order,
 ): number[] {
   const dims = normalizeShape(shape as number | readonly number[], 'shape');
   if (dims.length !== current.length) {
@@ -104,7 +105,7 @@ export function parseResizeShape(
       `shape must have ${current.length} dimensions, as the array has (${show(current)}); got ${show(dims)}`,
     );
   }
-  checkFits(dims, itemsize, offset);
+  checkFits(dims, itemsize, offset, order);
   return dims;
 }
 
@@ -145,11 +146,15 @@ export function headerFor(storage: FileStorage, shape: readonly number[]): Uint8
   return header;
 }
 
-/** The byte length of `dims` at `offset`, checked to stay within a file memmap can address. */
-export function checkFits(dims: readonly number[], itemsize: number, offset: number): number {
-  // sizeOf refuses an axis past 2^53 - 1 too (rows of zero bytes could
-  // get there), which the .npy header could not count exactly.
+/**
+ * The byte length of `dims` at `offset`, checked to stay within a file
+ * memmap can address, before anything changes: an axis past 2^53 - 1 (rows
+ * of zero bytes could get there, which a .npy header could not count
+ * exactly: sizeOf) and strides past it (contiguousStrides) are refused too.
+ */
+export function checkFits(dims: readonly number[], itemsize: number, offset: number, order: Order): number {
   const nbytes = sizeOf(dims, itemsize) * itemsize;
+  contiguousStrides(dims, itemsize, order);
   if (offset + nbytes > Number.MAX_SAFE_INTEGER) {
     throw memmapError(
       'ERR_MEMMAP_TOO_LARGE',

@@ -332,7 +332,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   resize(shape: ShapeLike, ...extra: never[]): void {
     noMoreArguments('resize', 1, extra);
     this.#checkGrowable('resize');
-    const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset);
+    const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset, this.#order);
     const nbytes = dims.reduce((a, b) => a * b, 1) * this.itemsize;
     this.#storage.resize(nbytes, { header: headerFor(this.#storage, dims) });
     this.#rebase(dims);
@@ -368,7 +368,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
     if (rows === 0) return this.shape;
     const dims: number[] = [...this.shape];
     dims[growthAxis(this.ndim, this.#order)] += rows;
-    checkFits(dims, this.itemsize, this.#storage.offset);
+    checkFits(dims, this.itemsize, this.#storage.offset, this.#order);
     this.#storage.resize(this.nbytes + bytes.byteLength, {
       fill: bytes,
       header: headerFor(this.#storage, dims),

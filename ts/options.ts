@@ -9,7 +9,7 @@ import { DType, DTypeLike, parseDType } from './dtype';
 import { memmapError, proxyArgumentError, show } from './errors';
 import type { ShapeLike } from './dtype/types';
 import { ownOptions } from './own-options';
-import { normalizeShape, Order, sizeOf } from './shape';
+import { contiguousStrides, normalizeShape, Order, sizeOf } from './shape';
 
 /**
  * numpy's modes, canonical form.
@@ -277,6 +277,8 @@ export function parseOptions(raw: unknown): ParsedOptions {
     );
   }
   const byteLength = shape === null ? null : sizeOf(shape, dtype.itemsize) * dtype.itemsize;
+  // Refused here, before anything touches the disk, not when the view is made.
+  if (shape !== null) contiguousStrides(shape, dtype.itemsize, order);
   if (byteLength !== null && offset + byteLength > Number.MAX_SAFE_INTEGER) {
     throw memmapError(
       'ERR_MEMMAP_TOO_LARGE',

@@ -37,8 +37,9 @@ export async function reduceAsync(view: Accessor, op: Reduction): Promise<Scalar
   const { requests, finish } = plan(view, op);
   const storage = nativeStorage(view);
   const results = await Promise.all(requests.map((request) => (view.size === 0 ? null : storage.reduceAsync(request))));
-  // A view closed meanwhile (its base may be open, so the work ran on).
-  if (view.isClosed()) throw closedError();
+  // A view closed meanwhile while its base stayed open, so the work ran on
+  // (a closed base is the native side's: it rejects what had not finished).
+  if (!view.storage.closed && view.isClosed()) throw closedError();
   return finish(results);
 }
 
@@ -262,8 +263,9 @@ export async function reduceAlongAsync(view: Accessor, op: ReductionName, o: Par
         // A result after an abort is dropped: the Promise rejected already.
         report(1);
         settle(() => {
-          // A view closed meanwhile (its base may be open, so the work ran on).
-          if (view.isClosed()) throw closedError();
+          // A view closed meanwhile while its base stayed open, so the work
+          // ran on (a closed base is the native side's, as above).
+          if (!view.storage.closed && view.isClosed()) throw closedError();
           return plan.finish(bytes);
         });
       },

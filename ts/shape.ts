@@ -61,24 +61,24 @@ function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
 }
 
 /**
- * Number of elements; checks that the byte count stays an exact integer,
- * and so do the strides: as numpy ("array is too big"), the axes' lengths
- * other than 0 must multiply to a size that fits, even when one axis is 0.
+ * Number of elements; checks that the byte count, and every axis (rows of
+ * zero bytes can pass 2^53 - 1 by growth), stay exact integers.
  */
 export function sizeOf(shape: readonly number[], itemsize = 1, argument = 'shape'): number {
   let size = 1;
-  let spread = 1;
   for (const dim of shape) {
+    if (dim > Number.MAX_SAFE_INTEGER) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `${argument} ${show(shape)} has an axis longer than 2^53 - 1, the most memmap counts exactly`,
+      );
+    }
     size *= dim;
-    spread *= Math.max(dim, 1);
   }
-  if (spread * itemsize > Number.MAX_SAFE_INTEGER) {
-    const bytes = shape.reduce((a, b) => a * BigInt(Math.max(b, 1)), 1n) * BigInt(itemsize);
+  if (size * itemsize > Number.MAX_SAFE_INTEGER) {
     throw memmapError(
       'ERR_MEMMAP_TOO_LARGE',
-      size === 0
-        ? `${argument} ${show(shape)} with ${itemsize}-byte items has no elements, but its other axes span ${bytes} bytes: past 2^53 - 1, its strides could not be counted exactly (numpy: array is too big)`
-        : `${argument} ${show(shape)} with ${itemsize}-byte items is ${bytes} bytes, more than any file can map (2^53 - 1)`,
+      `${argument} ${show(shape)} with ${itemsize}-byte items is ${BigInt(shape.reduce((a, b) => a * BigInt(b), 1n)) * BigInt(itemsize)} bytes, more than any file can map (2^53 - 1)`,
     );
   }
   return size;
@@ -91,6 +91,15 @@ export function contiguousStrides(shape: readonly number[], itemsize: number, or
   let step = itemsize;
   for (let k = 0; k < ndim; k++) {
     const axis = order === 'C' ? ndim - 1 - k : k;
+    // An array with no elements can still have axes whose strides pass what
+    // a number counts exactly ([0, 2^40, 2^40] of float64): numpy refuses
+    // such a shape too ('array is too big').
+    if (step > Number.MAX_SAFE_INTEGER) {
+      throw memmapError(
+        'ERR_MEMMAP_TOO_LARGE',
+        `shape ${show(shape)} with ${itemsize}-byte items in ${order} order has strides past 2^53 - 1 bytes (numpy: array is too big)`,
+      );
+    }
     strides[axis] = step;
     step *= Math.max(shape[axis], 1);
   }
