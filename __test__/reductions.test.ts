@@ -720,6 +720,20 @@ describe('async reductions: abort, progress, close during the work', () => {
     expect(((await pending) as NDArray).toArray()).toEqual([21n]);
     a.close();
   });
+
+  test('async over an in-memory array, its buffer transferred meanwhile: the value (the bytes were copied)', async () => {
+    const nd = new Float64Array(8000).fill(1);
+    const a = memmap(join(dir, 'transfer.f8'), { dtype: 'float64', mode: 'w+', shape: [1000, 8] });
+    a.assign(nd);
+    const heap = a.copy();
+    a.close();
+    const whole = heap.sumAsync();
+    const view = heap.slice('::2').sumAsync({ axis: 0 });
+    const buffer = heap.data.buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(await whole).toBe(8000);
+    expect(((await view) as NDArray).toArray()).toEqual(Array(8).fill(500));
+  });
 });
 
 describe('large results in a loop', () => {
