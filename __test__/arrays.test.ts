@@ -477,6 +477,26 @@ describe('bad input', () => {
     a.close();
   });
 
+  test('a complex value with a part other than re and im is refused, nothing written; a plain number is re', () => {
+    const c = memmap(join(dir, 'complex.c16'), { dtype: 'complex128', mode: 'w+', shape: 2 });
+    c.set(0, { re: 1, im: 2 });
+    expect(thrown(() => c.set(0, { re: 5, img: 6 } as never))).toEqual({
+      name: 'TypeError',
+      code: 'ERR_MEMMAP_INVALID_ARG',
+    });
+    expect(thrown(() => c.assign([{ re: 1, im: 1, imag: 1 } as never, 0]))).toEqual({
+      name: 'TypeError',
+      code: 'ERR_MEMMAP_INVALID_ARG',
+    });
+    expect(c.toArray()).toEqual([
+      { re: 1, im: 2 },
+      { re: 0, im: 0 },
+    ]);
+    c.set(1, 3);
+    expect(c.get(1)).toEqual({ re: 3, im: 0 });
+    c.close();
+  });
+
   test('a closed array: copy and astype throw ERR_MEMMAP_CLOSED', () => {
     const a = memmap(path, { dtype: 'float32', mode: 'r' });
     a.close();

@@ -56,7 +56,8 @@ function normalizeShapeOf(shape: unknown, argument = 'shape'): number[] {
         `${argument}[${axis}] must be a non-negative integer no larger than 2^53 - 1; got ${show(dim)} in ${argument} ${show(shape)}`,
       );
     }
-    return Number(dim);
+    // -0 is 0 (a shape never shows -0).
+    return Number(dim) + 0;
   });
 }
 

@@ -169,6 +169,14 @@ export const complex: Codec<Complex> = {
   },
   coerce(value, row) {
     if (value !== null && typeof value === 'object' && 're' in value) {
+      // Only re and im: a misspelt part ({ re: 1, img: 2 }) would be lost.
+      const extra = Object.keys(value).find((key) => key !== 're' && key !== 'im');
+      if (extra !== undefined) {
+        throw memmapError(
+          'ERR_MEMMAP_INVALID_ARG',
+          `a complex value is { re, im }; got one with ${show(extra)}: ${show(value)}`,
+        );
+      }
       const { re, im } = value as Partial<Complex>;
       return [toFloat(re, row), toFloat(im ?? 0, row)];
     }
