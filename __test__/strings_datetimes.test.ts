@@ -29,6 +29,9 @@ describe('spellings and str(dtype), as numpy prints them', () => {
     ['datetime64[007D]', 'datetime64[7D]', '<M8[7D]', 8],
     ['M8[+3M]', 'datetime64[3M]', '<M8[3M]', 8],
     ['M8[1s]', 'datetime64[s]', '<M8[s]', 8],
+    // numpy takes a byte order before the long names too.
+    ['>datetime64[ns]', '>M8[ns]', '>M8[ns]', 8],
+    ['<timedelta64[10s]', 'timedelta64[10s]', '<m8[10s]', 8],
   ] as const)('%s', (spelling, str, descr, itemsize) => {
     const dtype = parseDType(spelling);
     expect([dtype.str, dtype.descr, dtype.itemsize]).toEqual([str, descr, itemsize]);

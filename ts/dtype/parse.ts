@@ -222,14 +222,14 @@ function parseDTypeOf(spec: unknown, argument = 'dtype'): DType {
   }
   // numpy's multiples of a unit too: M8[10s], m8[250ms] (a count from 1 to
   // 2^31 - 1, leading zeros and '+' read as numpy reads them; 1 is the unit).
-  const timed = /^(?:([<>=|]?)([Mm])8|(datetime64|timedelta64))\[(\+?\d+)?([A-Za-z]+)\]$/.exec(spec);
+  const timed = /^([<>=|]?)(?:([Mm])8|(datetime64|timedelta64))\[(\+?\d+)?([A-Za-z]+)\]$/.exec(spec);
   if (timed !== null && (TIME_UNITS as readonly string[]).includes(timed[5])) {
     const kind = timed[2] ?? (timed[3] === 'datetime64' ? 'M' : 'm');
     const multiple = timed[4] === undefined ? 1n : BigInt(timed[4]);
     if (multiple < 1n || multiple > 2n ** 31n - 1n) {
       throw memmapError(
         'ERR_MEMMAP_INVALID_DTYPE',
-        `${argument} ${show(spec)}: a multiple of a time unit is from 1 to 2^31 - 1 (numpy's limit; a multiple of 0 has no length); got ${multiple}`,
+        `${argument} ${show(spec)}: a multiple of a time unit is from 1 to 2^31 - 1 (numpy's largest); got ${multiple}${multiple === 0n ? ' (numpy takes 0, a unit of no length, which memmap refuses)' : ''}`,
       );
     }
     const unit = multiple === 1n ? timed[5] : `${multiple}${timed[5]}`;

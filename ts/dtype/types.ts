@@ -196,7 +196,8 @@ export type SizedSpelling = `${'' | ByteOrder}${'S' | 'a' | 'U' | 'V'}${bigint}`
 
 /** datetime64/timedelta64 spellings: `'M8[ns]'`, `'<m8[s]'`, `'datetime64[ms]'`, `'timedelta64[h]'`, `'M8[10s]'`. */
 export type TimeSpelling =
-  `${'' | ByteOrder}${'M' | 'm'}8[${TimeUnitSpelling}]` | `${'datetime64' | 'timedelta64'}[${TimeUnitSpelling}]`;
+  | `${'' | ByteOrder}${'M' | 'm'}8[${TimeUnitSpelling}]`
+  | `${'' | ByteOrder}${'datetime64' | 'timedelta64'}[${TimeUnitSpelling}]`;
 
 /**
  * Every string spelling of a dtype memmap accepts.
@@ -348,7 +349,11 @@ type UnorderedTag<S extends string, Big extends boolean> =
               ? Big extends true
                 ? `>${K}8[${TimeSpec<U>}]`
                 : `${K extends 'M' ? 'datetime64' : 'timedelta64'}[${TimeSpec<U>}]`
-              : never
+              : S extends `${infer L extends 'datetime64' | 'timedelta64'}[${infer U}]`
+                ? Big extends true
+                  ? `>${L extends 'datetime64' ? 'M' : 'm'}8[${TimeSpec<U>}]`
+                  : `${L}[${TimeSpec<U>}]`
+                : never
       : Ordered<C, Big>
     : never;
 
