@@ -473,7 +473,7 @@ export function memmapWith(
   extra: OpenExtra | undefined,
   npy: NpyLayout | null = null,
 ): Memmap {
-  const { dtype, mode, offset, shape, order, advice, byteLength, sparse } = parseOptions(options);
+  const { dtype, mode, offset, shape, order, advice, byteLength, strides, sparse } = parseOptions(options);
   const storage = FileStorage.open(
     target,
     mode,
@@ -487,7 +487,7 @@ export function memmapWith(
   storage.npy = npy;
   const finalShape = shape ?? [storage.byteLength / dtype.itemsize];
   return new Memmap(
-    new Accessor(storage, dtype, finalShape, contiguousStrides(finalShape, dtype.itemsize, order), 0),
+    new Accessor(storage, dtype, finalShape, strides ?? contiguousStrides(finalShape, dtype.itemsize, order), 0),
     true,
     order,
   );

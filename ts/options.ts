@@ -244,6 +244,8 @@ export interface ParsedOptions {
   advice: Advice | null;
   /** `size * itemsize` when a shape was given; null maps the rest of the file. */
   byteLength: number | null;
+  /** The shape's contiguous strides in `order`, when a shape was given (checked before the open). */
+  strides: number[] | null;
   sparse: boolean;
 }
 
@@ -277,13 +279,13 @@ export function parseOptions(raw: unknown): ParsedOptions {
     );
   }
   const byteLength = shape === null ? null : sizeOf(shape, dtype.itemsize) * dtype.itemsize;
-  // Refused here, before anything touches the disk, not when the view is made.
-  if (shape !== null) contiguousStrides(shape, dtype.itemsize, order);
+  // Made (and strides past 2^53 refused) here, before anything touches the disk.
+  const strides = shape === null ? null : contiguousStrides(shape, dtype.itemsize, order);
   if (byteLength !== null && offset + byteLength > Number.MAX_SAFE_INTEGER) {
     throw memmapError(
       'ERR_MEMMAP_TOO_LARGE',
       `offset ${offset} + ${byteLength} bytes is past the largest file memmap can address (2^53 - 1 bytes)`,
     );
   }
-  return { dtype, mode, offset, shape, order, advice, byteLength, sparse };
+  return { dtype, mode, offset, shape, order, advice, byteLength, strides, sparse };
 }
