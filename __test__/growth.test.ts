@@ -4,7 +4,7 @@
  * resize; the bad-input table (coded errors, nothing changed on disk or in
  * any live view); full disks; sparse files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memmap, Memmap, openMemmap } from '../ts/index';
@@ -572,6 +572,51 @@ describeGrowth('several maps of one growing file', () => {
     const [before, after, last, rows, reread, eighth, lastAgain] = JSON.parse(child.stdout);
     expect(after).toBe(before);
     expect([last, rows, reread, eighth, lastAgain]).toEqual([7, 1008, 1008, 4, 7]);
+  });
+});
+
+(LINUX && HAVE_NUMPY ? describe : describe.skip)("an open meets another process's write lease", () => {
+  // An appending memmap holds a write lease for the microseconds of a
+  // reservation; a reader's non-blocking open then failed with EAGAIN
+  // (ERR_MEMMAP_IO) instead of waiting for the lease to be let go. Here a
+  // Python process holds one and lets go 200 ms after its break notice.
+  test('memmap() and openMemmap() wait until it is let go, then open', async () => {
+    for (const [name, open] of [
+      ['leased.bin', (path: string) => memmap(path, { mode: 'r', dtype: 'uint8' })],
+      ['leased.npy', (path: string) => openMemmap(path, { mode: 'r' })],
+    ] as const) {
+      const path = fresh(name);
+      python(`import sys, numpy as np\nnp.save(sys.argv[1], np.arange(8, dtype='u1'))`, path);
+      if (name.endsWith('.bin')) writeFileSync(path, Buffer.alloc(8, 7));
+      const holder = spawn('python3', [
+        '-c',
+        `import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+def let_go(signum, frame):
+    time.sleep(0.2)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    print('let go', flush=True)
+signal.signal(signal.SIGIO, let_go)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print('held', flush=True)
+time.sleep(10)`,
+        path,
+      ]);
+      let said = '';
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (chunk: Buffer) => {
+          said += chunk.toString();
+          if (said.includes('held')) resolve();
+        });
+        holder.on('exit', () => reject(new Error(`the lease holder exited: ${said}`)));
+      });
+      const fp = open(path);
+      expect(fp.size).toBe(8);
+      fp.close();
+      holder.kill();
+      await new Promise((resolve) => holder.on('close', resolve));
+      expect(said).toContain('let go');
+    }
   });
 });
 

@@ -93,6 +93,32 @@ function parseVersion(version: unknown): NpyVersion | null {
   throw memmapError('ERR_MEMMAP_INVALID_ARG', `version must be [1, 0], [2, 0] or [3, 0]; got ${show(version)}`);
 }
 
+/** How long an open waits for another process's lease to be let go: past the kernel's default `lease-break-time` (45 s). */
+const LEASE_BREAK_WAIT_MS = 50_000;
+
+/**
+ * `openSync` with `O_NONBLOCK` (a FIFO opens at once instead of waiting for a
+ * writer), waiting as a blocking open would for a write lease another
+ * process holds (an appending memmap holds one for the microseconds of a
+ * reservation): such an open fails with EAGAIN after starting the lease's
+ * break, which the holder answers by letting go (or the kernel forces after
+ * `lease-break-time`). Only regular files carry leases, so it is tried again.
+ */
+export function openNonBlocking(path: string | Buffer, flags: number): number {
+  const started = Date.now();
+  let pause = 1;
+  for (;;) {
+    try {
+      return openSync(path, flags | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() - started > LEASE_BREAK_WAIT_MS) throw error;
+      Atomics.wait(PAUSE, 0, 0, pause);
+      pause = Math.min(pause * 2, 20);
+    }
+  }
+}
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * Reads the header of the file at `path`, reading only the header's bytes.
  * Opened non-blocking: a FIFO is refused at once instead of waiting for a writer.
@@ -100,7 +126,7 @@ function parseVersion(version: unknown): NpyVersion | null {
 export function readNpyHeader(path: string | Buffer): NpyHeader {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openNonBlocking(path, constants.O_RDONLY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw memmapError('ERR_MEMMAP_FILE_NOT_FOUND', `file ${show(path)} does not exist`, error);

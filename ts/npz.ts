@@ -5,7 +5,7 @@
  * bytes, inflates compressed ones on request, creates archives in numpy's
  * layout, and keeps each written member's CRC-32 true.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { constants as zlibConstants, crc32 as zlibCrc32, inflateRawSync } from 'node:zlib';
 import { Accessor } from './access';
@@ -14,6 +14,7 @@ import { memmapError, MemmapError, noMoreArguments, proxyArgumentError, show } f
 import { Memmap, memmapWith } from './memmap';
 import { accessorOf, NDArray } from './ndarray';
 import { descrOf, descrToDType, MAGIC, npyHeaderBytes, parseNpyHeader, parseNpyPrefix } from './npyformat';
+import { openNonBlocking } from './npy';
 import { checkOptionNames, Mode, ModeLike, parseFile, parseMode } from './options';
 import { contiguousStrides, normalizeShape, sizeOf } from './shape';
 import type { ShapeLike } from './dtype/types';
@@ -765,7 +766,7 @@ function openNpzOf(path: string | URL | Buffer, options?: OpenNpzOptions): NpzAr
 
 function openFile(file: string | Buffer, write: boolean): number {
   try {
-    return openSync(file, (write ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK);
+    return openNonBlocking(file, write ? constants.O_RDWR : constants.O_RDONLY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw memmapError('ERR_MEMMAP_FILE_NOT_FOUND', `file ${show(file)} does not exist`, error);

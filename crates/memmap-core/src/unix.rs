@@ -26,7 +26,11 @@ pub enum Create {
     Any,
 }
 
-/// Opens `path` without ever blocking: `O_NONBLOCK` makes `open(2)` of a FIFO
+/// How long an open waits for another process's lease to be let go: past
+/// the kernel's default `lease-break-time` (45 s), when it breaks it itself.
+const LEASE_BREAK_WAIT: std::time::Duration = std::time::Duration::from_secs(50);
+
+/// Opens `path` without blocking on a FIFO: `O_NONBLOCK` makes `open(2)` of a FIFO
 /// return at once instead of waiting for a writer (numpy hangs there), and the
 /// caller rejects anything that is not a regular file right after. The flag is
 /// cleared again on a writable descriptor so that later I/O behaves as usual;
@@ -49,7 +53,26 @@ pub fn open(path: &Path, write: bool, create: Create) -> io::Result<File> {
             options.create(true);
         }
     }
-    let file = fault::retry(Call::Open, || options.open(path))?;
+    // A write lease another process holds (memmap's own appends hold one for
+    // the microseconds of a reservation): a non-blocking open fails with
+    // EWOULDBLOCK after starting the lease's break, which the holder answers
+    // by letting go, or the kernel forces after `lease-break-time` (45 s by
+    // default). Only regular files carry leases (a FIFO's non-blocking open
+    // never fails so), so the open is tried again until then, as a blocking
+    // open would wait.
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    let file = loop {
+        match fault::retry(Call::Open, || options.open(path)) {
+            Err(e)
+                if nonblock && e.raw_os_error() == Some(libc::EWOULDBLOCK) && started.elapsed() < LEASE_BREAK_WAIT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(20));
+            }
+            opened => break opened?,
+        }
+    };
     if write && nonblock {
         let fd = file.as_raw_fd();
         // SAFETY: `fd` is open for the lifetime of `file`; F_GETFL/F_SETFL only
