@@ -134,9 +134,16 @@ export function resolveInteger(index: number, length: number, axis: number): num
 
 /** Applies parsed index items to a geometry, as numpy's basic indexing does. */
 export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
-  const ellipses = items.filter((item) => item.kind === 'ellipsis').length;
+  // One pass to count, one to apply, no arrays but the result's: slice() is a
+  // hot path (a view per row in a loop), and what an index expands to is
+  // known from the counts alone.
+  let ellipses = 0;
+  let consuming = 0;
+  for (const item of items) {
+    if (item.kind === 'ellipsis') ellipses++;
+    else if (item.kind === 'integer' || item.kind === 'slice') consuming++;
+  }
   if (ellipses > 1) throw memmapError('ERR_MEMMAP_INVALID_INDEX', "an index can only have a single ellipsis ('...')");
-  const consuming = items.filter((item) => item.kind === 'integer' || item.kind === 'slice').length;
   const ndim = geometry.shape.length;
   if (consuming > ndim) {
     throw memmapError(
@@ -144,39 +151,40 @@ export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
       `too many indices: the array is ${ndim}-dimensional, but ${consuming} were indexed`,
     );
   }
-  // Expand '...' (or the implicit trailing one) to full slices.
-  const fill: IndexItem[] = Array.from({ length: ndim - consuming }, () => ({
-    kind: 'slice',
-    start: null,
-    stop: null,
-    step: null,
-  }));
-  const at = items.findIndex((item) => item.kind === 'ellipsis');
-  const full = at < 0 ? [...items, ...fill] : [...items.slice(0, at), ...fill, ...items.slice(at + 1)];
-
   const shape: number[] = [];
   const strides: number[] = [];
   let byteOffset = geometry.byteOffset;
   let axis = 0;
-  for (const item of full) {
-    if (item.kind === 'newaxis') {
+  // '...' (or the implicit trailing one) stands for full slices of the axes
+  // no item consumes: they keep their length and stride.
+  const whole = (): void => {
+    for (const end = axis + ndim - consuming; axis < end; axis++) {
+      shape.push(geometry.shape[axis]);
+      strides.push(geometry.strides[axis]);
+    }
+  };
+  for (const item of items) {
+    if (item.kind === 'ellipsis') {
+      whole();
+    } else if (item.kind === 'newaxis') {
       shape.push(1);
       strides.push(0);
-      continue;
+    } else {
+      const length = geometry.shape[axis];
+      const stride = geometry.strides[axis];
+      if (item.kind === 'integer') {
+        byteOffset += resolveInteger(item.value, length, axis) * stride;
+      } else {
+        const [start, step, count] = resolveSlice(item.start, item.stop, item.step, length);
+        // numpy makes an empty slice start at 0 with step 1 (so its stride is the axis's).
+        if (count > 0) byteOffset += start * stride;
+        shape.push(count);
+        strides.push(count > 0 ? stride * step : stride);
+      }
+      axis += 1;
     }
-    const length = geometry.shape[axis];
-    const stride = geometry.strides[axis];
-    if (item.kind === 'integer') {
-      byteOffset += resolveInteger(item.value, length, axis) * stride;
-    } else if (item.kind === 'slice') {
-      const [start, step, count] = resolveSlice(item.start, item.stop, item.step, length);
-      // numpy makes an empty slice start at 0 with step 1 (so its stride is the axis's).
-      if (count > 0) byteOffset += start * stride;
-      shape.push(count);
-      strides.push(count > 0 ? stride * step : stride);
-    }
-    axis += 1;
   }
+  if (ellipses === 0) whole();
   if (shape.length > MAX_DIMS) {
     throw memmapError(
       'ERR_MEMMAP_INVALID_INDEX',
