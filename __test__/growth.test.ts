@@ -795,6 +795,24 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
       () => memmap.fromDescriptor(fp.descriptor()).resize([9]),
       'ERR_MEMMAP_UNSUPPORTED',
     ],
+    [
+      // No rows, so nothing to write: refused all the same, as the next batch would be.
+      'an empty append on a caller descriptor',
+      () => {
+        const fd = openSync(raw, 'r+');
+        try {
+          memmap(fd, { dtype: 'float32' }).append(new Float32Array(0));
+        } finally {
+          closeSync(fd);
+        }
+      },
+      'ERR_MEMMAP_UNSUPPORTED',
+    ],
+    [
+      'an empty append to a map reopened from a descriptor',
+      () => memmap.fromDescriptor(fp.descriptor()).append([]),
+      'ERR_MEMMAP_UNSUPPORTED',
+    ],
     ['sparse in mode r', () => memmap(raw, { mode: 'r', sparse: true }), 'ERR_MEMMAP_INVALID_ARG'],
     ['sparse not a boolean', () => memmap(raw, { sparse: 'yes' as never }), 'ERR_MEMMAP_INVALID_ARG'],
   ];

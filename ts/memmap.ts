@@ -365,7 +365,13 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
       );
     const view = accessorOf(this);
     const { bytes, rows } = appendBytes(source, view.dtype, this.shape, this.#order);
-    if (rows === 0) return this.shape;
+    if (rows === 0) {
+      // Nothing to write, but a map whose size is not its own refuses as it
+      // would with rows (the native resize refuses before touching the file),
+      // so that an empty batch does not pass where the next one fails.
+      if (!this.#storage.resizable()) this.#storage.resize(this.nbytes, {});
+      return this.shape;
+    }
     const dims: number[] = [...this.shape];
     dims[growthAxis(this.ndim, this.#order)] += rows;
     checkFits(dims, this.itemsize, this.#storage.offset, this.#order);
