@@ -122,6 +122,27 @@ describe('values, without numpy', () => {
     expect(() => fp.sum()).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_DTYPE' }));
     fp.close();
   });
+
+  test('a fractional number is no count: refused as numpy refuses a float, the file unchanged', () => {
+    // numpy: a[0] = 1.5 and a.fill(2.5) raise "Could not convert object to
+    // NumPy timedelta"; storing 1 for 1.5 seconds would lose the half.
+    for (const dtype of ['m8[s]', 'M8[ms]', '>m8[10us]'] as const) {
+      const fp = memmap(join(dir, 'frac.bin'), { dtype, mode: 'w+', shape: 3 });
+      fp.assign([1, 2n, true]);
+      for (const attempt of [
+        () => fp.set(0, 1.5),
+        () => fp.fill(-0.5),
+        () => fp.assign([1, 2, 2.5]),
+        () => fp.assign(new Float64Array([1, 2, 1e-9])),
+      ]) {
+        expect(attempt).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_INVALID_ARG' }));
+        expect(fp.toArray()).toEqual([1n, 2n, 1n]);
+      }
+      fp.assign(new Float64Array([4, -5, 6])); // whole numbers are counts
+      expect(fp.toArray()).toEqual([4n, -5n, 6n]);
+      fp.close();
+    }
+  });
 });
 
 describeNumpy('datetime64 from Date objects and ISO strings, as numpy assigns them', () => {

@@ -300,6 +300,16 @@ export const timelike: Codec<bigint> = {
     if (row.kind === 'M' && (typeof value === 'string' || value instanceof Date)) {
       return [datetimeCount(value, row.unit!, row.multiple), 0n];
     }
+    // A count is whole: numpy refuses a Python float here, even 2.0 ("Could
+    // not convert object to NumPy timedelta"), where an integer column would
+    // truncate; 1.5 seconds stored as 1 would be a silent wrong answer.
+    if (typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
+      wrongKind(
+        value,
+        row,
+        `a whole count of its unit (a bigint, an integer${row.kind === 'M' ? ', a Date, an ISO string' : ''} or 'NaT')`,
+      );
+    }
     const big = toIntegerBigInt(value, row);
     if (big < NAT || big > 2n ** 63n - 1n) outOfRange(value, row);
     return [big, 0n];
