@@ -638,6 +638,8 @@ describeNumpyGrowth('another writer appended: its rows are never cut', () => {
     const before = readFileSync(path);
     expect(() => a.append(new Float64Array([100]))).toThrow(code('ERR_MEMMAP_NOT_AT_END'));
     expect(() => a.resize([12])).toThrow(code('ERR_MEMMAP_NOT_AT_END'));
+    // No rows: refused all the same, as the next batch would be.
+    expect(() => a.append(new Float64Array(0))).toThrow(code('ERR_MEMMAP_NOT_AT_END'));
     expect(readFileSync(path)).toEqual(before);
     a.close();
     expect(pythonJson(`import numpy as np; print(np.load(${JSON.stringify(path)}).tolist())`)).toEqual([
@@ -776,6 +778,11 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     [
       'a raw array that does not end at the end of the file',
       () => memmap(raw, { dtype: 'float32', shape: [2] }).append([9]),
+      'ERR_MEMMAP_NOT_AT_END',
+    ],
+    [
+      'an empty append to a raw array that does not end at the end of the file',
+      () => memmap(raw, { dtype: 'float32', shape: [2] }).append(new Float32Array(0)),
       'ERR_MEMMAP_NOT_AT_END',
     ],
     [

@@ -172,12 +172,6 @@ export interface MappedFile {
   path?: Buffer
   /** Its identity, `device:inode` (null where the platform has none). */
   fileId?: string
-  /**
-   * Whether `resize()` and `append()` may change the file's size: false in
-   * modes `r` and `c`, on a caller's descriptor, for a described reopen
-   * and on Windows (the refusals the native resize gives).
-   */
-  resizable: boolean
 }
 
 /** numpy's four modes, in numpy's spelling (TypeScript parses the aliases). */

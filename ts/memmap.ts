@@ -366,10 +366,10 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
     const view = accessorOf(this);
     const { bytes, rows } = appendBytes(source, view.dtype, this.shape, this.#order);
     if (rows === 0) {
-      // Nothing to write, but a map whose size is not its own refuses as it
-      // would with rows (the native resize refuses before touching the file),
-      // so that an empty batch does not pass where the next one fails.
-      if (!this.#storage.resizable()) this.#storage.resize(this.nbytes, {});
+      // Nothing to write, but refused where rows would be (a map whose size
+      // is not its own, bytes after a raw array, a file another process cut):
+      // the native resize of no bytes makes an append's checks and no change.
+      this.#storage.resize(this.nbytes, { fill: bytes });
       return this.shape;
     }
     const dims: number[] = [...this.shape];

@@ -239,14 +239,6 @@ export class FileStorage implements Storage {
     return this.#filename ?? null;
   }
 
-  /**
-   * Whether resize() may change the file's size (not in modes `r` and `c`,
-   * nor on a caller's descriptor or a described reopen).
-   */
-  resizable(): boolean {
-    return callNative(() => binding.mappedFile(this.handle)).resizable;
-  }
-
   /** The file's identity (`'device:inode'`) as it was at open, where the platform has one. */
   fileId(): string | null {
     return callNative(() => binding.mappedFile(this.handle)).fileId ?? null;

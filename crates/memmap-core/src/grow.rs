@@ -601,6 +601,11 @@ impl Mapping {
                 ),
             ));
         }
+        // An append of nothing: the checks an append makes (above), and no
+        // change, so that an empty batch is refused where the next would be.
+        if request.fill.is_some_and(<[u8]>::is_empty) && new_len == old_len {
+            return Ok(Resized { moved: false });
+        }
         // The smallest the file becomes on the way (bytes past the array's
         // end are cut before growing): another live map of the file must
         // not reach past it.
@@ -1153,6 +1158,27 @@ mod tests {
         assert_eq!(
             map.resize(&request(2000, false)).unwrap_err().kind(),
             ErrorKind::Unsupported
+        );
+        // An append of nothing makes the same checks, and no change when they pass.
+        let nothing = Resize {
+            fill: Some(&[]),
+            ..request(500, false)
+        };
+        assert_eq!(kind(Mode::ReadWrite, 0, 500, &nothing), ErrorKind::NotAtEnd);
+        assert_eq!(
+            map.resize(&Resize { len: 1000, ..nothing }).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        let at_end = Mapping::open(Source::Path(path.clone()), Mode::ReadWrite, 500, Length::Exact(500)).unwrap();
+        // Not even the header is written.
+        assert!(
+            !at_end
+                .resize(&Resize {
+                    header: &[9; 8],
+                    ..nothing
+                })
+                .unwrap()
+                .moved
         );
         assert_eq!(std::fs::read(&path).unwrap(), vec![3u8; 1000]);
         let _ = std::fs::remove_dir_all(&dir);

@@ -407,10 +407,6 @@ pub struct MappedFile {
     pub path: Option<Buffer>,
     /// Its identity, `device:inode` (null where the platform has none).
     pub file_id: Option<String>,
-    /// Whether `resize()` and `append()` may change the file's size: false in
-    /// modes `r` and `c`, on a caller's descriptor, for a described reopen
-    /// and on Windows (the refusals the native resize gives).
-    pub resizable: bool,
 }
 
 /// The file the map `handle` names, as it was when it was opened.
@@ -420,7 +416,6 @@ pub fn mapped_file(handle: Handle) -> Result<MappedFile> {
         Ok(MappedFile {
             path: map.mapping.path().map(|path| path_bytes(path).into()),
             file_id: map.mapping.file_id().map(|id| id.to_string()),
-            resizable: map.mapping.is_resizable() && !cfg!(windows),
         })
     })
 }
