@@ -129,6 +129,17 @@ const damaged: [string, Buffer, string][] = [
   ['fortran_order not a bool', withHeader("{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}"), 'ERR_NPY_BAD_HEADER'],
   ['unknown descr', withHeader("{'descr': '<q7', 'fortran_order': False, 'shape': (2,)}", 8), 'ERR_NPY_BAD_HEADER'],
   ['object dtype', withHeader("{'descr': '|O', 'fortran_order': False, 'shape': (2,)}", 16), 'ERR_NPY_OBJECT_DTYPE'],
+  // A dict where numpy writes a string or a list: quoted in a coded error (it was a bare TypeError).
+  [
+    'descr a dict',
+    withHeader("{'descr': {'names': ['a'], 'formats': ['<f4']}, 'fortran_order': False, 'shape': (1,)}", 4),
+    'ERR_NPY_BAD_HEADER',
+  ],
+  [
+    'a dict in a record descr',
+    withHeader("{'descr': [('a', {'x': 1})], 'fortran_order': False, 'shape': (1,)}", 4),
+    'ERR_NPY_BAD_HEADER',
+  ],
   ['data longer than the file', withHeader(good, 7), 'ERR_NPY_TRUNCATED'],
   [
     'shape whose bytes overflow',

@@ -357,6 +357,15 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
     ).toBe(true);
     using archive = openNpz(path);
     expect(archive.get('a7').shape).toEqual([8]);
+    // Asked, r and c read it once and refuse it, as np.load does; before and after it is mapped.
+    expect(codeOf(() => archive.get('a7', { verify: true }))).toBe('ERR_NPZ_BAD_CRC');
+    using copyOnWrite = openNpz(path, { mode: 'c' });
+    expect(codeOf(() => copyOnWrite.get('a7', { verify: true }))).toBe('ERR_NPZ_BAD_CRC');
+    // A sound member passes, and a c map's own writes are not the file's damage.
+    const a8 = copyOnWrite.get('a8', { verify: true });
+    a8.set(0, 99);
+    expect(copyOnWrite.get('a8', { verify: true })).toBe(a8);
+    expect(codeOf(() => archive.get('a8', { verify: 1 } as never))).toBe('ERR_MEMMAP_INVALID_ARG');
   });
 
   test('a .npy header promising more than the member holds', () => {

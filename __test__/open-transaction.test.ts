@@ -21,7 +21,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { memmap, openMemmap } from '../ts/index';
+import { memmap, openMemmap, openNpz } from '../ts/index';
 import { freeBlocks, mountExt4, mountTmpfs, mountXfs, snapshot } from './disk';
 import { describeNumpy, HAVE_STRACE, nodeUnderStrace, PACKAGE, python, runNode, tempDir } from './helpers';
 
@@ -451,7 +451,64 @@ if (small) ownDisks.add(small);
     expect(JSON.parse(result.stdout)).toEqual(Array(5).fill('ERR_MEMMAP_NO_SPACE'));
     expect(snapshot(area)).toEqual(before);
   });
+
+  // Found by review: on tmpfs, w+ zeroes the old contents with writes, and
+  // the kernel wrote zeros up to the limit before refusing the rest.
+  const tmpfs = mountTmpfs('fsize', '8m');
+  (tmpfs === null ? test.skip : test)('a w+ that shrinks a file larger than the limit, on tmpfs', () => {
+    const area = tmpfs!;
+    writeFileSync(join(area, 'old.bin'), Buffer.from(Array.from({ length: 800_000 }, (_, i) => i % 251)));
+    npzOf800kB(area);
+    const before = snapshot(area);
+    const result = spawnSync(
+      'prlimit',
+      [
+        '--fsize=400000',
+        process.execPath,
+        '-e',
+        `${REQUIRE}
+        const old = ${JSON.stringify(join(area, 'old.bin'))};
+        const npz = ${JSON.stringify(join(area, 'old.npz'))};
+        const out = [];
+        const attempt = (f) => { try { f(); out.push('opened'); } catch (e) { out.push(e.code); } };
+        attempt(() => mm.memmap(old, { mode: 'w+', shape: 480_000 }));
+        attempt(() => mm.openMemmap(old, { mode: 'w+', dtype: 'f8', shape: [60_000] }));
+        attempt(() => mm.openNpz(npz, { mode: 'w+', members: { x: { dtype: 'f8', shape: [60_000] } } }));
+        console.log(JSON.stringify(out));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.signal).toBeNull();
+    expect(JSON.parse(result.stdout)).toEqual(Array(3).fill('ERR_MEMMAP_NO_SPACE'));
+    expect(snapshot(area)).toEqual(before);
+  });
+
+  test('an .npz r+ whose CRCs lie past the limit: close() says so, coded', () => {
+    npzOf800kB(area);
+    const result = spawnSync(
+      'prlimit',
+      [
+        '--fsize=400000',
+        process.execPath,
+        '-e',
+        `${REQUIRE}
+        const archive = mm.openNpz(${JSON.stringify(join(area, 'old.npz'))}, { mode: 'r+' });
+        archive.get('x').set(5, 42);
+        try { archive.close(); console.log('closed'); } catch (e) { console.log(e.code); }`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
+  });
 });
+
+/** An 800 kB .npz of one float64 member x, from openNpz w+ (no limit in this process). */
+function npzOf800kB(area: string): void {
+  const archive = openNpz(join(area, 'old.npz'), { mode: 'w+', members: { x: { dtype: 'f8', shape: [100_000] } } });
+  archive.get('x').fill(1.5);
+  archive.close();
+}
 
 (LINUX ? describe : describe.skip)('RLIMIT_AS: mmap fails after the file was sized, and every step is undone', () => {
   const area = join(dir, 'as');

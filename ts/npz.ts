@@ -84,10 +84,17 @@ export interface NpzGetOptions {
    * still mapped.
    */
   decompress?: boolean;
+  /**
+   * Reads the member once to check its CRC-32 against the archive's (a
+   * damaged member is ERR_NPZ_BAD_CRC), as np.load does. Mode `r+` always
+   * checks a member when it first maps it; `r` and `c` map without reading
+   * unless asked.
+   */
+  verify?: boolean;
 }
 
 const OPEN_OPTIONS = new Set(['mode', 'members']);
-const GET_OPTIONS = new Set(['decompress']);
+const GET_OPTIONS = new Set(['decompress', 'verify']);
 const SPEC_OPTIONS = new Set(['dtype', 'shape', 'fortranOrder']);
 
 /** What the archive knows of a member it has handed out. */
@@ -244,12 +251,21 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     if (typeof decompress !== 'boolean') {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `decompress must be a boolean; got ${show(decompress)}`);
     }
+    const verify = given.verify ?? false;
+    if (typeof verify !== 'boolean') {
+      throw memmapError('ERR_MEMMAP_INVALID_ARG', `verify must be a boolean; got ${show(verify)}`);
+    }
+    const writes = this.#mode === 'r+' || this.#mode === 'w+';
     let entry = this.#entry(name);
     const open = this.#handed.get(entry.name);
-    if (open !== undefined && !open.memmap.closed) return open.memmap;
+    if (open !== undefined && !open.memmap.closed) {
+      // r+ checked it when it first mapped it; since then its bytes are the caller's.
+      if (verify && !writes) this.#checkCrc(open, `member ${show(entry.name)} of ${show(this.#path.toString())}`);
+      return open.memmap;
+    }
     // A member the caller closed: its CRC is stored before it is mapped again
     // (and the entry then says the CRC stored now).
-    if (open !== undefined && (this.#mode === 'r+' || this.#mode === 'w+')) {
+    if (open !== undefined && writes) {
       this.#storeCrcs([open]);
       entry = this.#entry(name);
     }
@@ -272,7 +288,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         `${where} is compressed with ${methodName(entry.method)}, which memmap cannot map or inflate (np.savez writes stored members, np.savez_compressed deflate)`,
       );
     }
-    return this.#map(entry, where);
+    return this.#map(entry, where, verify);
   }
 
   /**
@@ -424,7 +440,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     return { header, dtype, nbytes };
   }
 
-  #map(entry: ZipEntry, where: string): Memmap {
+  #map(entry: ZipEntry, where: string, verify: boolean): Memmap {
     const data = readMember(this.#source, entry);
     const { header, dtype, nbytes } = this.#header(entry, data.dataStart, where);
     const arrayStart = data.dataStart + header.dataOffset;
@@ -447,7 +463,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       memmap,
       arrayStart,
       nbytes,
-      headerCrc: writes ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
+      headerCrc: writes || verify ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
       trailing: entry.compressedSize - header.dataOffset - nbytes,
       crcOffsets: [entry.centralOffset + 16, data.localCrcOffset, data.descriptorCrcOffset].filter((at) => at >= 0),
       localStale: data.localCrcStale,
@@ -456,18 +472,33 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     // checked first. A damaged member is refused, never given a new CRC that
     // hides the damage. (Once per member: a member handed out again had its
     // CRC stored when its first map was let go, below.)
-    if (this.#mode === 'r+' && before === undefined) {
-      const crc = this.#memberCrc(handed);
-      if (crc !== entry.crc) {
+    if ((this.#mode === 'r+' && before === undefined) || (verify && !writes)) {
+      try {
+        this.#checkCrc(handed, where);
+      } catch (error) {
         memmap.close();
-        throw memmapError(
-          'ERR_NPZ_BAD_CRC',
-          `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(entry.crc)}: the member is damaged, and mode 'r+' will not store a CRC that vouches for it`,
-        );
+        throw error;
       }
     }
     this.#handed.set(entry.name, handed);
     return memmap;
+  }
+
+  /** ERR_NPZ_BAD_CRC unless a handed-out member's bytes have the CRC-32 the archive gives. */
+  #checkCrc(handed: Handed, where: string): void {
+    let checked = handed;
+    if (handed.headerCrc === 0 && handed.arrayStart > 0) {
+      // Mapped without a check (r, c): its .npy header's CRC now.
+      const { dataStart } = readMember(this.#source, handed.entry);
+      checked = { ...handed, headerCrc: crc32(this.#source.read(dataStart, handed.arrayStart - dataStart)) };
+    }
+    const crc = this.#memberCrc(checked, this.#mode === 'c');
+    if (crc !== handed.entry.crc) {
+      throw memmapError(
+        'ERR_NPZ_BAD_CRC',
+        `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(handed.entry.crc)}: the member is damaged${this.#mode === 'r+' ? ", and mode 'r+' will not store a CRC that vouches for it" : ''}`,
+      );
+    }
   }
 
   /**
@@ -621,27 +652,53 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
       // The central directory first: it is the CRC readers trust (zipfile,
       // and here), so a store cut short between the two leaves an archive
       // both open, and the next r+ flush/close makes them agree again.
-      for (const at of handed.crcOffsets) writeAll(this.#fd, word, at);
+      try {
+        for (const at of handed.crcOffsets) writeAll(this.#fd, word, at);
+      } catch (error) {
+        throw this.#crcNotStored(handed.entry.name, error);
+      }
       this.#stored.set(handed.entry.name, crc);
       handed.localStale = false;
       wrote = true;
     }
     if (wrote) {
-      fdatasyncSync(this.#fd);
+      try {
+        fdatasyncSync(this.#fd);
+      } catch (error) {
+        throw this.#crcNotStored(null, error);
+      }
       this.#source = blockSource(this.#fd, this.#source.size); // its block may hold an old CRC
     }
   }
 
+  /**
+   * A CRC store that failed (a full disk, RLIMIT_FSIZE below the central
+   * directory, EIO): coded, and saying what the archive is left with.
+   */
+  #crcNotStored(name: string | null, error: unknown): Error {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const what = name === null ? 'the CRC-32s written' : `the CRC-32 of member ${show(name)}`;
+    return memmapError(
+      errno === 'ENOSPC' || errno === 'EFBIG' ? 'ERR_MEMMAP_NO_SPACE' : 'ERR_MEMMAP_IO',
+      `cannot store ${what} in ${show(this.#path.toString())}: ${(error as Error).message}. The members' bytes are written; until a flush() or close() stores their CRC-32s, np.load and zipfile refuse the archive (Bad CRC-32)`,
+      error,
+    );
+  }
+
   /** A member's CRC-32 from its bytes as they are now: its `.npy` header's, its array's, what follows. */
-  #memberCrc(handed: Handed): number {
-    let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed);
+  #memberCrc(handed: Handed, fromFile = false): number {
+    let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed, fromFile);
     if (handed.trailing > 0) crc = crc32(readAt(this.#fd, handed.arrayStart + handed.nbytes, handed.trailing), crc);
     return crc;
   }
 
-  /** The CRC of a handed-out member's array bytes: through its map, or a map of its own if the caller closed it. */
-  #arrayCrc(handed: Handed): number {
-    if (!handed.memmap.closed) {
+  /**
+   * The CRC of a handed-out member's array bytes: through its map, or a map
+   * of its own if the caller closed it or `fromFile` (a `c` map's bytes may
+   * be the caller's, not the file's).
+   */
+  #arrayCrc(handed: Handed, fromFile: boolean): number {
+    if (!handed.memmap.closed && !fromFile) {
       return (accessorOf(handed.memmap).storage as FileStorage).crc32(0, handed.nbytes, handed.headerCrc);
     }
     const storage = FileStorage.open(this.#path, 'r', handed.arrayStart, handed.nbytes, 1, null, {

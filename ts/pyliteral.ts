@@ -137,6 +137,9 @@ export function pyRepr(value: unknown): string {
   if (value instanceof PyTuple)
     return value.items.length === 1 ? `(${pyRepr(value.items[0])},)` : `(${value.items.map(pyRepr).join(', ')})`;
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  // A dict where numpy puts none (a descr written by hand) is still quoted in
+  // the coded error that refuses it.
+  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
   throw new TypeError(`no Python repr for ${show(value)}`);
 }
 

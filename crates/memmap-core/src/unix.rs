@@ -233,20 +233,7 @@ pub fn room_ahead(file: &File, from: u64) -> Option<u64> {
         if kind != EXT4_SUPER_MAGIC && kind != XFS_SUPER_MAGIC {
             return None;
         }
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: a plain system call filling the struct given.
-        let limited =
-            unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY;
-        // rlim_t is 32 bits on some targets.
-        #[allow(clippy::unnecessary_cast)]
-        let below_limit = if limited {
-            (limit.rlim_cur as u64).saturating_sub(from)
-        } else {
-            u64::MAX
-        };
+        let below_limit = fsize_limit().map_or(u64::MAX, |limit| limit.saturating_sub(from));
         Some((avail.saturating_mul(unit) / 2).min(below_limit))
     }
     #[cfg(not(target_os = "linux"))]
@@ -325,7 +312,28 @@ pub fn is_tmpfs(file: &File) -> bool {
 }
 
 /// Writes zeros over `[from, to)`, a piece at a time.
+/// The process's `RLIMIT_FSIZE`: no write may reach past this byte, even
+/// over bytes a file already has. `None` when unlimited.
+fn fsize_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a plain system call filling the struct given.
+    let limited =
+        unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY;
+    // rlim_t is 32 bits on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    limited.then_some(limit.rlim_cur as u64)
+}
+
+/// Writes zeros over `[from, to)`. Past `RLIMIT_FSIZE` it fails (EFBIG)
+/// having written nothing, where the kernel would write up to the limit and
+/// then refuse: a caller's undo counts on a failed first call changing nothing.
 pub fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
+    if fsize_limit().is_some_and(|limit| to > limit) {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    }
     let zeros = vec![0u8; to.saturating_sub(from).min(1 << 20) as usize];
     let mut at = from;
     while at < to {
