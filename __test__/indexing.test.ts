@@ -191,6 +191,9 @@ describe('integers given as bigint (int64 results index directly, as numpy int64
     ]);
     expect(() => a.slice(3n)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
     expect(() => a.slice(2n ** 63n)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
+    // The same integers as numbers: out of range too, not a wrong type.
+    for (const huge of [2 ** 53, -(2 ** 60), 1e300])
+      expect(() => a.slice(huge)).toThrow(coded('ERR_MEMMAP_INDEX_OUT_OF_RANGE', 'RangeError'));
     expect(() => a.sum({ axis: 2n })).toThrow(coded('ERR_MEMMAP_AXIS_OUT_OF_RANGE', 'RangeError'));
     expect(() => a.sum({ axis: [1n, -1n] })).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_DUPLICATE_AXIS' }));
     expect(() => a.read(13n)).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }));
@@ -202,5 +205,40 @@ describe('integers given as bigint (int64 results index directly, as numpy int64
     const a = memmap(path, { dtype: 'float32', mode: 'r', shape: [] });
     expect(a.sum({ axis: 0n })).toBe(a.sum({ axis: 0 }));
     a.close();
+  });
+});
+
+describe('steps of any size', () => {
+  const H = '99999999999999999999'; // clamped to 2^53 - 1, as Python clamps to sys.maxsize
+
+  test("one element taken with a huge step: writes land in the view, numpy's bytes", () => {
+    // Found by review: the stride of such an axis was past 2^53, and walking
+    // it rounded, so assign() wrote rows outside the view.
+    const path = join(dir, 'huge-step.i4');
+    writeFileSync(path, new Uint8Array(32));
+    const a = memmap(path, { dtype: 'int32', mode: 'r+', shape: [8, 1] });
+    const v = a.slice(`4:, ::${H}`).slice(`:, ::${H}`);
+    expect(v.shape).toEqual([4, 1]);
+    expect(v.strides.every((stride) => Number.isSafeInteger(stride))).toBe(true);
+    v.assign([[1], [2], [3], [4]]);
+    expect(Array.from(a.read())).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+    const cube = memmap(path, { dtype: 'int32', mode: 'r+', shape: [4, 1, 1], offset: 16 });
+    cube.slice(`:, ::${H}, ::-${H}`).assign([[[5]], [[6]], [[7]], [[8]]]);
+    expect(Array.from(a.read())).toEqual([0, 0, 0, 0, 5, 6, 7, 8]);
+    // The view describes itself in safe integers, so it travels.
+    const again = memmap.fromDescriptor(v.descriptor());
+    expect(again.toArray()).toEqual([[5], [6], [7], [8]]);
+    again.close();
+    cube.close();
+    a.close();
+  });
+
+  test('a field past 64 dimensions is refused, as numpy refuses it', () => {
+    const path = join(dir, 'deep.rec');
+    writeFileSync(path, new Uint8Array(16));
+    const deep = memmap(path, { dtype: [['c', '<f4', [2, 2]]], mode: 'r', shape: Array(63).fill(1) });
+    expect(() => deep.field('c')).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_OUT_OF_RANGE' }));
+    expect(deep.slice('...').ndim).toBe(63);
+    deep.close();
   });
 });

@@ -67,6 +67,11 @@ function parseIndexOf(spec: unknown): IndexItem[] {
     return [{ kind: 'integer', value }];
   }
   if (typeof spec === 'number') {
+    // An integer past 2^53 - 1 is out of range of any axis, as the same
+    // integer as a bigint or a string is.
+    if (Number.isInteger(spec) && !Number.isSafeInteger(spec)) {
+      throw memmapError('ERR_MEMMAP_INDEX_OUT_OF_RANGE', `index ${show(spec)} is out of range of any axis`);
+    }
     if (!Number.isSafeInteger(spec))
       throw memmapError(
         'ERR_MEMMAP_INVALID_INDEX',
@@ -176,10 +181,14 @@ export function applyIndex(items: IndexItem[], geometry: Geometry): Geometry {
         byteOffset += resolveInteger(item.value, length, axis) * stride;
       } else {
         const [start, step, count] = resolveSlice(item.start, item.stop, item.step, length);
-        // numpy makes an empty slice start at 0 with step 1 (so its stride is the axis's).
+        // numpy makes an empty slice start at 0 with step 1 (so its stride is
+        // the axis's). One element's stride never moves anything: numpy's
+        // where it is exact, the axis's where a step of any size (clamped to
+        // 2^53 - 1) would make it inexact and walking the axis would round.
         if (count > 0) byteOffset += start * stride;
         shape.push(count);
-        strides.push(count > 0 ? stride * step : stride);
+        const stepped = stride * step;
+        strides.push(count > 1 || (count === 1 && Number.isSafeInteger(stepped)) ? stepped : stride);
       }
       axis += 1;
     }

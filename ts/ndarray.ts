@@ -70,7 +70,7 @@ import { applyIndex, IndexItem, parseIndex } from './indexing';
 import { typedArrayConstructor, typedLength } from './intrinsics';
 import { arrayAccessors, Reduced, reduceAlong, reduceAlongAsync } from './reduce';
 import { parseReduceOptions, ReductionName } from './reduce-options';
-import { byteExtent, contiguousStrides, isContiguous } from './shape';
+import { MAX_DIMS, byteExtent, contiguousStrides, isContiguous } from './shape';
 import { HeapStorage } from './storage';
 import { convertTimeUnits } from './timeunits';
 
@@ -471,6 +471,11 @@ export class NDArray<D extends DTypeTag = DTypeTag, N extends number = number> i
       throw memmapError(
         'ERR_MEMMAP_INVALID_ARG',
         `no field ${show(name)}: the fields are ${fields.map((f) => show(f.name)).join(', ')}`,
+      );
+    if (this.ndim + field.shape.length > MAX_DIMS)
+      throw memmapError(
+        'ERR_MEMMAP_OUT_OF_RANGE',
+        `field ${show(name)} adds ${field.shape.length} axes to this ${this.ndim}-dimensional array: numpy supports at most ${MAX_DIMS} dimensions`,
       );
     return this.#child(
       new Accessor(
