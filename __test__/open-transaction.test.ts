@@ -6,7 +6,7 @@
  * fails after the file was sized), a read-only mount, FIFOs, symlink loops.
  * A `w+` that succeeds reads as zeros, byte for byte as numpy's does.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -425,13 +425,9 @@ if (small) ownDisks.add(small);
   test('w+ and r+ by path and descriptor, openMemmap w+, a new file', () => {
     writeFileSync(join(area, 'old.bin'), Buffer.alloc(512 << 10, 5));
     const before = snapshot(area);
-    const result = spawnSync(
-      'prlimit',
-      [
-        `--fsize=${1 << 20}`,
-        process.execPath,
-        '-e',
-        `${REQUIRE}
+    const result = nodeUnderFsize(
+      1 << 20,
+      `${REQUIRE}
         const fs = require('fs');
         const old = ${JSON.stringify(join(area, 'old.bin'))};
         const out = [];
@@ -444,8 +440,6 @@ if (small) ownDisks.add(small);
         fs.closeSync(fd);
         attempt(() => mm.memmap(${JSON.stringify(join(area, 'new.bin'))}, { mode: 'w+', shape: 4 << 20 }));
         console.log(JSON.stringify(out));`,
-      ],
-      { encoding: 'utf8' },
     );
     expect(result.signal).toBeNull();
     expect(JSON.parse(result.stdout)).toEqual(Array(5).fill('ERR_MEMMAP_NO_SPACE'));
@@ -460,13 +454,9 @@ if (small) ownDisks.add(small);
     writeFileSync(join(area, 'old.bin'), Buffer.from(Array.from({ length: 800_000 }, (_, i) => i % 251)));
     npzOf800kB(area);
     const before = snapshot(area);
-    const result = spawnSync(
-      'prlimit',
-      [
-        '--fsize=400000',
-        process.execPath,
-        '-e',
-        `${REQUIRE}
+    const result = nodeUnderFsize(
+      400_000,
+      `${REQUIRE}
         const old = ${JSON.stringify(join(area, 'old.bin'))};
         const npz = ${JSON.stringify(join(area, 'old.npz'))};
         const out = [];
@@ -475,8 +465,6 @@ if (small) ownDisks.add(small);
         attempt(() => mm.openMemmap(old, { mode: 'w+', dtype: 'f8', shape: [60_000] }));
         attempt(() => mm.openNpz(npz, { mode: 'w+', members: { x: { dtype: 'f8', shape: [60_000] } } }));
         console.log(JSON.stringify(out));`,
-      ],
-      { encoding: 'utf8' },
     );
     expect(result.signal).toBeNull();
     expect(JSON.parse(result.stdout)).toEqual(Array(3).fill('ERR_MEMMAP_NO_SPACE'));
@@ -485,23 +473,22 @@ if (small) ownDisks.add(small);
 
   test('an .npz r+ whose CRCs lie past the limit: close() says so, coded', () => {
     npzOf800kB(area);
-    const result = spawnSync(
-      'prlimit',
-      [
-        '--fsize=400000',
-        process.execPath,
-        '-e',
-        `${REQUIRE}
+    const result = nodeUnderFsize(
+      400_000,
+      `${REQUIRE}
         const archive = mm.openNpz(${JSON.stringify(join(area, 'old.npz'))}, { mode: 'r+' });
         archive.get('x').set(5, 42);
         try { archive.close(); console.log('closed'); } catch (e) { console.log(e.code); }`,
-      ],
-      { encoding: 'utf8' },
     );
     expect(result.signal).toBeNull();
     expect(result.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
   });
 });
+
+/** A Node process running `script` with RLIMIT_FSIZE at `limit` bytes. */
+function nodeUnderFsize(limit: number, script: string): SpawnSyncReturns<string> {
+  return spawnSync('prlimit', [`--fsize=${limit}`, process.execPath, '-e', script], { encoding: 'utf8' });
+}
 
 /** An 800 kB .npz of one float64 member x, from openNpz w+ (no limit in this process). */
 function npzOf800kB(area: string): void {
