@@ -366,6 +366,29 @@ describe('hostile archives on disk: coded errors, nothing changed', () => {
     a8.set(0, 99);
     expect(copyOnWrite.get('a8', { verify: true })).toBe(a8);
     expect(codeOf(() => archive.get('a8', { verify: 1 } as never))).toBe('ERR_MEMMAP_INVALID_ARG');
+    // null is no boolean: it would hand the member out unchecked.
+    expect(codeOf(() => archive.get('a7', { verify: null } as never))).toBe('ERR_MEMMAP_INVALID_ARG');
+    expect(codeOf(() => archive.get('a7', { decompress: null } as never))).toBe('ERR_MEMMAP_INVALID_ARG');
+  });
+
+  test('a member damaged in its .npy header is ERR_NPZ_BAD_CRC where its CRC is checked', () => {
+    // Found by review: the header was parsed first, so the damage showed as
+    // a header error (ERR_NPY_BAD_HEADER, ERR_NPZ_NOT_NPY), not as np.load's Bad CRC-32.
+    const path = copy('savez-10.npz');
+    const bytes = readFileSync(path);
+    const magic = bytes.indexOf('NUMPY', bytes.indexOf('a3.npy'));
+    for (const at of [magic, magic + 20]) {
+      const damaged = Buffer.from(bytes);
+      damaged[at] ^= 4;
+      writeFileSync(path, damaged);
+      for (const mode of ['r', 'c'] as const) {
+        using archive = openNpz(path, { mode });
+        expect(codeOf(() => archive.get('a3'))).toMatch(/^ERR_NP[YZ]_/);
+        expect(codeOf(() => archive.get('a3', { verify: true }))).toBe('ERR_NPZ_BAD_CRC');
+      }
+      using writable = openNpz(path, { mode: 'r+' });
+      expect(codeOf(() => writable.get('a3'))).toBe('ERR_NPZ_BAD_CRC');
+    }
   });
 
   test('a .npy header promising more than the member holds', () => {

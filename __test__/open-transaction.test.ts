@@ -471,6 +471,39 @@ if (small) ownDisks.add(small);
     expect(snapshot(area)).toEqual(before);
   });
 
+  // Found by the re-review: the limit was checked per 1 MiB piece of zeros,
+  // so one between the first piece and the end passed the point of no return.
+  (tmpfs === null ? test.skip : test)('a limit past the first MiB of zeros, on tmpfs', () => {
+    const area = tmpfs!;
+    writeFileSync(join(area, 'old.bin'), Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => i % 253)));
+    const before = snapshot(area);
+    const result = nodeUnderFsize(
+      (5 << 20) / 2,
+      `${REQUIRE}
+      try { mm.memmap(${JSON.stringify(join(area, 'old.bin'))}, { mode: 'w+', shape: 3 << 20 }); console.log('opened'); }
+      catch (e) { console.log(e.code); }`,
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
+    expect(snapshot(area)).toEqual(before);
+  });
+
+  test('a limit below the .npy header: no old contents given up for a header that cannot be written', () => {
+    const path = join(area, 'header.npy');
+    openMemmap(path, { mode: 'w+', dtype: 'u1', shape: [10_000] }).close();
+    writeFileSync(path, Buffer.concat([readFileSync(path).subarray(0, 128), Buffer.alloc(10_000, 7)]));
+    const before = snapshot(area);
+    const result = nodeUnderFsize(
+      64,
+      `${REQUIRE}
+      try { mm.openMemmap(${JSON.stringify(path)}, { mode: 'w+', dtype: 'u1', shape: [5000] }); console.log('opened'); }
+      catch (e) { console.log(e.code); }`,
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stdout.trim()).toBe('ERR_MEMMAP_NO_SPACE');
+    expect(snapshot(area)).toEqual(before);
+  });
+
   test('an .npz r+ whose CRCs lie past the limit: close() says so, coded', () => {
     npzOf800kB(area);
     const result = nodeUnderFsize(

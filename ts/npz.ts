@@ -247,11 +247,12 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     noMoreArguments('get', 2, extra);
     this.#checkOpen();
     const given = checkOptionNames(options, GET_OPTIONS, 'get');
-    const decompress = given.decompress ?? false;
+    // Absent is false; null is no boolean (it would hand out a member unchecked).
+    const decompress = given.decompress === undefined ? false : given.decompress;
     if (typeof decompress !== 'boolean') {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `decompress must be a boolean; got ${show(decompress)}`);
     }
-    const verify = given.verify ?? false;
+    const verify = given.verify === undefined ? false : given.verify;
     if (typeof verify !== 'boolean') {
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `verify must be a boolean; got ${show(verify)}`);
     }
@@ -288,7 +289,40 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         `${where} is compressed with ${methodName(entry.method)}, which memmap cannot map or inflate (np.savez writes stored members, np.savez_compressed deflate)`,
       );
     }
-    return this.#map(entry, where, verify);
+    try {
+      return this.#map(entry, where, verify);
+    } catch (error) {
+      // A damaged member may not parse at all: where its CRC is checked, a
+      // header that fails because its bytes are not the archive's is damage.
+      const code = (error as MemmapError).code ?? '';
+      const checks = verify || this.#mode === 'r+';
+      if (checks && (code.startsWith('ERR_NPY_') || code === 'ERR_NPZ_NOT_NPY')) {
+        const crc = this.#storedBytesCrc(entry);
+        if (crc !== entry.crc) {
+          throw memmapError(
+            'ERR_NPZ_BAD_CRC',
+            `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(entry.crc)}: the member is damaged`,
+            error,
+          );
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** The CRC-32 of a stored member's bytes as they are in the file, parsed or not. */
+  #storedBytesCrc(entry: ZipEntry): number {
+    const { dataStart } = readMember(this.#source, entry);
+    if (entry.compressedSize === 0) return 0;
+    const storage = FileStorage.open(this.#path, 'r', dataStart, entry.compressedSize, 1, null, {
+      neverGrow: true,
+      fileId: this.#fileId,
+    });
+    try {
+      return storage.crc32(0, entry.compressedSize, 0);
+    } finally {
+      storage.close();
+    }
   }
 
   /**

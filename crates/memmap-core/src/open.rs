@@ -408,6 +408,23 @@ fn commit(
     };
     let zero_to = old_len.min(end);
     let mut sized = end >= old_len;
+    // A write past RLIMIT_FSIZE fails after the kernel wrote up to the limit,
+    // and the writes below come after the point of no return: the prefix,
+    // and on tmpfs the zeros, must lie under the limit, checked first.
+    let writes_to = if !sparse && zero_to > head && sys::is_tmpfs(file) {
+        zero_to
+    } else {
+        head
+    };
+    if sys::fsize_limit().is_some_and(|limit| writes_to > limit) {
+        return Err(Error::io(
+            std::io::Error::from_raw_os_error(libc::EFBIG),
+            format!(
+                "cannot write {writes_to} bytes of file {described}: past this process's file size limit \
+                 (RLIMIT_FSIZE)"
+            ),
+        ));
+    }
     if zero_to > head {
         let not_zeroed = |e| Error::io(e, format!("cannot zero the old contents of file {described}"));
         // Each first call below either does its whole job or nothing: the

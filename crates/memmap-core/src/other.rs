@@ -70,6 +70,11 @@ pub fn zero_range(_file: &File, _from: u64, _to: u64) -> io::Result<bool> {
     Ok(false)
 }
 
+/// No `RLIMIT_FSIZE` here.
+pub fn fsize_limit() -> Option<u64> {
+    None
+}
+
 pub fn is_tmpfs(_file: &File) -> bool {
     false
 }

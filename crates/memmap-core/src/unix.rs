@@ -314,7 +314,7 @@ pub fn is_tmpfs(file: &File) -> bool {
 /// Writes zeros over `[from, to)`, a piece at a time.
 /// The process's `RLIMIT_FSIZE`: no write may reach past this byte, even
 /// over bytes a file already has. `None` when unlimited.
-fn fsize_limit() -> Option<u64> {
+pub fn fsize_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
