@@ -261,7 +261,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const open = this.#handed.get(entry.name);
     if (open !== undefined && !open.memmap.closed) {
       // r+ checked it when it first mapped it; since then its bytes are the caller's.
-      if (verify && !writes) this.#checkCrc(open, `member ${show(entry.name)} of ${show(this.#path.toString())}`);
+      if (verify && !writes) this.#checkCrc(entry, `member ${show(entry.name)} of ${show(this.#path.toString())}`);
       return open.memmap;
     }
     // A member the caller closed: its CRC is stored before it is mapped again
@@ -289,37 +289,36 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
         `${where} is compressed with ${methodName(entry.method)}, which memmap cannot map or inflate (np.savez writes stored members, np.savez_compressed deflate)`,
       );
     }
-    try {
-      return this.#map(entry, where, verify);
-    } catch (error) {
-      // A damaged member may not parse at all: where its CRC is checked, a
-      // header that fails because its bytes are not the archive's is damage.
-      const code = (error as MemmapError).code ?? '';
-      const checks = verify || this.#mode === 'r+';
-      if (checks && (code.startsWith('ERR_NPY_') || code === 'ERR_NPZ_NOT_NPY')) {
-        const crc = this.#storedBytesCrc(entry);
-        if (crc !== entry.crc) {
-          throw memmapError(
-            'ERR_NPZ_BAD_CRC',
-            `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(entry.crc)}: the member is damaged`,
-            error,
-          );
-        }
-      }
-      throw error;
+    // r+: the CRC stored at close will vouch for these bytes, so they are
+    // checked first (once per member: one handed out again had its CRC
+    // stored above). r and c when asked. Before the .npy header is parsed:
+    // a damaged header is damage, as np.load's Bad CRC-32 says, not a header
+    // error.
+    if ((this.#mode === 'r+' && open === undefined) || (verify && !writes)) this.#checkCrc(entry, where);
+    return this.#map(entry, where);
+  }
+
+  /** ERR_NPZ_BAD_CRC unless the stored member's bytes in the file have the CRC-32 the archive gives. */
+  #checkCrc(entry: ZipEntry, where: string): void {
+    const { dataStart } = readMember(this.#source, entry);
+    const crc = this.#fileCrc(dataStart, entry.compressedSize, 0);
+    if (crc !== entry.crc) {
+      throw memmapError(
+        'ERR_NPZ_BAD_CRC',
+        `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(entry.crc)}: the member is damaged${this.#mode === 'r+' ? ", and mode 'r+' will not store a CRC that vouches for it" : ''}`,
+      );
     }
   }
 
-  /** The CRC-32 of a stored member's bytes as they are in the file, parsed or not. */
-  #storedBytesCrc(entry: ZipEntry): number {
-    const { dataStart } = readMember(this.#source, entry);
-    if (entry.compressedSize === 0) return 0;
-    const storage = FileStorage.open(this.#path, 'r', dataStart, entry.compressedSize, 1, null, {
+  /** The CRC-32 (from `seed`) of `length` bytes of the file at `start`, through a read-only map of its own. */
+  #fileCrc(start: number, length: number, seed: number): number {
+    if (length === 0) return seed;
+    const storage = FileStorage.open(this.#path, 'r', start, length, 1, null, {
       neverGrow: true,
       fileId: this.#fileId,
     });
     try {
-      return storage.crc32(0, entry.compressedSize, 0);
+      return storage.crc32(0, length, seed);
     } finally {
       storage.close();
     }
@@ -474,7 +473,7 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     return { header, dtype, nbytes };
   }
 
-  #map(entry: ZipEntry, where: string, verify: boolean): Memmap {
+  #map(entry: ZipEntry, where: string): Memmap {
     const data = readMember(this.#source, entry);
     const { header, dtype, nbytes } = this.#header(entry, data.dataStart, where);
     const arrayStart = data.dataStart + header.dataOffset;
@@ -491,48 +490,18 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
     const strides = contiguousStrides(header.shape, dtype.itemsize, header.fortranOrder ? 'F' : 'C');
     const memmap = new Memmap(new Accessor(storage, dtype, header.shape, strides, 0), true);
     const writes = this.#mode === 'r+' || this.#mode === 'w+';
-    const before = this.#handed.get(entry.name);
     const handed: Handed = {
       entry,
       memmap,
       arrayStart,
       nbytes,
-      headerCrc: writes || verify ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
+      headerCrc: writes ? crc32(this.#source.read(data.dataStart, header.dataOffset)) : 0,
       trailing: entry.compressedSize - header.dataOffset - nbytes,
       crcOffsets: [entry.centralOffset + 16, data.localCrcOffset, data.descriptorCrcOffset].filter((at) => at >= 0),
       localStale: data.localCrcStale,
     };
-    // r+: the CRC stored at close will vouch for these bytes, so they are
-    // checked first. A damaged member is refused, never given a new CRC that
-    // hides the damage. (Once per member: a member handed out again had its
-    // CRC stored when its first map was let go, below.)
-    if ((this.#mode === 'r+' && before === undefined) || (verify && !writes)) {
-      try {
-        this.#checkCrc(handed, where);
-      } catch (error) {
-        memmap.close();
-        throw error;
-      }
-    }
     this.#handed.set(entry.name, handed);
     return memmap;
-  }
-
-  /** ERR_NPZ_BAD_CRC unless a handed-out member's bytes have the CRC-32 the archive gives. */
-  #checkCrc(handed: Handed, where: string): void {
-    let checked = handed;
-    if (handed.headerCrc === 0 && handed.arrayStart > 0) {
-      // Mapped without a check (r, c): its .npy header's CRC now.
-      const { dataStart } = readMember(this.#source, handed.entry);
-      checked = { ...handed, headerCrc: crc32(this.#source.read(dataStart, handed.arrayStart - dataStart)) };
-    }
-    const crc = this.#memberCrc(checked, this.#mode === 'c');
-    if (crc !== handed.entry.crc) {
-      throw memmapError(
-        'ERR_NPZ_BAD_CRC',
-        `${where}: its bytes have CRC-32 ${hex(crc)}, the archive says ${hex(handed.entry.crc)}: the member is damaged${this.#mode === 'r+' ? ", and mode 'r+' will not store a CRC that vouches for it" : ''}`,
-      );
-    }
   }
 
   /**
@@ -720,30 +689,18 @@ export class NpzArchive implements Iterable<[string, Memmap]> {
   }
 
   /** A member's CRC-32 from its bytes as they are now: its `.npy` header's, its array's, what follows. */
-  #memberCrc(handed: Handed, fromFile = false): number {
-    let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed, fromFile);
+  #memberCrc(handed: Handed): number {
+    let crc = handed.nbytes === 0 ? handed.headerCrc : this.#arrayCrc(handed);
     if (handed.trailing > 0) crc = crc32(readAt(this.#fd, handed.arrayStart + handed.nbytes, handed.trailing), crc);
     return crc;
   }
 
-  /**
-   * The CRC of a handed-out member's array bytes: through its map, or a map
-   * of its own if the caller closed it or `fromFile` (a `c` map's bytes may
-   * be the caller's, not the file's).
-   */
-  #arrayCrc(handed: Handed, fromFile: boolean): number {
-    if (!handed.memmap.closed && !fromFile) {
+  /** The CRC of a handed-out member's array bytes: through its map, or from the file if the caller closed it. */
+  #arrayCrc(handed: Handed): number {
+    if (!handed.memmap.closed) {
       return (accessorOf(handed.memmap).storage as FileStorage).crc32(0, handed.nbytes, handed.headerCrc);
     }
-    const storage = FileStorage.open(this.#path, 'r', handed.arrayStart, handed.nbytes, 1, null, {
-      neverGrow: true,
-      fileId: this.#fileId,
-    });
-    try {
-      return storage.crc32(0, handed.nbytes, handed.headerCrc);
-    } finally {
-      storage.close();
-    }
+    return this.#fileCrc(handed.arrayStart, handed.nbytes, handed.headerCrc);
   }
 }
 
