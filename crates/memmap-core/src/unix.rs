@@ -327,13 +327,9 @@ pub fn fsize_limit() -> Option<u64> {
     limited.then_some(limit.rlim_cur as u64)
 }
 
-/// Writes zeros over `[from, to)`. Past `RLIMIT_FSIZE` it fails (EFBIG)
-/// having written nothing, where the kernel would write up to the limit and
-/// then refuse: a caller's undo counts on a failed first call changing nothing.
+/// Writes zeros over `[from, to)`. Past `RLIMIT_FSIZE` the kernel writes up
+/// to the limit, then refuses: the open's commit checks the limit first.
 pub fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
-    if fsize_limit().is_some_and(|limit| to > limit) {
-        return Err(io::Error::from_raw_os_error(libc::EFBIG));
-    }
     let zeros = vec![0u8; to.saturating_sub(from).min(1 << 20) as usize];
     let mut at = from;
     while at < to {
