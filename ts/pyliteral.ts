@@ -1,7 +1,8 @@
 /**
  * Python literals as numpy writes them in `.npy` headers and prints them in
- * `str(dtype)`: a reader for ast.literal_eval's subset (dict, tuple, list,
- * str, int, True/False/None) and Python's repr of those values. Pure.
+ * `str(dtype)`: a reader for the part of ast.literal_eval a header can use
+ * (dict, tuple, list, str, bytes, int, True/False/None) and Python's repr of
+ * those values. Pure.
  */
 import { memmapError, show } from './errors';
 
@@ -10,17 +11,77 @@ const MAX_DEPTH = 64;
 
 const bad = (message: string) => memmapError('ERR_NPY_BAD_HEADER', message);
 
-export type PyValue = string | number | bigint | boolean | null | PyValue[] | PyTuple | Map<PyValue, PyValue>;
+export type PyValue =
+  string | Uint8Array | number | bigint | boolean | null | PyValue[] | PyTuple | Map<PyValue, PyValue>;
 /** A Python tuple, told apart from a list. */
 export class PyTuple {
   constructor(readonly items: PyValue[]) {}
 }
 
-/** Parses one Python literal (dict, tuple, list, str, int, True/False/None). */
-export function parsePyLiteral(text: string): PyValue {
+/** Python's one-character escapes (`\a` ... `\v`, quotes, the backslash). */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+/**
+ * A dict key as a string equal for keys Python finds equal (True and 1, equal
+ * tuples), or null for what Python cannot hash (a list or dict inside).
+ */
+function keyId(value: PyValue): string | null {
+  if (typeof value === 'string') return `s${value}`;
+  if (value instanceof Uint8Array) return `b${Buffer.from(value).toString('hex')}`;
+  if (typeof value === 'number' || typeof value === 'bigint') return `i${value}`;
+  if (typeof value === 'boolean') return value ? 'i1' : 'i0';
+  if (value === null) return 'n';
+  if (value instanceof PyTuple) {
+    const items = value.items.map(keyId);
+    return items.includes(null) ? null : JSON.stringify(items);
+  }
+  return null;
+}
+
+/**
+ * Integers as Python 3 spells them (`0x1F`, `0o17`, `0b101`, `1_000`; a
+ * decimal never has a leading zero), with Python 2's `L`, which numpy drops
+ * from the headers Python 2 wrote. A float or a complex number is no integer:
+ * no header field takes one, and numpy refuses them where they land.
+ */
+const INTEGER = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)L?(?![\w.])/;
+
+/**
+ * Parses one Python literal as `ast.literal_eval` reads it, for the values a
+ * header holds: dict, tuple, list, str, bytes (as a Uint8Array), int,
+ * True/False/None. Python's lexical rules apply: comments, line
+ * continuations, string prefixes (`r`, `u`, `b`, `rb`), triple quotes,
+ * adjacent strings joined, every escape but `\N{...}` (refused: it needs
+ * Unicode's name table), an unknown escape kept as written. Floats, complex
+ * numbers and sets are refused (no header takes them).
+ */
+export function parsePyLiteral(source: string): PyValue {
+  // Python reads `\r\n` and `\r` in source as `\n`, inside strings too.
+  const text = source.replace(/\r\n?/g, '\n');
   let at = 0;
-  const skip = () => {
-    while (at < text.length && ' \t\n\r'.includes(text[at])) at++;
+  /**
+   * Whitespace, comments and line continuations. A line break ends a
+   * statement outside brackets, so there it is whitespace only at the end.
+   */
+  const skip = (lineBreaks = true) => {
+    for (;;) {
+      const c = text[at];
+      if (c === ' ' || c === '\t' || c === '\f' || (lineBreaks && c === '\n')) at++;
+      else if (c === '#') while (at < text.length && text[at] !== '\n') at++;
+      else if (c === '\\' && text[at + 1] === '\n') at += 2;
+      else return;
+    }
   };
   const fail = (what: string): never => {
     throw bad(
@@ -34,13 +95,20 @@ export function parsePyLiteral(text: string): PyValue {
     if (c === '{') {
       at++;
       const map = new Map<PyValue, PyValue>();
+      // Python's equal keys are one key (1 and True, equal tuples): the first
+      // key stays, with the last value.
+      const keys = new Map<string, PyValue>();
       for (;;) {
         skip();
         if (text[at] === '}') {
           at++;
           return map;
         }
-        const key = value(depth + 1);
+        const parsedKey = value(depth + 1);
+        const id = keyId(parsedKey);
+        if (id === null) fail('a list or dict as a dict key');
+        const key = keys.get(id!) ?? parsedKey;
+        keys.set(id!, key);
         skip();
         if (text[at] !== ':') fail("expected ':'");
         at++;
@@ -71,58 +139,110 @@ export function parsePyLiteral(text: string): PyValue {
         } else if (text[at] !== close) fail(`expected ',' or '${close}'`);
       }
     }
-    if (c === "'" || c === '"' || ((c === 'u' || c === 'b') && (text[at + 1] === "'" || text[at + 1] === '"'))) {
-      if (c === 'u' || c === 'b') at++;
-      return pyString();
+    const prefix = /^(?:[rRuUbB]|[rR][bB]|[bB][rR])?(?=['"])/.exec(text.slice(at, at + 3));
+    if (prefix !== null) return strings(depth > 0);
+    const sign = c === '-' || c === '+' ? c : '';
+    if (sign !== '') {
+      at++;
+      skip(depth > 0);
     }
-    const word = /^(?:True|False|None|[+-]?\d+L?)/.exec(text.slice(at, at + 40));
-    if (word === null) return fail('expected a value');
-    at += word[0].length;
-    if (word[0] === 'True') return true;
-    if (word[0] === 'False') return false;
-    if (word[0] === 'None') return null;
-    const digits = word[0].replace(/L$/, ''); // Python 2 wrote long integers as 3L
-    const n = Number(digits);
-    return Number.isSafeInteger(n) ? n : BigInt(digits);
+    const word = /^(?:True|False|None)(?!\w)/.exec(text.slice(at, at + 6));
+    if (word !== null && sign === '') {
+      at += word[0].length;
+      return word[0] === 'True' ? true : word[0] === 'False' ? false : null;
+    }
+    const integer = INTEGER.exec(text.slice(at, at + 200));
+    if (integer === null) return fail(sign === '' ? 'expected a value' : 'expected a number');
+    at += integer[0].length;
+    const digits = integer[0].replace(/[_L]/g, '');
+    const magnitude = BigInt(digits);
+    const n = sign === '-' ? -magnitude : magnitude;
+    return Number.isSafeInteger(Number(n)) ? Number(n) : n;
   };
-  const pyString = (): string => {
-    const quote = text[at++];
+  /** One string literal, or several side by side (Python joins them). */
+  const strings = (inBrackets: boolean): string | Uint8Array => {
+    const parts: (string | Uint8Array)[] = [];
+    for (;;) {
+      parts.push(oneString());
+      skip(inBrackets);
+      if (!/^(?:[rRuUbB]|[rR][bB]|[bB][rR])?['"]/.test(text.slice(at, at + 3))) break;
+    }
+    const bytes = parts.filter((p) => p instanceof Uint8Array);
+    if (bytes.length === 0) return parts.join('');
+    if (bytes.length !== parts.length) fail('bytes and str literals mixed');
+    return Buffer.concat(bytes as Uint8Array[]);
+  };
+  const oneString = (): string | Uint8Array => {
+    let prefix = '';
+    while (text[at] !== "'" && text[at] !== '"') prefix += text[at++].toLowerCase();
+    const raw = prefix.includes('r');
+    const isBytes = prefix.includes('b');
+    const quote = text.startsWith(text[at].repeat(3), at) ? text[at].repeat(3) : text[at];
+    at += quote.length;
     let out = '';
     for (;;) {
       if (at >= text.length) fail('unterminated string');
+      if (text.startsWith(quote, at)) {
+        at += quote.length;
+        break;
+      }
       const c = text[at++];
-      if (c === quote) return out;
+      if (c === '\n' && quote.length === 1) fail('unterminated string');
+      if (isBytes && c > '\x7f') fail('a non-ASCII character in a bytes literal');
       if (c !== '\\') {
         out += c;
         continue;
       }
+      if (at >= text.length) fail('unterminated string');
       const e = text[at++];
-      const simple: Record<string, string> = {
-        '\\': '\\',
-        "'": "'",
-        '"': '"',
-        n: '\n',
-        r: '\r',
-        t: '\t',
-        '0': '\0',
-        a: '\x07',
-        b: '\b',
-        f: '\f',
-        v: '\v',
-      };
-      if (e in simple) out += simple[e];
-      else if (e === 'x' || e === 'u' || e === 'U') {
+      if (isBytes && e > '\x7f') fail('a non-ASCII character in a bytes literal');
+      if (raw) {
+        // A raw string keeps its backslashes; one still stops a quote from closing it.
+        out += c + e;
+      } else if (e === '\n') {
+        // A line continuation inside the string.
+      } else if (e in SIMPLE_ESCAPES) out += SIMPLE_ESCAPES[e];
+      else if (e >= '0' && e <= '7') {
+        const octal = /^[0-7]{0,2}/.exec(text.slice(at, at + 2))![0];
+        at += octal.length;
+        const code = parseInt(e + octal, 8);
+        if (isBytes && code > 0xff) fail('an octal escape past \\377 in a bytes literal');
+        out += String.fromCharCode(code);
+      } else if (e === 'x' || (!isBytes && (e === 'u' || e === 'U'))) {
         const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
         const hex = text.slice(at, at + len);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) fail('bad escape');
+        if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) fail('bad escape');
         const code = parseInt(hex, 16);
         if (code > 0x10ffff) fail('bad escape');
         out += String.fromCodePoint(code);
         at += len;
-      } else fail('bad escape');
+      } else if (e === 'N' && !isBytes) fail('a \\N{...} escape (memmap has no Unicode name table)');
+      else out += c + e;
     }
+    return isBytes ? Uint8Array.from(out, (ch) => ch.charCodeAt(0)) : out;
   };
-  const result = value(0);
+  // Python refuses a NUL anywhere in source, a comment included.
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    at = nul;
+    fail('a NUL character');
+  }
+  // At the top, `1, 2` is a tuple, as in Python (numpy then finds no dict).
+  const first = value(0);
+  skip(false);
+  let result = first;
+  if (text[at] === ',') {
+    const items = [first];
+    for (;;) {
+      at++;
+      skip(false);
+      if (at === text.length || text[at] === '\n') break;
+      items.push(value(0));
+      skip(false);
+      if (text[at] !== ',') break;
+    }
+    result = new PyTuple(items);
+  }
   skip();
   if (at !== text.length) fail('unexpected text after the dict');
   return result;

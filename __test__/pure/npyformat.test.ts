@@ -80,8 +80,11 @@ describe("numpy's own header form, read without the general parser", () => {
       const bytes = header(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`);
       return parseNpyHeader(bytes, bytes.length).shape;
     };
-    expect(parse('(007,)')).toEqual([7]);
     expect(parse('(3, 4,)')).toEqual([3, 4]);
+    expect(parse('(0x10, 1_000)')).toEqual([16, 1000]);
+    expect(parse('(3, # rows\n 4)')).toEqual([3, 4]);
+    // Python 3 refuses a decimal with a leading zero, and (7) is an int.
+    expect(() => parse('(007,)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
     expect(() => parse('(7)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
   });
 });
