@@ -750,6 +750,11 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     return { fp, npy, raw };
   };
   const { fp, npy, raw } = setup();
+  const detached = <T extends Int32ArrayConstructor | Int8ArrayConstructor | Float32ArrayConstructor>(kind: T) => {
+    const typed = new kind(3);
+    structuredClone(typed.buffer, { transfer: [typed.buffer] });
+    return typed;
+  };
   const view = npy.slice('1:3');
   const rowsBefore = npy.toArray() as number[][];
   const table: [string, () => unknown, string][] = [
@@ -820,6 +825,30 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
       () => memmap.fromDescriptor(fp.descriptor()).append([]),
       'ERR_MEMMAP_UNSUPPORTED',
     ],
+    ['append of a detached TypedArray', () => npy.append(detached(Int32Array)), 'ERR_MEMMAP_INVALID_ARG'],
+    ['append of a detached TypedArray to convert', () => fp.append(detached(Int8Array)), 'ERR_MEMMAP_INVALID_ARG'],
+    ['write() of a detached TypedArray', () => fp.write(0, detached(Float32Array)), 'ERR_MEMMAP_INVALID_ARG'],
+    [
+      // The rows were read for the shape the getter changed: appending them would
+      // leave a header that counts bytes the file does not hold.
+      'append whose source resizes the array to other rows while it is read',
+      () => {
+        const row = [7, 8, 9];
+        Object.defineProperty(row, 0, {
+          get() {
+            npy.resize([4, 5]);
+            return 7;
+          },
+        });
+        try {
+          return npy.append([row]);
+        } finally {
+          npy.resize([4, 3]);
+          npy.assign(rowsBefore);
+        }
+      },
+      'ERR_MEMMAP_SHAPE_MISMATCH',
+    ],
     ['sparse in mode r', () => memmap(raw, { mode: 'r', sparse: true }), 'ERR_MEMMAP_INVALID_ARG'],
     ['sparse not a boolean', () => memmap(raw, { sparse: 'yes' as never }), 'ERR_MEMMAP_INVALID_ARG'],
   ];
@@ -837,6 +866,48 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     closed.close();
     expect(() => closed.resize([4])).toThrow(code('ERR_MEMMAP_CLOSED'));
     expect(() => closed.append([1])).toThrow(code('ERR_MEMMAP_CLOSED'));
+  });
+
+  test("a source's getter that closes the array or appends to it: ERR_MEMMAP_CLOSED, or the rows after its own", () => {
+    const path = join(area, 'getters.npy');
+    const a = openMemmap(path, { mode: 'w+', dtype: 'float64', shape: [1, 2] });
+    const appending = [3, 4];
+    let once = true;
+    Object.defineProperty(appending, 0, {
+      get() {
+        // The shape is probed first, then the values are read: a second call.
+        if (once) a.append([[1, 2]]);
+        once = false;
+        return 3;
+      },
+    });
+    expect(a.append([appending])).toEqual([3, 2]);
+    expect(a.toArray()).toEqual([
+      [0, 0],
+      [1, 2],
+      [3, 4],
+    ]);
+    const closing = [5, 6];
+    Object.defineProperty(closing, 0, {
+      get() {
+        a.close();
+        return 5;
+      },
+    });
+    const before = readFileSync(path);
+    expect(() => a.append([closing])).toThrow(code('ERR_MEMMAP_CLOSED'));
+    expect(readFileSync(path)).toEqual(before);
+  });
+
+  test('rows of zero bytes are counted in the header, as resize() counts them', () => {
+    const path = join(area, 'zero-byte-rows.npy');
+    const empty = openMemmap(path, { mode: 'w+', dtype: 'float64', shape: [0, 0] });
+    expect(empty.append([[]])).toEqual([1, 0]);
+    expect(empty.append([[], []])).toEqual([3, 0]);
+    empty.close();
+    const again = openMemmap(path, { mode: 'r' });
+    expect(again.shape).toEqual([3, 0]);
+    again.close();
   });
 
   test('rows of zero bytes stop at 2^53 - 1 rows: the header counts them exactly', () => {

@@ -273,4 +273,22 @@ print(json.dumps([f4(np.array([int(v) for v in signed], np.int64)), f4(np.array(
     expect(Array.from(rows.toArray() as { re: number }[], (z) => z.re)).toEqual(want[0].map(Number));
     rows.close();
   });
+
+  test('past int64 and uint64 a bigint is a Python int: rounded through float64, as numpy stores one', () => {
+    const values = [2n ** 127n + 2n ** 103n + 1n, -(2n ** 100n + 2n ** 76n + 1n), 2n ** 64n + 2n ** 40n + 1n];
+    const want = pythonJson<string[]>(
+      `
+import json, sys, numpy as np
+a = np.zeros(3, np.float32)
+for i, v in enumerate(json.loads(sys.argv[1])): a[i] = int(v)
+print(json.dumps([repr(float(x)) for x in a]))`,
+      JSON.stringify(values.map(String)),
+    );
+    const f = memmap(join(dir, 'python-int-f4.bin'), { dtype: 'float32', mode: 'w+', shape: [values.length] });
+    values.forEach((v, i) => f.set(i, v));
+    expect(Array.from(f.data as Float32Array)).toEqual(want.map(Number));
+    f.assign(values);
+    expect(Array.from(f.data as Float32Array)).toEqual(want.map(Number));
+    f.close();
+  });
 });

@@ -983,6 +983,57 @@ describe('what an adversarial review found (children, reproducers of the review)
     a.close();
   });
 
+  test('a where mask whose getter closes, shrinks or transfers the array: ERR_MEMMAP_CLOSED, never a value', async () => {
+    const a = memmap(join(dir, 'mask-getter.f4'), { mode: 'w+', dtype: 'float32', shape: [256, 4] });
+    const maskDoing = (rows: number, act: () => void) => {
+      const mask = Array.from({ length: rows }, () => [true, true, true, true]);
+      Object.defineProperty(mask, rows - 1, {
+        get() {
+          act();
+          return [true, true, true, true];
+        },
+      });
+      return mask;
+    };
+    a.fill(1);
+    // A view cut by a shrink is closed, even when the file grows back before the work.
+    const view = a.slice('1:');
+    expect(() =>
+      view.sum({
+        where: maskDoing(255, () => {
+          a.resize([1, 4]);
+          a.resize([256, 4]);
+        }),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }));
+    expect(view.closed).toBe(true);
+    a.fill(1);
+    expect(() => a.max({ axis: 0, where: maskDoing(256, () => a.resize([1, 4])) })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }),
+    );
+    a.resize([256, 4]);
+    const inMemory = a.copy();
+    await expect(
+      inMemory.sumAsync({
+        where: maskDoing(256, () => {
+          const buffer = (inMemory.data as Float32Array).buffer as ArrayBuffer;
+          structuredClone(buffer, { transfer: [buffer] });
+        }),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_MEMMAP_CLOSED' });
+    expect(() => a.sum({ where: maskDoing(256, () => a.close()) })).toThrow(
+      expect.objectContaining({ code: 'ERR_MEMMAP_CLOSED' }),
+    );
+  });
+
+  test('a signal whose getters throw (no signal inside) is ERR_MEMMAP_INVALID_ARG', async () => {
+    const a = memmap(join(dir, 'forged-signal.f4'), { mode: 'w+', dtype: 'float32', shape: [4] });
+    await expect(a.sumAsync({ signal: Object.create(AbortSignal.prototype) })).rejects.toMatchObject({
+      code: 'ERR_MEMMAP_INVALID_ARG',
+    });
+    a.close();
+  });
+
   test('huge nested arrays and TypedArrays as where or assign sources are coded errors, not a fatal V8 error', () => {
     const path = join(dir, 'huge-source.u1');
     const result = runNode(

@@ -9,7 +9,7 @@
  */
 import { Accessor } from './access';
 import { AnyTypedArray, Coerced, elementView } from './dtype';
-import { memmapError, show } from './errors';
+import { checkAttached, memmapError, show } from './errors';
 import { typedArrayConstructor, typedBytes, typedLength } from './intrinsics';
 import { contiguousStrides } from './shape';
 import { integerOf } from './indexing';
@@ -102,6 +102,7 @@ export function writeBlock(view: Accessor, method: string, start: unknown, value
     const [first] = checkRange(view, method, start, count);
     // A copy first: the source may be a view of the same file (`data` of
     // this or another map), and numpy's `a[...] = b` reads all of b first.
+    checkAttached(typed, `${method}() values`);
     const bytes = typedBytes(typed).slice();
     if (!native) swapLanes(bytes, laneBytes(view));
     if (count > 0) view.storage.writeElements(view.blockView(), first, bytes);

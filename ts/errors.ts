@@ -5,7 +5,7 @@
  */
 
 import { types } from 'node:util';
-import { typedArrayKind } from './intrinsics';
+import { IntrinsicTypedArray, isDetached, typedArrayKind } from './intrinsics';
 
 /**
  * The stable codes, with the error class each is thrown as.
@@ -123,6 +123,19 @@ export function show(value: unknown): string {
     // still be built, and the error it carries is the one to throw.
     return '[a value that cannot be shown]';
   }
+}
+
+/**
+ * A coded refusal of a TypedArray whose buffer was transferred away: it
+ * would read as empty, and its bytes cannot be viewed (the engine's own
+ * TypeError has no code).
+ */
+export function checkAttached(typed: IntrinsicTypedArray, argument: string): void {
+  if (isDetached(typed))
+    throw memmapError(
+      'ERR_MEMMAP_INVALID_ARG',
+      `${argument}: its ArrayBuffer is detached (transferred or structuredCloned away), so it has no bytes to read`,
+    );
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { Accessor } from './access';
 import { DType, Field, parseDType } from './dtype';
-import { memmapError, proxyArgumentError, show } from './errors';
+import { checkAttached, memmapError, proxyArgumentError, show } from './errors';
 import { isTypedArray, typedArrayConstructor, typedBytes, typedLength } from './intrinsics';
 import { NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
@@ -214,6 +214,7 @@ function appendBytesOf(
   if (isTypedArray(source)) {
     // Kind, length and bytes from the engine's getters: an own `length` or
     // `constructor` cannot make the rows counted disagree with the bytes written.
+    checkAttached(source, 'source');
     const from = parseDType(typedArrayConstructor(source), 'source');
     checkCast(from, 'a TypedArray');
     const length = typedLength(source);

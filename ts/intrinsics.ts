@@ -70,12 +70,29 @@ export function typedArrayConstructor(value: unknown): AnyTypedArrayConstructor 
   return kind === undefined ? undefined : CONSTRUCTORS.get(kind);
 }
 
+/** The constructor captured at load, whatever later code does to the global. */
+const UINT8 = Uint8Array;
+
 /** The number of elements of a TypedArray, from its internal slots. */
 export function typedLength(typed: IntrinsicTypedArray): number {
   return LENGTH.call(typed);
 }
 
+/**
+ * Whether a TypedArray's buffer was detached (transferred away): it then reads
+ * as empty, and a view of its bytes cannot be made.
+ */
+export function isDetached(typed: IntrinsicTypedArray): boolean {
+  if (BYTE_LENGTH.call(typed) !== 0) return false;
+  try {
+    new UINT8(BUFFER.call(typed), 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** A Uint8Array over exactly the bytes of a TypedArray (no copy), from its internal slots. */
 export function typedBytes(typed: IntrinsicTypedArray): Uint8Array {
-  return new Uint8Array(BUFFER.call(typed), BYTE_OFFSET.call(typed), BYTE_LENGTH.call(typed));
+  return new UINT8(BUFFER.call(typed), BYTE_OFFSET.call(typed), BYTE_LENGTH.call(typed));
 }

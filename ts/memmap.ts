@@ -21,7 +21,7 @@ import type {
   ShapeLike,
   TagOf,
 } from './dtype/types';
-import { memmapError, noMoreArguments, proxyArgumentError, show } from './errors';
+import { checkAttached, memmapError, noMoreArguments, proxyArgumentError, show } from './errors';
 import { accessorOf, NDArray } from './ndarray';
 import {
   Advice,
@@ -364,7 +364,17 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
         'append() needs an array of at least one dimension; this one is 0-d',
       );
     const view = accessorOf(this);
-    const { bytes, rows } = appendBytes(source, view.dtype, this.shape, this.#order);
+    const shape = this.shape;
+    const { bytes, rows } = appendBytes(source, view.dtype, shape, this.#order);
+    // Reading the source ran the caller's code (getters, Proxies), which may
+    // have closed or resized this array: the rows were cut for `shape`.
+    accessorOf(this).checkOpen();
+    const axis = growthAxis(this.ndim, this.#order);
+    if (this.shape.some((n, k) => k !== axis && n !== shape[k]))
+      throw memmapError(
+        'ERR_MEMMAP_SHAPE_MISMATCH',
+        `append(): the array became shape ${show(this.shape)} while its source was read (rows of ${show(shape.filter((_, k) => k !== axis))} were read): nothing appended`,
+      );
     if (rows === 0) {
       // Nothing to write, but refused where rows would be (a map whose size
       // is not its own, bytes after a raw array, a file another process cut):
@@ -373,13 +383,16 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
       return this.shape;
     }
     const dims: number[] = [...this.shape];
-    dims[growthAxis(this.ndim, this.#order)] += rows;
+    dims[axis] += rows;
     checkFits(dims, this.itemsize, this.#storage.offset, this.#order);
-    this.#storage.resize(this.nbytes + bytes.byteLength, {
-      fill: bytes,
-      header: headerFor(this.#storage, dims),
-      sync: given.sync === true,
-    });
+    // Rows of no bytes (a trailing axis of 0) change only the header: the
+    // native append of no bytes changes nothing, so this is a resize.
+    this.#storage.resize(
+      this.nbytes + bytes.byteLength,
+      bytes.byteLength === 0
+        ? { header: headerFor(this.#storage, dims) }
+        : { fill: bytes, header: headerFor(this.#storage, dims), sync: given.sync === true },
+    );
     this.#rebase(dims);
     return this.shape;
   }
@@ -642,6 +655,7 @@ function reopen(descriptor: MemmapDescriptor): Memmap {
   const { path, pathBytes, fileId, dtype: spelling, shape, strides, offset, mode, sparse } = own;
   if (pathBytes !== undefined && typedArrayKind(pathBytes) !== 'Uint8Array')
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `descriptor.pathBytes must be a Uint8Array; got ${show(pathBytes)}`);
+  if (pathBytes !== undefined) checkAttached(pathBytes, 'descriptor.pathBytes');
   // Its bytes through the engine's getters (Buffer.from would read its own `length`).
   const target = parseFile(pathBytes === undefined ? path : Buffer.from(typedBytes(pathBytes)));
   if (typeof target === 'number')

@@ -177,12 +177,17 @@ function optionList(op: ReductionName, async: boolean): string {
 
 function isAbortSignal(value: unknown): value is AbortSignal {
   const candidate = value as Partial<AbortSignal> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.aborted === 'boolean' &&
-    typeof candidate.addEventListener === 'function'
-  );
+  try {
+    return (
+      typeof candidate === 'object' &&
+      candidate !== null &&
+      typeof candidate.aborted === 'boolean' &&
+      typeof candidate.addEventListener === 'function'
+    );
+  } catch {
+    // A getter that throws: `Object.create(AbortSignal.prototype)` has no signal inside.
+    return false;
+  }
 }
 
 /**

@@ -353,6 +353,10 @@ const RESULT_LIMIT = 2 ** 32;
 
 function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): AxisPlan {
   view.checkOpen();
+  const mask = o.where === undefined ? undefined : whereMask(o.where, view.shape, op);
+  // Reading `where` ran the caller's code (getters, Proxies), which may have
+  // closed the array, or shrunk its file past this view.
+  view.checkOpen();
   const element = engineElement(view.dtype, op);
   const result = resultDType(op, view.dtype, element);
   const shape = reducedShape(view.shape, o.axes, o.keepdims);
@@ -385,7 +389,7 @@ function axisPlan(view: Accessor, op: ReductionName, o: ParsedReduceOptions): Ax
     ddof: o.ddof,
     initial: typeof initial === 'number' ? initial : typeof initial === 'boolean' ? Number(initial) : undefined,
     initialInt: typeof initial === 'bigint' ? initial : undefined,
-    mask: o.where === undefined ? undefined : whereMask(o.where, view.shape, op),
+    mask,
   };
   return {
     request,

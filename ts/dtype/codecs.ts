@@ -3,7 +3,7 @@
  * once (`coerce`) and reads/writes elements through a TypedArray's lanes or a
  * DataView in either byte order. Rows of the table (table.ts) name their codec.
  */
-import { memmapError, show } from '../errors';
+import { checkAttached, memmapError, show } from '../errors';
 import { floatToHalf, halfToFloat } from '../float16';
 import { isTypedArray, typedBytes } from '../intrinsics';
 import { datetimeCount } from '../timeunits';
@@ -81,6 +81,8 @@ export const bigInteger: Codec<bigint> = {
 };
 
 const EXACT = 2n ** 53n;
+const INT64_MIN = -(2n ** 63n);
+const UINT64_END = 2n ** 64n;
 
 /**
  * A bigint as float32 rounds it once, as numpy's int64/uint64 to float32
@@ -88,10 +90,12 @@ const EXACT = 2n ** 53n;
  * (2^60 + 2^36 + 1 became 2^60, where numpy gives 2^60 + 2^37). Past 2^53
  * the top 24 bits, the rounding bit and a sticky bit of everything below
  * are rounded by `Math.fround`, then scaled back (exact: a power of two).
+ * A bigint past int64 and uint64 can only be numpy's Python int, which numpy
+ * stores through a float64: rounded twice, as `Number()` then the store do.
  */
 function bigintToFloat32(value: bigint): number {
   const magnitude = value < 0n ? -value : value;
-  if (magnitude <= EXACT) return Number(value);
+  if (magnitude <= EXACT || value < INT64_MIN || value >= UINT64_END) return Number(value);
   const shift = BigInt(magnitude.toString(2).length - 26);
   let top = magnitude >> shift;
   if (top << shift !== magnitude) top |= 1n;
@@ -214,6 +218,7 @@ function bytesCodec(trim: boolean): Codec<Uint8Array> {
       }
       if (isTypedArray(value)) {
         // Its bytes from the engine's getters, not from own properties that may say otherwise.
+        checkAttached(value, 'value');
         const bytes = typedBytes(value);
         out.set(bytes.subarray(0, row.itemsize)); // numpy truncates longer values
         return out;
