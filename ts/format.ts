@@ -5,6 +5,7 @@
  * then rows wrapped and nested the way `_formatArray` does.
  */
 import { Complex, DType, DTypeRow, NAT, Scalar } from './dtype';
+import { floatToHalf } from './float16';
 import { PyTuple, pyRepr, pythonRepr } from './pyliteral';
 
 const LINE_WIDTH = 75;
@@ -14,95 +15,216 @@ const EDGE_ITEMS = 3;
 
 type Formatter = (value: Scalar) => string;
 
-/** Shortest decimal digits that read back as the same value once stored in the row's float width. */
-function roundTrips(row: DTypeRow): (text: string, value: number) => boolean {
-  const stored = row.roundTrip!;
-  return (text, value) => stored(Number(text)) === stored(value);
+/** An IEEE binary format numpy prints: fraction bits and exponent bias. */
+interface Binary {
+  bits: number;
+  bias: number;
+  /** The biased exponent and fraction bits of a value (stored in this format). */
+  fields: (value: number) => [number, bigint];
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
+const BINARIES: Record<number, Binary> = {
+  2: {
+    bits: 10,
+    bias: 15,
+    fields: (value) => {
+      const half = floatToHalf(value);
+      return [(half >> 10) & 0x1f, BigInt(half & 0x3ff)];
+    },
+  },
+  4: {
+    bits: 23,
+    bias: 127,
+    fields: (value) => {
+      scratch.setFloat32(0, value);
+      const word = scratch.getUint32(0);
+      return [(word >>> 23) & 0xff, BigInt(word & 0x7fffff)];
+    },
+  },
+  8: {
+    bits: 52,
+    bias: 1023,
+    fields: (value) => {
+      scratch.setFloat64(0, value);
+      const word = scratch.getBigUint64(0);
+      return [Number((word >> 52n) & 0x7ffn), word & 0xfffffffffffffn];
+    },
+  },
+};
+
+/** The binary format of a float row, or of each part of a complex row. */
+const binaryOf = (row: DTypeRow): Binary => BINARIES[row.kind === 'c' ? row.itemsize / 2 : row.itemsize];
+
+/** How Dragon4 counts its digit cutoffs: past the decimal point, or in all. */
+type Cutoff = 'fraction' | 'total';
+
+/**
+ * numpy's Dragon4 (dragon4.c) in 'unique' digit mode, on exact integers: the
+ * digits that tell the value from its neighbours in its own binary format,
+ * generated no further than `cutoffMax` digits nor stopped before `cutoffMin`
+ * (-1: no limit), and the decimal exponent of the first. The last digit is
+ * rounded the way Dragon4 rounds it — down or up when only one of those stays
+ * within the neighbours' midpoints (with unequal margins at a power of two
+ * that is not always the nearer), else to nearest with a tie to the even
+ * digit — which no JavaScript number-to-string method reproduces.
+ */
+function dragon4(
+  magnitude: number,
+  binary: Binary,
+  cutoff: Cutoff,
+  cutoffMax: number,
+  cutoffMin: number,
+): { digits: string; exponent: number } {
+  const [biased, fraction] = binary.fields(magnitude);
+  const normal = biased !== 0;
+  const mantissa = normal ? (1n << BigInt(binary.bits)) | fraction : fraction;
+  if (mantissa === 0n) return { digits: '0', exponent: 0 };
+  const exponent = (normal ? biased : 1) - binary.bias - binary.bits;
+  const mantissaBit = normal ? binary.bits : mantissa.toString(2).length - 1;
+  // At a power of two the gap below is half the gap above.
+  const unequal = normal && biased !== 1 && fraction === 0n;
+  const isEven = (mantissa & 1n) === 0n;
+  // value = scaledValue / scale; the margins are half the gaps to the neighbours.
+  const lift = unequal ? 2n : 1n;
+  let scaledValue = mantissa << (BigInt(Math.max(exponent, 0)) + lift);
+  let scale = exponent > 0 ? lift * 2n : 1n << (BigInt(-exponent) + lift);
+  let marginLow = exponent > 0 ? 1n << BigInt(exponent) : 1n;
+  const high = (): bigint => (unequal ? marginLow * 2n : marginLow);
+  // Dragon4's estimate of the first digit's exponent (exact or one low), kept
+  // because with a fraction cutoff it also decides where the digits start.
+  let digitExponent = Math.ceil((mantissaBit + exponent) * Math.log10(2) - 0.69);
+  if (cutoffMax >= 0 && cutoff === 'fraction' && digitExponent <= -cutoffMax) digitExponent = -cutoffMax + 1;
+  if (digitExponent > 0) scale *= 10n ** BigInt(digitExponent);
+  else if (digitExponent < 0) {
+    const power = 10n ** BigInt(-digitExponent);
+    scaledValue *= power;
+    marginLow *= power;
+  }
+  if (scaledValue >= scale) digitExponent += 1;
+  else {
+    scaledValue *= 10n;
+    marginLow *= 10n;
+  }
+  let cutoffMaxExponent = digitExponent - 16384; // numpy's buffer size
+  if (cutoffMax >= 0)
+    cutoffMaxExponent = Math.max(cutoffMaxExponent, cutoff === 'total' ? digitExponent - cutoffMax : -cutoffMax);
+  let cutoffMinExponent = digitExponent;
+  if (cutoffMin >= 0)
+    cutoffMinExponent = Math.min(cutoffMinExponent, cutoff === 'total' ? digitExponent - cutoffMin : -cutoffMin);
+  const firstExponent = digitExponent - 1;
+  let digits = '';
+  let digit: number;
+  let low: boolean;
+  let up: boolean;
+  for (;;) {
+    digitExponent -= 1;
+    digit = Number(scaledValue / scale);
+    scaledValue %= scale;
+    low = isEven ? scaledValue <= marginLow : scaledValue < marginLow;
+    up = isEven ? scaledValue + high() >= scale : scaledValue + high() > scale;
+    if (((low || up) && digitExponent <= cutoffMinExponent) || digitExponent === cutoffMaxExponent) break;
+    digits += digit;
+    scaledValue *= 10n;
+    marginLow *= 10n;
+  }
+  let roundDown = low;
+  if (low === up) {
+    const twice = scaledValue * 2n;
+    roundDown = twice === scale ? digit % 2 === 0 : twice < scale;
+  }
+  if (roundDown || digit < 9) return { digits: digits + (roundDown ? digit : digit + 1), exponent: firstExponent };
+  // Carry through the nines; past the first digit it becomes a 1 one place up.
+  const kept = digits.replace(/9+$/, '');
+  if (kept === '') return { digits: '1', exponent: firstExponent + 1 };
+  return { digits: kept.slice(0, -1) + (Number(kept.slice(-1)) + 1), exponent: firstExponent };
+}
+
+/** The sign Dragon4 prints: the sign bit's (so -0.0 too), or '+' when asked. */
+const signOf = (value: number, plus: boolean): string => (value < 0 || Object.is(value, -0) ? '-' : plus ? '+' : '');
+
+/**
+ * numpy's dragon4_positional(unique=True, fractional=True, trim='.') at
+ * PRECISION: integer part with its sign, and the fraction digits.
+ */
+function positionalParts(value: number, binary: Binary, plus: boolean, minDigits: number): [string, string] {
+  const { digits, exponent } = dragon4(Math.abs(value), binary, 'fraction', PRECISION, minDigits);
+  let integer: string;
+  let fraction: string;
+  if (exponent >= 0) {
+    integer = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+    fraction = digits.slice(exponent + 1);
+  } else {
+    integer = '0';
+    fraction = '0'.repeat(-(exponent + 1)) + digits;
+  }
+  return [signOf(value, plus) + integer, fraction.replace(/0+$/, '')];
 }
 
 /**
- * `x.toExponential(digits)` / `x.toFixed(digits)` of a non-negative number,
- * except that an exact tie rounds to even, as numpy's Dragon4 does (JS rounds
- * ties up). A tie shows as '5' followed by zeros in the exact expansion.
+ * numpy's dragon4_scientific(unique=True) with at most `precision` and at
+ * least `minDigits` fraction digits (-1: none asked): the leading digit with
+ * its sign, the fraction digits (zeros trimmed unless `minDigits` keeps
+ * them) and the decimal exponent.
  */
-function roundHalfEven(x: number, digits: number, style: 'exponential' | 'fixed'): string {
-  const rounded = style === 'exponential' ? x.toExponential(digits) : x.toFixed(digits);
-  if (digits + 40 > 100) return rounded;
-  const longer = style === 'exponential' ? x.toExponential(digits + 40) : x.toFixed(digits + 40);
-  const [mantissa, exponent] = longer.split('e');
-  const cut = mantissa.indexOf('.') + 1 + digits - (digits === 0 ? 1 : 0);
-  const rest = mantissa.slice(digits === 0 ? mantissa.indexOf('.') + 1 : cut);
-  if (!/^50*$/.test(rest)) return rounded;
-  const kept = digits === 0 ? mantissa.slice(0, mantissa.indexOf('.')) : mantissa.slice(0, cut);
-  const last = Number(kept.replace('.', '').slice(-1));
-  if (last % 2 === 1) return rounded; // odd: rounding up (JS's choice) makes it even
-  return exponent === undefined ? kept : `${kept}e${exponent}`;
-}
-
-/** numpy's dragon4 positional with unique digits, cut at PRECISION fraction digits. */
-function positionalParts(
-  value: number,
-  same: (text: string, value: number) => boolean,
-  plus: boolean,
-): [string, string] {
-  let text = '';
-  for (let digits = 1; digits <= 17; digits++) {
-    text = Math.abs(value).toPrecision(digits);
-    if (same(text, Math.abs(value))) break;
-  }
-  let plain = String(Number(text));
-  const [, fraction = ''] = plain.split('.');
-  if (fraction.length > PRECISION) plain = roundHalfEven(Math.abs(value), PRECISION, 'fixed').replace(/0+$/, '');
-  const [integer, frac = ''] = plain.split('.');
-  const negative = value < 0 || Object.is(value, -0);
-  return [(negative ? '-' : plus ? '+' : '') + integer, frac];
-}
-
-/** numpy's dragon4 scientific with unique digits: mantissa parts and exponent. */
 function scientificParts(
   value: number,
-  same: (text: string, value: number) => boolean,
+  binary: Binary,
   plus: boolean,
-): [string, string, string] {
-  const magnitude = Math.abs(value);
-  let text = magnitude.toExponential();
-  for (let digits = 0; digits <= 16; digits++) {
-    const candidate = magnitude.toExponential(digits);
-    if (same(candidate, magnitude)) {
-      text = candidate;
-      break;
-    }
-  }
-  let [mantissa, exponent] = text.split('e');
-  if ((mantissa.split('.')[1] ?? '').length > PRECISION)
-    [mantissa, exponent] = roundHalfEven(magnitude, PRECISION, 'exponential').split('e');
-  const [integer, frac = ''] = mantissa.split('.');
-  const negative = value < 0 || Object.is(value, -0);
-  return [(negative ? '-' : plus ? '+' : '') + integer, frac.replace(/0+$/, ''), exponent];
+  precision: number,
+  minDigits: number,
+): [string, string, number] {
+  const { digits, exponent } = dragon4(
+    Math.abs(value),
+    binary,
+    'total',
+    precision + 1,
+    minDigits < 0 ? -1 : minDigits + 1,
+  );
+  const fraction = digits.slice(1);
+  return [
+    signOf(value, plus) + digits[0],
+    minDigits < 0 ? fraction.replace(/0+$/, '') : fraction.padEnd(minDigits, '0'),
+    exponent,
+  ];
+}
+
+/**
+ * numpy's FloatingFormat's choice of scientific notation. It compares numpy
+ * scalars of the array's own type with Python floats, which NEP 50 makes
+ * weak: the constants are rounded to that type and the ratio is computed in
+ * it, so float32(1e-4) is not below 1e-4, and a ratio a float64 sees just
+ * past 1000 can round to 1000 exactly and stay positional. float16 divides
+ * in float32 and rounds the quotient to float16 (which may overflow to inf).
+ */
+function scientificNeeded(nonZero: number[], row: DTypeRow): boolean {
+  if (nonZero.length === 0) return false;
+  const own = row.roundTrip!;
+  const max = Math.max(...nonZero);
+  const min = Math.min(...nonZero);
+  // numpy >= 2.3: the cutoff is 10 ** min(8, finfo(dtype).precision).
+  const cutoff = own(10 ** Math.min(8, row.precision!));
+  const ratio = binaryOf(row).bits === 52 ? max / min : own(Math.fround(max / min));
+  return max >= cutoff || min < own(0.0001) || ratio > 1000;
 }
 
 /** numpy's FloatingFormat: fitted once to the values shown. */
 function floatFormatter(values: number[], row: DTypeRow, plus = false): (value: number) => string {
-  const same = roundTrips(row);
+  const binary = binaryOf(row);
   const finite = values.filter(Number.isFinite);
-  const nonZero = finite.filter((v) => v !== 0).map(Math.abs);
-  const max = nonZero.length ? Math.max(...nonZero) : 0;
-  const min = nonZero.length ? Math.min(...nonZero) : 0;
-  // numpy >= 2.3: the cutoff is 10 ** min(8, finfo(dtype).precision).
-  const cutoff = 10 ** Math.min(8, row.precision!);
-  const exponential = nonZero.length > 0 && (max >= cutoff || min < 0.0001 || max / min > 1000);
+  const exponential = scientificNeeded(finite.filter((v) => v !== 0).map(Math.abs), row);
   let padLeft = 0;
   let padRight = 0;
   let fractionDigits = 0;
   let exponentDigits = 0;
   if (finite.length > 0 && exponential) {
-    const parts = finite.map((v) => scientificParts(v, same, plus));
+    const parts = finite.map((v) => scientificParts(v, binary, plus, PRECISION, -1));
     fractionDigits = Math.max(...parts.map((p) => p[1].length));
-    exponentDigits = Math.max(...parts.map((p) => p[2].replace(/^[+-]/, '').length), 2);
+    exponentDigits = Math.max(...parts.map((p) => String(Math.abs(p[2])).length), 2);
     padLeft = Math.max(...parts.map((p) => p[0].length));
     padRight = exponentDigits + 2 + fractionDigits;
   } else if (finite.length > 0) {
-    const parts = finite.map((v) => positionalParts(v, same, plus));
+    const parts = finite.map((v) => positionalParts(v, binary, plus, -1));
     padLeft = Math.max(...parts.map((p) => p[0].length));
     padRight = Math.max(...parts.map((p) => p[1].length));
   }
@@ -116,16 +238,14 @@ function floatFormatter(values: number[], row: DTypeRow, plus = false): (value: 
       return text.padStart(padLeft + padRight + 1);
     }
     if (exponential) {
-      // Every value gets the same number of digits; past a value's own shortest
-      // digits numpy prints the exact value's next digits (Dragon4 min_digits),
-      // which is the exact value rounded: toExponential.
-      const [mantissa, exponent] = roundHalfEven(Math.abs(value), fractionDigits, 'exponential').split('e');
-      const [integer, frac = ''] = mantissa.split('.');
-      const sign = value < 0 || Object.is(value, -0) ? '-' : plus ? '+' : '';
-      const digits = exponent.replace(/^[+-]/, '').padStart(exponentDigits, '0');
-      return `${(sign + integer).padStart(padLeft)}.${frac}e${exponent.startsWith('-') ? '-' : '+'}${digits}`;
+      // Every value gets the same number of fraction digits: numpy's second
+      // pass asks Dragon4 for exactly that many (min_digits = precision).
+      const [integer, frac, exponent] = scientificParts(value, binary, plus, fractionDigits, fractionDigits);
+      const digits = String(Math.abs(exponent)).padStart(exponentDigits, '0');
+      return `${integer.padStart(padLeft)}.${frac}e${exponent < 0 ? '-' : '+'}${digits}`;
     }
-    const [integer, frac] = positionalParts(value, same, plus);
+    // numpy's second pass asks for min_digits = 0.
+    const [integer, frac] = positionalParts(value, binary, plus, 0);
     return `${integer.padStart(padLeft)}.${frac.padEnd(padRight)}`;
   };
 }
