@@ -437,6 +437,15 @@ describe('reduction options: what numpy refuses is a coded error', () => {
     a.close();
   });
 
+  test('ddof takes what numpy takes: a fraction, and a bool as the int it is in Python', () => {
+    const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 3] });
+    // numpy 2.4: a.std(ddof=True) == a.std(ddof=1); a.var(ddof=1.5) divides by 6 - 1.5.
+    expect(a.std({ ddof: true } as never)).toBe(a.std({ ddof: 1 }));
+    expect(a.var({ ddof: false } as never)).toBe(a.var());
+    expect(a.var({ ddof: 1.5 })).toBeCloseTo(17.5 / 4.5, 14);
+    a.close();
+  });
+
   test('axis errors are RangeErrors naming the value', () => {
     const a = memmap(path, { dtype: 'float64', mode: 'r', shape: [2, 3] });
     expect(() => a.sum({ axis: 2 })).toThrow(RangeError);

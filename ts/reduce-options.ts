@@ -117,7 +117,9 @@ function parseReduceOptionsOf(op: ReductionName, ndim: number, options: unknown,
   if (typeof keepdims !== 'boolean') {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): keepdims must be a boolean; got ${show(keepdims)}`);
   }
-  const ddof = given.ddof === undefined ? 0 : integerOf(given.ddof);
+  // numpy's ddof is any number, and a bool is one of Python's ints (ddof=True is 1).
+  const ddof =
+    given.ddof === undefined ? 0 : typeof given.ddof === 'boolean' ? Number(given.ddof) : integerOf(given.ddof);
   if (typeof ddof !== 'number' || !Number.isFinite(ddof)) {
     throw memmapError('ERR_MEMMAP_INVALID_ARG', `${method}(): ddof must be a finite number; got ${show(ddof)}`);
   }
