@@ -899,6 +899,51 @@ describeGrowth('bad input: a coded error, and nothing changed on disk or in any 
     expect(readFileSync(path)).toEqual(before);
   });
 
+  test('public getters that lie (an own property, a subclass) never make the header disagree with the bytes', () => {
+    const grown = (name: string) => openMemmap(join(area, name), { mode: 'w+', dtype: 'float32', shape: [2, 3] });
+    const rowsOnDisk = (name: string) => {
+      const again = openMemmap(join(area, name), { mode: 'r' });
+      const seen = [again.shape, statSync(join(area, name)).size - 128];
+      again.close();
+      return seen;
+    };
+    // The source: a subclass whose shape claims rows it does not have, or another dtype.
+    class Lying extends Memmap {
+      override get shape(): readonly number[] {
+        return [4, 3];
+      }
+      override get dtype(): string {
+        return 'float32';
+      }
+    }
+    for (const dtype of ['float32', 'int8'] as const) {
+      const name = `lying-${dtype}-source.npy`;
+      const a = grown(name);
+      const source = openMemmap(join(area, `${dtype}-source.npy`), { mode: 'w+', dtype, shape: [1, 3] });
+      source.fill(5);
+      Object.setPrototypeOf(source, Lying.prototype);
+      try {
+        expect(a.append(source)).toEqual([3, 3]);
+        expect(a.get(2, 1)).toBe(5);
+      } catch (error) {
+        // Refused (its values do not fill the shape it claims), nothing appended.
+        expect((error as { code?: string }).code).toMatch(/^ERR_MEMMAP_/);
+      }
+      const rows = a.shape[0];
+      a.close();
+      source.close();
+      expect(rowsOnDisk(name)).toEqual([[rows, 3], rows * 3 * 4]);
+    }
+    // The target: its own shape and itemsize properties.
+    const b = grown('lying-target.npy');
+    Object.defineProperty(b, 'shape', { get: () => [100, 3] });
+    Object.defineProperty(b, 'itemsize', { get: () => 1 });
+    b.append([[7, 8, 9]]);
+    b.resize([4, 3]);
+    b.close();
+    expect(rowsOnDisk('lying-target.npy')).toEqual([[4, 3], 4 * 3 * 4]);
+  });
+
   test('rows of zero bytes are counted in the header, as resize() counts them', () => {
     const path = join(area, 'zero-byte-rows.npy');
     const empty = openMemmap(path, { mode: 'w+', dtype: 'float64', shape: [0, 0] });

@@ -8,9 +8,9 @@ import { Accessor } from './access';
 import { DType, Field, parseDType } from './dtype';
 import { checkAttached, memmapError, proxyArgumentError, show } from './errors';
 import { isTypedArray, typedArrayConstructor, typedBytes, typedLength } from './intrinsics';
-import { NDArray } from './ndarray';
+import { accessorOf, NDArray } from './ndarray';
 import { npyDictHead, npyHeaderOfLength } from './npyformat';
-import { contiguousStrides, isContiguous, normalizeShape, Order, sizeOf } from './shape';
+import { contiguousStrides, normalizeShape, Order, sizeOf } from './shape';
 import { FileStorage, HeapStorage } from './storage';
 import { flatten, HasValues, VALUES } from './broadcast';
 import { timeUnitsRefused } from './timeunits';
@@ -233,8 +233,11 @@ function appendBytesOf(
   }
   let sourceShape: number[];
   if (source instanceof NDArray) {
-    checkCast(source.dtypeObject, 'an array');
-    sourceShape = [...source.shape];
+    // Its dtype and shape from its accessor: the public getters may be an
+    // own property's or a subclass's, and the rows counted must be the rows read.
+    const view = accessorOf(source);
+    checkCast(view.dtype, 'an array');
+    sourceShape = [...view.shape];
   } else if (Array.isArray(source)) {
     // Rows that are TypedArrays or arrays bring a dtype, which numpy's rule
     // judges. Read once: the values converted below are these (a getter
@@ -243,7 +246,7 @@ function appendBytesOf(
       into: dtype,
       onItem: (item) =>
         item instanceof NDArray
-          ? checkCast(item.dtypeObject, 'an array')
+          ? checkCast(accessorOf(item).dtype, 'an array')
           : checkCast(parseDType(typedArrayConstructor(item), 'source'), 'a TypedArray'),
     });
     if ('biumM'.includes(dtype.row.kind) && dtype.fields === null) {
@@ -272,19 +275,7 @@ function appendBytesOf(
   } else {
     throw mismatch(sourceShape);
   }
-  if (
-    source instanceof NDArray &&
-    source.dtype === dtype.str &&
-    source.dtypeObject.native &&
-    isContiguous(source.shape, source.strides, source.itemsize, order)
-  ) {
-    try {
-      const data = source.data;
-      return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows };
-    } catch {
-      // No TypedArray here (spans buffers, refused): converted below.
-    }
-  }
+  // An array (of any dtype) is copied through its accessor, natively for the same dtype.
   return { bytes: convert(source, dtype, sourceShape, order, oneRow ? axis : null), rows };
 }
 

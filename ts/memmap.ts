@@ -306,8 +306,8 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
       path,
       ...(pathBytes === null ? {} : { pathBytes: new Uint8Array(pathBytes) }),
       dtype: cloneableSpelling(view.dtype),
-      shape: [...this.shape],
-      strides: [...this.strides],
+      shape: [...view.shape],
+      strides: [...view.strides],
       offset: this.#storage.offset + view.byteOffset,
       mode: mode === 'w+' ? 'r+' : mode,
       ...(fileId === null ? {} : { fileId }),
@@ -332,8 +332,11 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   resize(shape: ShapeLike, ...extra: never[]): void {
     noMoreArguments('resize', 1, extra);
     this.#checkGrowable('resize');
-    const dims = parseResizeShape(shape, this.shape, this.itemsize, this.#storage.offset, this.#order);
-    const nbytes = dims.reduce((a, b) => a * b, 1) * this.itemsize;
+    // The geometry from the accessor, never from the public getters, which
+    // an own property or a subclass may make lie: the header must count the bytes.
+    const { itemsize } = accessorOf(this).dtype;
+    const dims = parseResizeShape(shape, accessorOf(this).shape, itemsize, this.#storage.offset, this.#order);
+    const nbytes = dims.reduce((a, b) => a * b, 1) * itemsize;
     this.#storage.resize(nbytes, { header: headerFor(this.#storage, dims) });
     this.#rebase(dims);
   }
@@ -358,37 +361,41 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
     const given = checkOptionNames(options, APPEND_OPTIONS, 'append');
     if (given.sync !== undefined && typeof given.sync !== 'boolean')
       throw memmapError('ERR_MEMMAP_INVALID_ARG', `sync must be a boolean; got ${show(given.sync)}`);
-    if (this.ndim === 0)
+    // The geometry from the accessor (see resize()).
+    const view = accessorOf(this);
+    if (view.ndim === 0)
       throw memmapError(
         'ERR_MEMMAP_SHAPE_MISMATCH',
         'append() needs an array of at least one dimension; this one is 0-d',
       );
-    const view = accessorOf(this);
-    const shape = this.shape;
+    const shape = view.shape;
     const { bytes, rows } = appendBytes(source, view.dtype, shape, this.#order);
     // Reading the source ran the caller's code (getters, Proxies), which may
     // have closed or resized this array: the rows were cut for `shape`.
-    accessorOf(this).checkOpen();
-    const axis = growthAxis(this.ndim, this.#order);
-    if (this.shape.some((n, k) => k !== axis && n !== shape[k]))
+    const now = accessorOf(this);
+    now.checkOpen();
+    const axis = growthAxis(view.ndim, this.#order);
+    if (now.shape.some((n, k) => k !== axis && n !== shape[k]))
       throw memmapError(
         'ERR_MEMMAP_SHAPE_MISMATCH',
-        `append(): the array became shape ${show(this.shape)} while its source was read (rows of ${show(shape.filter((_, k) => k !== axis))} were read): nothing appended`,
+        `append(): the array became shape ${show(now.shape)} while its source was read (rows of ${show(shape.filter((_, k) => k !== axis))} were read): nothing appended`,
       );
+    const { itemsize } = view.dtype;
+    const nbytes = now.size * itemsize;
     if (rows === 0) {
       // Nothing to write, but refused where rows would be (a map whose size
       // is not its own, bytes after a raw array, a file another process cut):
       // the native resize of no bytes makes an append's checks and no change.
-      this.#storage.resize(this.nbytes, { fill: bytes });
+      this.#storage.resize(nbytes, { fill: bytes });
       return this.shape;
     }
-    const dims: number[] = [...this.shape];
+    const dims: number[] = [...now.shape];
     dims[axis] += rows;
-    checkFits(dims, this.itemsize, this.#storage.offset, this.#order);
+    checkFits(dims, itemsize, this.#storage.offset, this.#order);
     // Rows of no bytes (a trailing axis of 0) change only the header: the
     // native append of no bytes changes nothing, so this is a resize.
     this.#storage.resize(
-      this.nbytes + bytes.byteLength,
+      nbytes + bytes.byteLength,
       bytes.byteLength === 0
         ? { header: headerFor(this.#storage, dims) }
         : { fill: bytes, header: headerFor(this.#storage, dims), sync: given.sync === true },
@@ -418,7 +425,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   #rebase(shape: number[]): void {
     const view = accessorOf(this);
     this._rebase(
-      new Accessor(this.#storage, view.dtype, shape, contiguousStrides(shape, this.itemsize, this.#order), 0),
+      new Accessor(this.#storage, view.dtype, shape, contiguousStrides(shape, view.dtype.itemsize, this.#order), 0),
     );
   }
 
@@ -455,8 +462,9 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
   /** [start, length) of this view's bytes within the mapping. */
   #byteRange(): [number, number] {
     if (this.#isBase) return [0, this.#storage.byteLength];
-    const [low, high] = byteExtent(this.shape, this.strides, this.itemsize);
-    return high > low ? [accessorOf(this).byteOffset + low, high - low] : [0, 0];
+    const view = accessorOf(this);
+    const [low, high] = byteExtent(view.shape, view.strides, view.dtype.itemsize);
+    return high > low ? [view.byteOffset + low, high - low] : [0, 0];
   }
 }
 

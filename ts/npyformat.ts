@@ -127,7 +127,8 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
     return { version: [major, 0] as NpyVersion, ...simple, dataOffset: prefix + headerLength, fileSize };
   const parsed = parsePyLiteral(text);
   if (!(parsed instanceof Map)) throw bad(`the header is not a dict: ${show(text.slice(0, 200))}`);
-  const keys = [...parsed.keys()].map(String).sort();
+  // Keys are str in numpy's dict: a bytes b'descr' is another key (String() of its bytes would not tell).
+  const keys = [...parsed.keys()].map((key) => (typeof key === 'string' ? key : pyRepr(key))).sort();
   if (keys.join() !== 'descr,fortran_order,shape' || parsed.size !== 3) {
     throw bad(`the header dict has keys ${show(keys)}, expected exactly ["descr", "fortran_order", "shape"]`);
   }

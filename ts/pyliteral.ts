@@ -214,6 +214,8 @@ export function parsePyLiteral(source: string): PyValue {
         if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) fail('bad escape');
         const code = parseInt(hex, 16);
         if (code > 0x10ffff) fail('bad escape');
+        // Python keeps a lone surrogate; a JavaScript string cannot tell two from the pair they make.
+        if (code >= 0xd800 && code <= 0xdfff) fail('a surrogate code point');
         out += String.fromCodePoint(code);
         at += len;
       } else if (e === 'N' && !isBytes) fail('a \\N{...} escape (memmap has no Unicode name table)');

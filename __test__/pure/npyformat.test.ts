@@ -1,6 +1,6 @@
 /** The .npy header, read and written as numpy does, byte for byte (pure: no native binary). */
 import fc from 'fast-check';
-import { npyHeaderBytes, parseNpyHeader, parsePyLiteral } from '../../ts/npyformat';
+import { descrToDType, npyHeaderBytes, parseNpyHeader, parsePyLiteral } from '../../ts/npyformat';
 
 describe('version choice and header text', () => {
   test('the smallest version that fits, as numpy', () => {
@@ -83,6 +83,15 @@ describe("numpy's own header form, read without the general parser", () => {
     expect(parse('(3, 4,)')).toEqual([3, 4]);
     expect(parse('(0x10, 1_000)')).toEqual([16, 1000]);
     expect(parse('(3, # rows\n 4)')).toEqual([3, 4]);
+    // What numpy reads but memmap cannot represent is refused, never changed:
+    // a title that is not a str, a lone surrogate (a JavaScript string would
+    // join two into the pair they make).
+    const descr = (text: string) => {
+      const bytes = header(`{'descr': ${text}, 'fortran_order': False, 'shape': (2,), }`);
+      return parseNpyHeader(bytes, bytes.length).descr;
+    };
+    for (const text of ["[((1, 'a'), '<i4')]", "[('\\ud83d\\ude00', '<i4')]", "'\\U0000d800'"])
+      expect(() => descrToDType(descr(text))).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
     // Python 3 refuses a decimal with a leading zero, and (7) is an int.
     expect(() => parse('(007,)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
     expect(() => parse('(7)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));

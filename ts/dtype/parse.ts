@@ -435,10 +435,18 @@ function descrLevel(descr: PyValue[], argument: string): DType {
       inner,
     );
     const size = levels.flat().reduce((a, b) => a * b, 1) * dtype.itemsize;
-    const padding = label === '' && dtype.row.kind === 'V' && dtype.row.fields === undefined;
+    // numpy's descr_to_dtype drops a nameless field of a void type without
+    // fields: raw bytes, and any sub-array (its dtype's type is np.void too).
+    const padding =
+      label === '' && ((dtype.row.kind === 'V' && dtype.row.fields === undefined) || levels.length > 0);
     if (!padding) {
+      if (label instanceof PyTuple && label.items.length !== 2)
+        throw invalid(`${argument}: field label ${show(label.items)} is not a (title, name) pair`);
       const [title, name] = label instanceof PyTuple ? label.items : [null, label];
       if (typeof name !== 'string') throw invalid(`${argument}: field name ${show(name)} is not a string`);
+      // numpy keeps a title of any type; memmap's records carry str titles only.
+      if (title !== null && typeof title !== 'string')
+        throw invalid(`${argument}: field title ${show(title)} is not a string, the only titles memmap keeps`);
       fields.push({ name, title: typeof title === 'string' ? title : null, dtype, levels, offset });
     }
     offset += size;
