@@ -125,7 +125,8 @@ export function parseNpyHeader(bytes: Uint8Array, fileSize: number): NpyHeader {
   const simple = simpleHeader(text);
   if (simple !== null)
     return { version: [major, 0] as NpyVersion, ...simple, dataOffset: prefix + headerLength, fileSize };
-  const parsed = parsePyLiteral(text);
+  // numpy drops Python 2's `L` (3L) only from the versions Python 2 wrote.
+  const parsed = parsePyLiteral(text, { python2Longs: major < 3 });
   if (!(parsed instanceof Map)) throw bad(`the header is not a dict: ${show(text.slice(0, 200))}`);
   // Keys are str in numpy's dict: a bytes b'descr' is another key (String() of its bytes would not tell).
   const keys = [...parsed.keys()].map((key) => (typeof key === 'string' ? key : pyRepr(key))).sort();

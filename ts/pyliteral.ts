@@ -52,7 +52,7 @@ function keyId(value: PyValue): string | null {
 /**
  * Integers as Python 3 spells them (`0x1F`, `0o17`, `0b101`, `1_000`; a
  * decimal never has a leading zero), with Python 2's `L`, which numpy drops
- * from the headers Python 2 wrote. A float or a complex number is no integer:
+ * from the version 1.0 and 2.0 headers Python 2 may have written. A float or a complex number is no integer:
  * no header field takes one, and numpy refuses them where they land.
  */
 const INTEGER = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)L?(?![\w.])/;
@@ -64,9 +64,10 @@ const INTEGER = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|
  * continuations, string prefixes (`r`, `u`, `b`, `rb`), triple quotes,
  * adjacent strings joined, every escape but `\N{...}` (refused: it needs
  * Unicode's name table), an unknown escape kept as written. Floats, complex
- * numbers and sets are refused (no header takes them).
+ * numbers and sets are refused (no header takes them). `python2Longs`: take
+ * Python 2's `3L` as numpy does for a version 1.0 or 2.0 header.
  */
-export function parsePyLiteral(source: string): PyValue {
+export function parsePyLiteral(source: string, { python2Longs = true } = {}): PyValue {
   // Python reads `\r\n` and `\r` in source as `\n`, inside strings too.
   const text = source.replace(/\r\n?/g, '\n');
   let at = 0;
@@ -152,7 +153,8 @@ export function parsePyLiteral(source: string): PyValue {
       return word[0] === 'True' ? true : word[0] === 'False' ? false : null;
     }
     const integer = INTEGER.exec(text.slice(at, at + 200));
-    if (integer === null) return fail(sign === '' ? 'expected a value' : 'expected a number');
+    if (integer === null || (!python2Longs && integer[0].endsWith('L')))
+      return fail(sign === '' ? 'expected a value' : 'expected a number');
     at += integer[0].length;
     const digits = integer[0].replace(/[_L]/g, '');
     const magnitude = BigInt(digits);

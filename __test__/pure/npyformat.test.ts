@@ -83,6 +83,18 @@ describe("numpy's own header form, read without the general parser", () => {
     expect(parse('(3, 4,)')).toEqual([3, 4]);
     expect(parse('(0x10, 1_000)')).toEqual([16, 1000]);
     expect(parse('(3, # rows\n 4)')).toEqual([3, 4]);
+    // Python 2's long integers, which numpy drops the L of in versions 1.0 and 2.0 only.
+    expect(parse('(3L, 4L)')).toEqual([3, 4]);
+    const v3 = (shape: string) => {
+      const body = Buffer.from(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`.padEnd(115) + '\n');
+      const bytes = Buffer.concat([
+        Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 3, 0, body.length, 0, 0, 0]),
+        body,
+      ]);
+      return () => parseNpyHeader(bytes, bytes.length).shape;
+    };
+    expect(v3('(3,)')()).toEqual([3]);
+    expect(v3('(3L,)')).toThrow(expect.objectContaining({ code: 'ERR_NPY_BAD_HEADER' }));
     // What numpy reads but memmap cannot represent is refused, never changed:
     // a title that is not a str, a lone surrogate (a JavaScript string would
     // join two into the pair they make).
