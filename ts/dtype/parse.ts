@@ -437,8 +437,7 @@ function descrLevel(descr: PyValue[], argument: string): DType {
     const size = levels.flat().reduce((a, b) => a * b, 1) * dtype.itemsize;
     // numpy's descr_to_dtype drops a nameless field of a void type without
     // fields: raw bytes, and any sub-array (its dtype's type is np.void too).
-    const padding =
-      label === '' && ((dtype.row.kind === 'V' && dtype.row.fields === undefined) || levels.length > 0);
+    const padding = label === '' && ((dtype.row.kind === 'V' && dtype.row.fields === undefined) || levels.length > 0);
     if (!padding) {
       if (label instanceof PyTuple && label.items.length !== 2)
         throw invalid(`${argument}: field label ${show(label.items)} is not a (title, name) pair`);

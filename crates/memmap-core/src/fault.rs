@@ -34,6 +34,8 @@ pub enum Call {
     Msync,
     Fdatasync,
     Close,
+    /// Reading this process's mappings (`/proc/self/maps`) before a cut.
+    Maps,
 }
 
 /// Runs `f` behind the fail point of `call`, again while it is interrupted

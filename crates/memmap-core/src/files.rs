@@ -6,15 +6,43 @@
 //! shrinking, `w+` over a longer file) ask here first and refuse with
 //! [`ErrorKind::FileInUse`]. Another process's maps are beyond reach (the
 //! README says so).
+//!
+//! This table is one copy of the library's: npm may install two versions of
+//! the package side by side, each loading its own addon with its own table,
+//! and neither sees the other's maps here. So a cut also asks the kernel
+//! (`sys::mappings_of`) which mappings of the file exist in the process, and
+//! any this copy does not hold itself (every registered map's region: its
+//! room past the end and retained mappings included) that reaches past the
+//! cut refuses it too. Only when a cut is about to happen: opens that cut
+//! nothing never read the kernel's list.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use crate::{Error, ErrorKind, FileId, Result};
+use crate::grow::Region;
+use crate::{sys, Error, ErrorKind, FileId, Result};
 
-/// Each file's maps: (map number, file offset its mapped bytes reach).
-type Table = HashMap<FileId, Vec<(u64, u64)>>;
+/// A mapping of a file in this process as the kernel lists it: addresses
+/// `[start, end)` map the file from byte `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mapped {
+    pub start: usize,
+    pub end: usize,
+    pub offset: u64,
+}
+
+/// A live map of a file: its number, the file offset its mapped bytes
+/// reach, and its address ranges (read at a cut, to know its mappings apart
+/// from another copy's).
+struct Entry {
+    id: u64,
+    reach: u64,
+    region: Weak<RwLock<Region>>,
+}
+
+/// Each file's maps.
+type Table = HashMap<FileId, Vec<Entry>>;
 
 static FILES: Mutex<Option<Table>> = Mutex::new(None);
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -25,12 +53,14 @@ fn with<R>(f: impl FnOnce(&mut Table) -> R) -> R {
     f(files.get_or_insert_with(HashMap::new))
 }
 
-/// Records a live map of `file` reaching `reach`; returns its number (0 for
-/// a file with no identity, which is not tracked).
-pub(crate) fn register(file: Option<FileId>, reach: u64) -> u64 {
+/// Records a live map of `file` reaching `reach`, whose mappings are
+/// `region`'s; returns its number (0 for a file with no identity, which is
+/// not tracked).
+pub(crate) fn register(file: Option<FileId>, reach: u64, region: &Arc<RwLock<Region>>) -> u64 {
     let Some(file) = file else { return 0 };
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
-    with(|files| files.entry(file).or_default().push((id, reach)));
+    let region = Arc::downgrade(region);
+    with(|files| files.entry(file).or_default().push(Entry { id, reach, region }));
     id
 }
 
@@ -40,9 +70,9 @@ pub(crate) fn update(file: Option<FileId>, id: u64, reach: u64) {
     with(|files| {
         if let Some(entry) = files
             .get_mut(&file)
-            .and_then(|maps| maps.iter_mut().find(|m| m.0 == id))
+            .and_then(|maps| maps.iter_mut().find(|m| m.id == id))
         {
-            entry.1 = reach;
+            entry.reach = reach;
         }
     });
 }
@@ -52,7 +82,7 @@ pub(crate) fn unregister(file: Option<FileId>, id: u64) {
     let Some(file) = file else { return };
     with(|files| {
         if let Some(maps) = files.get_mut(&file) {
-            maps.retain(|m| m.0 != id);
+            maps.retain(|m| m.id != id);
             if maps.is_empty() {
                 files.remove(&file);
             }
@@ -61,27 +91,175 @@ pub(crate) fn unregister(file: Option<FileId>, id: u64) {
 }
 
 /// Refuses to cut `file` to `size` bytes while a live map other than
-/// `except` reaches past that.
+/// `except` reaches past that: one of this copy's, or any mapping of the
+/// file in the process that this copy does not hold.
+///
+/// The caller holds no lock of a region: the regions of the file's maps
+/// (`except`'s included) are read here.
 pub(crate) fn check_cut(file: Option<FileId>, except: u64, size: u64, what: impl FnOnce() -> String) -> Result<()> {
     let Some(file) = file else { return Ok(()) };
-    let reach = with(|files| {
-        files
-            .get(&file)
-            .into_iter()
-            .flatten()
-            .filter(|m| m.0 != except)
-            .map(|m| m.1)
-            .max()
+    let (reach, regions) = with(|files| {
+        let maps = files.get(&file).into_iter().flatten();
+        let reach = maps.clone().filter(|m| m.id != except).map(|m| m.reach).max();
+        (reach, maps.map(|m| m.region.clone()).collect::<Vec<_>>())
     });
-    match reach {
-        Some(reach) if reach > size => Err(Error::new(
+    if let Some(reach) = reach.filter(|&reach| reach > size) {
+        return Err(Error::new(
             ErrorKind::FileInUse,
             format!(
                 "{}: another map in this process reaches byte {reach} of the file, and cutting it to {size} bytes \
                  would make reading that map a crash (SIGBUS); close that map first",
                 what()
             ),
+        ));
+    }
+    // Outside the table's lock (a resize updates the table while holding
+    // its region), and held while the kernel's list is read, so that no
+    // mapping of this copy moves or goes meanwhile: an address this copy
+    // gave up could be another copy's by then.
+    let regions: Vec<Arc<RwLock<Region>>> = regions.iter().filter_map(Weak::upgrade).collect();
+    let held: Vec<_> = regions
+        .iter()
+        .map(|region| region.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        .collect();
+    let own: Vec<(usize, usize)> = held.iter().flat_map(|region| region.address_ranges()).collect();
+    let mapped = match sys::mappings_of(file) {
+        Ok(mapped) => mapped,
+        Err(e) => {
+            return Err(Error::io(
+                e,
+                format!(
+                    "{}: cannot read this process's mappings (/proc/self/maps) to check that no other map of the \
+                     file reaches past byte {size}",
+                    what()
+                ),
+            ))
+        }
+    };
+    drop(held);
+    let foreign = mapped.iter().filter(|m| {
+        let ours = own.iter().any(|&(from, to)| from <= m.start && m.end <= to);
+        let reach = m.offset.saturating_add((m.end - m.start) as u64);
+        !ours && reach > size
+    });
+    match foreign.map(|m| m.offset.saturating_add((m.end - m.start) as u64)).max() {
+        Some(reach) => Err(Error::new(
+            ErrorKind::FileInUse,
+            format!(
+                "{}: a mapping of the file this library did not make (another copy of the package loaded in this \
+                 process, or another library) reaches byte {reach} of it, and cutting it to {size} bytes would \
+                 make reading that mapping a crash (SIGBUS); close that map first",
+                what()
+            ),
         )),
-        _ => Ok(()),
+        None => Ok(()),
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use crate::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("memmap-core-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn shrink(len: u64) -> Resize<'static> {
+        Resize {
+            len,
+            fill: None,
+            header: &[],
+            header_now: &[],
+            sparse: false,
+            past_end: PastEnd::Refuse,
+            sync: false,
+            held: true,
+            tail_in_use: true,
+        }
+    }
+
+    /// Another copy of the library (its own table, which this one cannot
+    /// see) stands in as a mapping made straight with memmap2.
+    #[test]
+    fn a_mapping_this_copy_did_not_make_refuses_a_cut_under_it() {
+        let dir = dir("foreign");
+        let path = dir.join("f");
+        std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        for private in [false, true] {
+            let foreign = if private {
+                // Copy-on-write: past the end of its file, SIGBUS all the same.
+                // SAFETY: the test's own file, nobody cuts it while mapped (that is the point).
+                unsafe { memmap2::MmapOptions::new().map_copy(&file).unwrap() }
+            } else {
+                // SAFETY: the test's own file, nobody cuts it while mapped (that is the point).
+                unsafe { memmap2::MmapOptions::new().map_mut(&file).unwrap() }
+            };
+            let map = Mapping::open(
+                Source::Path(path.clone()),
+                Mode::ReadWrite,
+                0,
+                Length::RestOfFile { item_size: 1 },
+            )
+            .unwrap();
+            let err = map.resize(&shrink(4096)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::FileInUse, "{err}");
+            assert!(err.message().contains("did not make"), "{err}");
+            drop(map);
+            let err = Mapping::open(Source::Path(path.clone()), Mode::Create, 0, Length::Exact(16)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::FileInUse, "{err}");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 20, "nothing was cut");
+            assert_eq!(foreign[(1 << 20) - 1], 1);
+            drop(foreign);
+        }
+        // A mapping that ends before the cut is no obstacle, nor are this
+        // copy's own (its room past the end, mappings retained by growth).
+        let map = Mapping::open(
+            Source::Path(path.clone()),
+            Mode::ReadWrite,
+            0,
+            Length::RestOfFile { item_size: 1 },
+        )
+        .unwrap();
+        // SAFETY: as above.
+        let short = unsafe { memmap2::MmapOptions::new().len(4096).map_mut(&file).unwrap() };
+        map.resize(&shrink(64 << 20)).unwrap();
+        map.resize(&shrink(8192)).unwrap();
+        map.resize(&shrink(1 << 30)).unwrap();
+        map.resize(&shrink(4096)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
+        drop((map, short));
+        let map = Mapping::open(Source::Path(path.clone()), Mode::Create, 0, Length::Exact(16)).unwrap();
+        drop(map);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 16);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_kernels_list_is_read_line_by_line() {
+        let id = FileId {
+            device: libc::makedev(0xfd, 1),
+            inode: 1234,
+        };
+        let line = "7f0000000000-7f0000002000 rw-s 00003000 fd:01 1234    /data/a file (deleted)";
+        assert_eq!(
+            crate::sys::mapped_line(line, id),
+            Some(super::Mapped {
+                start: 0x7f00_0000_0000,
+                end: 0x7f00_0000_2000,
+                offset: 0x3000
+            })
+        );
+        assert_eq!(crate::sys::mapped_line(&line.replace(" 1234 ", " 1235 "), id), None);
+        // Another device number and no way to ask the mapping (no such range
+        // is mapped): counted as the file, a refusal rather than a crash.
+        assert!(crate::sys::mapped_line(&line.replace("fd:01", "00:2a"), id).is_some());
+        assert_eq!(
+            crate::sys::mapped_line("7f0000000000-7f0000002000 r--p 00000000 00:00 0", id),
+            None
+        );
     }
 }

@@ -175,6 +175,18 @@ impl Region {
         }
     }
 
+    /// The address ranges of every mapping this region holds (the current
+    /// one with its room past the end, the retained ones, placeholder tails
+    /// included), widened to whole pages as the kernel lists them.
+    pub(crate) fn address_ranges(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let page = sys::page_size();
+        let maps = self.map.iter().chain(self.retained.iter().map(|(old, _)| old));
+        maps.map(move |map| {
+            let first = map.as_mut_ptr() as usize;
+            (first - first % page, (first + map.len()).div_ceil(page) * page)
+        })
+    }
+
     /// The kernel areas this region holds.
     pub(crate) fn areas(&self, runs: &Runs) -> usize {
         self.map.as_ref().map_or(0, |_| runs.count()) + self.extra_areas

@@ -42,7 +42,7 @@ mod sys;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub use copy::Elements;
 pub use crc::{crc32, crc32_combine, crc32_raw};
@@ -343,8 +343,10 @@ pub fn max_live_mappings() -> usize {
 pub struct Mapping {
     /// The mapped address range: the current mapping (`None` while the range
     /// is empty), how much of it is the file's, and earlier mappings kept for
-    /// addresses JavaScript may still hold (see grow.rs).
-    region: RwLock<Region>,
+    /// addresses JavaScript may still hold (see grow.rs). Shared with the
+    /// registry of live maps (files.rs), which reads it to tell this
+    /// library's own mappings of a file from another copy's.
+    region: Arc<RwLock<Region>>,
     mode: Mode,
     /// Open until `close()`; flush and close serialise on this lock.
     state: Mutex<State>,
@@ -671,7 +673,9 @@ impl Drop for Mapping {
         {
             self.give_back_reserved(&file);
         }
-        let region = self.region.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Not `get_mut`: the registry of live maps may be reading the region
+        // this moment (it took its share before `unregister` above).
+        let region = self.region.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let runs = self.runs.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         areas::give_back(region.areas(runs));
     }

@@ -96,9 +96,10 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         None
     };
     let reach = options.offset + done.map.as_ref().map_or(0, |m| m.len() as u64);
-    let registered = crate::files::register(done.file_id, reach);
+    let region = std::sync::Arc::new(std::sync::RwLock::new(crate::grow::Region::new(done.map)));
+    let registered = crate::files::register(done.file_id, reach, &region);
     Mapping {
-        region: std::sync::RwLock::new(crate::grow::Region::new(done.map)),
+        region,
         mode: options.mode,
         state: std::sync::Mutex::new(crate::State { open: true, file }),
         needs_sync: std::sync::atomic::AtomicBool::new(done.needs_sync),

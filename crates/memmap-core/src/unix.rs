@@ -751,6 +751,63 @@ pub fn close(file: File) -> io::Result<()> {
     }
 }
 
+/// The mappings of file `id` in this whole process, as the kernel lists
+/// them (`/proc/self/maps`): every copy of this library loaded in the
+/// process (two versions installed side by side each keep their own registry
+/// of live maps, files.rs) and anything else that mapped it, shared or
+/// private (a private mapping past the end of its file is SIGBUS too).
+/// Where the kernel's device number for a mapping is not the file's `st_dev`
+/// (btrfs subvolumes, overlayfs), the mapping's own file is asked
+/// (`/proc/self/map_files`, which needs `CAP_CHECKPOINT_RESTORE`); failing
+/// that, a mapping with the file's inode number counts as the file: a false
+/// refusal of a cut, never a missed one. Where there is no such list (not
+/// Linux), none.
+pub fn mappings_of(id: FileId) -> io::Result<Vec<crate::files::Mapped>> {
+    #[cfg(target_os = "linux")]
+    {
+        let listing = fault::retry(Call::Maps, || std::fs::read("/proc/self/maps"))?;
+        let listing = String::from_utf8_lossy(&listing);
+        Ok(listing.lines().filter_map(|line| mapped_line(line, id)).collect())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = id;
+        fault::check(Call::Maps)?;
+        Ok(Vec::new())
+    }
+}
+
+/// One line of `/proc/self/maps` (`start-end perms offset major:minor inode
+/// path`, numbers in hex but the inode), if it maps file `id`.
+#[cfg(target_os = "linux")]
+pub(crate) fn mapped_line(line: &str, id: FileId) -> Option<crate::files::Mapped> {
+    let mut fields = line.split_ascii_whitespace();
+    let range = fields.next()?;
+    let _perms = fields.next()?;
+    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+    let (major, minor) = fields.next()?.split_once(':')?;
+    let inode: u64 = fields.next()?.parse().ok()?;
+    if inode != id.inode {
+        return None;
+    }
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (
+        usize::from_str_radix(start, 16).ok()?,
+        usize::from_str_radix(end, 16).ok()?,
+    );
+    let (major, minor) = (
+        u32::from_str_radix(major, 16).ok()?,
+        u32::from_str_radix(minor, 16).ok()?,
+    );
+    let same_device = libc::makedev(major, minor) as u64 == id.device
+        || match std::fs::metadata(format!("/proc/self/map_files/{range}")) {
+            Ok(meta) => meta.dev() == id.device && meta.ino() == id.inode,
+            // Not allowed to look (or unmapped meanwhile): counted as the file.
+            Err(_) => true,
+        };
+    same_device.then_some(crate::files::Mapped { start, end, offset })
+}
+
 /// The path the kernel knows for an open file, if it has one that names it
 /// (not deleted, not a pipe or socket). Asked of our own descriptor, so the
 /// answer cannot be about a different file that reused a caller's number.

@@ -9,6 +9,14 @@
 //! load. They take numbers only and copy through a scratch ArrayBuffer that
 //! the TypeScript module registered once (`useScratch`, which gives it a
 //! slot) and reads with a DataView: no buffer crosses the boundary per call.
+//!
+//! The scratch is an ordinary JavaScript object, so user code may hold it
+//! (the module makes it with the global `ArrayBuffer`, which a program can
+//! replace before loading the package) and detach, transfer or resize it.
+//! No address of it is ever kept: every call asks the live buffer for its
+//! bytes and length, refuses a detached one, and copies through a stack
+//! buffer of its own, so the scratch's memory is touched only while the call
+//! holds the buffer and only with byte copies that tolerate any overlap.
 
 use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
@@ -23,19 +31,23 @@ use crate::errors::{coded, to_js_error, Code, Error, Result};
 use crate::handles::Handle;
 
 thread_local! {
-    /// This thread's scratch buffers (pointer, length, weak reference), by
-    /// slot: one per copy of the TypeScript module that registered one (a
-    /// realm per thread, and possibly several copies of the package in one
-    /// realm, must never share a scratch). Each call checks through the weak
-    /// reference that the ArrayBuffer is alive, so a slot never reaches freed
-    /// memory, even between its collection and its finalizer.
+    /// This thread's scratch buffers (weak references), by slot: one per copy
+    /// of the TypeScript module that registered one (a realm per thread, and
+    /// possibly several copies of the package in one realm, must never share
+    /// a scratch). Each call checks through the weak reference that the
+    /// ArrayBuffer is alive and asks it for its bytes then, so a slot never
+    /// reaches freed memory: not between its collection and its finalizer,
+    /// nor after a detach or transfer (a transferred buffer's memory belongs
+    /// to its new owner, which may free it at any time).
     static SCRATCHES: RefCell<Vec<Option<Scratch>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The most bytes one call copies: TypeScript's `SCRATCH_BYTES`, the size of
+/// the scratch it makes; larger elements take the block copies.
+const SCRATCH_BYTES: usize = 256;
+
 #[derive(Clone, Copy)]
 struct Scratch {
-    data: *mut u8,
-    len: usize,
     /// Weak (count 0): the module that registered the buffer keeps it alive.
     buffer: sys::napi_ref,
 }
@@ -47,7 +59,8 @@ pub fn use_scratch(env: &Env, scratch: &Object) -> Result<u32> {
     let raw_env = env.raw();
     let (mut data, mut len) = (ptr::null_mut(), 0usize);
     // SAFETY: `scratch` is a live value of this env; the call only reads it
-    // and fails (status checked) if it is not an ArrayBuffer.
+    // and fails (status checked) if it is not an ArrayBuffer. The address is
+    // not kept: each copy asks the buffer again.
     let status = unsafe { sys::napi_get_arraybuffer_info(raw_env, scratch.raw(), &mut data, &mut len) };
     if status != sys::Status::napi_ok {
         return Err(coded(Code::InvalidArg, "the scratch must be an ArrayBuffer"));
@@ -59,11 +72,7 @@ pub fn use_scratch(env: &Env, scratch: &Object) -> Result<u32> {
         return Err(coded(Code::InvalidArg, "the scratch cannot be referenced"));
     }
     let slot = SCRATCHES.with_borrow_mut(|slots| {
-        slots.push(Some(Scratch {
-            data: data.cast(),
-            len,
-            buffer,
-        }));
+        slots.push(Some(Scratch { buffer }));
         slots.len() - 1
     });
     // SAFETY: `scratch` is a live object of this env; the finalizer's data is
@@ -239,39 +248,67 @@ fn copy_through_scratch(env: sys::napi_env, slot: f64, handle: Handle, at: f64, 
     let start = crate::errors::to_usize(at, "byte")?;
     let len = crate::errors::to_usize(size, "size")?;
     let missing = || coded(Code::InvalidArg, format!("no scratch buffer in slot {slot}"));
-    let Scratch {
-        data: scratch,
-        len: capacity,
-        buffer,
-    } = SCRATCHES
+    let Scratch { buffer } = SCRATCHES
         .with_borrow(|slots| slots.get(slot).copied().flatten())
         .ok_or_else(missing)?;
     let mut alive = ptr::null_mut();
     // SAFETY: `buffer` is a reference of this env that the finalizer has not
     // deleted (its slot is filled). The value it gives, held for this call,
-    // keeps the ArrayBuffer and its bytes alive until the call returns.
+    // keeps the ArrayBuffer alive until the call returns.
     let status = unsafe { sys::napi_get_reference_value(env, buffer, &mut alive) };
     if status != sys::Status::napi_ok || alive.is_null() {
         return Err(missing());
     }
-    if len > capacity {
+    let (data, capacity) = scratch_bytes(env, alive)?;
+    if len > capacity.min(SCRATCH_BYTES) {
         return Err(coded(
             Code::InvalidArg,
             format!("{len} bytes do not fit the scratch buffer ({capacity} bytes)"),
         ));
     }
+    // The map's bytes go through this stack copy, never straight between the
+    // map and the scratch: the scratch is whatever ArrayBuffer the module was
+    // given, which might even lie over a map, so no slice of it is formed.
+    let mut staged = [0u8; SCRATCH_BYTES];
+    let staged = &mut staged[..len];
     with_map(handle, |map| {
-        // SAFETY: `scratch..scratch + capacity` is the registered ArrayBuffer's
-        // memory, alive for this call (checked above). It is JavaScript heap
-        // memory, never the map, so a slice of it does not alias the mapping.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(scratch, len) };
         if peek {
-            map.mapping.read_into(start, bytes)
+            map.mapping.read_into(start, staged).map_err(to_js_error)?;
+            // SAFETY: `data..data + capacity` is the buffer's memory as it
+            // reported it just now (not detached, checked above), and no
+            // JavaScript has run since, so nothing detached or freed it; `len`
+            // is at most `capacity`. `ptr::copy` allows any overlap.
+            unsafe { ptr::copy(staged.as_ptr(), data, len) };
+            Ok(())
         } else {
-            map.mapping.write_from(start, bytes)
+            // SAFETY: as above, reading instead of writing.
+            unsafe { ptr::copy(data.cast_const(), staged.as_mut_ptr(), len) };
+            map.mapping.write_from(start, staged).map_err(to_js_error)
         }
-        .map_err(to_js_error)
     })
+}
+
+/// The live bytes of scratch ArrayBuffer `value` (address, length), asked at
+/// each call: a detached buffer (transferred, its memory someone else's) is
+/// refused with a code.
+fn scratch_bytes(env: sys::napi_env, value: sys::napi_value) -> Result<(*mut u8, usize)> {
+    let mut detached = false;
+    // SAFETY: `value` is a live value of this env (held by the caller's
+    // reference lookup); the call only reads it.
+    let status = unsafe { sys::napi_is_detached_arraybuffer(env, value, &mut detached) };
+    if status != sys::Status::napi_ok || detached {
+        return Err(coded(
+            Code::BufferFailed,
+            "the scratch buffer was detached (transferred) by other code: single elements cannot be copied through it",
+        ));
+    }
+    let (mut data, mut len) = (ptr::null_mut(), 0usize);
+    // SAFETY: as above; it fails (status checked) if `value` is not an ArrayBuffer.
+    let status = unsafe { sys::napi_get_arraybuffer_info(env, value, &mut data, &mut len) };
+    if status != sys::Status::napi_ok || (data.is_null() && len > 0) {
+        return Err(coded(Code::BufferFailed, "the scratch buffer's memory is unavailable"));
+    }
+    Ok((data.cast(), len))
 }
 
 /// Throws `error` (with its code) into JavaScript: a raw callback's way to fail.

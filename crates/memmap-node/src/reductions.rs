@@ -22,6 +22,7 @@ use napi_derive::napi;
 
 use crate::buffers::{owned_buffer, BufferValue};
 use crate::errors::{coded, geometry, rejection, to_isize, to_js_error, to_usize, Code, Result};
+use crate::pool::{Lane, Pooled};
 use crate::tasks::Element;
 
 /// numpy's `where=` as the binding takes it: one byte per element (nonzero
@@ -476,6 +477,14 @@ impl AxisReduceTask {
             }
         }
         Ok(out)
+    }
+}
+
+impl Pooled for AxisReduceTask {
+    const LANE: Lane = Lane::Work;
+
+    fn abort_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(self.abort.clone())
     }
 }
 

@@ -6,6 +6,7 @@
 //! map open after its work read only the file's own pages; one that finds it
 //! closed rejects with ERR_MEMMAP_CLOSED instead of returning what it read.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use memmap_core::{Mapping, Reduction, Scalar, View};
@@ -14,6 +15,7 @@ use napi_derive::napi;
 
 use crate::buffers::Closing;
 use crate::errors::{coded, geometry, rejection, to_js_error, to_usize, Code, Result};
+use crate::pool::{Lane, Pooled};
 
 /// numpy's reductions, as the kernels know them.
 #[napi(string_enum)]
@@ -148,6 +150,8 @@ pub struct ReduceTask {
     little_endian: bool,
     op: Reduction,
     view: View,
+    /// Set when the env that asked for it goes away (pool.rs): the work stops.
+    abort: Arc<AtomicBool>,
 }
 
 impl ReduceTask {
@@ -165,6 +169,7 @@ impl ReduceTask {
             little_endian: request.little_endian,
             op: request.op.into(),
             view,
+            abort: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -180,7 +185,7 @@ impl ReduceTask {
         // that is the shrink's ERR_MEMMAP_CLOSED, not a bad argument.
         let value = self
             .mapping
-            .reduce(self.element, self.little_endian, &self.view, self.op);
+            .reduce_until(self.element, self.little_endian, &self.view, self.op, Some(&self.abort));
         if self.mapping.is_closed() {
             return Err(coded(
                 Code::Closed,
@@ -196,6 +201,14 @@ impl ReduceTask {
             ));
         }
         value.map_err(to_js_error)
+    }
+}
+
+impl Pooled for ReduceTask {
+    const LANE: Lane = Lane::Work;
+
+    fn abort_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(self.abort.clone())
     }
 }
 
@@ -232,6 +245,10 @@ impl FlushTask {
             len,
         }
     }
+}
+
+impl Pooled for FlushTask {
+    const LANE: Lane = Lane::Urgent;
 }
 
 impl Task for FlushTask {
@@ -305,6 +322,10 @@ impl CloseTask {
     pub fn none() -> CloseTask {
         CloseTask { closing: None }
     }
+}
+
+impl Pooled for CloseTask {
+    const LANE: Lane = Lane::Urgent;
 }
 
 impl Task for CloseTask {

@@ -952,6 +952,24 @@ impl Mapping {
     /// A view that reaches outside the map, or whose shape and strides
     /// disagree; [`ErrorKind::Closed`] if the map is closed meanwhile.
     pub fn reduce(&self, element: Element, little_endian: bool, view: &View, op: Reduction) -> Result<Option<Scalar>> {
+        self.reduce_until(element, little_endian, view, op, None)
+    }
+
+    /// [`Mapping::reduce`] that stops with [`ErrorKind::Aborted`] within one
+    /// check once `abort` is set (the binding's async work whose JavaScript
+    /// thread went away).
+    ///
+    /// # Errors
+    ///
+    /// As [`Mapping::reduce`], and [`ErrorKind::Aborted`].
+    pub fn reduce_until(
+        &self,
+        element: Element,
+        little_endian: bool,
+        view: &View,
+        op: Reduction,
+        abort: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<Option<Scalar>> {
         // SAFETY: the map's bytes stay mapped while `self` is borrowed (a
         // close swaps them for zero pages, still readable; `alive` below
         // turns such a reading into an error).
@@ -975,6 +993,7 @@ impl Mapping {
         let alive = || !self.is_closed();
         let control = Control {
             alive: Some(&alive),
+            abort,
             ..Control::default()
         };
         let result = if wide {
