@@ -160,25 +160,11 @@ pub(crate) fn check_cut(file: Option<FileId>, except: u64, size: u64, what: impl
 mod tests {
     use crate::*;
 
-    fn dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("memmap-core-files-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::grow::tests::{dir, request};
 
+    /// A shrink by this map, with the tail's pages possibly in use (the usual case).
     fn shrink(len: u64) -> Resize<'static> {
-        Resize {
-            len,
-            fill: None,
-            header: &[],
-            header_now: &[],
-            sparse: false,
-            past_end: PastEnd::Refuse,
-            sync: false,
-            held: true,
-            tail_in_use: true,
-        }
+        request(len, true)
     }
 
     /// Another copy of the library (its own table, which this one cannot

@@ -938,17 +938,17 @@ impl Mapping {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::*;
 
-    pub(super) fn dir(name: &str) -> std::path::PathBuf {
+    pub(crate) fn dir(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("memmap-core-grow-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
 
-    pub(super) fn request(len: u64, held: bool) -> Resize<'static> {
+    pub(crate) fn request(len: u64, held: bool) -> Resize<'static> {
         Resize {
             len,
             fill: None,
