@@ -55,6 +55,37 @@ describe('the single-element scratch buffer', () => {
   );
 });
 
+describe('the single-element scratch buffer, detached before the first access', () => {
+  test.each(['detach', 'resize'])('is ERR_MEMMAP_BUFFER_FAILED, not an engine error (%s)', (how) => {
+    const file = join(dir, `scratch-first-${how}.f64`);
+    const child = runNode(
+      `
+      const RealAB = ArrayBuffer;
+      let captured = null;
+      globalThis.ArrayBuffer = new Proxy(RealAB, { construct(t, a, n) {
+        if (a[0] === 256) return (captured = new RealAB(256, { maxByteLength: 4096 }));
+        return Reflect.construct(t, a, n);
+      } });
+      require(${PACKAGE} + '/dist/binding.js').binding.simulateExternalBufferRefusal(true);
+      const { memmap } = require(${PACKAGE} + '/dist/index.js');
+      globalThis.ArrayBuffer = RealAB;
+      const m = memmap(${JSON.stringify(file)}, { dtype: 'float64', mode: 'w+', shape: [16] });
+      if (process.env.GUARD_HOW === 'resize') captured.resize(4);
+      else structuredClone(captured, { transfer: [captured] });
+      const out = [];
+      for (const f of [() => m.get(3), () => m.set(3, 1), () => [...m]])
+        try { out.push('value ' + f()); } catch (e) { out.push(e.code); }
+      m.close();
+      console.log(JSON.stringify(out));
+      `,
+      { env: { GUARD_HOW: how } },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual(Array(3).fill('ERR_MEMMAP_BUFFER_FAILED'));
+  });
+});
+
 describe('two copies of the package in one process', () => {
   // npm installs two versions side by side: two addons, each with its own
   // table of live maps. A byte-identical copy stands in for the other version.
@@ -104,6 +135,39 @@ describe('two copies of the package in one process', () => {
       expect(JSON.parse(child.stdout)).toEqual(['ERR_MEMMAP_FILE_IN_USE', 4 << 20, 1, 1, 64]);
     },
   );
+});
+
+describe("this copy's own maps are never taken for another copy's", () => {
+  test('two of its maps the kernel merged into one mapping do not refuse a cut past both', () => {
+    const file = join(dir, 'merged.u8');
+    const child = runNode(`
+      const { memmap } = require(${PACKAGE} + '/dist/index.js');
+      const fs = require('fs');
+      const P = ${JSON.stringify(file)};
+      fs.writeFileSync(P, Buffer.alloc(65536, 1));
+      const ino = fs.statSync(P).ino;
+      const merged = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n')
+        .filter((l) => l.includes(' ' + ino + ' '))
+        .some((l) => { const [a, b] = l.split(' ')[0].split('-').map((h) => parseInt(h, 16)); return b - a === 12288; });
+      // Maps of one open file (a descriptor: memmap duplicates it) placed side
+      // by side are one mapping to the kernel; try until a pair lands so.
+      const fd = fs.openSync(P, 'r+');
+      const keep = [];
+      let adjacent = false;
+      for (let i = 0; i < 20 && !adjacent; i++) {
+        keep.push(memmap(fd, { dtype: 'uint8', mode: 'r+', offset: 8192, shape: [4000] }));
+        keep.push(memmap(fd, { dtype: 'uint8', mode: 'r+', shape: [8192] }));
+        adjacent = merged();
+      }
+      const y = memmap(P, { dtype: 'uint8', mode: 'r+' });
+      let outcome;
+      try { y.resize([12200]); outcome = 'resized'; } catch (e) { outcome = e.code; }
+      console.log(JSON.stringify([outcome, keep[0].get(3999)]));
+    `);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual(['resized', 1]);
+  });
 });
 
 describe("the library's threads", () => {

@@ -221,7 +221,17 @@ function copyAccess(storage: Storage, dtype: DType): Pick<Access, 'read' | 'writ
   const { itemsize, row } = dtype;
   if (dtype.native && readsLanesAsIs(row)) {
     // The common numeric dtypes: the scratch's first lane, read as is.
-    const lane = new row.TypedArray(SCRATCH_VIEW.buffer, 0, 1) as unknown as Lanes & { [at: number]: number };
+    let lane: Lanes & { [at: number]: number };
+    try {
+      lane = new row.TypedArray(SCRATCH_VIEW.buffer, 0, 1) as unknown as Lanes & { [at: number]: number };
+    } catch (error) {
+      // Only code that replaced the global ArrayBuffer before this module
+      // loaded can reach the scratch to detach or shrink it.
+      throw memmapError(
+        'ERR_MEMMAP_BUFFER_FAILED',
+        `the scratch buffer of single-element copies was detached or resized by other code: ${(error as Error).message}`,
+      );
+    }
     return {
       read(at) {
         storage.load(at, itemsize);

@@ -122,7 +122,7 @@ pub(crate) fn check_cut(file: Option<FileId>, except: u64, size: u64, what: impl
         .iter()
         .map(|region| region.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
         .collect();
-    let own: Vec<(usize, usize)> = held.iter().flat_map(|region| region.address_ranges()).collect();
+    let own = merged(held.iter().flat_map(|region| region.address_ranges()).collect());
     let mapped = match sys::mappings_of(file) {
         Ok(mapped) => mapped,
         Err(e) => {
@@ -138,6 +138,8 @@ pub(crate) fn check_cut(file: Option<FileId>, except: u64, size: u64, what: impl
     };
     drop(held);
     let foreign = mapped.iter().filter(|m| {
+        // The kernel merges adjacent mappings of one open file: one line may
+        // span two of this copy's maps, so it is ours when their union covers it.
         let ours = own.iter().any(|&(from, to)| from <= m.start && m.end <= to);
         let reach = m.offset.saturating_add((m.end - m.start) as u64);
         !ours && reach > size
@@ -154,6 +156,19 @@ pub(crate) fn check_cut(file: Option<FileId>, except: u64, size: u64, what: impl
         )),
         None => Ok(()),
     }
+}
+
+/// Address ranges `[from, to)` sorted, those that touch or overlap joined.
+fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (from, to) in ranges {
+        match out.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => out.push((from, to)),
+        }
+    }
+    out
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -222,6 +237,14 @@ mod tests {
         drop(map);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 16);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ranges_that_touch_are_one() {
+        assert_eq!(
+            super::merged(vec![(30, 40), (0, 10), (10, 20), (35, 50), (60, 70)]),
+            vec![(0, 20), (30, 50), (60, 70)]
+        );
     }
 
     #[test]
