@@ -248,3 +248,128 @@ describe("the library's threads", () => {
     expect(after).toBeLessThan(one / 2);
   });
 });
+
+describe('opens, growth and cuts racing on threads, copies and processes', () => {
+  // The file's gate (ARCHITECTURE.md, "The gate"): an open's size, map and
+  // registration never fall between a cut's check and the cut, and a resize's
+  // size cannot go stale before its ftruncate. Counted iterations, not time:
+  // on a slow machine the race is rarer, never a failure.
+  const copy = join(dir, 'race-copy');
+  beforeAll(() => {
+    mkdirSync(copy);
+    for (const part of ['package.json', 'dist', 'native'])
+      cpSync(join(ROOT, part), join(copy, part), { recursive: true });
+  });
+  const pkg = (which: string) =>
+    which === 'this copy' ? JSON.parse(PACKAGE) + '/dist/index.js' : copy + '/dist/index.js';
+
+  test.each(['this copy', 'another copy'])(
+    'a worker opening and reading the last byte while the main thread grows and shrinks (%s): refused or fine, never SIGBUS',
+    (which) => {
+      const file = join(dir, `race-open-${which.replace(' ', '-')}.u8`);
+      const child = runNode(`
+        const { Worker } = require('worker_threads');
+        const fs = require('fs');
+        const A = require(${PACKAGE} + '/dist/index.js');
+        const file = ${JSON.stringify(file)};
+        fs.writeFileSync(file, Buffer.alloc(4096));
+        const m = A.memmap(file, { dtype: 'uint8', mode: 'r+' });
+        const flags = new Int32Array(new SharedArrayBuffer(8));
+        const w = new Worker(\`
+          const { workerData, parentPort } = require('worker_threads');
+          const B = require(workerData.pkg);
+          const flags = new Int32Array(workerData.flags);
+          let n = 0;
+          while (Atomics.load(flags, 0) === 0) {
+            const b = B.memmap(workerData.file, { dtype: 'uint8', mode: 'r' });
+            b.get(b.shape[0] - 1);
+            b.close();
+            if (++n === 1) Atomics.store(flags, 1, 1);
+          }
+          parentPort.postMessage(n);
+        \`, { eval: true, workerData: { pkg: ${JSON.stringify(pkg(which))}, file, flags: flags.buffer } });
+        while (Atomics.load(flags, 1) === 0) Atomics.wait(flags, 1, 0, 10);
+        const out = { cut: 0, refused: 0, other: [] };
+        for (let i = 0; i < 4000; i++) {
+          m.resize([1 << 20]);
+          try { m.resize([4096]); out.cut++; }
+          catch (e) { if (e.code === 'ERR_MEMMAP_FILE_IN_USE') out.refused++; else out.other.push(e.code); }
+        }
+        Atomics.store(flags, 0, 1);
+        w.on('message', (n) => { out.opened = n > 0; m.close(); console.log(JSON.stringify(out)); });
+      `);
+      expect(child.stderr).toBe('');
+      expect({ signal: child.signal, status: child.status }).toEqual({ signal: null, status: 0 });
+      const out = JSON.parse(child.stdout) as { cut: number; refused: number; other: string[]; opened: boolean };
+      expect(out).toEqual({ cut: out.cut, refused: out.refused, other: [], opened: true });
+      expect(out.cut + out.refused).toBe(4000);
+    },
+  );
+
+  // Each grows from the size it read; one that read it before the other grew
+  // the file would cut the file under the other's map.
+  const grower = (pkgPath: string, file: string, k: number) => `
+    const M = require(${JSON.stringify(pkgPath)});
+    const codes = {}; let m = null, grown = 0;
+    for (let i = 0; i < 2500; i++) {
+      try {
+        if (!m) m = M.memmap(${JSON.stringify(file)}, { dtype: 'uint8', mode: 'r+' });
+        m.resize([m.shape[0] + 1 + ((i * 2654435761 + ${k} * 977) % 8192)]);
+        m.get(m.shape[0] - 1);
+        grown++;
+      } catch (e) {
+        codes[e.code] = (codes[e.code] || 0) + 1;
+        try { m.close(); } catch {}
+        m = null;
+      }
+    }
+  `;
+
+  test.each([
+    ['this copy', 'this copy'],
+    ['this copy', 'another copy'],
+  ])('two workers (%s, %s) that only grow the file never cut it under each other', (a, b) => {
+    const file = join(dir, `race-grow-${b.replace(' ', '-')}.u8`);
+    const child = runNode(`
+      const { Worker } = require('worker_threads');
+      require('fs').writeFileSync(${JSON.stringify(file)}, Buffer.alloc(4096));
+      const out = [];
+      for (const [k, code] of ${JSON.stringify([grower(pkg(a), file, 0), grower(pkg(b), file, 1)])}.entries())
+        new Worker(code + "; require('worker_threads').parentPort.postMessage({ grown, codes })", { eval: true })
+          .on('message', (m) => { out.push(m); if (out.length === 2) console.log(JSON.stringify(out)); });
+    `);
+    expect(child.stderr).toBe('');
+    expect({ signal: child.signal, status: child.status }).toEqual({ signal: null, status: 0 });
+    for (const { codes } of JSON.parse(child.stdout) as { codes: Record<string, number> }[])
+      // Only "the other grew the file past this map's end": reopened.
+      expect(Object.keys(codes).filter((code) => code !== 'ERR_MEMMAP_NOT_AT_END')).toEqual([]);
+  });
+
+  test('two processes that only grow the file never cut it under each other', () => {
+    const file = join(dir, 'race-grow-processes.u8');
+    const child = runNode(`
+      const { spawn } = require('child_process');
+      require('fs').writeFileSync(${JSON.stringify(file)}, Buffer.alloc(4096));
+      const out = [];
+      for (const code of ${JSON.stringify([grower(pkg('this copy'), file, 0), grower(pkg('this copy'), file, 1)])}) {
+        const p = spawn(process.execPath, ['-e', code + '; console.log(JSON.stringify(codes))'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let text = '';
+        p.stdout.on('data', (d) => (text += d));
+        p.on('exit', (status, signal) => {
+          out.push({ status, signal, codes: status === 0 ? JSON.parse(text) : null });
+          if (out.length === 2) console.log(JSON.stringify(out));
+        });
+      }
+    `);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    for (const { status, signal, codes } of JSON.parse(child.stdout) as {
+      status: number;
+      signal: string | null;
+      codes: Record<string, number>;
+    }[]) {
+      expect({ status, signal }).toEqual({ status: 0, signal: null });
+      expect(Object.keys(codes).filter((code) => code !== 'ERR_MEMMAP_NOT_AT_END')).toEqual([]);
+    }
+  });
+});

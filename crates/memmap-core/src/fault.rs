@@ -36,6 +36,9 @@ pub enum Call {
     Close,
     /// Reading this process's mappings (`/proc/self/maps`) before a cut.
     Maps,
+    /// Taking a file's gate (`sys::gate`): best effort, without it an open
+    /// or a resize goes on unfenced, as before there was one.
+    Lock,
 }
 
 /// Runs `f` behind the fail point of `call`, again while it is interrupted

@@ -239,6 +239,157 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// The gate: opens share it, resizes hold it alone, across open file
+    /// descriptions of one process (as across processes); a caller's
+    /// descriptor is reopened so that two holders of it fence each other.
+    #[test]
+    fn the_gate_is_shared_by_opens_and_held_alone_by_resizes() {
+        use std::time::Duration;
+        let dir = dir("gate");
+        let path = dir.join("f");
+        std::fs::write(&path, [0u8; 16]).unwrap();
+        let open = || std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let (a, b, c) = (open(), open(), open());
+        let short = Duration::from_millis(30);
+        let timed_out = |r: std::io::Result<Option<crate::sys::Gate<'_>>>| matches!(r, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
+        let alone = crate::sys::gate_within(&a, true, false, short)
+            .unwrap()
+            .expect("a gate on Linux");
+        assert!(timed_out(crate::sys::gate_within(&b, false, false, short)));
+        assert!(timed_out(crate::sys::gate_within(&b, true, false, short)));
+        drop(alone);
+        let shared = crate::sys::gate_within(&b, false, false, short).unwrap().unwrap();
+        let also = crate::sys::gate_within(&c, false, false, short).unwrap().unwrap();
+        assert!(timed_out(crate::sys::gate_within(&a, true, false, short)));
+        drop((shared, also));
+        // One description: on its own it would not fence itself.
+        let first = crate::sys::gate_within(&a, true, true, short).unwrap().unwrap();
+        assert!(timed_out(crate::sys::gate_within(&a, true, true, short)));
+        drop(first);
+        // A waiter gets it once the holder lets go.
+        let held = crate::sys::gate_within(&a, true, false, short).unwrap().unwrap();
+        std::thread::scope(|scope| {
+            let waiter =
+                scope.spawn(|| crate::sys::gate_within(&b, true, false, Duration::from_secs(20)).map(|g| g.is_some()));
+            std::thread::sleep(Duration::from_millis(50));
+            drop(held);
+            assert!(waiter.join().unwrap().unwrap());
+        });
+        // A process's record lock of the whole file (lockf) is not a gate:
+        // passed by, never waited for (it could be the caller's own).
+        // SAFETY: all-zero is a valid `struct flock` (l_len 0: to the end of any size).
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = libc::F_WRLCK as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&c);
+        // SAFETY: a record lock command on an open descriptor with a live `struct flock`.
+        let locked = unsafe { libc::fcntl(fd, libc::F_SETLK, &lock) };
+        assert_eq!(locked, 0);
+        let started = std::time::Instant::now();
+        assert!(crate::sys::gate_within(&a, true, false, Duration::from_secs(20))
+            .unwrap()
+            .is_none());
+        assert!(started.elapsed() < Duration::from_secs(10));
+        drop((a, b, c));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A thread opening the file and reading its last byte while another
+    /// grows and shrinks it: every cut comes before an open reads the size,
+    /// or is refused; never SIGBUS (which would end this test binary).
+    #[test]
+    fn opens_racing_cuts_never_map_past_the_end() {
+        let dir = dir("race");
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 4096]).unwrap();
+        let map = Mapping::open(
+            Source::Path(path.clone()),
+            Mode::ReadWrite,
+            0,
+            Length::RestOfFile { item_size: 1 },
+        )
+        .unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (mut refused, mut opened) = (0, 0);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut opened = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let other = Mapping::open(
+                        Source::Path(path.clone()),
+                        Mode::ReadOnly,
+                        0,
+                        Length::RestOfFile { item_size: 1 },
+                    )
+                    .unwrap();
+                    let mut last = [0u8];
+                    other.read_into(other.len() - 1, &mut last).unwrap();
+                    opened += 1;
+                }
+                opened
+            });
+            for _ in 0..3000 {
+                map.resize(&shrink(1 << 20)).unwrap();
+                match map.resize(&shrink(4096)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::FileInUse => refused += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            opened = reader.join().unwrap();
+        });
+        assert!(opened > 0, "{refused} refused");
+        drop(map);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Two maps of the file that only ever grow it, each from the size it
+    /// reads: one that read the size before the other grew the file would
+    /// cut it under the other's map (SIGBUS) were the size not read under
+    /// the gate.
+    #[test]
+    fn growth_racing_growth_never_cuts() {
+        let dir = dir("grow-race");
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 4096]).unwrap();
+        let grow = |k: u64| {
+            let mut map: Option<Mapping> = None;
+            let mut grown = 0;
+            for i in 0..1500u64 {
+                let m = match map.take() {
+                    Some(m) => m,
+                    None => Mapping::open(
+                        Source::Path(path.clone()),
+                        Mode::ReadWrite,
+                        0,
+                        Length::RestOfFile { item_size: 1 },
+                    )
+                    .unwrap(),
+                };
+                let len = m.len() as u64 + 1 + (i * 2_654_435_761 + k * 977) % 8192;
+                match m.resize(&request(len, false)) {
+                    Ok(_) => {
+                        let mut last = [0u8];
+                        m.read_into(m.len() - 1, &mut last).unwrap();
+                        grown += 1;
+                        map = Some(m);
+                    }
+                    // The other grew the file past this map's end: reopened.
+                    Err(e) if e.kind() == ErrorKind::NotAtEnd => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            grown
+        };
+        let grown = std::thread::scope(|scope| {
+            let other = scope.spawn(|| grow(1));
+            grow(0) + other.join().unwrap()
+        });
+        assert!(grown > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn ranges_that_touch_are_one() {
         assert_eq!(

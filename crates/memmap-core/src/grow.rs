@@ -581,6 +581,11 @@ impl Mapping {
                 ),
             ));
         }
+        // The gate, held to the end: no open of the file falls between the
+        // check of its live maps and a cut, its size cannot change under this
+        // resize, and a cut elsewhere waits until an append's new reach is
+        // registered (see sys::gate).
+        let _gate = sys::gate(file, true, false).map_err(|e| crate::open::gate_held(e, "cannot resize"))?;
         let size = sys::fstat(file).map_err(|e| Error::io(e, "fstat failed"))?.len();
         if size < end {
             return Err(Error::new(

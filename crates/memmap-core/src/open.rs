@@ -62,26 +62,77 @@ fn open_taken(source: Source, options: &OpenOptions) -> Result<Mapping> {
         old_len: None,
         filled_holes: Vec::new(),
     };
+    // Held from the file's size being read to the map being registered (or
+    // the undo done): see sys::gate. Exclusive for the modes that may change
+    // the size (w+ cuts, r+ and w+ extend), shared for the others.
+    let gate = match sys::gate(&file, options.mode.writes_file(), matches!(source, Source::Fd(_))) {
+        Ok(gate) => gate,
+        Err(e) => {
+            undo.roll_back();
+            return Err(gate_held(e, &format!("cannot open {}", Described(&source))));
+        }
+    };
     match steps(&file, &source, options, &mut undo) {
         Ok(done) => {
             drop(undo);
-            Ok(finish(file, source, options, done))
+            let registered = register(done);
+            drop(gate);
+            Ok(finish(file, source, options, registered))
         }
         Err(err) => {
             undo.roll_back();
+            drop(gate);
             Err(err)
         }
+    }
+}
+
+/// The error of a gate held past `sys::gate`'s wait.
+pub(crate) fn gate_held(e: std::io::Error, what: &str) -> Error {
+    if e.kind() == std::io::ErrorKind::TimedOut {
+        Error::new(
+            ErrorKind::FileInUse,
+            format!(
+                "{what}: another open or resize of the file (in this process or another) has held it for too \
+                 long ({e}); try again"
+            ),
+        )
+    } else {
+        Error::io(e, what.to_string())
     }
 }
 
 /// What the steps produced.
 struct Done {
     map: Option<memmap2::MmapRaw>,
+    offset: u64,
     file_id: Option<FileId>,
     needs_sync: bool,
 }
 
-fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapping {
+/// A map's region, registered (see files.rs) while the gate is held, so
+/// that a cut after the gate is let go sees it.
+struct Registered {
+    region: std::sync::Arc<std::sync::RwLock<crate::grow::Region>>,
+    registered: u64,
+    file_id: Option<FileId>,
+    needs_sync: bool,
+}
+
+fn register(done: Done) -> Registered {
+    let reach = done.map.as_ref().map_or(0, |m| m.len() as u64);
+    let offset = done.offset;
+    let region = std::sync::Arc::new(std::sync::RwLock::new(crate::grow::Region::new(done.map)));
+    let registered = crate::files::register(done.file_id, offset + reach, &region);
+    Registered {
+        region,
+        registered,
+        file_id: done.file_id,
+        needs_sync: done.needs_sync,
+    }
+}
+
+fn finish(file: File, source: Source, options: &OpenOptions, done: Registered) -> Mapping {
     let resizable = options.mode.writes_file() && options.may_grow && matches!(source, Source::Path(_));
     let path = match source {
         Source::Path(path) => Some(path),
@@ -95,16 +146,19 @@ fn finish(file: File, source: Source, options: &OpenOptions, done: Done) -> Mapp
         let _ = sys::close(file);
         None
     };
-    let reach = options.offset + done.map.as_ref().map_or(0, |m| m.len() as u64);
-    let region = std::sync::Arc::new(std::sync::RwLock::new(crate::grow::Region::new(done.map)));
-    let registered = crate::files::register(done.file_id, reach, &region);
+    let Registered {
+        region,
+        registered,
+        file_id,
+        needs_sync,
+    } = done;
     Mapping {
         region,
         mode: options.mode,
         state: std::sync::Mutex::new(crate::State { open: true, file }),
-        needs_sync: std::sync::atomic::AtomicBool::new(done.needs_sync),
+        needs_sync: std::sync::atomic::AtomicBool::new(needs_sync),
         offset: options.offset,
-        file_id: done.file_id,
+        file_id,
         path,
         runs: std::sync::Mutex::new(Runs::new(!options.mode.writes_file())),
         resizable,
@@ -383,6 +437,7 @@ fn steps(file: &File, source: &Source, options: &OpenOptions, undo: &mut Undo) -
     };
     Ok(Done {
         map,
+        offset,
         file_id,
         needs_sync: grows || overwrite,
     })

@@ -58,6 +58,14 @@ pub fn as_sole_opener<T>(_file: &File, _f: impl FnOnce(&dyn Fn() -> bool) -> T) 
     None
 }
 
+/// No gate here: Windows never changes the size of a mapped file (resize is
+/// refused), so there is no cut for an open to fall under.
+pub struct Gate<'a>(std::marker::PhantomData<&'a File>);
+
+pub fn gate(_file: &File, _exclusive: bool, _private: bool) -> io::Result<Option<Gate<'_>>> {
+    Ok(None)
+}
+
 pub fn room_ahead(_file: &File, _from: u64) -> Option<u64> {
     None
 }

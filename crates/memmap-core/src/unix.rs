@@ -211,6 +211,151 @@ pub fn as_sole_opener<T>(file: &File, f: impl FnOnce(&dyn Fn() -> bool) -> T) ->
     }
 }
 
+/// The byte of every file whose lock is its gate (see [`gate`]): the last
+/// one a lock can name, far from any byte another program locks (SQLite's
+/// are at 1 GiB; a lock of the whole file covers it, see `gate_within`).
+#[cfg(target_os = "linux")]
+const GATE_BYTE: i64 = i64::MAX - 1;
+
+/// How long an open or a resize waits for the gate before it gives up with
+/// a coded error rather than hang: far past what any holder needs (an open's
+/// reservation of a large file, an `fdatasync` of a slow disk).
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The file's gate, held: let go when dropped.
+pub struct Gate<'a> {
+    #[cfg(target_os = "linux")]
+    held: Held<'a>,
+    #[cfg(not(target_os = "linux"))]
+    _file: std::marker::PhantomData<&'a File>,
+}
+
+#[cfg(target_os = "linux")]
+enum Held<'a> {
+    /// The lock is the caller's open file description's.
+    Borrowed(&'a File),
+    /// A description of its own (a caller's descriptor, reopened).
+    Owned(File),
+}
+
+/// Takes the file's gate: an open file description lock (`F_OFD_SETLK`,
+/// Linux) on one byte far past any data, shared by opens and exclusive for
+/// the operations that change the file's size. Such a lock is the open file
+/// description's, so it fences this copy of the library from itself across
+/// threads, from any other copy loaded in the process (each its own addon and
+/// registry of maps) and from other processes alike: an open's `fstat`,
+/// `mmap` and registration cannot fall between a resize's check of the live
+/// maps and its cut, nor between another resize's `fstat` and its
+/// `ftruncate` (which, with a size read before someone else grew the file,
+/// would be a cut too).
+///
+/// `private` takes it on a description of its own (a caller's descriptor,
+/// shared with the caller and with every map made from it, reopened through
+/// `/proc/self/fd`): two holders of one description do not fence each other,
+/// and unlocking would drop a lock the caller holds there.
+///
+/// `None` where there is no such lock (not Linux, a file system without
+/// locks, a descriptor that may not take this kind), and where a record lock
+/// of a whole file that some process holds (`lockf`, Python's
+/// `fcntl.lockf`) covers the byte: that is not a gate, and waiting for it
+/// could be waiting for the caller itself. Waits while another gate is held;
+/// past [`GATE_WAIT`], `TimedOut`.
+pub fn gate(file: &File, exclusive: bool, private: bool) -> io::Result<Option<Gate<'_>>> {
+    gate_within(file, exclusive, private, GATE_WAIT)
+}
+
+pub(crate) fn gate_within(
+    file: &File,
+    exclusive: bool,
+    private: bool,
+    wait: std::time::Duration,
+) -> io::Result<Option<Gate<'_>>> {
+    #[cfg(target_os = "linux")]
+    {
+        let held = match private.then(|| reopen(file, exclusive)).and_then(Result::ok) {
+            Some(own) => Held::Owned(own),
+            None => Held::Borrowed(file),
+        };
+        let fd = match &held {
+            Held::Borrowed(file) => file.as_raw_fd(),
+            Held::Owned(file) => file.as_raw_fd(),
+        };
+        let kind = if exclusive { libc::F_WRLCK } else { libc::F_RDLCK };
+        let deadline = std::time::Instant::now() + wait;
+        let mut pause = std::time::Duration::from_micros(20);
+        loop {
+            match fault::check(Call::Lock).and_then(|()| gate_lock(fd, libc::F_OFD_SETLK, kind)) {
+                Ok(_) => return Ok(Some(Gate { held })),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) => {
+                    // Who holds it: another gate (an open file description
+                    // lock reads as pid -1) is waited for; a process's
+                    // record lock is not.
+                    if gate_lock(fd, libc::F_OFD_GETLK, kind).is_ok_and(|(_, pid)| pid > 0) {
+                        return Ok(None);
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("the file's gate was held for more than {} s", wait.as_secs()),
+                        ));
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(5));
+                }
+                // No such locks here: the gate fences nothing, as before it existed.
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, exclusive, private, wait);
+        Ok(None)
+    }
+}
+
+/// `fcntl(fd, cmd)` on the gate's byte with lock type `kind`; returns the
+/// type and pid `F_OFD_GETLK` reports (`F_UNLCK` when nothing conflicts).
+#[cfg(target_os = "linux")]
+fn gate_lock(fd: std::os::fd::RawFd, cmd: libc::c_int, kind: libc::c_int) -> io::Result<(libc::c_int, libc::pid_t)> {
+    // SAFETY: all-zero is a valid `struct flock` (and the l_pid of 0 that
+    // open file description locks require).
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock.l_start = GATE_BYTE;
+    lock.l_len = 1;
+    // SAFETY: an fcntl lock command on a descriptor, with a pointer to a
+    // `struct flock` that lives across the call.
+    if unsafe { libc::fcntl(fd, cmd, &mut lock) } == 0 {
+        Ok((lock.l_type as libc::c_int, lock.l_pid))
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// A new open file description of the file `file` has open.
+#[cfg(target_os = "linux")]
+fn reopen(file: &File, write: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        let fd = match &self.held {
+            Held::Borrowed(file) => file.as_raw_fd(),
+            // Closing it lets go too; said once here for both.
+            Held::Owned(file) => file.as_raw_fd(),
+        };
+        let _ = gate_lock(fd, libc::F_OFD_SETLK, libc::F_UNLCK);
+    }
+}
+
 /// Where an append may reserve blocks past the end of the file ahead of
 /// the rows to come: how many bytes it may take from byte `from` on, at most
 /// half of what this user may still allocate (`f_bavail`: root's share
