@@ -117,6 +117,39 @@ describe('durability', () => {
     expect(msyncs.some((line) => /, 4096, MS_SYNC/.test(line))).toBe(true); // the view's own page
     expect(calls.filter((line) => line.includes('fdatasync(')).length).toBe(1); // the size grew once
   });
+
+  test('strace: append(rows, { sync: true }) syncs the data and then the header, rows of no bytes included', () => {
+    const trace = join(dir, 'trace-append.txt');
+    const count = (shape: string, rows: string) => {
+      const path = join(dir, `synced-${shape.replace(/\W/g, '')}.npy`);
+      const script = `${REQUIRE}
+        const fp = mm.openMemmap(${JSON.stringify(path)}, { mode: 'w+', dtype: 'float32', shape: ${shape} });
+        fp.flush();
+        process.stdout.write('APPEND\\n');
+        const out = fp.append(${rows}, { sync: true });
+        process.stdout.write('DONE\\n');
+        fp.close();
+        console.log(JSON.stringify(out));`;
+      const result = spawnSync(
+        'strace',
+        ['-f', '-e', 'trace=fdatasync,write,writev', '-o', trace, process.execPath, '-e', script],
+        { encoding: 'utf8' },
+      );
+      expect(result.status).toBe(0);
+      const lines = readFileSync(trace, 'utf8').split('\n');
+      const from = lines.findIndex((line) => line.includes('APPEND'));
+      const to = lines.findIndex((line) => line.includes('DONE'));
+      const syncs = lines.slice(from, to).filter((line) => /fdatasync\(/.test(line) && !/resumed/.test(line));
+      return { syncs: syncs.length, shape: JSON.parse(result.stdout.trim().split('\n').pop() as string) as number[] };
+    };
+    // Rows, then the header: one fdatasync after each.
+    expect(count('[0, 2]', '[[1, 2], [3, 4]]')).toEqual({ syncs: 2, shape: [2, 2] });
+    // Rows of no bytes change only the header, which is synced all the same.
+    expect(count('[0, 0]', '[[], [], []]')).toEqual({
+      syncs: 1,
+      shape: [3, 0],
+    });
+  });
 });
 
 describe('a full disk is an error at open, never a SIGBUS later', () => {

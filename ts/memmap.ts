@@ -334,8 +334,9 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
     this.#checkGrowable('resize');
     // The geometry from the accessor, never from the public getters, which
     // an own property or a subclass may make lie: the header must count the bytes.
-    const { itemsize } = accessorOf(this).dtype;
-    const dims = parseResizeShape(shape, accessorOf(this).shape, itemsize, this.#storage.offset, this.#order);
+    const view = accessorOf(this);
+    const { itemsize } = view.dtype;
+    const dims = parseResizeShape(shape, view.shape, itemsize, this.#storage.offset, this.#order);
     const nbytes = dims.reduce((a, b) => a * b, 1) * itemsize;
     this.#storage.resize(nbytes, { header: headerFor(this.#storage, dims) });
     this.#rebase(dims);
@@ -387,7 +388,7 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
       // is not its own, bytes after a raw array, a file another process cut):
       // the native resize of no bytes makes an append's checks and no change.
       this.#storage.resize(nbytes, { fill: bytes });
-      return this.shape;
+      return now.shape;
     }
     const dims: number[] = [...now.shape];
     dims[axis] += rows;
@@ -397,11 +398,11 @@ export class Memmap<D extends DTypeTag = DTypeTag, N extends number = number> ex
     this.#storage.resize(
       nbytes + bytes.byteLength,
       bytes.byteLength === 0
-        ? { header: headerFor(this.#storage, dims) }
+        ? { header: headerFor(this.#storage, dims), sync: given.sync === true }
         : { fill: bytes, header: headerFor(this.#storage, dims), sync: given.sync === true },
     );
     this.#rebase(dims);
-    return this.shape;
+    return accessorOf(this).shape;
   }
 
   #checkGrowable(method: string): void {
